@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+// Targets are listed bottom-up in the layer order of DESIGN.md section 3; imports point down only
+// (Tests/ArchitectureTests checks it).
+import PackageDescription
+
+let package = Package(
+    name: "devcluster",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "devnode", targets: ["DevNode"]),
+        .executable(name: "devcluster", targets: ["DevCluster"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2")
+    ],
+    targets: [
+        // MARK: Layer 1: C modules
+        .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // MARK: Vocabulary shared by every layer (time, JSON, logging, events, hashing)
+        .target(name: "Core", dependencies: ["CCrypto"]),
+
+        // MARK: Layer 2: the event loop
+        .target(name: "Loop", dependencies: ["CUV", "Core"]),
+
+        // MARK: Layer 3: HTTP/1.1 server and client
+        .target(name: "HTTP", dependencies: ["CHTTPParser", "Loop", "Core"]),
+
+        // MARK: Layer 6: cluster membership, heartbeats, failure detection
+        .target(name: "Cluster", dependencies: ["HTTP", "Loop", "Core"]),
+
+        // MARK: Layer 8: admin and observability
+        .target(name: "Admin", dependencies: ["Cluster", "HTTP", "Loop", "Core"]),
+
+        // MARK: Composition: config, one node wired together
+        .target(name: "Node", dependencies: ["Admin", "Cluster", "HTTP", "Loop", "Core"]),
+        .executableTarget(
+            name: "DevNode",
+            dependencies: ["Node", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // MARK: The launcher
+        .target(name: "Launcher", dependencies: ["Node", "Admin", "Cluster", "HTTP", "Loop", "Core"]),
+        .executableTarget(
+            name: "DevCluster",
+            dependencies: ["Launcher", "Node", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "LoopTests", dependencies: ["Loop", "Core"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Loop", "Core"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "HTTP", "Loop", "Core"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Admin", "Cluster", "Core"]),
+        .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Node", "Core"]),
+        .testTarget(name: "ArchitectureTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,63 @@
+/// Durations as people write them in flags and config files: `200ms`, `1s`, `1.5s`, `2m`, `1h`, `500us`.
+public enum DurationText {
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
+        case empty
+        case malformed(String)
+
+        public var description: String {
+            switch self {
+            case .empty: "an empty duration: write a number and a unit, e.g. 200ms, 1s, 1.5s, 2m"
+            case .malformed(let text):
+                "'\(text)' is not a duration: write a number and a unit (us, ms, s, m, h), e.g. 200ms, 1s, 1.5s, 2m"
+            }
+        }
+    }
+
+    private static let units: [(suffix: String, nanoseconds: Double)] = [
+        ("us", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
+    ]
+
+    public static func parse(_ text: String) throws(ParseError) -> Duration {
+        let trimmed = text.trimmingSpaces()
+        guard !trimmed.isEmpty else { throw .empty }
+        // Longest suffix first so "ms" is not read as "m" + garbage.
+        for unit in units.sorted(by: { $0.suffix.count > $1.suffix.count }) where trimmed.hasSuffix(unit.suffix) {
+            let number = trimmed.dropLast(unit.suffix.count)
+            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }),
+                number.filter({ $0 == "." }).count <= 1, let value = Double(number), value.isFinite
+            else { throw .malformed(text) }
+            let nanos = value * unit.nanoseconds
+            guard nanos < 9.2e18 else { throw .malformed(text) }
+            return .nanoseconds(Int64(nanos.rounded()))
+        }
+        throw .malformed(text)
+    }
+
+    /// A short human form: `850us`, `340ms`, `1.2s`, `3m05s`.
+    public static func format(_ duration: Duration) -> String {
+        let nanos = duration.nanoseconds
+        let sign = nanos < 0 ? "-" : ""
+        let n = nanos.magnitude
+        switch n {
+        case ..<1_000_000: return "\(sign)\(n / 1000)us"
+        case ..<1_000_000_000: return "\(sign)\(n / 1_000_000)ms"
+        case ..<60_000_000_000:
+            let tenths = (n + 50_000_000) / 100_000_000
+            return tenths % 10 == 0 ? "\(sign)\(tenths / 10)s" : "\(sign)\(tenths / 10).\(tenths % 10)s"
+        default:
+            let seconds = n / 1_000_000_000
+            let minutes = seconds / 60
+            let rest = seconds % 60
+            return "\(sign)\(minutes)m\(rest < 10 ? "0" : "")\(rest)s"
+        }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
