@@ -57,3 +57,14 @@ public final class SignalWatcher: LoopHandle {
         callback = nil
     }
 }
+
+extension Timer {
+    /// Runs `body` once after `delay` on `loop`, closing the timer afterwards.
+    public static func once(_ loop: EventLoop, _ delay: Duration, label: String = "one-shot timer", _ body: @escaping () -> Void) {
+        guard let timer = try? Timer(loop: loop, label: label) else { return }
+        timer.start(after: delay) {
+            timer.close()
+            body()
+        }
+    }
+}

@@ -1,0 +1,256 @@
+import Core
+import Loop
+
+/// An HTTP/1.1 client with a connection pool per endpoint, connect and request deadlines, and a cap on
+/// waiting requests. Loop-bound.
+public final class HTTPClient {
+    public let limits: HTTPClientLimits
+    let loop: EventLoop
+    private var pools: [HTTPEndpoint: Pool] = [:]
+    private var tickTimer: Timer?
+    private var isClosed = false
+
+    final class Pool {
+        var idle: [ClientConnection] = []
+        var busy: [ObjectIdentifier: ClientConnection] = [:]
+        var connecting: [PendingConnect] = []
+        var pending: [HTTPClientTask] = []
+        var total: Int { idle.count + busy.count + connecting.count }
+    }
+
+    final class PendingConnect {
+        let deadline: Instant
+        var tcp: TCPConnection?
+        var timedOut = false
+        init(deadline: Instant) { self.deadline = deadline }
+    }
+
+    public init(loop: EventLoop, limits: HTTPClientLimits = .init()) {
+        self.loop = loop
+        self.limits = limits
+    }
+
+    /// Sends `request` and collects the whole response (up to `responseBodyBytesMax`).
+    @discardableResult
+    public func send(
+        _ request: HTTPClientRequest, to endpoint: HTTPEndpoint, timeout: Duration,
+        completion: @escaping (Result<HTTPClientResponse, HTTPClientError>) -> Void
+    ) -> HTTPClientTask? {
+        var head: HTTPResponseHead?
+        var body: [UInt8] = []
+        var tooLarge = false
+        let bodyMax = limits.responseBodyBytesMax
+        var task: HTTPClientTask?
+        task = execute(
+            request, to: endpoint, timeout: timeout,
+            handlers: HTTPResponseHandlers(
+                head: { head = $0 },
+                body: { bytes in
+                    guard !tooLarge else { return }
+                    if body.count + bytes.count > bodyMax {
+                        tooLarge = true
+                        task?.cancel()
+                        return
+                    }
+                    body.append(contentsOf: bytes)
+                },
+                end: { error in
+                    if tooLarge {
+                        completion(.failure(.responseTooLarge(limit: bodyMax)))
+                    } else if let error {
+                        completion(.failure(error))
+                    } else if let head {
+                        completion(.success(HTTPClientResponse(status: head.status, headers: head.headers, body: body)))
+                    } else {
+                        completion(.failure(.malformedResponse("no response head")))
+                    }
+                }))
+        return task
+    }
+
+    /// Sends `request`, streaming the response to `handlers`. `end` runs exactly once.
+    @discardableResult
+    public func execute(
+        _ request: HTTPClientRequest, to endpoint: HTTPEndpoint, timeout: Duration, handlers: HTTPResponseHandlers
+    ) -> HTTPClientTask? {
+        guard !isClosed else {
+            handlers.end(.cancelled)
+            return nil
+        }
+        let task = HTTPClientTask(
+            request: request, endpoint: endpoint, timeout: timeout, deadline: loop.now + timeout, handlers: handlers,
+            client: self)
+        let pool = pool(for: endpoint)
+        guard pool.pending.count < limits.pendingPerEndpointMax else {
+            task.finish(.tooManyPending)
+            return nil
+        }
+        pool.pending.append(task)
+        ensureTicking()
+        schedule(endpoint)
+        return task
+    }
+
+    private func pool(for endpoint: HTTPEndpoint) -> Pool {
+        if let pool = pools[endpoint] { return pool }
+        let pool = Pool()
+        pools[endpoint] = pool
+        return pool
+    }
+
+    /// Hands waiting requests to idle connections, and dials more connections when allowed.
+    private func schedule(_ endpoint: HTTPEndpoint) {
+        guard let pool = pools[endpoint] else { return }
+        while !pool.pending.isEmpty, let connection = pool.idle.popLast() {
+            let task = pool.pending.removeFirst()
+            pool.busy[ObjectIdentifier(connection)] = connection
+            connection.send(task)
+        }
+        let wanted = pool.pending.count - pool.connecting.count
+        let room = limits.connectionsPerEndpointMax - pool.total
+        for _ in 0..<max(0, min(wanted, room)) { dial(endpoint, pool) }
+    }
+
+    private func dial(_ endpoint: HTTPEndpoint, _ pool: Pool) {
+        let attempt = PendingConnect(deadline: loop.now + limits.connectTimeout)
+        pool.connecting.append(attempt)
+        Resolver.resolve(loop: loop, host: endpoint.host, port: endpoint.port) { [weak self] result in
+            guard let self, !self.isClosed, !attempt.timedOut else { return }
+            switch result {
+            case .failure(let error):
+                self.dialFinished(endpoint, attempt, .failure(.resolveFailed(host: endpoint.host, reason: error.message)))
+            case .success(let address):
+                attempt.tcp = TCPConnection.connect(loop: self.loop, to: address) { [weak self] result in
+                    guard let self else {
+                        if case .success(let tcp) = result { tcp.close() }
+                        return
+                    }
+                    switch result {
+                    case .success(let tcp):
+                        if self.isClosed || attempt.timedOut {
+                            tcp.close()
+                            return
+                        }
+                        self.dialFinished(endpoint, attempt, .success(tcp))
+                    case .failure(let error):
+                        guard !attempt.timedOut else { return }
+                        self.dialFinished(endpoint, attempt, .failure(.connectFailed(error)))
+                    }
+                }
+            }
+        }
+    }
+
+    private func dialFinished(_ endpoint: HTTPEndpoint, _ attempt: PendingConnect, _ result: Result<TCPConnection, HTTPClientError>) {
+        guard let pool = pools[endpoint] else { return }
+        pool.connecting.removeAll { $0 === attempt }
+        switch result {
+        case .success(let tcp):
+            let connection = ClientConnection(client: self, endpoint: endpoint, tcp: tcp, now: loop.now)
+            pool.idle.append(connection)
+            schedule(endpoint)
+        case .failure(let error):
+            // The endpoint is unreachable: every request waiting for it fails now rather than at its deadline.
+            let waiting = pool.pending
+            pool.pending = []
+            for task in waiting { task.finish(error) }
+        }
+    }
+
+    func connectionBecameIdle(_ connection: ClientConnection) {
+        guard let pool = pools[connection.endpoint] else { return }
+        pool.busy[ObjectIdentifier(connection)] = nil
+        if !pool.pending.isEmpty || pool.idle.count < limits.idleConnectionsPerEndpointMax {
+            pool.idle.append(connection)
+            schedule(connection.endpoint)
+        } else {
+            connection.close()
+        }
+    }
+
+    func connectionClosed(_ connection: ClientConnection) {
+        guard let pool = pools[connection.endpoint] else { return }
+        pool.busy[ObjectIdentifier(connection)] = nil
+        pool.idle.removeAll { $0 === connection }
+    }
+
+    func connectionFailed(_ task: HTTPClientTask, _ error: HTTPClientError) {
+        let staleReuse = error == .connectionClosed && !task.receivedResponseBytes && task.request.isIdempotent && !task.retried
+        if staleReuse, let pool = pools[task.endpoint], loop.now < task.deadline {
+            task.retried = true
+            task.connection = nil
+            pool.pending.insert(task, at: 0)
+            schedule(task.endpoint)
+            return
+        }
+        task.finish(error)
+    }
+
+    /// Ends `task` with `error` wherever it is (waiting or on a connection).
+    func fail(_ task: HTTPClientTask, _ error: HTTPClientError) {
+        guard !task.isFinished else { return }
+        if let connection = task.connection {
+            connection.fail(error)  // reports back through connectionFailed; never retried (not a stale close)
+            task.finish(error)
+        } else {
+            pools[task.endpoint]?.pending.removeAll { $0 === task }
+            task.finish(error)
+        }
+    }
+
+    // MARK: Deadlines
+
+    private func ensureTicking() {
+        guard tickTimer == nil, let timer = try? Timer(loop: loop, label: "http client tick") else { return }
+        timer.unref()
+        timer.start(after: limits.tickInterval, repeating: limits.tickInterval) { [unowned self] in self.tick() }
+        tickTimer = timer
+    }
+
+    private func tick() {
+        let now = loop.now
+        var anything = false
+        for (endpoint, pool) in pools {
+            for attempt in pool.connecting where now >= attempt.deadline {
+                attempt.timedOut = true
+                attempt.tcp?.close()
+                dialFinished(endpoint, attempt, .failure(.connectTimedOut(limits.connectTimeout)))
+            }
+            for task in pool.pending where now >= task.deadline {
+                fail(task, .timedOut(task.timeout))
+            }
+            for connection in pool.idle where now.since(connection.idleSince) >= limits.idleTimeout {
+                connection.close()
+            }
+            for task in pool.busy.values.compactMap(\.task) where now >= task.deadline {
+                fail(task, .timedOut(task.timeout))
+            }
+            anything = anything || pool.total > 0 || !pool.pending.isEmpty
+        }
+        if !anything {
+            tickTimer?.close()
+            tickTimer = nil
+        }
+    }
+
+    /// Closes every connection and fails every request with `.cancelled`.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        for (_, pool) in pools {
+            let waiting = pool.pending
+            pool.pending = []
+            for task in waiting { task.finish(.cancelled) }
+            for attempt in pool.connecting {
+                attempt.timedOut = true
+                attempt.tcp?.close()
+            }
+            pool.connecting = []
+            for connection in pool.idle { connection.close() }
+            for connection in Array(pool.busy.values) { connection.fail(.cancelled) }
+        }
+        pools = [:]
+        tickTimer?.close()
+        tickTimer = nil
+    }
+}

@@ -1,0 +1,145 @@
+import Core
+import Loop
+
+/// An HTTP/1.1 server on the loop: keep-alive, pipelining (one request at a time), Content-Length and
+/// chunked bodies both ways, back-pressure, limits and timeouts from `HTTPServerLimits`. Loop-bound.
+public final class HTTPServer {
+    public typealias Handler = (HTTPServerRequest, HTTPServerResponse) -> Void
+
+    public struct Stats: Sendable, Equatable {
+        public var connectionsAccepted = 0
+        public var connectionsRefused = 0
+        public var requests = 0
+        public var protocolErrors = 0
+        public var timeouts = 0
+    }
+
+    public let limits: HTTPServerLimits
+    let loop: EventLoop
+    let handler: Handler
+    /// Renders the body of an error the server itself answers (malformed request, timeout, limits).
+    /// The S3 layer replaces it with S3 error XML.
+    public var renderError: (Int, String) -> (contentType: String, body: [UInt8]) = { status, message in
+        ("text/plain; charset=utf-8", Array("\(status) \(HTTPStatus.reason(status)): \(message)\n".utf8))
+    }
+
+    private var listener: TCPListener?
+    private var connections: [ObjectIdentifier: ServerConnection] = [:]
+    private var tickTimer: Timer?
+    public private(set) var stats = Stats()
+    public private(set) var requestsInFlight = 0
+    public private(set) var isShuttingDown = false
+    private var shutdownCompletion: (() -> Void)?
+    private var shutdownTimer: Timer?
+    private var cachedDate: (second: Int64, text: String) = (0, "")
+
+    public init(loop: EventLoop, limits: HTTPServerLimits = .init(), handler: @escaping Handler) throws(HTTPLimitsError) {
+        try limits.validate()
+        self.loop = loop
+        self.limits = limits
+        self.handler = handler
+    }
+
+    public var connectionCount: Int { connections.count }
+
+    /// Starts listening; returns the bound address (with the real port when `address` has port 0).
+    @discardableResult
+    public func listen(on address: SocketAddress) throws(UVError) -> SocketAddress {
+        precondition(listener == nil, "HTTPServer.listen called twice")
+        let listener = try TCPListener(loop: loop, address: address, label: "http listener \(address)")
+        self.listener = listener
+        listener.start { [unowned self] tcp in self.accepted(tcp) }
+        let timer = try Timer(loop: loop, label: "http server tick")
+        timer.unref()
+        timer.start(after: limits.tickInterval, repeating: limits.tickInterval) { [unowned self] in self.tick() }
+        tickTimer = timer
+        return listener.localAddress ?? address
+    }
+
+    private func accepted(_ tcp: TCPConnection) {
+        guard connections.count < limits.connectionsMax, !isShuttingDown else {
+            stats.connectionsRefused += 1
+            let rendered = renderError(503, "too many connections (\(limits.connectionsMax)); try again shortly")
+            let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: \(rendered.contentType)\r\n"
+                + "Content-Length: \(rendered.body.count)\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+            tcp.write([ByteBuffer(Array(text.utf8)), ByteBuffer(rendered.body)]) { _ in tcp.close() }
+            return
+        }
+        stats.connectionsAccepted += 1
+        let connection = ServerConnection(server: self, tcp: tcp, now: loop.now)
+        connections[ObjectIdentifier(connection)] = connection
+        connection.start()
+    }
+
+    private func tick() {
+        let now = loop.now
+        for connection in Array(connections.values) { connection.tick(now: now) }
+    }
+
+    func requestStarted() {
+        requestsInFlight += 1
+        stats.requests += 1
+    }
+
+    func requestFinished() {
+        requestsInFlight -= 1
+        if isShuttingDown {
+            for connection in Array(connections.values) { connection.closeIfIdle() }
+        }
+    }
+
+    func noteProtocolError() { stats.protocolErrors += 1 }
+    func noteTimeout() { stats.timeouts += 1 }
+
+    func connectionClosed(_ connection: ServerConnection) {
+        connections[ObjectIdentifier(connection)] = nil
+        if isShuttingDown && connections.isEmpty { finishShutdown() }
+    }
+
+    func dateHeader() -> String {
+        let now = WallTime.now()
+        let second = now.millisecondsSinceEpoch / 1000
+        if second != cachedDate.second { cachedDate = (second, now.httpDate) }
+        return cachedDate.text
+    }
+
+    /// Stops accepting, closes idle connections, lets in-flight requests finish (their responses say
+    /// `Connection: close`), and force-closes whatever is left after `grace`. `completion` runs once.
+    public func shutdown(grace: Duration, completion: @escaping () -> Void) {
+        guard !isShuttingDown else { return }
+        isShuttingDown = true
+        shutdownCompletion = completion
+        listener?.close()
+        listener = nil
+        for connection in Array(connections.values) { connection.closeIfIdle() }
+        if connections.isEmpty {
+            finishShutdown()
+            return
+        }
+        if let timer = try? Timer(loop: loop, label: "http shutdown grace") {
+            shutdownTimer = timer
+            timer.start(after: grace) { [unowned self] in
+                for connection in Array(self.connections.values) { connection.closeNow() }
+            }
+        }
+    }
+
+    private func finishShutdown() {
+        shutdownTimer?.close()
+        shutdownTimer = nil
+        tickTimer?.close()
+        tickTimer = nil
+        let completion = shutdownCompletion
+        shutdownCompletion = nil
+        completion?()
+    }
+
+    /// Closes everything now.
+    public func close() {
+        isShuttingDown = true
+        listener?.close()
+        listener = nil
+        for connection in Array(connections.values) { connection.closeNow() }
+        finishShutdown()
+    }
+}

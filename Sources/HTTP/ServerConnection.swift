@@ -1,0 +1,410 @@
+import Core
+import Loop
+
+/// One accepted connection: parses requests, hands them to the server's handler one at a time
+/// (pipelined requests wait, parsed no further than their head), writes responses, and enforces the
+/// limits and timeouts. Loop-bound.
+///
+/// The parser is fed from exactly one place, `pump()`, and never re-entered: the handler and body
+/// consumers run outside `http_parser_execute` or, for body chunks, may only pause it.
+final class ServerConnection: MessageParserDelegate {
+    static let crlf = ByteBuffer(Array("\r\n".utf8))
+    static let lastChunk = ByteBuffer(Array("0\r\n\r\n".utf8))
+    static let continueLine = ByteBuffer(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+
+    unowned let server: HTTPServer
+    let tcp: TCPConnection
+    let parser: MessageParser
+    let remoteAddress: SocketAddress?
+    private(set) var timeouts: ConnectionTimeouts
+
+    /// Bytes read but not yet parsed (the parser was paused when they arrived).
+    private var stash: [UInt8] = []
+    private var pendingHead: MessageParser.Head?
+    private(set) var request: HTTPServerRequest?
+    private(set) var response: HTTPServerResponse?
+    var closeAfterResponse = false
+    private var continueSent = false
+    private var responseFlushed = false
+    private var inFlightCounted = false
+    private var writesInFlight = 0
+    private var isPumping = false
+    private var pumpAgain = false
+    private var lingering = false
+    private(set) var isClosed = false
+
+    init(server: HTTPServer, tcp: TCPConnection, now: Instant) {
+        self.server = server
+        self.tcp = tcp
+        self.remoteAddress = tcp.peerAddress
+        self.timeouts = ConnectionTimeouts(now: now)
+        self.parser = MessageParser(
+            kind: .request, headerBytesMax: server.limits.headerBytesMax, headerCountMax: server.limits.headerCountMax)
+        parser.delegate = self
+    }
+
+    func start() {
+        tcp.startReading { [unowned self] event in self.onRead(event) }
+    }
+
+    /// True when no request is in progress and no byte of the next one has arrived.
+    var isIdle: Bool { request == nil && pendingHead == nil && timeouts.phase == .idle && stash.isEmpty }
+
+    // MARK: Reading
+
+    private func onRead(_ event: TCPConnection.ReadEvent) {
+        switch event {
+        case .data(let bytes):
+            timeouts.bytesRead(now: server.loop.now)
+            if lingering { return }
+            if timeouts.phase == .idle { timeouts.enter(.readingHead, now: server.loop.now) }
+            if isPumping || parser.isPaused || !stash.isEmpty {
+                stash.append(contentsOf: bytes)
+                tcp.stopReading()
+            } else {
+                isPumping = true
+                feed(bytes)
+                isPumping = false
+            }
+            pump()
+        case .endOfFile:
+            endOfInput()
+        case .error:
+            closeNow()
+        }
+    }
+
+    private func feed(_ bytes: UnsafeRawBufferPointer) {
+        switch parser.feed(bytes) {
+        case .consumed:
+            break
+        case .paused(let consumed):
+            if consumed < bytes.count { stash.insert(contentsOf: bytes[consumed...], at: 0) }
+        case .failed(let failure):
+            protocolError(failure)
+        }
+    }
+
+    /// The one place the parser runs. Re-entrant calls (from handlers running inside it) set a flag and
+    /// the outer call loops again.
+    private func pump() {
+        if isPumping {
+            pumpAgain = true
+            return
+        }
+        isPumping = true
+        defer { isPumping = false }
+        repeat {
+            pumpAgain = false
+            guard !isClosed, !lingering else { return }
+            if let head = pendingHead {
+                pendingHead = nil
+                dispatch(head)
+                pumpAgain = true
+                continue
+            }
+            if parser.isPaused {
+                guard parserMayRun else { break }
+                parser.resume()
+            }
+            if !stash.isEmpty {
+                let data = stash
+                stash = []
+                data.withUnsafeBytes { feed($0) }
+                pumpAgain = true
+            }
+        } while pumpAgain
+        guard !isClosed, !lingering else { return }
+        if parser.isPaused || !stash.isEmpty { tcp.stopReading() } else { tcp.resumeReading() }
+    }
+
+    private var parserMayRun: Bool {
+        guard let request else { return !closeAfterResponse }
+        switch request.bodyState {
+        case .awaitingConsumer: return !request.head.hasBody  // no body to hold back: let it complete
+        case .streaming(let paused): return !paused
+        case .draining: return true
+        case .complete, .failed: return false
+        }
+    }
+
+    private func endOfInput() {
+        if lingering || request == nil {
+            closeNow()
+            return
+        }
+        closeAfterResponse = true
+        if let request, !request.isBodyComplete {
+            request.fail(.truncated)
+        }
+        if responseFlushed || response?.isEnded == true && writesInFlight == 0 { closeNow() }
+    }
+
+    // MARK: Parser delegate
+
+    func parserDidReceiveHead(_ head: MessageParser.Head) -> MessageParser.HeadDisposition {
+        if head.version.major != 1 {
+            return .reject(.init(status: 505, reason: "only HTTP/1.0 and HTTP/1.1 are supported"))
+        }
+        if head.method == "CONNECT" {
+            return .reject(.init(status: 405, reason: "CONNECT is not supported"))
+        }
+        if let length = head.contentLength, length > server.limits.bodyBytesMax {
+            return .reject(.init(status: 413, reason: "the request body (\(length) bytes) is larger than \(server.limits.bodyBytesMax) bytes"))
+        }
+        if let expect = head.headers["Expect"], !expect.equalsIgnoringASCIICase("100-continue") {
+            return .reject(.init(status: 417, reason: "unsupported Expect: \(expect)"))
+        }
+        pendingHead = head
+        parser.pause()
+        return .proceed
+    }
+
+    func parserDidReceiveBody(_ bytes: UnsafeRawBufferPointer) {
+        guard let request else { return }
+        timeouts.bytesRead(now: server.loop.now)
+        if let limitFailure = bodyLimitExceeded(adding: bytes.count) {
+            protocolError(limitFailure)
+            return
+        }
+        request.deliver(bytes)
+    }
+
+    private func bodyLimitExceeded(adding count: Int) -> MessageParser.Failure? {
+        guard let request, request.bodyBytesReceived + Int64(count) > server.limits.bodyBytesMax else { return nil }
+        return .init(status: 413, reason: "the request body is larger than \(server.limits.bodyBytesMax) bytes")
+    }
+
+    func parserDidCompleteMessage() {
+        guard let request else { return }
+        if parser.isUpgrade { closeAfterResponse = true }
+        request.complete()
+        timeouts.enter(.responding, now: server.loop.now)
+        if responseFlushed { finishExchange() }
+    }
+
+    // MARK: Exchanges
+
+    private func dispatch(_ head: MessageParser.Head) {
+        let requestHead = HTTPRequestHead(
+            method: head.method, target: head.target, version: head.version, headers: head.headers,
+            contentLength: head.contentLength, isChunked: head.isChunked, keepAlive: head.keepAlive)
+        if !head.keepAlive || head.isUpgrade || server.isShuttingDown { closeAfterResponse = true }
+        let now = server.loop.now
+        let request = HTTPServerRequest(head: requestHead, remoteAddress: remoteAddress, receivedAt: now, connection: self)
+        let response = HTTPServerResponse(connection: self, isHead: head.method == "HEAD", requestVersion: head.version)
+        self.request = request
+        self.response = response
+        responseFlushed = false
+        continueSent = false
+        timeouts.enter(requestHead.hasBody ? .readingBody(paused: true) : .responding, now: now)
+        inFlightCounted = true
+        server.requestStarted()
+        server.handler(request, response)
+    }
+
+    func bodyConsumerAttached(_ request: HTTPServerRequest) {
+        guard request === self.request else { return }
+        if request.head.expectsContinue, response?.isHeadWritten == false, !continueSent {
+            continueSent = true
+            write([ServerConnection.continueLine]) { _ in }
+        }
+        if request.head.hasBody { timeouts.enter(.readingBody(paused: false), now: server.loop.now) }
+        pump()
+    }
+
+    func bodyConsumerPaused() {
+        parser.pause()
+        timeouts.enter(.readingBody(paused: true), now: server.loop.now)
+        if !isPumping { tcp.stopReading() }
+    }
+
+    func bodyConsumerResumed() {
+        timeouts.enter(.readingBody(paused: false), now: server.loop.now)
+        pump()
+    }
+
+    func responseEnded(_ response: HTTPServerResponse, finalBuffers: [ByteBuffer]) {
+        guard response === self.response else { return }
+        if !finalBuffers.isEmpty { write(finalBuffers) { _ in } }
+        if writesInFlight == 0 { responseDidFlush() }
+    }
+
+    private func responseDidFlush() {
+        guard !isClosed, !responseFlushed, let request else { return }
+        responseFlushed = true
+        if inFlightCounted {
+            inFlightCounted = false
+            server.requestFinished()
+        }
+        switch request.bodyState {
+        case .complete:
+            finishExchange()
+        case .failed:
+            startLinger()
+        case .awaitingConsumer, .streaming, .draining:
+            if !request.head.hasBody {
+                pump()  // the parser completes the message as soon as it runs again
+                return
+            }
+            // The handler answered without reading the whole body. Read and discard a small remainder to
+            // keep the connection; otherwise close (after lingering, so the client still sees the answer).
+            let remaining = request.head.contentLength.map { $0 - request.bodyBytesReceived }
+            let clientWaitsForGoAhead = request.head.expectsContinue && !continueSent
+            if !closeAfterResponse, !clientWaitsForGoAhead, let remaining, remaining <= server.limits.drainBytesMax {
+                request.bodyState = .draining
+                timeouts.enter(.readingBody(paused: false), now: server.loop.now)
+                pump()
+            } else {
+                closeAfterResponse = true
+                startLinger()
+            }
+        }
+    }
+
+    private func finishExchange() {
+        request = nil
+        response = nil
+        responseFlushed = false
+        if closeAfterResponse {
+            startLinger()
+            return
+        }
+        timeouts.enter(stash.isEmpty ? .idle : .readingHead, now: server.loop.now)
+        pump()
+    }
+
+    // MARK: Writing
+
+    func write(_ buffers: [ByteBuffer], completion: @escaping (UVError?) -> Void) {
+        guard !isClosed else {
+            completion(UVError(code: -125, operation: "write after close"))
+            return
+        }
+        writesInFlight += 1
+        timeouts.writeStarted(now: server.loop.now)
+        tcp.write(buffers) { [weak self] error in
+            guard let self else { return }
+            self.writesInFlight -= 1
+            self.timeouts.writeProgressed(now: self.server.loop.now, stillPending: self.writesInFlight > 0)
+            completion(error)
+            if error != nil {
+                self.closeNow()
+            } else if self.writesInFlight == 0, self.response?.isEnded == true {
+                self.responseDidFlush()
+            }
+        }
+    }
+
+    func encodeHead(status: Int, headers: inout HTTPHeaders) -> ByteBuffer {
+        if !headers.contains("Date") { headers.add("Date", server.dateHeader()) }
+        if !headers.contains("Server") { headers.add("Server", "devcluster") }
+        if closeAfterResponse || server.isShuttingDown || bodyWillBeAbandoned {
+            closeAfterResponse = true
+            headers.set("Connection", "close")
+        } else if request?.head.version == .http1_0 {
+            headers.set("Connection", "keep-alive")
+        }
+        var text = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n"
+        for (name, value) in headers {
+            text += name
+            text += ": "
+            // A header value must never end the head early (response splitting).
+            text += value.contains(where: { $0 == "\r" || $0 == "\n" }) ? value.filter { $0 != "\r" && $0 != "\n" } : value
+            text += "\r\n"
+        }
+        text += "\r\n"
+        return ByteBuffer(Array(text.utf8))
+    }
+
+    /// Answering before the body was asked for, when that body cannot be drained: the connection will
+    /// close, so the response says so.
+    private var bodyWillBeAbandoned: Bool {
+        guard let request, request.head.hasBody, case .awaitingConsumer = request.bodyState else { return false }
+        if request.head.expectsContinue && !continueSent { return true }
+        guard let length = request.head.contentLength else { return true }
+        return length - request.bodyBytesReceived > server.limits.drainBytesMax
+    }
+
+    // MARK: Errors and closing
+
+    private func protocolError(_ failure: MessageParser.Failure) {
+        server.noteProtocolError()
+        closeAfterResponse = true
+        if let request, let response {
+            request.fail(.malformed(failure.reason))
+            if !response.isHeadWritten && !response.isEnded {
+                sendError(failure.status, failure.reason, through: response)
+            } else if !response.isEnded {
+                closeNow()
+            }
+            return
+        }
+        // Nothing was dispatched: answer directly.
+        pendingHead = nil
+        var headers = HTTPHeaders()
+        let rendered = server.renderError(failure.status, failure.reason)
+        headers.add("Content-Type", rendered.contentType)
+        headers.add("Content-Length", String(rendered.body.count))
+        let head = encodeHead(status: failure.status, headers: &headers)
+        write([head, ByteBuffer(rendered.body)]) { _ in }
+        startLinger()
+    }
+
+    private func sendError(_ status: Int, _ message: String, through response: HTTPServerResponse) {
+        let rendered = server.renderError(status, message)
+        response.send(status: status, headers: ["Content-Type": rendered.contentType], body: rendered.body)
+    }
+
+    /// Half-closes after the pending writes and keeps reading (discarding) for a bounded time, so a client
+    /// still sending gets our answer instead of a reset.
+    private func startLinger() {
+        guard !isClosed, !lingering else { return }
+        lingering = true
+        timeouts.enter(.lingering, now: server.loop.now)
+        stash = []
+        tcp.shutdown { _ in }
+        tcp.resumeReading()
+    }
+
+    func tick(now: Instant) {
+        guard !isClosed, let action = timeouts.check(now: now, limits: server.limits) else { return }
+        switch action {
+        case .close, .dropStalledWriter:
+            closeNow()
+        case .requestTimeout(let reason):
+            server.noteTimeout()
+            closeAfterResponse = true
+            if let request, let response {
+                request.fail(.timedOut)
+                if !response.isHeadWritten && !response.isEnded {
+                    sendError(408, reason, through: response)
+                }
+                if !response.isEnded || timeouts.phase != .lingering { startLinger() }
+            } else {
+                protocolError(.init(status: 408, reason: reason))
+            }
+        }
+    }
+
+    /// Gracefully ends an idle keep-alive connection (server shutdown).
+    func closeIfIdle() {
+        if isIdle { closeNow() } else { closeAfterResponse = true }
+    }
+
+    func closeNow() {
+        guard !isClosed else { return }
+        isClosed = true
+        if let request, !request.isBodyComplete { request.fail(.truncated) }
+        response?.abort()
+        if inFlightCounted {
+            inFlightCounted = false
+            server.requestFinished()
+        }
+        request = nil
+        response = nil
+        parser.delegate = nil
+        tcp.close()
+        server.connectionClosed(self)
+    }
+}
