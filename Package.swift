@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CProcess"),
 
         // MARK: Vocabulary shared by every layer (time, JSON, logging, events, hashing)
         .target(name: "Core", dependencies: ["CCrypto"]),
@@ -42,7 +43,7 @@ let package = Package(
         ),
 
         // MARK: The launcher
-        .target(name: "Launcher", dependencies: ["Node", "Admin", "Cluster", "HTTP", "Loop", "Core"]),
+        .target(name: "Launcher", dependencies: ["CProcess", "Node", "Admin", "Cluster", "HTTP", "Loop", "Core"]),
         .executableTarget(
             name: "DevCluster",
             dependencies: ["Launcher", "Node", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser")]

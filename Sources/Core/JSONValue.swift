@@ -337,3 +337,56 @@ extension JSONValue {
         }
     }
 }
+
+// MARK: Pretty printing
+
+extension JSONValue {
+    /// Indented JSON for files people read and edit (config files).
+    public func prettyText(indent: Int = 2) -> String {
+        var out = ""
+        writePretty(to: &out, level: 0, indent: indent)
+        out += "\n"
+        return out
+    }
+
+    private func writePretty(to out: inout String, level: Int, indent: Int) {
+        let pad = String(repeating: " ", count: (level + 1) * indent)
+        let closePad = String(repeating: " ", count: level * indent)
+        switch self {
+        case .array(let items) where !items.isEmpty && items.contains(where: \.isContainer):
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += pad
+                item.writePretty(to: &out, level: level + 1, indent: indent)
+                out += i < items.count - 1 ? ",\n" : "\n"
+            }
+            out += closePad + "]"
+        case .array(let items) where !items.isEmpty:
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += ", " }
+                item.write(to: &out)
+            }
+            out += "]"
+        case .object(let pairs) where !pairs.isEmpty:
+            out += "{\n"
+            for (i, (key, value)) in pairs.enumerated() {
+                out += pad
+                JSONValue.writeString(key, to: &out)
+                out += ": "
+                value.writePretty(to: &out, level: level + 1, indent: indent)
+                out += i < pairs.count - 1 ? ",\n" : "\n"
+            }
+            out += closePad + "}"
+        default:
+            write(to: &out)
+        }
+    }
+
+    private var isContainer: Bool {
+        switch self {
+        case .array, .object: true
+        default: false
+        }
+    }
+}

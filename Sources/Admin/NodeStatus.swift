@@ -1,0 +1,134 @@
+import Cluster
+import Core
+
+/// The JSON status of one node's view (`GET /_dc/v1/status`), read by `devcluster status`, `wait-for`
+/// and the dashboard. Bump `schemaVersion` on incompatible changes.
+public struct NodeStatus: Codable, Sendable, Equatable {
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int
+    public var node: Identity
+    public var cluster: ClusterSummary
+    public var load: NodeLoad
+    public var timing: Timing
+    public var peers: [Peer]
+    public var http: HTTPSummary
+
+
+    public init(schemaVersion: Int, node: Identity, cluster: ClusterSummary, load: NodeLoad, timing: Timing, peers: [Peer], http: HTTPSummary) {
+        self.schemaVersion = schemaVersion
+        self.node = node
+        self.cluster = cluster
+        self.load = load
+        self.timing = timing
+        self.peers = peers
+        self.http = http
+    }
+    public struct Identity: Codable, Sendable, Equatable {
+        public var id: String
+        public var incarnation: UInt64
+        public var endpoint: String
+        public var pid: Int32
+        public var startedAt: String
+        public var uptimeMs: Int64
+        public var version: String
+        public var dataDir: String
+        public var shuttingDown: Bool
+
+        public init(id: String, incarnation: UInt64, endpoint: String, pid: Int32, startedAt: String, uptimeMs: Int64, version: String, dataDir: String, shuttingDown: Bool) {
+            self.id = id
+            self.incarnation = incarnation
+            self.endpoint = endpoint
+            self.pid = pid
+            self.startedAt = startedAt
+            self.uptimeMs = uptimeMs
+            self.version = version
+            self.dataDir = dataDir
+            self.shuttingDown = shuttingDown
+        }
+    }
+
+    public struct ClusterSummary: Codable, Sendable, Equatable {
+        public var members: Int
+        /// Members this node sees online, itself included.
+        public var online: Int
+        public var quorum: Int
+        public var quorumAvailable: Bool
+
+        public init(members: Int, online: Int, quorum: Int, quorumAvailable: Bool) {
+            self.members = members
+            self.online = online
+            self.quorum = quorum
+            self.quorumAvailable = quorumAvailable
+        }
+    }
+
+    public struct Timing: Codable, Sendable, Equatable {
+        public var heartbeatIntervalMs: Int64
+        public var suspectAfterMs: Int64
+        public var deadAfterMs: Int64
+
+        public init(heartbeatIntervalMs: Int64, suspectAfterMs: Int64, deadAfterMs: Int64) {
+            self.heartbeatIntervalMs = heartbeatIntervalMs
+            self.suspectAfterMs = suspectAfterMs
+            self.deadAfterMs = deadAfterMs
+        }
+    }
+
+    public struct Peer: Codable, Sendable, Equatable {
+        public var id: String
+        public var endpoint: String
+        public var state: FailureDetector.State
+        /// Milliseconds since last heard; nil if never.
+        public var lastHeardMs: Int64?
+        /// Milliseconds in the current state.
+        public var stateForMs: Int64
+        public var incarnation: UInt64?
+        /// The peer's own view of the others, from its last heartbeat.
+        public var view: [String: FailureDetector.State]?
+        public var load: NodeLoad?
+
+        public init(id: String, endpoint: String, state: FailureDetector.State, lastHeardMs: Int64?, stateForMs: Int64, incarnation: UInt64?, view: [String: FailureDetector.State]?, load: NodeLoad?) {
+            self.id = id
+            self.endpoint = endpoint
+            self.state = state
+            self.lastHeardMs = lastHeardMs
+            self.stateForMs = stateForMs
+            self.incarnation = incarnation
+            self.view = view
+            self.load = load
+        }
+    }
+
+    public struct HTTPSummary: Codable, Sendable, Equatable {
+        public var connections: Int
+        public var requests: Int
+        public var protocolErrors: Int
+        public var timeouts: Int
+        public var connectionsRefused: Int
+
+        public init(connections: Int, requests: Int, protocolErrors: Int, timeouts: Int, connectionsRefused: Int) {
+            self.connections = connections
+            self.requests = requests
+            self.protocolErrors = protocolErrors
+            self.timeouts = timeouts
+            self.connectionsRefused = connectionsRefused
+        }
+    }
+
+    /// This node's view as a map from every other node to its state.
+    public var view: [String: FailureDetector.State] {
+        Dictionary(uniqueKeysWithValues: peers.map { ($0.id, $0.state) })
+    }
+}
+
+/// Which HTTP paths exist outside S3, all chosen so they can never be a bucket name: `_dc` is not a valid
+/// bucket name, and the bucket name `minio` is reserved for MinIO's probe paths.
+public enum AdminPaths {
+    public static let internalPrefix = "/_dc/v1/"
+    public static let status = "/_dc/v1/status"
+    public static let events = "/_dc/v1/events"
+    public static let healthLive = "/minio/health/live"
+    public static let healthReady = "/minio/health/ready"
+    public static let healthCluster = "/minio/health/cluster"
+}

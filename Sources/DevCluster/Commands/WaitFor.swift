@@ -1,0 +1,49 @@
+import ArgumentParser
+import Core
+import Launcher
+
+extension DevCluster {
+    struct WaitFor: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "wait-for",
+            abstract: "Wait until nodes reach a state, as their peers see it or as processes; exit 1 on timeout.",
+            discussion: """
+                devcluster wait-for node2=offline --seen-by all --within 5s
+                devcluster wait-for all=online
+                devcluster wait-for node3=stopped
+                States: online, suspect, offline (seen by the other running nodes, or --seen-by), or
+                running, stopped, paused (the process).
+                """)
+
+        @OptionGroup var cluster: ClusterOptions
+
+        @Argument(help: ArgumentHelp("NODES=STATE, e.g. node2=offline or all=online.", valueName: "condition"))
+        var condition: String
+
+        @Option(name: .long, help: ArgumentHelp("Whose view counts (default: every other running node).", valueName: "nodes"))
+        var seenBy: String?
+
+        @Option(name: .long, help: ArgumentHelp("Give up after this long.", valueName: "duration"))
+        var within: String = "30s"
+
+        func run() throws {
+            let launcher = try cluster.launcher()
+            let record = try launching { () throws(LauncherError) in try launcher.home.load() }
+            let parsed: WaitCondition
+            do {
+                parsed = try WaitCondition(parsing: condition, seenBy: seenBy, nodeCount: record.nodes.count)
+            } catch {
+                throw fail(error.description, code: 2)
+            }
+            let limit = try parseDuration(within, option: "--within")
+            let start = Instant.now()
+            let (snapshot, held) = launcher.wait(for: record, timeout: limit) { parsed.evaluate($0).holds }
+            if held {
+                say("\(condition) after \(DurationText.format(Instant.now().since(start)))")
+            } else {
+                let unmet = parsed.evaluate(snapshot).unmet
+                throw fail("\(condition) not reached within \(limit): \(unmet.joined(separator: "; "))")
+            }
+        }
+    }
+}

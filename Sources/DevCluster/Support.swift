@@ -1,0 +1,81 @@
+import ArgumentParser
+import Core
+import FoundationEssentials
+import Launcher
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every command that works on one cluster takes.
+struct ClusterOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The cluster (default: 'dev', or the only one there is).", valueName: "name"))
+    var name: String?
+
+    @Option(name: .long, help: ArgumentHelp("The folder of cluster homes (default: $DEVCLUSTER_HOME, else ./sandbox).", valueName: "dir"))
+    var home: String?
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    var root: String {
+        ClusterHome.resolveRoot(option: home, environment: environment, workingDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    func clusterHome() throws -> ClusterHome {
+        let chosen: String
+        if let name {
+            chosen = name
+        } else {
+            let existing = ClusterHome.list(root: root)
+            chosen = existing.contains(ClusterHome.defaultName) || existing.count != 1 ? ClusterHome.defaultName : existing[0]
+        }
+        guard ClusterHome.validName(chosen) else {
+            throw fail("'\(chosen)' is not a cluster name: use letters, digits, '-' and '_'")
+        }
+        return ClusterHome(root: root, name: chosen)
+    }
+
+    func launcher() throws -> Launcher {
+        Launcher(home: try clusterHome(), environment: environment, executable: CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe", say: { say($0) }) 
+    }
+}
+
+/// Prints to standard output and flushes (follow modes and pipes need every line at once).
+func say(_ text: String) {
+    print(text)
+    fflush(nil)
+}
+
+/// Prints `devcluster: message` to standard error and returns the exit to throw.
+func fail(_ message: String, code: Int32 = 1) -> ExitCode {
+    var text = "devcluster: \(message)\n"
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    return ExitCode(code)
+}
+
+/// Runs launcher work, turning its errors into a message and exit code 1.
+func launching<T>(_ body: () throws(LauncherError) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        throw fail(error.description)
+    }
+}
+
+func parseSelector(_ text: String, _ record: ClusterRecord) throws -> [String] {
+    do {
+        return try NodeSelector(parsing: text, nodeCount: record.nodes.count).ids
+    } catch {
+        throw fail(error.description)
+    }
+}
+
+func parseDuration(_ text: String, option: String) throws -> Duration {
+    do {
+        return try DurationText.parse(text)
+    } catch {
+        throw fail("\(option): \(error.description)")
+    }
+}
+
+var style: Style { Style.forStandardOutput(environment: ProcessInfo.processInfo.environment) }

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Cluster
+import Core
+import FoundationEssentials
+import Loop
+import Node
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct DevNode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devnode",
+        abstract: "Run one devcluster storage node.",
+        discussion: """
+            From a config file (what devcluster writes):
+              devnode --config sandbox/dev/node1/config.json
+
+            Or standalone, the way MinIO starts, with every member on the command line ({1...4} expands):
+              devnode --address 127.0.0.1:9001 --data /tmp/d1 http://127.0.0.1:{9001...9004}
+              devnode --address :9000 http://node{1...4}.example:9000/srv/data      (one per host)
+
+            Credentials come from MINIO_ROOT_USER / MINIO_ROOT_PASSWORD (default minioadmin / minioadmin).
+            Exit codes: 0 stopped cleanly, 1 failed, 2 bad configuration, 3 port in use.
+            """,
+        version: Version.string)
+
+    @Option(name: .long, help: ArgumentHelp("Run from this JSON config file.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Address to listen on (standalone); also picks this node out of the endpoints.", valueName: "host:port"))
+    var address: String?
+
+    @Option(name: .customLong("node-id"), help: ArgumentHelp("This node's id (standalone), when the address is ambiguous.", valueName: "nodeK"))
+    var nodeID: String?
+
+    @Option(name: .customLong("data"), help: ArgumentHelp("This node's data folder (standalone); default: its endpoint's path.", valueName: "dir"))
+    var dataDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("Heartbeat interval (standalone).", valueName: "duration"))
+    var heartbeatInterval: String = "1s"
+
+    @Option(name: .long, help: ArgumentHelp("Silence after which a peer is offline (standalone).", valueName: "duration"))
+    var deadAfter: String = "3s"
+
+    @Option(name: .long, help: ArgumentHelp("Log level on standard output (standalone): debug, info, warn, error.", valueName: "level"))
+    var logLevel: String = "info"
+
+    @Argument(help: ArgumentHelp("Every member's URL, in order (standalone): http://host:port/path, ranges like {1...4} allowed.", valueName: "endpoint"))
+    var endpoints: [String] = []
+
+    mutating func run() throws {
+        Loop.Process.ignoreBrokenPipe()
+        let environment = ProcessInfo.processInfo.environment
+        let nodeConfig: NodeConfig
+        do {
+            nodeConfig = try loadConfig(environment: environment)
+        } catch {
+            fail(error.description, code: 2)
+        }
+        var sinks: [Logger.Sink] = []
+        if nodeConfig.console.enable { sinks.append(.standardOutput(level: nodeConfig.console.level)) }
+        if let path = nodeConfig.logFile {
+            do {
+                sinks.append(try .file(path, level: nodeConfig.file.level))
+            } catch {
+                fail(NodeStartError.logFile(path: path, reason: error.description).description, code: 1)
+            }
+        }
+        let logger = Logger(source: nodeConfig.cluster.nodeID.rawValue, sinks: sinks)
+        defer { logger.close() }
+        let loop: EventLoop
+        do {
+            loop = try EventLoop()
+        } catch {
+            fail("cannot start the event loop: \(error)", code: 1)
+        }
+        let code: Int32
+        do {
+            let node = try Node(config: nodeConfig, loop: loop, logger: logger)
+            try node.start()
+            code = node.run()
+        } catch {
+            logger.error(error.description)
+            loop.close()
+            fail(error.description, code: error.exitCode)
+        }
+        let leaked = loop.close()
+        if !leaked.isEmpty { logger.warn("handles still open at exit", [("handles", .array(leaked.map { .string($0) }))]) }
+        throw ExitCode(code)
+    }
+
+    private func loadConfig(environment: [String: String]) throws(ConfigError) -> NodeConfig {
+        let cwd = FileManager.default.currentDirectoryPath
+        if let config {
+            guard endpoints.isEmpty, address == nil, nodeID == nil, dataDir == nil else {
+                throw ConfigError(source: "command line", key: "--config", problem: "given with standalone arguments", fix: "use either --config FILE or endpoints, not both")
+            }
+            let path = config.hasPrefix("/") ? config : cwd + "/" + config
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigError(source: config, key: "", problem: "cannot read the file", fix: "check the path")
+            }
+            let base = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            return try NodeConfig.parse(text, source: config, baseDirectory: base.isEmpty ? "/" : base, environment: environment)
+        }
+        var options = StandaloneOptions(endpoints: endpoints)
+        options.address = address
+        options.nodeID = nodeID
+        options.dataDir = dataDir
+        do {
+            options.heartbeat = HeartbeatTiming(interval: try DurationText.parse(heartbeatInterval), deadAfter: try DurationText.parse(deadAfter))
+        } catch {
+            throw ConfigError(source: "command line", key: "--heartbeat-interval/--dead-after", problem: error.description, fix: "")
+        }
+        guard let level = Logger.Level(name: logLevel) else {
+            throw ConfigError(source: "command line", key: "--log-level", problem: "unknown level \"\(logLevel)\"", fix: "use debug, info, warn or error")
+        }
+        options.logLevel = level
+        return try NodeConfig.standalone(options, environment: environment, workingDirectory: cwd)
+    }
+
+    private func fail(_ message: String, code: Int32) -> Never {
+        var text = "devnode: \(message)\n"
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+        Glibc.exit(code)
+    }
+}

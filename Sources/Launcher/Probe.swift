@@ -1,0 +1,74 @@
+import Admin
+import Cluster
+import Core
+import FoundationEssentials
+import HTTP
+import Loop
+
+/// Asks nodes over HTTP, on a short-lived loop of our own: the launcher is a plain command-line
+/// program, so each probe runs its own loop to completion.
+public enum Probe {
+    public struct Target: Sendable {
+        public var id: String
+        public var endpoint: String
+
+        public init(id: String, endpoint: String) {
+            self.id = id
+            self.endpoint = endpoint
+        }
+    }
+
+    /// Each node's `/_dc/v1/status`, in parallel, signed as `devcluster`.
+    public static func statuses(_ targets: [Target], key: ClusterKey, timeout: Duration) -> [String: Result<NodeStatus, ProbeError>] {
+        let requests = targets.map { t in
+            (t, HTTPClientRequest(method: "GET", target: AdminPaths.status, headers: key.sign(method: "GET", target: AdminPaths.status, caller: "devcluster")))
+        }
+        let responses = send(requests, timeout: timeout)
+        let decoder = JSONDecoder()
+        var out: [String: Result<NodeStatus, ProbeError>] = [:]
+        for (id, result) in responses {
+            out[id] = result.flatMap { response in
+                guard response.status == 200 else { return .failure(ProbeError(description: "HTTP \(response.status): \(response.bodyText.prefix(200))")) }
+                do {
+                    return .success(try decoder.decode(NodeStatus.self, from: Data(response.body)))
+                } catch {
+                    return .failure(ProbeError(description: "unreadable status: \(error)"))
+                }
+            }
+        }
+        return out
+    }
+
+    /// Sends one request to each target and returns the responses by target id.
+    public static func send(_ requests: [(Target, HTTPClientRequest)], timeout: Duration) -> [String: Result<HTTPClientResponse, ProbeError>] {
+        var results: [String: Result<HTTPClientResponse, ProbeError>] = [:]
+        guard let loop = try? EventLoop() else {
+            for (t, _) in requests { results[t.id] = .failure(ProbeError(description: "cannot start an event loop")) }
+            return results
+        }
+        var limits = HTTPClientLimits()
+        limits.connectTimeout = min(limits.connectTimeout, timeout)
+        let client = HTTPClient(loop: loop, limits: limits)
+        var waiting = requests.count
+        for (target, request) in requests {
+            guard let endpoint = HTTPEndpoint(url: target.endpoint) else {
+                results[target.id] = .failure(ProbeError(description: "bad endpoint \(target.endpoint)"))
+                waiting -= 1
+                continue
+            }
+            client.send(request, to: endpoint, timeout: timeout) { result in
+                results[target.id] = result.mapError { ProbeError(description: $0.description) }
+                waiting -= 1
+                if waiting == 0 { client.close() }
+            }
+        }
+        if waiting == 0 { client.close() }
+        loop.run()
+        loop.close()
+        return results
+    }
+}
+
+public struct ProbeError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var description: String
+}

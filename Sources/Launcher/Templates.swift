@@ -1,0 +1,72 @@
+import Core
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Finds and renders the files in `Templates/`.
+public enum Templates {
+    public static let environmentVariable = "DEVCLUSTER_TEMPLATES"
+    public static let nodeConfig = "node-config.json"
+
+    /// The Templates folder: $DEVCLUSTER_TEMPLATES, the install layout next to the binary, or the source
+    /// checkout the binary was built in.
+    public static func locate(environment: [String: String], executable: String) throws(LauncherError) -> String {
+        if let dir = environment[environmentVariable] {
+            guard FileManager.default.fileExists(atPath: dir + "/" + nodeConfig) else {
+                throw .templates("\(environmentVariable)=\(dir) has no \(nodeConfig)")
+            }
+            return dir
+        }
+        var dir = parentDirectory(executable)
+        for _ in 0..<6 {
+            for candidate in [dir + "/share/devcluster/Templates", dir + "/../share/devcluster/Templates", dir + "/Templates"]
+            where FileManager.default.fileExists(atPath: candidate + "/" + nodeConfig) {
+                return candidate
+            }
+            dir = parentDirectory(dir)
+        }
+        throw .templates("cannot find the Templates folder near \(executable): run 'make install', or set \(environmentVariable)")
+    }
+
+    /// Replaces every `{{name}}` with the JSON text of `values[name]`; unknown or unused names are errors.
+    public static func render(_ text: String, values: [String: JSONValue], source: String) throws(LauncherError) -> String {
+        var out = ""
+        var rest = Substring(text)
+        var used: Set<String> = []
+        while let open = rest.firstRange(of: "{{") {
+            out += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
+                throw .templates("\(source): a '{{' without its '}}'")
+            }
+            let name = String(rest[open.upperBound..<close.lowerBound]).filter { !$0.isWhitespace }
+            guard let value = values[name] else {
+                throw .templates("\(source): unknown placeholder {{\(name)}} (known: \(values.keys.sorted().joined(separator: ", ")))")
+            }
+            used.insert(name)
+            value.write(to: &out)
+            rest = rest[close.upperBound...]
+        }
+        out += rest
+        let unused = Set(values.keys).subtracting(used)
+        guard unused.isEmpty else {
+            throw .templates("\(source): the template does not use {{\(unused.sorted().joined(separator: "}}, {{"))}}")
+        }
+        return out
+    }
+}
+
+/// The folder containing `path` (FoundationEssentials has no NSString path helpers).
+func parentDirectory(_ path: String) -> String {
+    let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+    guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+    return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+}
+
+/// `path` with symbolic links resolved (the real location of an installed binary).
+func realPath(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}

@@ -1,0 +1,54 @@
+import Core
+import FoundationEssentials
+
+/// The incarnation number a node announces in heartbeats: the wall clock in milliseconds at start, but
+/// always above the last one used from this data folder (stored there), so a clock that stepped back
+/// can never make a restart look like a stale old message.
+enum Incarnation {
+    static func next(dataDirectory: String, now: WallTime = .now()) throws(NodeStartError) -> UInt64 {
+        let folder = dataDirectory + "/.dc"
+        let path = folder + "/incarnation"
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw .dataDirectory(path: dataDirectory, reason: "cannot create \(folder): \(error)")
+        }
+        let previous = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { UInt64($0.filter(\.isNumber)) } ?? 0
+        let next = max(previous + 1, UInt64(max(0, now.millisecondsSinceEpoch)))
+        do {
+            try Data("\(next)\n".utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw .dataDirectory(path: dataDirectory, reason: "cannot write \(path): \(error)")
+        }
+        return next
+    }
+}
+
+/// Why a node could not start, with what to do about it.
+public enum NodeStartError: Error, CustomStringConvertible, Sendable {
+    case config(ConfigError)
+    case portBusy(address: String, detail: String)
+    case listen(address: String, reason: String)
+    case dataDirectory(path: String, reason: String)
+    case logFile(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .config(let e): e.description
+        case .portBusy(let address, let detail):
+            "cannot listen on \(address): the port is in use\(detail.isEmpty ? "" : " (\(detail))"): stop that process or pick another port"
+        case .listen(let address, let reason): "cannot listen on \(address): \(reason)"
+        case .dataDirectory(let path, let reason): "data folder \(path): \(reason)"
+        case .logFile(let path, let reason): "log file \(path): \(reason)"
+        }
+    }
+
+    /// Process exit codes, documented in the README.
+    public var exitCode: Int32 {
+        switch self {
+        case .config: 2
+        case .portBusy: 3
+        case .listen, .dataDirectory, .logFile: 1
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import Admin
+import Cluster
+import Core
+import FoundationEssentials
+import HTTP
+import Loop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One storage node: the HTTP server, the peer client, membership and admin endpoints, driven by one
+/// timer on one loop. Loop-bound.
+public final class Node {
+    public let config: NodeConfig
+    public let me: NodeID
+    public let incarnation: UInt64
+    let loop: EventLoop
+    let log: Logger
+    let server: HTTPServer
+    let client: HTTPClient
+    let membership: Membership
+    let events = EventLog()
+    let key: ClusterKey
+    let startedAt = WallTime.now()
+    let startInstant: Instant
+    private var tickTimer: Timer?
+    private var signals: [SignalWatcher] = []
+    private var requestRate = RateMeter()
+    private var disk: FileSystem.DiskSpace?
+    private var nextDiskSample: Instant
+    private var requestCounter: UInt64 = 0
+    public private(set) var isShuttingDown = false
+    private var pendingShutdownSteps = 0
+
+    /// How often the node's one timer fires: a quarter of the heartbeat interval, at most 100 ms.
+    var tickInterval: Duration { min(.milliseconds(100), max(.milliseconds(10), config.cluster.heartbeat.interval / 4)) }
+    static let diskSampleInterval: Duration = .seconds(5)
+    /// How long a stopping node waits for in-flight requests before closing them.
+    public static let shutdownGrace: Duration = .seconds(10)
+    static let leaveTimeout: Duration = .milliseconds(500)
+
+    public init(config: NodeConfig, loop: EventLoop, logger: Logger) throws(NodeStartError) {
+        self.config = config
+        self.loop = loop
+        self.log = logger
+        self.me = config.cluster.nodeID
+        self.startInstant = loop.now
+        self.nextDiskSample = loop.now
+        let dataDirectory = config.dataDirectory
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw .dataDirectory(path: dataDirectory, reason: "cannot create it: \(error)")
+        }
+        guard access(dataDirectory, W_OK) == 0 else {
+            throw .dataDirectory(path: dataDirectory, reason: "not writable by this user")
+        }
+        incarnation = try Incarnation.next(dataDirectory: dataDirectory)
+        key = ClusterKey(accessKey: config.credential.accessKey, secretKey: config.credential.secretKey)
+        client = HTTPClient(loop: loop)
+        var emitTarget: ((Event) -> Void)?
+        membership = Membership(
+            me: me, incarnation: incarnation, members: config.members, timing: config.cluster.heartbeat, loop: loop, client: client,
+            key: key, log: logger, emit: { emitTarget?($0) })
+        var routeTarget: HTTPServer.Handler?
+        do {
+            server = try HTTPServer(loop: loop, handler: { routeTarget?($0, $1) })
+        } catch {
+            throw .listen(address: config.cluster.listen, reason: error.description)
+        }
+        emitTarget = { [unowned self] in self.emit($0) }
+        routeTarget = { [unowned self] in self.route($0, $1) }
+        membership.load = { [unowned self] in self.currentLoad() }
+        membership.health = { [unowned self] in self.isShuttingDown ? "stopping" : "ok" }
+    }
+
+    /// Starts listening, the timer and the signal handlers.
+    public func start() throws(NodeStartError) {
+        let (host, port) = config.listenHostPort
+        let bindHost = host.isEmpty ? "0.0.0.0" : host
+        let address: SocketAddress
+        do {
+            address = try SocketAddress(ip: bindHost, port: port)
+        } catch {
+            throw .listen(address: config.cluster.listen, reason: "\(bindHost) is not a numeric address")
+        }
+        do {
+            try server.listen(on: address)
+        } catch {
+            if error.isAddressInUse { throw .portBusy(address: "\(address)", detail: "") }
+            throw .listen(address: "\(address)", reason: error.message)
+        }
+        let timer: Timer
+        do {
+            timer = try Timer(loop: loop, label: "node tick")
+            for signum in [SIGTERM, SIGINT] {
+                let watcher = try SignalWatcher(loop: loop, label: "signal \(signum)")
+                try watcher.start(signum) { [unowned self] signum in self.stop(reason: signum == SIGTERM ? "SIGTERM" : "SIGINT") }
+                signals.append(watcher)
+            }
+            let hup = try SignalWatcher(loop: loop, label: "signal SIGHUP")
+            try hup.start(SIGHUP) { [unowned self] _ in self.log.info("SIGHUP ignored: devnode has nothing to reload") }
+            signals.append(hup)
+        } catch {
+            throw .listen(address: config.cluster.listen, reason: "cannot set up timers and signals: \(error)")
+        }
+        tickTimer = timer
+        timer.start(after: .zero, repeating: tickInterval) { [unowned self] in self.tick() }
+        log.info(
+            "devnode \(Version.string) serving",
+            [
+                ("endpoint", .string(config.ownURL ?? "")), ("listen", .string("\(address)")), ("incarnation", .int(Int64(incarnation))),
+                ("members", .int(Int64(config.members.count))), ("dataDir", .string(config.dataDirectory)), ("pid", .int(Int64(getpid()))),
+            ])
+        emit(
+            Event(
+                source: me.rawValue, kind: .nodeStarted,
+                fields: [
+                    ("incarnation", .int(Int64(incarnation))), ("endpoint", .string(config.ownURL ?? "")), ("pid", .int(Int64(getpid()))),
+                ]))
+    }
+
+    /// Runs until the node has stopped; returns the process exit code.
+    public func run() -> Int32 {
+        loop.run()
+        log.info("stopped", [("uptimeMs", .int(loop.now.since(startInstant).milliseconds))])
+        return 0
+    }
+
+    func emit(_ event: Event) {
+        let numbered = events.append(event)
+        log.event(numbered)
+    }
+
+    private func tick() {
+        let now = loop.now
+        membership.tick(now: now)
+        if now >= nextDiskSample {
+            nextDiskSample = now + Node.diskSampleInterval
+            FileSystem.diskSpace(loop: loop, path: config.dataDirectory) { [weak self] result in
+                if case .success(let space) = result { self?.disk = space }
+            }
+        }
+    }
+
+    func currentLoad() -> NodeLoad {
+        NodeLoad(
+            requestsInFlight: server.requestsInFlight, requestsPerSecond: requestRate.perSecond(at: loop.now),
+            diskFreeBytes: disk?.availableBytes, diskTotalBytes: disk?.totalBytes)
+    }
+
+    func nextRequestID() -> String {
+        requestCounter += 1
+        let value = (UInt64(truncatingIfNeeded: incarnation) << 24) ^ requestCounter
+        let hex = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 16 - hex.count)) + hex
+    }
+
+    func noteRequest() {
+        requestRate.record(at: loop.now)
+    }
+
+    // MARK: Stopping
+
+    /// Graceful stop: stop accepting, tell peers, let in-flight requests finish (up to the grace), close
+    /// everything, and let `run()` return. A second signal closes at once.
+    public func stop(reason: String) {
+        if isShuttingDown {
+            log.warn("second stop request (\(reason)): closing now")
+            server.close()
+            finishStop()
+            return
+        }
+        isShuttingDown = true
+        emit(Event(source: me.rawValue, kind: .nodeStopping, fields: [("reason", .string(reason)), ("inFlight", .int(Int64(server.requestsInFlight)))]))
+        pendingShutdownSteps = 2
+        server.shutdown(grace: Node.shutdownGrace) { [unowned self] in self.shutdownStepDone() }
+        membership.announceLeave(timeout: Node.leaveTimeout) { [unowned self] in self.shutdownStepDone() }
+    }
+
+    private func shutdownStepDone() {
+        pendingShutdownSteps -= 1
+        if pendingShutdownSteps == 0 { finishStop() }
+    }
+
+    private func finishStop() {
+        tickTimer?.close()
+        tickTimer = nil
+        for s in signals { s.close() }
+        signals = []
+        client.close()
+    }
+}
