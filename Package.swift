@@ -46,7 +46,9 @@ let package = Package(
         .target(name: "Launcher", dependencies: ["CProcess", "Node", "Admin", "Cluster", "HTTP", "Loop", "Core"]),
         .executableTarget(
             name: "DevCluster",
-            dependencies: ["Launcher", "Node", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Launcher", "Node", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // MARK: Tests

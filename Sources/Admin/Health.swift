@@ -33,19 +33,22 @@ public enum Health {
         switch path {
         case AdminPaths.healthLive[...], AdminPaths.healthReady[...]:
             let status = snapshot.shuttingDown ? 503 : 200
-            response.send(status: status, headers: headers, body: Array((status == 200 ? "live\n" : "shutting down\n").utf8))
+            response.send(
+                status: status, headers: headers, body: Array((status == 200 ? "live\n" : "shutting down\n").utf8))
         case AdminPaths.healthCluster[...]:
             let maintenance = query?.split(separator: "&").contains("maintenance=true") ?? false
             if maintenance {
                 let safe = snapshot.online - 1 >= snapshot.quorum
                 headers.add("X-Dc-Safe-To-Stop", safe ? "true" : "false")
-                let text = safe
+                let text =
+                    safe
                     ? "safe to stop: \(snapshot.online - 1) of \(snapshot.members) would stay online (quorum \(snapshot.quorum))\n"
                     : "not safe to stop: only \(snapshot.online - 1) of \(snapshot.members) would stay online (quorum \(snapshot.quorum))\n"
                 response.send(status: safe ? 200 : 412, headers: headers, body: Array(text.utf8))
             } else {
                 let ok = snapshot.online >= snapshot.quorum
-                let text = ok
+                let text =
+                    ok
                     ? "quorum available: \(snapshot.online) of \(snapshot.members) online (quorum \(snapshot.quorum))\n"
                     : "quorum lost: \(snapshot.online) of \(snapshot.members) online (quorum \(snapshot.quorum))\n"
                 response.send(status: ok ? 200 : 503, headers: headers, body: Array(text.utf8))

@@ -14,8 +14,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var peers: [Peer]
     public var http: HTTPSummary
 
-
-    public init(schemaVersion: Int, node: Identity, cluster: ClusterSummary, load: NodeLoad, timing: Timing, peers: [Peer], http: HTTPSummary) {
+    public init(
+        schemaVersion: Int, node: Identity, cluster: ClusterSummary, load: NodeLoad, timing: Timing, peers: [Peer],
+        http: HTTPSummary
+    ) {
         self.schemaVersion = schemaVersion
         self.node = node
         self.cluster = cluster
@@ -35,7 +37,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         public var dataDir: String
         public var shuttingDown: Bool
 
-        public init(id: String, incarnation: UInt64, endpoint: String, pid: Int32, startedAt: String, uptimeMs: Int64, version: String, dataDir: String, shuttingDown: Bool) {
+        public init(
+            id: String, incarnation: UInt64, endpoint: String, pid: Int32, startedAt: String, uptimeMs: Int64,
+            version: String, dataDir: String, shuttingDown: Bool
+        ) {
             self.id = id
             self.incarnation = incarnation
             self.endpoint = endpoint
@@ -88,7 +93,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         public var view: [String: FailureDetector.State]?
         public var load: NodeLoad?
 
-        public init(id: String, endpoint: String, state: FailureDetector.State, lastHeardMs: Int64?, stateForMs: Int64, incarnation: UInt64?, view: [String: FailureDetector.State]?, load: NodeLoad?) {
+        public init(
+            id: String, endpoint: String, state: FailureDetector.State, lastHeardMs: Int64?, stateForMs: Int64,
+            incarnation: UInt64?, view: [String: FailureDetector.State]?, load: NodeLoad?
+        ) {
             self.id = id
             self.endpoint = endpoint
             self.state = state

@@ -23,13 +23,20 @@ extension FailureDetector.Transition {
         let heard: [(String, JSONValue)] = silence.map { [("lastHeardMs", .int($0.milliseconds))] } ?? []
         switch self {
         case .suspect(let peer, let reason):
-            return Event(source: source.rawValue, kind: .nodeSuspect, fields: [("peer", .string(peer.rawValue)), ("reason", .string(reason))] + heard)
+            return Event(
+                source: source.rawValue, kind: .nodeSuspect,
+                fields: [("peer", .string(peer.rawValue)), ("reason", .string(reason))] + heard)
         case .offline(let peer, let reason):
-            return Event(source: source.rawValue, kind: .nodeOffline, fields: [("peer", .string(peer.rawValue)), ("reason", .string(reason))] + heard)
+            return Event(
+                source: source.rawValue, kind: .nodeOffline,
+                fields: [("peer", .string(peer.rawValue)), ("reason", .string(reason))] + heard)
         case .online(let peer, let previous, let firstContact):
             return Event(
                 source: source.rawValue, kind: .nodeOnline,
-                fields: [("peer", .string(peer.rawValue)), ("previous", .string(previous.rawValue)), ("firstContact", .bool(firstContact))])
+                fields: [
+                    ("peer", .string(peer.rawValue)), ("previous", .string(previous.rawValue)),
+                    ("firstContact", .bool(firstContact)),
+                ])
         case .restarted(let peer, let previous, let incarnation):
             return Event(
                 source: source.rawValue, kind: .nodeRestarted,

@@ -57,7 +57,8 @@ public struct ClusterKey: Sendable {
         else { return .failure(.unsigned) }
         let skew = Duration.milliseconds((ms - now.millisecondsSinceEpoch).magnitude)
         guard skew <= ClusterKey.clockSkewMax else { return .failure(.clockSkew(skew)) }
-        let expected = signature(method: head.method, target: head.target, caller: caller, time: WallTime(millisecondsSinceEpoch: ms))
+        let expected = signature(
+            method: head.method, target: head.target, caller: caller, time: WallTime(millisecondsSinceEpoch: ms))
         guard Crypto.constantTimeEqual(Array(expected.utf8), Array(given.lowercased().utf8)) else {
             return .failure(.badSignature)
         }

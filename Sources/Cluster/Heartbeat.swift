@@ -12,7 +12,10 @@ public struct Heartbeat: Codable, Sendable, Equatable {
     /// The sender's wall clock, in milliseconds since the epoch.
     public var sentAt: Int64
 
-    public init(node: NodeID, incarnation: UInt64, health: String, load: NodeLoad, view: [String: FailureDetector.State], sentAt: Int64) {
+    public init(
+        node: NodeID, incarnation: UInt64, health: String, load: NodeLoad, view: [String: FailureDetector.State],
+        sentAt: Int64
+    ) {
         self.node = node
         self.incarnation = incarnation
         self.health = health
@@ -30,7 +33,10 @@ public struct NodeLoad: Codable, Sendable, Equatable {
     public var diskFreeBytes: UInt64?
     public var diskTotalBytes: UInt64?
 
-    public init(requestsInFlight: Int = 0, requestsPerSecond: Double = 0, diskFreeBytes: UInt64? = nil, diskTotalBytes: UInt64? = nil) {
+    public init(
+        requestsInFlight: Int = 0, requestsPerSecond: Double = 0, diskFreeBytes: UInt64? = nil,
+        diskTotalBytes: UInt64? = nil
+    ) {
         self.requestsInFlight = requestsInFlight
         self.requestsPerSecond = requestsPerSecond
         self.diskFreeBytes = diskFreeBytes

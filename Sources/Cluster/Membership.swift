@@ -48,14 +48,17 @@ public final class Membership {
     public static let clusterIDHeader = "X-Dc-Cluster"
 
     public init(
-        me: NodeID, incarnation: UInt64, members: [PeerAddress], timing: HeartbeatTiming, loop: EventLoop, client: HTTPClient,
+        me: NodeID, incarnation: UInt64, members: [PeerAddress], timing: HeartbeatTiming, loop: EventLoop,
+        client: HTTPClient,
         key: ClusterKey, log: Logger, emit: @escaping (Event) -> Void
     ) {
         self.me = me
         self.incarnation = incarnation
-        self.clusterID = Crypto.sha256(Array(members.map { "\($0.id)=\($0.url)" }.joined(separator: ",").utf8)).prefix(8).hexString
+        self.clusterID =
+            Crypto.sha256(Array(members.map { "\($0.id)=\($0.url)" }.joined(separator: ",").utf8)).prefix(8).hexString
         self.peers = members.filter { $0.id != me }
-        self.endpoints = Dictionary(uniqueKeysWithValues: peers.compactMap { p in HTTPEndpoint(url: p.url).map { (p.id, $0) } })
+        self.endpoints = Dictionary(
+            uniqueKeysWithValues: peers.compactMap { p in HTTPEndpoint(url: p.url).map { (p.id, $0) } })
         self.detector = FailureDetector(peers: peers.map(\.id), timing: timing, now: loop.now)
         self.loop = loop
         self.client = client
@@ -83,7 +86,9 @@ public final class Membership {
     }
 
     public func ownHeartbeat() -> Heartbeat {
-        Heartbeat(node: me, incarnation: incarnation, health: health(), load: load(), view: view, sentAt: WallTime.now().millisecondsSinceEpoch)
+        Heartbeat(
+            node: me, incarnation: incarnation, health: health(), load: load(), view: view,
+            sentAt: WallTime.now().millisecondsSinceEpoch)
     }
 
     // MARK: Driving
@@ -103,24 +108,33 @@ public final class Membership {
         headers.add("Content-Type", "application/json")
         headers.add(Membership.clusterIDHeader, clusterID)
         inFlight.insert(peer)
-        let request = HTTPClientRequest(method: "POST", target: MembershipPaths.heartbeat, headers: headers, body: Array(body), isIdempotent: true)
+        let request = HTTPClientRequest(
+            method: "POST", target: MembershipPaths.heartbeat, headers: headers, body: Array(body), isIdempotent: true)
         client.send(request, to: endpoint, timeout: timing.requestTimeout) { [weak self] result in
             guard let self else { return }
             self.inFlight.remove(peer)
             let now = self.loop.now
             switch result {
             case .success(let response) where response.status == 200:
-                guard let reply = try? self.decoder.decode(Heartbeat.self, from: Data(response.body)), reply.node == peer else {
+                guard let reply = try? self.decoder.decode(Heartbeat.self, from: Data(response.body)),
+                    reply.node == peer
+                else {
                     self.warnOnce("wrong-node-\(peer)", "the node at \(endpoint) is not \(peer): check the peer list")
-                    self.apply(self.detector.callFailed(to: peer, reason: "a different node answers at \(endpoint)", at: now), now: now)
+                    self.apply(
+                        self.detector.callFailed(to: peer, reason: "a different node answers at \(endpoint)", at: now),
+                        now: now)
                     return
                 }
                 self.reported[peer] = reply
                 self.apply(self.detector.heard(from: peer, incarnation: reply.incarnation, at: now), now: now)
             case .success(let response):
                 let reason = "heartbeat answered HTTP \(response.status): \(response.bodyText.prefix(200))"
-                if response.status == 403 || response.status == 409 { self.warnOnce("status-\(peer)-\(response.status)", "\(peer) refuses our heartbeats: \(reason)") }
-                self.apply(self.detector.callFailed(to: peer, reason: "heartbeat answered HTTP \(response.status)", at: now), now: now)
+                if response.status == 403 || response.status == 409 {
+                    self.warnOnce("status-\(peer)-\(response.status)", "\(peer) refuses our heartbeats: \(reason)")
+                }
+                self.apply(
+                    self.detector.callFailed(to: peer, reason: "heartbeat answered HTTP \(response.status)", at: now),
+                    now: now)
             case .failure(let error):
                 self.apply(self.detector.callFailed(to: peer, reason: error.description, at: now), now: now)
             }
@@ -146,12 +160,16 @@ public final class Membership {
     /// `POST /_dc/v1/heartbeat`: record the sender as alive and answer with our own heartbeat.
     public func handleHeartbeat(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
         if let theirs = request.head.headers[Membership.clusterIDHeader], theirs != clusterID {
-            respond(response, 409, "this node belongs to another cluster (\(clusterID), the sender's is \(theirs)): check the peer lists")
+            respond(
+                response, 409,
+                "this node belongs to another cluster (\(clusterID), the sender's is \(theirs)): check the peer lists")
             return
         }
         request.readBody(limit: 64 * 1024) { [weak self] result in
             guard let self else { return }
-            guard case .success(let body) = result, let heartbeat = try? self.decoder.decode(Heartbeat.self, from: Data(body)) else {
+            guard case .success(let body) = result,
+                let heartbeat = try? self.decoder.decode(Heartbeat.self, from: Data(body))
+            else {
                 self.respond(response, 400, "a heartbeat must be a JSON Heartbeat object")
                 return
             }
@@ -171,7 +189,8 @@ public final class Membership {
     public func handleLeave(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
         request.readBody(limit: 4096) { [weak self] result in
             guard let self else { return }
-            guard case .success(let body) = result, let notice = try? self.decoder.decode(LeaveNotice.self, from: Data(body)),
+            guard case .success(let body) = result,
+                let notice = try? self.decoder.decode(LeaveNotice.self, from: Data(body)),
                 self.endpoints[notice.node] != nil
             else {
                 self.respond(response, 400, "a leave notice must name a member of this cluster")
@@ -195,7 +214,10 @@ public final class Membership {
             waiting += 1
             var headers = key.sign(method: "POST", target: MembershipPaths.leave, caller: me.rawValue)
             headers.add("Content-Type", "application/json")
-            client.send(HTTPClientRequest(method: "POST", target: MembershipPaths.leave, headers: headers, body: Array(body)), to: endpoint, timeout: timeout) { _ in
+            client.send(
+                HTTPClientRequest(method: "POST", target: MembershipPaths.leave, headers: headers, body: Array(body)),
+                to: endpoint, timeout: timeout
+            ) { _ in
                 waiting -= 1
                 if waiting == 0 { completion() }
             }
@@ -204,6 +226,7 @@ public final class Membership {
     }
 
     private func respond(_ response: HTTPServerResponse, _ status: Int, _ message: String) {
-        response.send(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array((message + "\n").utf8))
+        response.send(
+            status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array((message + "\n").utf8))
     }
 }

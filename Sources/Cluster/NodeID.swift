@@ -15,7 +15,9 @@ public struct NodeID: RawRepresentable, Hashable, Comparable, Sendable, Codable,
         // node2 before node10.
         let l = lhs.rawValue.drop { !$0.isNumber }
         let r = rhs.rawValue.drop { !$0.isNumber }
-        if let a = Int(l), let b = Int(r), lhs.rawValue.dropLast(l.count) == rhs.rawValue.dropLast(r.count) { return a < b }
+        if let a = Int(l), let b = Int(r), lhs.rawValue.dropLast(l.count) == rhs.rawValue.dropLast(r.count) {
+            return a < b
+        }
         return lhs.rawValue < rhs.rawValue
     }
 }

@@ -1,7 +1,8 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// Writes JSON lines (one object per line) to a log file and/or standard output.
 ///

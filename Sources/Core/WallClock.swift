@@ -34,7 +34,8 @@ public struct WallTime: Comparable, Hashable, Sendable, Codable {
         var tmValue = tm()
         localtime_r(&seconds, &tmValue)
         let ms = Int(millisecondsSinceEpoch % 1000)
-        return "\(pad(Int(tmValue.tm_hour), 2)):\(pad(Int(tmValue.tm_min), 2)):\(pad(Int(tmValue.tm_sec), 2)).\(pad(ms, 3))"
+        return
+            "\(pad(Int(tmValue.tm_hour), 2)):\(pad(Int(tmValue.tm_min), 2)):\(pad(Int(tmValue.tm_sec), 2)).\(pad(ms, 3))"
     }
 
     /// RFC 7231 HTTP date: `Wed, 25 Nov 2026 13:40:01 GMT`.

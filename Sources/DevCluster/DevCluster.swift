@@ -22,7 +22,8 @@ struct DevCluster: ParsableCommand {
         version: Version.string,
         groupedSubcommands: [
             CommandGroup(name: "Cluster", subcommands: [Up.self, Down.self, Ls.self]),
-            CommandGroup(name: "Nodes", subcommands: [Kill.self, Stop.self, Start.self, Restart.self, Pause.self, Resume.self]),
+            CommandGroup(
+                name: "Nodes", subcommands: [Kill.self, Stop.self, Start.self, Restart.self, Pause.self, Resume.self]),
             CommandGroup(name: "Observe", subcommands: [Status.self, Logs.self, Events.self, WaitFor.self]),
         ])
 

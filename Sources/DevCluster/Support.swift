@@ -9,16 +9,21 @@ import Glibc
 
 /// Options every command that works on one cluster takes.
 struct ClusterOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The cluster (default: 'dev', or the only one there is).", valueName: "name"))
+    @Option(
+        name: .long, help: ArgumentHelp("The cluster (default: 'dev', or the only one there is).", valueName: "name"))
     var name: String?
 
-    @Option(name: .long, help: ArgumentHelp("The folder of cluster homes (default: $DEVCLUSTER_HOME, else ./sandbox).", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The folder of cluster homes (default: $DEVCLUSTER_HOME, else ./sandbox).", valueName: "dir")
+    )
     var home: String?
 
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     var root: String {
-        ClusterHome.resolveRoot(option: home, environment: environment, workingDirectory: FileManager.default.currentDirectoryPath)
+        ClusterHome.resolveRoot(
+            option: home, environment: environment, workingDirectory: FileManager.default.currentDirectoryPath)
     }
 
     func clusterHome() throws -> ClusterHome {
@@ -27,7 +32,9 @@ struct ClusterOptions: ParsableArguments {
             chosen = name
         } else {
             let existing = ClusterHome.list(root: root)
-            chosen = existing.contains(ClusterHome.defaultName) || existing.count != 1 ? ClusterHome.defaultName : existing[0]
+            chosen =
+                existing.contains(ClusterHome.defaultName) || existing.count != 1
+                ? ClusterHome.defaultName : existing[0]
         }
         guard ClusterHome.validName(chosen) else {
             throw fail("'\(chosen)' is not a cluster name: use letters, digits, '-' and '_'")
@@ -36,7 +43,10 @@ struct ClusterOptions: ParsableArguments {
     }
 
     func launcher() throws -> Launcher {
-        Launcher(home: try clusterHome(), environment: environment, executable: CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe", say: { say($0) }) 
+        Launcher(
+            home: try clusterHome(), environment: environment,
+            executable: CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe",
+            say: { say($0) })
     }
 }
 

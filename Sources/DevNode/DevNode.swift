@@ -30,25 +30,38 @@ struct DevNode: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run from this JSON config file.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Address to listen on (standalone); also picks this node out of the endpoints.", valueName: "host:port"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Address to listen on (standalone); also picks this node out of the endpoints.", valueName: "host:port"))
     var address: String?
 
-    @Option(name: .customLong("node-id"), help: ArgumentHelp("This node's id (standalone), when the address is ambiguous.", valueName: "nodeK"))
+    @Option(
+        name: .customLong("node-id"),
+        help: ArgumentHelp("This node's id (standalone), when the address is ambiguous.", valueName: "nodeK"))
     var nodeID: String?
 
-    @Option(name: .customLong("data"), help: ArgumentHelp("This node's data folder (standalone); default: its endpoint's path.", valueName: "dir"))
+    @Option(
+        name: .customLong("data"),
+        help: ArgumentHelp("This node's data folder (standalone); default: its endpoint's path.", valueName: "dir"))
     var dataDir: String?
 
     @Option(name: .long, help: ArgumentHelp("Heartbeat interval (standalone).", valueName: "duration"))
     var heartbeatInterval: String = "1s"
 
-    @Option(name: .long, help: ArgumentHelp("Silence after which a peer is offline (standalone).", valueName: "duration"))
+    @Option(
+        name: .long, help: ArgumentHelp("Silence after which a peer is offline (standalone).", valueName: "duration"))
     var deadAfter: String = "3s"
 
-    @Option(name: .long, help: ArgumentHelp("Log level on standard output (standalone): debug, info, warn, error.", valueName: "level"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Log level on standard output (standalone): debug, info, warn, error.", valueName: "level"))
     var logLevel: String = "info"
 
-    @Argument(help: ArgumentHelp("Every member's URL, in order (standalone): http://host:port/path, ranges like {1...4} allowed.", valueName: "endpoint"))
+    @Argument(
+        help: ArgumentHelp(
+            "Every member's URL, in order (standalone): http://host:port/path, ranges like {1...4} allowed.",
+            valueName: "endpoint"))
     var endpoints: [String] = []
 
     mutating func run() throws {
@@ -88,7 +101,9 @@ struct DevNode: ParsableCommand {
             fail(error.description, code: error.exitCode)
         }
         let leaked = loop.close()
-        if !leaked.isEmpty { logger.warn("handles still open at exit", [("handles", .array(leaked.map { .string($0) }))]) }
+        if !leaked.isEmpty {
+            logger.warn("handles still open at exit", [("handles", .array(leaked.map { .string($0) }))])
+        }
         throw ExitCode(code)
     }
 
@@ -96,26 +111,33 @@ struct DevNode: ParsableCommand {
         let cwd = FileManager.default.currentDirectoryPath
         if let config {
             guard endpoints.isEmpty, address == nil, nodeID == nil, dataDir == nil else {
-                throw ConfigError(source: "command line", key: "--config", problem: "given with standalone arguments", fix: "use either --config FILE or endpoints, not both")
+                throw ConfigError(
+                    source: "command line", key: "--config", problem: "given with standalone arguments",
+                    fix: "use either --config FILE or endpoints, not both")
             }
             let path = config.hasPrefix("/") ? config : cwd + "/" + config
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ConfigError(source: config, key: "", problem: "cannot read the file", fix: "check the path")
             }
             let base = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-            return try NodeConfig.parse(text, source: config, baseDirectory: base.isEmpty ? "/" : base, environment: environment)
+            return try NodeConfig.parse(
+                text, source: config, baseDirectory: base.isEmpty ? "/" : base, environment: environment)
         }
         var options = StandaloneOptions(endpoints: endpoints)
         options.address = address
         options.nodeID = nodeID
         options.dataDir = dataDir
         do {
-            options.heartbeat = HeartbeatTiming(interval: try DurationText.parse(heartbeatInterval), deadAfter: try DurationText.parse(deadAfter))
+            options.heartbeat = HeartbeatTiming(
+                interval: try DurationText.parse(heartbeatInterval), deadAfter: try DurationText.parse(deadAfter))
         } catch {
-            throw ConfigError(source: "command line", key: "--heartbeat-interval/--dead-after", problem: error.description, fix: "")
+            throw ConfigError(
+                source: "command line", key: "--heartbeat-interval/--dead-after", problem: error.description, fix: "")
         }
         guard let level = Logger.Level(name: logLevel) else {
-            throw ConfigError(source: "command line", key: "--log-level", problem: "unknown level \"\(logLevel)\"", fix: "use debug, info, warn or error")
+            throw ConfigError(
+                source: "command line", key: "--log-level", problem: "unknown level \"\(logLevel)\"",
+                fix: "use debug, info, warn or error")
         }
         options.logLevel = level
         return try NodeConfig.standalone(options, environment: environment, workingDirectory: cwd)

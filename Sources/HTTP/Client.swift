@@ -118,7 +118,8 @@ public final class HTTPClient {
             guard let self, !self.isClosed, !attempt.timedOut else { return }
             switch result {
             case .failure(let error):
-                self.dialFinished(endpoint, attempt, .failure(.resolveFailed(host: endpoint.host, reason: error.message)))
+                self.dialFinished(
+                    endpoint, attempt, .failure(.resolveFailed(host: endpoint.host, reason: error.message)))
             case .success(let address):
                 attempt.tcp = TCPConnection.connect(loop: self.loop, to: address) { [weak self] result in
                     guard let self else {
@@ -141,7 +142,9 @@ public final class HTTPClient {
         }
     }
 
-    private func dialFinished(_ endpoint: HTTPEndpoint, _ attempt: PendingConnect, _ result: Result<TCPConnection, HTTPClientError>) {
+    private func dialFinished(
+        _ endpoint: HTTPEndpoint, _ attempt: PendingConnect, _ result: Result<TCPConnection, HTTPClientError>
+    ) {
         guard let pool = pools[endpoint] else { return }
         pool.connecting.removeAll { $0 === attempt }
         switch result {
@@ -175,7 +178,8 @@ public final class HTTPClient {
     }
 
     func connectionFailed(_ task: HTTPClientTask, _ error: HTTPClientError) {
-        let staleReuse = error == .connectionClosed && !task.receivedResponseBytes && task.request.isIdempotent && !task.retried
+        let staleReuse =
+            error == .connectionClosed && !task.receivedResponseBytes && task.request.isIdempotent && !task.retried
         if staleReuse, let pool = pools[task.endpoint], loop.now < task.deadline {
             task.retried = true
             task.connection = nil

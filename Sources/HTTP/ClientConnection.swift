@@ -21,7 +21,8 @@ final class ClientConnection: MessageParserDelegate {
         self.endpoint = endpoint
         self.tcp = tcp
         self.idleSince = now
-        parser = MessageParser(kind: .response, headerBytesMax: client.limits.responseHeaderBytesMax, headerCountMax: 1000)
+        parser = MessageParser(
+            kind: .response, headerBytesMax: client.limits.responseHeaderBytesMax, headerCountMax: 1000)
         parser.delegate = self
         // Read even while idle, so a server closing an idle connection is noticed before reuse.
         tcp.startReading { [unowned self] event in self.onRead(event) }
@@ -95,7 +96,9 @@ final class ClientConnection: MessageParserDelegate {
         if parsingInterim { return .proceed }  // the real response follows
         responseKeepAlive = head.keepAlive
         task.handlers?.head(
-            HTTPResponseHead(status: head.status, version: head.version, headers: head.headers, contentLength: head.contentLength, keepAlive: head.keepAlive))
+            HTTPResponseHead(
+                status: head.status, version: head.version, headers: head.headers, contentLength: head.contentLength,
+                keepAlive: head.keepAlive))
         return task.request.method == "HEAD" ? .skipBody : .proceed
     }
 

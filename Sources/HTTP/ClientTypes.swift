@@ -49,7 +49,9 @@ public struct HTTPClientRequest: Sendable {
     /// before any response byte arrived.
     public var isIdempotent: Bool
 
-    public init(method: String, target: String, headers: HTTPHeaders = [:], body: [UInt8] = [], isIdempotent: Bool? = nil) {
+    public init(
+        method: String, target: String, headers: HTTPHeaders = [:], body: [UInt8] = [], isIdempotent: Bool? = nil
+    ) {
         self.method = method
         self.target = target
         self.headers = headers
@@ -132,7 +134,10 @@ public final class HTTPClientTask {
     var retried = false
     weak var client: HTTPClient?
 
-    init(request: HTTPClientRequest, endpoint: HTTPEndpoint, timeout: Duration, deadline: Instant, handlers: HTTPResponseHandlers, client: HTTPClient) {
+    init(
+        request: HTTPClientRequest, endpoint: HTTPEndpoint, timeout: Duration, deadline: Instant,
+        handlers: HTTPResponseHandlers, client: HTTPClient
+    ) {
         self.request = request
         self.endpoint = endpoint
         self.timeout = timeout

@@ -67,12 +67,14 @@ struct ConnectionTimeouts: Equatable {
             return now.since(phaseSince) >= limits.idleTimeout ? .close : nil
         case .readingHead:
             return now.since(phaseSince) >= limits.headerTimeout
-                ? .requestTimeout(reason: "the request headers did not arrive within \(DurationText.format(limits.headerTimeout))")
+                ? .requestTimeout(
+                    reason: "the request headers did not arrive within \(DurationText.format(limits.headerTimeout))")
                 : nil
         case .readingBody(let paused):
             guard !paused else { return nil }
             return now.since(lastReadAt) >= limits.bodyIdleTimeout
-                ? .requestTimeout(reason: "no request body bytes for \(DurationText.format(limits.bodyIdleTimeout))") : nil
+                ? .requestTimeout(reason: "no request body bytes for \(DurationText.format(limits.bodyIdleTimeout))")
+                : nil
         case .responding:
             return nil
         case .lingering:

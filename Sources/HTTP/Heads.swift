@@ -64,7 +64,10 @@ public struct HTTPResponseHead: Sendable, Equatable {
     public var contentLength: Int64?
     public var keepAlive: Bool
 
-    public init(status: Int, version: HTTPVersion = .http1_1, headers: HTTPHeaders = [:], contentLength: Int64? = nil, keepAlive: Bool = true) {
+    public init(
+        status: Int, version: HTTPVersion = .http1_1, headers: HTTPHeaders = [:], contentLength: Int64? = nil,
+        keepAlive: Bool = true
+    ) {
         self.status = status
         self.version = version
         self.headers = headers

@@ -84,7 +84,9 @@ final class MessageParser {
         settings.initialize(to: http_parser_settings())
         settings.pointee.on_message_begin = { p in MessageParser.from(p).messageBegan() }
         settings.pointee.on_url = { p, at, n in MessageParser.from(p).append(&MessageParser.from(p).target, at, n) }
-        settings.pointee.on_status = { p, at, n in MessageParser.from(p).append(&MessageParser.from(p).statusText, at, n) }
+        settings.pointee.on_status = { p, at, n in
+            MessageParser.from(p).append(&MessageParser.from(p).statusText, at, n)
+        }
         settings.pointee.on_header_field = { p, at, n in MessageParser.from(p).headerField(at, n) }
         settings.pointee.on_header_value = { p, at, n in MessageParser.from(p).headerValue(at, n) }
         settings.pointee.on_headers_complete = { p in MessageParser.from(p).headersComplete() }
@@ -152,7 +154,9 @@ final class MessageParser {
 
     /// The body bytes still expected when Content-Length is known (http-parser counts down).
     var contentLengthRemaining: Int64? {
-        guard isHeadComplete, inMessage, parser.pointee.flags & UInt32(F_CONTENTLENGTH.rawValue) != 0 else { return nil }
+        guard isHeadComplete, inMessage, parser.pointee.flags & UInt32(F_CONTENTLENGTH.rawValue) != 0 else {
+            return nil
+        }
         return Int64(clamping: parser.pointee.content_length)
     }
 
@@ -176,7 +180,9 @@ final class MessageParser {
     private func countHeaderBytes(_ n: Int) -> Bool {
         headerBytes += n
         if headerBytes > headerBytesMax {
-            failure = Failure(status: kind == .request ? 431 : 502, reason: "the header section is larger than \(headerBytesMax) bytes")
+            failure = Failure(
+                status: kind == .request ? 431 : 502,
+                reason: "the header section is larger than \(headerBytesMax) bytes")
             return false
         }
         return true

@@ -33,7 +33,8 @@ public final class HTTPServer {
     private var shutdownTimer: Timer?
     private var cachedDate: (second: Int64, text: String) = (0, "")
 
-    public init(loop: EventLoop, limits: HTTPServerLimits = .init(), handler: @escaping Handler) throws(HTTPLimitsError) {
+    public init(loop: EventLoop, limits: HTTPServerLimits = .init(), handler: @escaping Handler) throws(HTTPLimitsError)
+    {
         try limits.validate()
         self.loop = loop
         self.limits = limits
@@ -60,7 +61,8 @@ public final class HTTPServer {
         guard connections.count < limits.connectionsMax, !isShuttingDown else {
             stats.connectionsRefused += 1
             let rendered = renderError(503, "too many connections (\(limits.connectionsMax)); try again shortly")
-            let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: \(rendered.contentType)\r\n"
+            let text =
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: \(rendered.contentType)\r\n"
                 + "Content-Length: \(rendered.body.count)\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
             tcp.write([ByteBuffer(Array(text.utf8)), ByteBuffer(rendered.body)]) { _ in tcp.close() }
             return

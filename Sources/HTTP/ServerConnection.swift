@@ -150,7 +150,10 @@ final class ServerConnection: MessageParserDelegate {
             return .reject(.init(status: 405, reason: "CONNECT is not supported"))
         }
         if let length = head.contentLength, length > server.limits.bodyBytesMax {
-            return .reject(.init(status: 413, reason: "the request body (\(length) bytes) is larger than \(server.limits.bodyBytesMax) bytes"))
+            return .reject(
+                .init(
+                    status: 413,
+                    reason: "the request body (\(length) bytes) is larger than \(server.limits.bodyBytesMax) bytes"))
         }
         if let expect = head.headers["Expect"], !expect.equalsIgnoringASCIICase("100-continue") {
             return .reject(.init(status: 417, reason: "unsupported Expect: \(expect)"))
@@ -191,7 +194,8 @@ final class ServerConnection: MessageParserDelegate {
             contentLength: head.contentLength, isChunked: head.isChunked, keepAlive: head.keepAlive)
         if !head.keepAlive || head.isUpgrade || server.isShuttingDown { closeAfterResponse = true }
         let now = server.loop.now
-        let request = HTTPServerRequest(head: requestHead, remoteAddress: remoteAddress, receivedAt: now, connection: self)
+        let request = HTTPServerRequest(
+            head: requestHead, remoteAddress: remoteAddress, receivedAt: now, connection: self)
         let response = HTTPServerResponse(connection: self, isHead: head.method == "HEAD", requestVersion: head.version)
         self.request = request
         self.response = response
@@ -310,7 +314,8 @@ final class ServerConnection: MessageParserDelegate {
             text += name
             text += ": "
             // A header value must never end the head early (response splitting).
-            text += value.contains(where: { $0 == "\r" || $0 == "\n" }) ? value.filter { $0 != "\r" && $0 != "\n" } : value
+            text +=
+                value.contains(where: { $0 == "\r" || $0 == "\n" }) ? value.filter { $0 != "\r" && $0 != "\n" } : value
             text += "\r\n"
         }
         text += "\r\n"

@@ -60,8 +60,13 @@ public final class HTTPServerRequest {
     /// `end` runs once: nil when the body is complete, or the reason it is not.
     public func streamBody(chunk: @escaping (UnsafeRawBufferPointer) -> Void, end: @escaping (HTTPBodyError?) -> Void) {
         guard case .awaitingConsumer = bodyState else {
-            if case .failed(let e) = bodyState { end(e) } else if case .complete = bodyState { end(nil) }
-            else { assertionFailure("streamBody called twice") }
+            if case .failed(let e) = bodyState {
+                end(e)
+            } else if case .complete = bodyState {
+                end(nil)
+            } else {
+                assertionFailure("streamBody called twice")
+            }
             return
         }
         onChunk = chunk

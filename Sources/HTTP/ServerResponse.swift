@@ -14,7 +14,10 @@ public final class HTTPServerResponse {
         public var description: String { "the client closed the connection" }
     }
 
-    enum Framing { case contentLength(Int64), chunked, closeDelimited, none }
+    enum Framing {
+        case contentLength(Int64)
+        case chunked, closeDelimited, none
+    }
 
     weak var connection: ServerConnection?
     let isHead: Bool

@@ -58,7 +58,8 @@ public struct ClusterHome: Sendable {
     }
 
     public static func validName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 64 && name.first != "." && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+        !name.isEmpty && name.count <= 64 && name.first != "."
+            && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
     }
 
     public var path: String { root + "/" + name }
@@ -80,7 +81,11 @@ public struct ClusterHome: Sendable {
         do {
             let record = try JSONDecoder().decode(ClusterRecord.self, from: data)
             guard record.schemaVersion == ClusterRecord.currentSchemaVersion else {
-                throw LauncherError.corrupt(path: recordPath, reason: "schema version \(record.schemaVersion); this devcluster reads \(ClusterRecord.currentSchemaVersion)")
+                throw LauncherError.corrupt(
+                    path: recordPath,
+                    reason:
+                        "schema version \(record.schemaVersion); this devcluster reads \(ClusterRecord.currentSchemaVersion)"
+                )
             }
             return record
         } catch let error as LauncherError {
@@ -99,7 +104,8 @@ public struct ClusterHome: Sendable {
             try data.write(to: URL(fileURLWithPath: recordPath), options: .atomic)
             for node in record.nodes {
                 if let process = node.process {
-                    try Data("\(process.pid)\n".utf8).write(to: URL(fileURLWithPath: pidPath(node.id)), options: .atomic)
+                    try Data("\(process.pid)\n".utf8).write(
+                        to: URL(fileURLWithPath: pidPath(node.id)), options: .atomic)
                 } else {
                     try? FileManager.default.removeItem(atPath: pidPath(node.id))
                 }
@@ -161,11 +167,13 @@ public enum LauncherError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .noCluster(let name, let root):
             "no cluster '\(name)' under \(root): start one with 'devcluster up 4', or pass --home/--name (or set \(ClusterHome.rootEnvironment))"
-        case .corrupt(let path, let reason): "\(path) is unreadable (\(reason)): fix it, or start over with 'devcluster up --fresh'"
+        case .corrupt(let path, let reason):
+            "\(path) is unreadable (\(reason)): fix it, or start over with 'devcluster up --fresh'"
         case .io(let path, let reason): "\(path): \(reason)"
         case .usage(let text): text
         case .startFailed(let node, let reason, let tail):
-            "\(node) failed to start: \(reason)" + (tail.isEmpty ? "" : "\nlast lines of its log:\n" + tail.map { "  " + $0 }.joined(separator: "\n"))
+            "\(node) failed to start: \(reason)"
+                + (tail.isEmpty ? "" : "\nlast lines of its log:\n" + tail.map { "  " + $0 }.joined(separator: "\n"))
         case .notReady(let text): text
         case .templates(let text): text
         }

@@ -20,7 +20,10 @@ public struct ClusterSnapshot: Sendable {
         /// Why it did not answer.
         public var probeError: String?
 
-        public init(id: String, port: Int, endpoint: String, pid: Int32?, process: ProcessState, status: NodeStatus?, probeError: String?) {
+        public init(
+            id: String, port: Int, endpoint: String, pid: Int32?, process: ProcessState, status: NodeStatus?,
+            probeError: String?
+        ) {
             self.id = id
             self.port = port
             self.endpoint = endpoint

@@ -134,16 +134,22 @@ public final class Launcher {
         for (port, holder) in skipped {
             say("port \(port) is busy\(holder.map { " (\($0))" } ?? ""): skipped")
         }
-        guard ports.count == count else { throw .usage("not enough free ports from \(options.basePort): pass --base-port") }
+        guard ports.count == count else {
+            throw .usage("not enough free ports from \(options.basePort): pass --base-port")
+        }
 
         let accessKey = options.accessKey ?? environment[NodeConfig.environmentAccessKey] ?? NodeConfig.defaultAccessKey
         let secretKey = options.secretKey ?? environment[NodeConfig.environmentSecretKey] ?? NodeConfig.defaultSecretKey
         let endpoints = ports.map { "http://127.0.0.1:\($0)" }
         var record = ClusterRecord(
-            name: home.name, createdAt: WallTime.now().iso8601, deploymentId: Launcher.newDeploymentID(), accessKey: accessKey,
-            secretKey: secretKey, region: "us-east-1", heartbeatInterval: DurationText.format(options.heartbeat.interval),
+            name: home.name, createdAt: WallTime.now().iso8601, deploymentId: Launcher.newDeploymentID(),
+            accessKey: accessKey,
+            secretKey: secretKey, region: "us-east-1",
+            heartbeatInterval: DurationText.format(options.heartbeat.interval),
             deadAfter: DurationText.format(options.heartbeat.deadAfter), parity: options.parity,
-            nodes: ports.enumerated().map { i, port in .init(id: NodeID.forIndex(i).rawValue, port: port, endpoint: endpoints[i], process: nil) })
+            nodes: ports.enumerated().map { i, port in
+                .init(id: NodeID.forIndex(i).rawValue, port: port, endpoint: endpoints[i], process: nil)
+            })
 
         let templates = try Templates.locate(environment: environment, executable: executable)
         let templatePath = templates + "/" + Templates.nodeConfig
@@ -153,7 +159,8 @@ public final class Launcher {
         for node in record.nodes {
             let values: [String: JSONValue] = [
                 "accessKey": .string(accessKey), "secretKey": .string(secretKey), "region": .string(record.region),
-                "nodeId": .string(node.id), "listen": .string("127.0.0.1:\(node.port)"), "nodes": .array(endpoints.map { .string($0) }),
+                "nodeId": .string(node.id), "listen": .string("127.0.0.1:\(node.port)"),
+                "nodes": .array(endpoints.map { .string($0) }),
                 "parity": options.parity.map { .int(Int64($0)) } ?? .string("auto"),
                 "heartbeatInterval": .string(record.heartbeatInterval), "deadAfter": .string(record.deadAfter),
                 "deploymentId": .string(record.deploymentId),
@@ -167,7 +174,8 @@ public final class Launcher {
                 throw .templates("\(templatePath) renders an invalid config for \(node.id): \(error.description)")
             }
             do {
-                try FileManager.default.createDirectory(atPath: home.dataPath(node.id), withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: home.dataPath(node.id), withIntermediateDirectories: true)
                 try Data(text.utf8).write(to: URL(fileURLWithPath: home.configPath(node.id)), options: .atomic)
             } catch {
                 throw .io(path: directory, reason: "\(error)")
@@ -182,7 +190,10 @@ public final class Launcher {
 
     static func newDeploymentID() -> String {
         let hex = Crypto.randomBytes(16).hexString
-        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        let parts = [
+            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
+            hex.dropFirst(20),
+        ]
         return parts.joined(separator: "-")
     }
 
@@ -196,13 +207,16 @@ public final class Launcher {
             guard Ports.isFree(node.port) else {
                 let holder = Ports.holder(of: node.port).map { " (\($0))" } ?? ""
                 throw .startFailed(
-                    node: id, reason: "its port \(node.port) is busy\(holder): stop that process, or start over on other ports with 'devcluster up --fresh'",
+                    node: id,
+                    reason:
+                        "its port \(node.port) is busy\(holder): stop that process, or start over on other ports with 'devcluster up --fresh'",
                     logTail: [])
             }
             let process: ProcessRecord
             do {
                 process = try ProcessControl.spawnDetached(
-                    executable: devnodePath, arguments: ["--config", home.configPath(id)], environment: childEnvironment,
+                    executable: devnodePath, arguments: ["--config", home.configPath(id)],
+                    environment: childEnvironment,
                     logPath: home.logPath(id), workingDirectory: home.nodeDirectory(id))
             } catch {
                 throw .startFailed(node: id, reason: error.description, logTail: [])
@@ -229,7 +243,9 @@ public final class Launcher {
                     guard let s = n.status else { return ["\(n.id) does not answer (\(n.probeError ?? "?"))"] }
                     return s.peers.filter { $0.state != .online }.map { "\(n.id) sees \($0.id) \($0.state.rawValue)" }
                 }
-                throw .notReady("the cluster was not ready within \(DurationText.format(timeout)): " + unmet.joined(separator: "; "))
+                throw .notReady(
+                    "the cluster was not ready within \(DurationText.format(timeout)): " + unmet.joined(separator: "; ")
+                )
             }
             usleep(UInt32(Launcher.pollInterval.milliseconds * 1000))
             last = snapshot(record, probeTimeout: .milliseconds(500))
@@ -238,7 +254,9 @@ public final class Launcher {
 
     /// Polls until `condition` holds for a snapshot or the time is up; returns the last snapshot and
     /// whether it held.
-    public func wait(for record: ClusterRecord, timeout: Duration, until condition: (ClusterSnapshot) -> Bool) -> (ClusterSnapshot, Bool) {
+    public func wait(
+        for record: ClusterRecord, timeout: Duration, until condition: (ClusterSnapshot) -> Bool
+    ) -> (ClusterSnapshot, Bool) {
         let deadline = Instant.now() + timeout
         while true {
             let s = snapshot(record, probeTimeout: Launcher.probeTimeout)
@@ -254,7 +272,8 @@ public final class Launcher {
     public func snapshot(_ record: ClusterRecord, probeTimeout: Duration = Launcher.probeTimeout) -> ClusterSnapshot {
         let states = Dictionary(uniqueKeysWithValues: record.nodes.map { ($0.id, processState(record, $0.id)) })
         let running = record.nodes.filter { states[$0.id] == .running }
-        let results = Probe.statuses(running.map { .init(id: $0.id, endpoint: $0.endpoint) }, key: key(record), timeout: probeTimeout)
+        let results = Probe.statuses(
+            running.map { .init(id: $0.id, endpoint: $0.endpoint) }, key: key(record), timeout: probeTimeout)
         return ClusterSnapshot(
             nodes: record.nodes.map { n in
                 let result = results[n.id]
@@ -265,7 +284,9 @@ public final class Launcher {
                 case .failure(let e): error = e.description
                 case nil: error = states[n.id] == .paused ? "paused" : "not running"
                 }
-                return .init(id: n.id, port: n.port, endpoint: n.endpoint, pid: n.process?.pid, process: states[n.id] ?? .stopped, status: status, probeError: error)
+                return .init(
+                    id: n.id, port: n.port, endpoint: n.endpoint, pid: n.process?.pid,
+                    process: states[n.id] ?? .stopped, status: status, probeError: error)
             })
     }
 
@@ -285,7 +306,9 @@ public final class Launcher {
     }
 
     /// Sends `signum` to each running node and waits for all to exit (SIGKILL after `timeout`).
-    public func stop(_ ids: [String], in record: inout ClusterRecord, signal signum: Int32, timeout: Duration) -> [String: StopOutcome] {
+    public func stop(
+        _ ids: [String], in record: inout ClusterRecord, signal signum: Int32, timeout: Duration
+    ) -> [String: StopOutcome] {
         var outcomes: [String: StopOutcome] = [:]
         var waiting: [(String, ProcessRecord)] = []
         let start = Instant.now()
@@ -300,7 +323,9 @@ public final class Launcher {
                 ProcessControl.signal(process, SIGCONT, marker: marker(id))
             }
             // Noted before the signal, so the timeline shows the cause before its effects.
-            note(signum == SIGKILL ? "kill" : "stop", id, signum == SIGKILL ? "SIGKILL by user" : "SIGTERM by user", pid: process.pid)
+            note(
+                signum == SIGKILL ? "kill" : "stop", id, signum == SIGKILL ? "SIGKILL by user" : "SIGTERM by user",
+                pid: process.pid)
             guard ProcessControl.signal(process, signum, marker: marker(id)) else {
                 outcomes[id] = .refused("pid \(process.pid) is no longer \(id): not signalled")
                 record.setProcess(id, nil)
@@ -311,7 +336,9 @@ public final class Launcher {
         for (id, process) in waiting {
             let remaining = timeout - Instant.now().since(start)
             if ProcessControl.waitForExit(process, marker: marker(id), timeout: max(.zero, remaining)) {
-                outcomes[id] = signum == SIGKILL ? .killed(after: Instant.now().since(start)) : .graceful(Instant.now().since(start))
+                outcomes[id] =
+                    signum == SIGKILL
+                    ? .killed(after: Instant.now().since(start)) : .graceful(Instant.now().since(start))
             } else {
                 ProcessControl.signal(process, SIGKILL, marker: marker(id))
                 _ = ProcessControl.waitForExit(process, marker: marker(id), timeout: .seconds(5))

@@ -9,7 +9,9 @@ public struct NodeSelector: Equatable, Sendable {
 
     public init(parsing text: String, nodeCount: Int) throws(Invalid) {
         let trimmed = text.lowercased().filter { !$0.isWhitespace }
-        guard !trimmed.isEmpty else { throw Invalid(description: "no node given: write node2, node1,node3, node2-4 or all") }
+        guard !trimmed.isEmpty else {
+            throw Invalid(description: "no node given: write node2, node1,node3, node2-4 or all")
+        }
         if trimmed == "all" {
             numbers = Array(1...max(1, nodeCount))
             return
@@ -21,7 +23,9 @@ public struct NodeSelector: Equatable, Sendable {
             var range: [Int] = []
             for bound in bounds {
                 let digits = bound.hasPrefix("node") ? bound.dropFirst(4) : bound
-                guard !digits.isEmpty, digits.allSatisfy(\.isNumber), let n = Int(digits) else { throw NodeSelector.badPart(part) }
+                guard !digits.isEmpty, digits.allSatisfy(\.isNumber), let n = Int(digits) else {
+                    throw NodeSelector.badPart(part)
+                }
                 range.append(n)
             }
             guard bounds.first?.hasPrefix("node") == true else { throw NodeSelector.badPart(part) }

@@ -17,13 +17,17 @@ public enum Ports {
         address.sin_port = UInt16(port).bigEndian
         inet_pton(AF_INET, host, &address.sin_addr)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         return bound == 0 && listen(fd, 1) == 0
     }
 
     /// `count` free ports from `base` upward, skipping busy ones (returned with their holder, if known).
-    public static func pick(count: Int, from base: Int, excluding: Set<Int> = []) -> (ports: [Int], skipped: [(port: Int, holder: String?)]) {
+    public static func pick(
+        count: Int, from base: Int, excluding: Set<Int> = []
+    ) -> (ports: [Int], skipped: [(port: Int, holder: String?)]) {
         var ports: [Int] = []
         var skipped: [(Int, String?)] = []
         var candidate = base

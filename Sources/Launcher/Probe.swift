@@ -19,16 +19,26 @@ public enum Probe {
     }
 
     /// Each node's `/_dc/v1/status`, in parallel, signed as `devcluster`.
-    public static func statuses(_ targets: [Target], key: ClusterKey, timeout: Duration) -> [String: Result<NodeStatus, ProbeError>] {
+    public static func statuses(
+        _ targets: [Target], key: ClusterKey, timeout: Duration
+    ) -> [String: Result<NodeStatus, ProbeError>] {
         let requests = targets.map { t in
-            (t, HTTPClientRequest(method: "GET", target: AdminPaths.status, headers: key.sign(method: "GET", target: AdminPaths.status, caller: "devcluster")))
+            (
+                t,
+                HTTPClientRequest(
+                    method: "GET", target: AdminPaths.status,
+                    headers: key.sign(method: "GET", target: AdminPaths.status, caller: "devcluster"))
+            )
         }
         let responses = send(requests, timeout: timeout)
         let decoder = JSONDecoder()
         var out: [String: Result<NodeStatus, ProbeError>] = [:]
         for (id, result) in responses {
             out[id] = result.flatMap { response in
-                guard response.status == 200 else { return .failure(ProbeError(description: "HTTP \(response.status): \(response.bodyText.prefix(200))")) }
+                guard response.status == 200 else {
+                    return .failure(
+                        ProbeError(description: "HTTP \(response.status): \(response.bodyText.prefix(200))"))
+                }
                 do {
                     return .success(try decoder.decode(NodeStatus.self, from: Data(response.body)))
                 } catch {
@@ -40,7 +50,9 @@ public enum Probe {
     }
 
     /// Sends one request to each target and returns the responses by target id.
-    public static func send(_ requests: [(Target, HTTPClientRequest)], timeout: Duration) -> [String: Result<HTTPClientResponse, ProbeError>] {
+    public static func send(
+        _ requests: [(Target, HTTPClientRequest)], timeout: Duration
+    ) -> [String: Result<HTTPClientResponse, ProbeError>] {
         var results: [String: Result<HTTPClientResponse, ProbeError>] = [:]
         guard let loop = try? EventLoop() else {
             for (t, _) in requests { results[t.id] = .failure(ProbeError(description: "cannot start an event loop")) }

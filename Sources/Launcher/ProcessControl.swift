@@ -27,7 +27,8 @@ public enum ProcessControl {
 
     /// Starts `executable` detached in its own session with output appended to `logPath`.
     public static func spawnDetached(
-        executable: String, arguments: [String], environment: [String: String], logPath: String, workingDirectory: String?
+        executable: String, arguments: [String], environment: [String: String], logPath: String,
+        workingDirectory: String?
     ) throws(SpawnError) -> ProcessRecord {
         guard access(executable, X_OK) == 0 else {
             throw SpawnError(description: "\(executable) is not an executable file: build it first (make build)")
@@ -77,7 +78,9 @@ public enum ProcessControl {
     /// program (different start time or command line) all count as stopped.
     public static func state(of record: ProcessRecord, marker: String) -> ProcessState {
         reapIfChild(record.pid)
-        guard let s = stat(pid: record.pid), s.startTicks == record.startTicks, s.state != "Z", s.state != "X" else { return .stopped }
+        guard let s = stat(pid: record.pid), s.startTicks == record.startTicks, s.state != "Z", s.state != "X" else {
+            return .stopped
+        }
         guard commandLine(pid: record.pid).contains(where: { $0.contains(marker) }) else { return .stopped }
         return s.state == "T" || s.state == "t" ? .paused : .running
     }

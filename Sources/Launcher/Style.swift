@@ -5,7 +5,13 @@ import Glibc
 /// Terminal output: colour only on a terminal, and never when NO_COLOR is set.
 public struct Style: Sendable {
     public enum Color: String, Sendable {
-        case plain = "", red = "31", green = "32", yellow = "33", blue = "34", magenta = "35", cyan = "36"
+        case plain = ""
+        case red = "31"
+        case green = "32"
+        case yellow = "33"
+        case blue = "34"
+        case magenta = "35"
+        case cyan = "36"
     }
 
     public let enabled: Bool
@@ -27,10 +33,16 @@ public struct Style: Sendable {
     /// Aligned columns; widths come from the plain text, so colours do not break alignment.
     public func table(_ header: [String], _ rows: [[(text: String, color: Color)]]) -> String {
         var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.text.count) } }
-        var out = header.enumerated().map { bold($0.element.padding(to: widths[$0.offset] + 1)) }.joined(separator: " ") + "\n"
         for row in rows {
-            out += row.enumerated().map { i, cell in paint(cell.text.padding(to: widths[i] + 1), cell.color) }.joined(separator: " ") + "\n"
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.text.count) }
+        }
+        var out =
+            header.enumerated().map { bold($0.element.padding(to: widths[$0.offset] + 1)) }.joined(separator: " ")
+            + "\n"
+        for row in rows {
+            out +=
+                row.enumerated().map { i, cell in paint(cell.text.padding(to: widths[i] + 1), cell.color) }.joined(
+                    separator: " ") + "\n"
         }
         return out
     }

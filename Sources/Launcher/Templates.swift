@@ -21,17 +21,22 @@ public enum Templates {
         }
         var dir = parentDirectory(executable)
         for _ in 0..<6 {
-            for candidate in [dir + "/share/devcluster/Templates", dir + "/../share/devcluster/Templates", dir + "/Templates"]
+            for candidate in [
+                dir + "/share/devcluster/Templates", dir + "/../share/devcluster/Templates", dir + "/Templates",
+            ]
             where FileManager.default.fileExists(atPath: candidate + "/" + nodeConfig) {
                 return candidate
             }
             dir = parentDirectory(dir)
         }
-        throw .templates("cannot find the Templates folder near \(executable): run 'make install', or set \(environmentVariable)")
+        throw .templates(
+            "cannot find the Templates folder near \(executable): run 'make install', or set \(environmentVariable)")
     }
 
     /// Replaces every `{{name}}` with the JSON text of `values[name]`; unknown or unused names are errors.
-    public static func render(_ text: String, values: [String: JSONValue], source: String) throws(LauncherError) -> String {
+    public static func render(
+        _ text: String, values: [String: JSONValue], source: String
+    ) throws(LauncherError) -> String {
         var out = ""
         var rest = Substring(text)
         var used: Set<String> = []
@@ -42,7 +47,9 @@ public enum Templates {
             }
             let name = String(rest[open.upperBound..<close.lowerBound]).filter { !$0.isWhitespace }
             guard let value = values[name] else {
-                throw .templates("\(source): unknown placeholder {{\(name)}} (known: \(values.keys.sorted().joined(separator: ", ")))")
+                throw .templates(
+                    "\(source): unknown placeholder {{\(name)}} (known: \(values.keys.sorted().joined(separator: ", ")))"
+                )
             }
             used.insert(name)
             value.write(to: &out)

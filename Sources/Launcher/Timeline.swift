@@ -47,7 +47,8 @@ public enum Timeline {
             default: kind.hasPrefix("launcher_") ? .magenta : .plain
             }
         let source = event.source.padding(to: 11)
-        return "\(style.dim(event.time.localClock))  \(style.bold(source))\(style.paint(kind.padding(to: 17), color))\(text)"
+        return
+            "\(style.dim(event.time.localClock))  \(style.bold(source))\(style.paint(kind.padding(to: 17), color))\(text)"
     }
 
     static func describe(_ e: Event) -> String {
@@ -59,9 +60,12 @@ public enum Timeline {
         case "node_online":
             if e["firstContact"]?.boolValue == true { return "\(peer) online (first contact)" }
             return "\(peer) online again (was \(e["previous"]?.stringValue ?? "?"))"
-        case "node_restarted": return "\(peer) restarted (new incarnation \(e["incarnation"]?.intValue.map(String.init) ?? "?"))"
-        case "node_stalled": return "this node did not run for \(e["gapMs"]?.intValue.map { "\($0)ms" } ?? "?"); peers were not blamed"
-        case "node_started": return "started, pid \(e["pid"]?.intValue.map(String.init) ?? "?"), \(e["endpoint"]?.stringValue ?? "")"
+        case "node_restarted":
+            return "\(peer) restarted (new incarnation \(e["incarnation"]?.intValue.map(String.init) ?? "?"))"
+        case "node_stalled":
+            return "this node did not run for \(e["gapMs"]?.intValue.map { "\($0)ms" } ?? "?"); peers were not blamed"
+        case "node_started":
+            return "started, pid \(e["pid"]?.intValue.map(String.init) ?? "?"), \(e["endpoint"]?.stringValue ?? "")"
         case "node_stopping": return "stopping (\(reason))"
         default:
             if e.kind.rawValue.hasPrefix("launcher_") {

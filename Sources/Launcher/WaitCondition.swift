@@ -38,10 +38,15 @@ public struct WaitCondition: Equatable, Sendable {
         if let state = FailureDetector.State(rawValue: parts[1]) {
             target = .view(state)
         } else if let state = ProcessState(rawValue: parts[1]) {
-            guard seenBy == nil else { throw Invalid(description: "--seen-by applies to online/suspect/offline, not to '\(parts[1])'") }
+            guard seenBy == nil else {
+                throw Invalid(description: "--seen-by applies to online/suspect/offline, not to '\(parts[1])'")
+            }
             target = .process(state)
         } else {
-            throw Invalid(description: "unknown state '\(parts[1])': use online, suspect, offline (as peers see it) or running, stopped, paused")
+            throw Invalid(
+                description:
+                    "unknown state '\(parts[1])': use online, suspect, offline (as peers see it) or running, stopped, paused"
+            )
         }
     }
 
@@ -54,7 +59,9 @@ public struct WaitCondition: Equatable, Sendable {
                 let actual = snapshot.nodes.first { $0.id == subject }?.process ?? .stopped
                 if actual != state { unmet.append("\(subject) is \(actual.rawValue)") }
             case .view(let state):
-                let watchers = (observers ?? snapshot.nodes.filter { $0.process == .running }.map(\.id)).filter { $0 != subject }
+                let watchers = (observers ?? snapshot.nodes.filter { $0.process == .running }.map(\.id)).filter {
+                    $0 != subject
+                }
                 for watcher in watchers {
                     guard let status = snapshot.nodes.first(where: { $0.id == watcher })?.status else {
                         unmet.append("\(watcher) is not answering")

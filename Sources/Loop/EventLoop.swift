@@ -82,7 +82,9 @@ public final class EventLoop {
     }
 
     func assertInLoopThread(_ file: StaticString = #fileID, _ line: UInt = #line) {
-        assert(pthread_equal(pthread_self(), ownerThread) != 0, "loop-bound object used off its loop thread", file: file, line: line)
+        assert(
+            pthread_equal(pthread_self(), ownerThread) != 0, "loop-bound object used off its loop thread", file: file,
+            line: line)
     }
 
     /// Closes every handle still open, runs their close callbacks and closes the loop. Returns the labels
@@ -97,10 +99,12 @@ public final class EventLoop {
         var leaked: [String] = []
         var open: [UnsafeMutablePointer<uv_handle_t>] = []
         withUnsafeMutablePointer(to: &open) { list in
-            uv_walk(raw, { h, arg in
-                let list = arg!.assumingMemoryBound(to: [UnsafeMutablePointer<uv_handle_t>].self)
-                if uv_is_closing(h) == 0 { list.pointee.append(h!) }
-            }, list)
+            uv_walk(
+                raw,
+                { h, arg in
+                    let list = arg!.assumingMemoryBound(to: [UnsafeMutablePointer<uv_handle_t>].self)
+                    if uv_is_closing(h) == 0 { list.pointee.append(h!) }
+                }, list)
         }
         for h in open {
             if let data = h.pointee.data {

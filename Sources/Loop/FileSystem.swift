@@ -25,7 +25,8 @@ public enum FileSystem {
         loop: EventLoop, path: String, flags: Int32, mode: Int32 = 0o644,
         completion: @escaping (Result<Int32, UVError>) -> Void
     ) {
-        submit(loop, "open \(path)", { req, cb in uv_fs_open(loop.raw, req, path, flags | O_CLOEXEC, mode, cb) }) { req in
+        submit(loop, "open \(path)", { req, cb in uv_fs_open(loop.raw, req, path, flags | O_CLOEXEC, mode, cb) }) {
+            req in
             completion(result(req, "open \(path)").map { Int32($0) })
         }
     }
@@ -45,7 +46,10 @@ public enum FileSystem {
         let start = buffer.count
         var uvBuffer = uv_buf_init(
             (buffer.pointer + start).assumingMemoryBound(to: CChar.self), UInt32(buffer.remainingCapacity))
-        submit(loop, "read", { req, cb in uv_fs_read(loop.raw, req, descriptor, &uvBuffer, 1, offset, cb) }, keepAlive: buffer) { req in
+        submit(
+            loop, "read", { req, cb in uv_fs_read(loop.raw, req, descriptor, &uvBuffer, 1, offset, cb) },
+            keepAlive: buffer
+        ) { req in
             let r = result(req, "read")
             if case .success(let n) = r { buffer.setCount(start + n) }
             completion(r)
@@ -58,7 +62,10 @@ public enum FileSystem {
         completion: @escaping (Result<Int, UVError>) -> Void
     ) {
         var uvBuffer = uv_buf_init(buffer.pointer.assumingMemoryBound(to: CChar.self), UInt32(buffer.count))
-        submit(loop, "write", { req, cb in uv_fs_write(loop.raw, req, descriptor, &uvBuffer, 1, offset, cb) }, keepAlive: buffer) { req in
+        submit(
+            loop, "write", { req, cb in uv_fs_write(loop.raw, req, descriptor, &uvBuffer, 1, offset, cb) },
+            keepAlive: buffer
+        ) { req in
             completion(result(req, "write"))
         }
     }
@@ -81,7 +88,9 @@ public enum FileSystem {
         }
     }
 
-    public static func mkdir(loop: EventLoop, path: String, mode: Int32 = 0o755, completion: @escaping (UVError?) -> Void) {
+    public static func mkdir(
+        loop: EventLoop, path: String, mode: Int32 = 0o755, completion: @escaping (UVError?) -> Void
+    ) {
         submit(loop, "mkdir \(path)", { req, cb in uv_fs_mkdir(loop.raw, req, path, mode, cb) }) { req in
             completion(failure(req, "mkdir \(path)"))
         }
@@ -100,7 +109,9 @@ public enum FileSystem {
         }
     }
 
-    public static func diskSpace(loop: EventLoop, path: String, completion: @escaping (Result<DiskSpace, UVError>) -> Void) {
+    public static func diskSpace(
+        loop: EventLoop, path: String, completion: @escaping (Result<DiskSpace, UVError>) -> Void
+    ) {
         submit(loop, "statfs \(path)", { req, cb in uv_fs_statfs(loop.raw, req, path, cb) }) { req in
             completion(
                 result(req, "statfs \(path)").map { _ in

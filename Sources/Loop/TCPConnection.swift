@@ -86,7 +86,8 @@ public final class TCPConnection: LoopHandle {
             stream,
             { h, _, buf in
                 let loop = EventLoop.from(h!.pointee.loop)
-                buf!.pointee = uv_buf_init(loop.readBuffer.assumingMemoryBound(to: CChar.self), UInt32(EventLoop.readBufferBytes))
+                buf!.pointee = uv_buf_init(
+                    loop.readBuffer.assumingMemoryBound(to: CChar.self), UInt32(EventLoop.readBufferBytes))
             },
             { s, nread, buf in
                 let connection = LoopHandle.from(s, as: TCPConnection.self)

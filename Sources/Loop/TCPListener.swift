@@ -7,7 +7,9 @@ public final class TCPListener: LoopHandle {
 
     /// Binds and listens. A busy port is reported here: libuv defers EADDRINUSE from bind to listen, so
     /// both happen in this one call.
-    public init(loop: EventLoop, address: SocketAddress, backlog: Int32 = 511, label: String = "tcp listener") throws(UVError) {
+    public init(
+        loop: EventLoop, address: SocketAddress, backlog: Int32 = 511, label: String = "tcp listener"
+    ) throws(UVError) {
         super.init(loop: loop, type: UV_TCP, label: label)
         try UV.check(uv_tcp_init(loop.raw, tcp), "uv_tcp_init")
         didInitialize()

@@ -49,7 +49,8 @@ public final class SignalWatcher: LoopHandle {
     public func start(_ signum: Int32, _ handler: @escaping (Int32) -> Void) throws(UVError) {
         callback = handler
         try UV.check(
-            uv_signal_start(signal, { s, signum in LoopHandle.from(s, as: SignalWatcher.self).callback?(signum) }, signum),
+            uv_signal_start(
+                signal, { s, signum in LoopHandle.from(s, as: SignalWatcher.self).callback?(signum) }, signum),
             "uv_signal_start")
     }
 
@@ -60,7 +61,9 @@ public final class SignalWatcher: LoopHandle {
 
 extension Timer {
     /// Runs `body` once after `delay` on `loop`, closing the timer afterwards.
-    public static func once(_ loop: EventLoop, _ delay: Duration, label: String = "one-shot timer", _ body: @escaping () -> Void) {
+    public static func once(
+        _ loop: EventLoop, _ delay: Duration, label: String = "one-shot timer", _ body: @escaping () -> Void
+    ) {
         guard let timer = try? Timer(loop: loop, label: label) else { return }
         timer.start(after: delay) {
             timer.close()

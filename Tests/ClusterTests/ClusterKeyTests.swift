@@ -43,5 +43,7 @@ struct ClusterKeyTests {
 }
 
 extension WallTime {
-    static func + (lhs: WallTime, rhs: Int64) -> WallTime { WallTime(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch + rhs) }
+    static func + (lhs: WallTime, rhs: Int64) -> WallTime {
+        WallTime(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch + rhs)
+    }
 }

@@ -58,9 +58,15 @@ struct FailureDetectorTests {
     func refusedIsSuspect() {
         var d = detector()
         _ = d.heard(from: "node2", incarnation: 1, at: t0)
-        #expect(d.callFailed(to: "node2", reason: "refused", at: t0 + .milliseconds(10)) == [.suspect("node2", reason: "refused")])
+        #expect(
+            d.callFailed(to: "node2", reason: "refused", at: t0 + .milliseconds(10)) == [
+                .suspect("node2", reason: "refused")
+            ])
         #expect(d.callFailed(to: "node2", reason: "refused", at: t0 + .milliseconds(20)) == [])
-        #expect(d.heard(from: "node2", incarnation: 1, at: t0 + .milliseconds(30)) == [.online("node2", previous: .suspect, firstContact: false)])
+        #expect(
+            d.heard(from: "node2", incarnation: 1, at: t0 + .milliseconds(30)) == [
+                .online("node2", previous: .suspect, firstContact: false)
+            ])
     }
 
     @Test("the silence clock keeps running while suspect: offline still comes at dead-after from the last heartbeat")
@@ -87,11 +93,16 @@ struct FailureDetectorTests {
     func restart() {
         var d = detector()
         _ = d.heard(from: "node2", incarnation: 1, at: t0)
-        #expect(d.heard(from: "node2", incarnation: 2, at: t0 + .milliseconds(500)) == [.restarted("node2", previousIncarnation: 1, incarnation: 2)])
+        #expect(
+            d.heard(from: "node2", incarnation: 2, at: t0 + .milliseconds(500)) == [
+                .restarted("node2", previousIncarnation: 1, incarnation: 2)
+            ])
         _ = d.advance(from: t0, to: t0 + .seconds(4))
-        #expect(d.heard(from: "node2", incarnation: 3, at: t0 + .seconds(5)) == [
-            .online("node2", previous: .offline, firstContact: false), .restarted("node2", previousIncarnation: 2, incarnation: 3),
-        ])
+        #expect(
+            d.heard(from: "node2", incarnation: 3, at: t0 + .seconds(5)) == [
+                .online("node2", previous: .offline, firstContact: false),
+                .restarted("node2", previousIncarnation: 2, incarnation: 3),
+            ])
     }
 
     @Test("a delayed heartbeat from an older incarnation is ignored and does not keep the peer alive")
@@ -107,7 +118,10 @@ struct FailureDetectorTests {
         var d = detector()
         _ = d.heard(from: "node2", incarnation: 5, at: t0)
         #expect(d.left("node2", incarnation: 4, at: t0 + .milliseconds(1)) == [])
-        #expect(d.left("node2", incarnation: 5, at: t0 + .milliseconds(2)) == [.offline("node2", reason: "stopped gracefully")])
+        #expect(
+            d.left("node2", incarnation: 5, at: t0 + .milliseconds(2)) == [
+                .offline("node2", reason: "stopped gracefully")
+            ])
         #expect(d.left("node2", incarnation: 5, at: t0 + .milliseconds(3)) == [])
     }
 
@@ -135,7 +149,10 @@ struct FailureDetectorTests {
         _ = d.heard(from: "node2", incarnation: 1, at: t0 + .seconds(10))
         #expect(d.tick(now: t0 + .milliseconds(9050)) == [])
         #expect(d.silence(of: "node2", now: t0 + .seconds(9)) == .zero)
-        #expect(d.advance(from: t0 + .milliseconds(9050), to: t0 + .seconds(12)) == [.suspect("node2", reason: "no heartbeat for 2s")])
+        #expect(
+            d.advance(from: t0 + .milliseconds(9050), to: t0 + .seconds(12)) == [
+                .suspect("node2", reason: "no heartbeat for 2s")
+            ])
     }
 
     @Test("a flapping peer alternates suspect and online but never goes offline while heartbeats keep coming")
@@ -170,9 +187,12 @@ struct FailureDetectorTests {
         #expect(d.callFailed(to: "node9", reason: "x", at: t0) == [])
     }
 
-    @Test("timings are checked: dead-after must exceed two intervals", arguments: [
-        (1000, 3000, true), (1000, 2000, false), (200, 1000, true), (5000, 15000, true), (5, 1000, false), (1000, 1000, false),
-    ])
+    @Test(
+        "timings are checked: dead-after must exceed two intervals",
+        arguments: [
+            (1000, 3000, true), (1000, 2000, false), (200, 1000, true), (5000, 15000, true), (5, 1000, false),
+            (1000, 1000, false),
+        ])
     func validation(intervalMs: Int64, deadMs: Int64, valid: Bool) {
         let t = HeartbeatTiming(interval: .milliseconds(intervalMs), deadAfter: .milliseconds(deadMs))
         if valid {

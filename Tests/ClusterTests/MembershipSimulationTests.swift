@@ -43,7 +43,8 @@ struct Simulation {
         if crashed.contains(from) || cut.contains([from, to]) { return }
         if Double(rng.next() % 10_000) / 10_000 < lossRate { return }
         let delay = Duration.nanoseconds(Int64(rng.next() % UInt64(delayMax.nanoseconds + 1)))
-        inbox.append(Message(deliverAt: now + delay, from: from, to: to, isReply: isReply, incarnation: incarnations[from]!))
+        inbox.append(
+            Message(deliverAt: now + delay, from: from, to: to, isReply: isReply, incarnation: incarnations[from]!))
     }
 
     /// Runs for `duration` in 10 ms steps: every node sends a heartbeat to every peer each interval; a
@@ -125,10 +126,14 @@ struct MembershipSimulationTests {
         sim.run(for: .seconds(20))
         for a in sim.nodes {
             for b in sim.nodes where a != b {
-                #expect(sim.view(of: a, about: b) == .online, "seed \(seed): \(a) sees \(b) as \(sim.view(of: a, about: b))")
+                #expect(
+                    sim.view(of: a, about: b) == .online, "seed \(seed): \(a) sees \(b) as \(sim.view(of: a, about: b))"
+                )
             }
         }
-        #expect(sim.log.count == warm, "seed \(seed): transitions without faults: \(sim.log.dropFirst(warm).map { "\($0.1): \($0.2)" })")
+        #expect(
+            sim.log.count == warm,
+            "seed \(seed): transitions without faults: \(sim.log.dropFirst(warm).map { "\($0.1): \($0.2)" })")
     }
 
     @Test("a crashed node is offline in every survivor's view within dead-after plus one interval", arguments: seeds)
@@ -140,7 +145,9 @@ struct MembershipSimulationTests {
         let crashedAt = sim.now
         sim.run(for: timing.deadAfter + timing.interval)
         for n in sim.nodes where n != "node2" {
-            #expect(sim.view(of: n, about: "node2") == .offline, "seed \(seed): \(n) sees node2 \(sim.view(of: n, about: "node2"))")
+            #expect(
+                sim.view(of: n, about: "node2") == .offline,
+                "seed \(seed): \(n) sees node2 \(sim.view(of: n, about: "node2"))")
             let offlineAt = sim.log.first { $0.1 == n && $0.2 == .offline("node2", reason: $0.2.reasonText) }?.0
             if let offlineAt { #expect(offlineAt.since(crashedAt) <= timing.deadAfter + timing.interval) }
         }
@@ -156,7 +163,9 @@ struct MembershipSimulationTests {
         sim.run(for: .seconds(1))
         for n in sim.nodes where n != "node3" {
             #expect(sim.view(of: n, about: "node3") == .online, "seed \(seed)")
-            #expect(sim.log.contains { $0.1 == n && $0.2 == .restarted("node3", previousIncarnation: 1, incarnation: 2) }, "seed \(seed)")
+            #expect(
+                sim.log.contains { $0.1 == n && $0.2 == .restarted("node3", previousIncarnation: 1, incarnation: 2) },
+                "seed \(seed)")
         }
     }
 
@@ -166,18 +175,29 @@ struct MembershipSimulationTests {
         sim.run(for: .seconds(1))
         let left: [NodeID] = ["node1", "node2"]
         let right: [NodeID] = ["node3", "node4"]
-        for a in left { for b in right { sim.cut.insert([a, b]); sim.cut.insert([b, a]) } }
+        for a in left {
+            for b in right {
+                sim.cut.insert([a, b])
+                sim.cut.insert([b, a])
+            }
+        }
         sim.run(for: .seconds(2))
-        for a in left { for b in right {
-            #expect(sim.view(of: a, about: b) == .offline, "seed \(seed)")
-            #expect(sim.view(of: b, about: a) == .offline, "seed \(seed)")
-        } }
+        for a in left {
+            for b in right {
+                #expect(sim.view(of: a, about: b) == .offline, "seed \(seed)")
+                #expect(sim.view(of: b, about: a) == .offline, "seed \(seed)")
+            }
+        }
         #expect(sim.view(of: "node1", about: "node2") == .online, "seed \(seed)")
         sim.cut = []
         sim.run(for: .milliseconds(600))
-        for a in sim.nodes { for b in sim.nodes where a != b {
-            #expect(sim.view(of: a, about: b) == .online, "seed \(seed): \(a) sees \(b) \(sim.view(of: a, about: b)) after healing")
-        } }
+        for a in sim.nodes {
+            for b in sim.nodes where a != b {
+                #expect(
+                    sim.view(of: a, about: b) == .online,
+                    "seed \(seed): \(a) sees \(b) \(sim.view(of: a, about: b)) after healing")
+            }
+        }
     }
 
     @Test("5% message loss causes suspicion at most, never a false offline", arguments: seeds)
@@ -190,7 +210,9 @@ struct MembershipSimulationTests {
         #expect(falseOffline.isEmpty, "seed \(seed): \(falseOffline.map { "\($0.1): \($0.2)" })")
     }
 
-    @Test("under 20% loss views may flap, and all come back online within two intervals once loss stops", arguments: seeds)
+    @Test(
+        "under 20% loss views may flap, and all come back online within two intervals once loss stops", arguments: seeds
+    )
     func heavyLossRecovers(seed: UInt64) {
         let timing = HeartbeatTiming()
         var sim = Simulation(nodes: 4, timing: timing, seed: seed)
@@ -198,9 +220,12 @@ struct MembershipSimulationTests {
         sim.run(for: .seconds(30))
         sim.lossRate = 0
         sim.run(for: timing.interval * 2)
-        for a in sim.nodes { for b in sim.nodes where a != b {
-            #expect(sim.view(of: a, about: b) == .online, "seed \(seed): \(a) sees \(b) \(sim.view(of: a, about: b))")
-        } }
+        for a in sim.nodes {
+            for b in sim.nodes where a != b {
+                #expect(
+                    sim.view(of: a, about: b) == .online, "seed \(seed): \(a) sees \(b) \(sim.view(of: a, about: b))")
+            }
+        }
     }
 }
 

@@ -25,7 +25,10 @@ final class Recorder: MessageParserDelegate {
 }
 
 /// Feeds `input` in the given pieces, resuming after every pause, like a connection does.
-func parse(_ input: [UInt8], pieces: [Int], kind: MessageParser.Kind = .request, headerBytesMax: Int = 16 * 1024, headerCountMax: Int = 100)
+func parse(
+    _ input: [UInt8], pieces: [Int], kind: MessageParser.Kind = .request, headerBytesMax: Int = 16 * 1024,
+    headerCountMax: Int = 100
+)
     -> (Recorder, MessageParser.Failure?)
 {
     let parser = MessageParser(kind: kind, headerBytesMax: headerBytesMax, headerCountMax: headerCountMax)
@@ -81,7 +84,9 @@ struct MessageParserTests {
 
     @Test("a request with a Content-Length body parses the same however the bytes are split", arguments: seeds)
     func contentLength(seed: UInt64) {
-        let input = Array("PUT /bucket/key%20x?versionId=1 HTTP/1.1\r\nHost: a\r\nX-Amz-Meta-Color: blue\r\nContent-Length: 11\r\n\r\nhello world".utf8)
+        let input = Array(
+            "PUT /bucket/key%20x?versionId=1 HTTP/1.1\r\nHost: a\r\nX-Amz-Meta-Color: blue\r\nContent-Length: 11\r\n\r\nhello world"
+                .utf8)
         for pieces in splits(input.count, seed: seed) {
             let (r, failure) = parse(input, pieces: pieces)
             #expect(failure == nil)
@@ -96,7 +101,9 @@ struct MessageParserTests {
 
     @Test("a chunked body with extensions and trailers is reassembled", arguments: seeds)
     func chunked(seed: UInt64) {
-        let input = Array("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n".utf8)
+        let input = Array(
+            "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+                .utf8)
         for pieces in splits(input.count, seed: seed) {
             let (r, failure) = parse(input, pieces: pieces)
             #expect(failure == nil)
@@ -141,7 +148,9 @@ struct MessageParserTests {
             switch piece.withUnsafeBytes({ parser.feed($0) }) {
             case .consumed: pending.removeFirst(piece.count)
             case .paused(let consumed): pending.removeFirst(consumed)
-            case .failed(let f): Issue.record("failed: \(f)"); return
+            case .failed(let f):
+                Issue.record("failed: \(f)")
+                return
             }
         }
         #expect(recorder.bodies.first == body)
@@ -237,17 +246,21 @@ struct HeadersTests {
         #expect(!c.hasToken("close", in: "connection"))
     }
 
-    @Test("endpoints parse from URLs", arguments: [
-        ("http://127.0.0.1:8080", "127.0.0.1", 8080), ("http://node1:9000/data", "node1", 9000),
-        ("http://[::1]:8081", "::1", 8081), ("http://host", "host", 80),
-    ])
+    @Test(
+        "endpoints parse from URLs",
+        arguments: [
+            ("http://127.0.0.1:8080", "127.0.0.1", 8080), ("http://node1:9000/data", "node1", 9000),
+            ("http://[::1]:8081", "::1", 8081), ("http://host", "host", 80),
+        ])
     func endpoints(url: String, host: String, port: Int) {
         let e = HTTPEndpoint(url: url)
         #expect(e?.host == host)
         #expect(e?.port == port)
     }
 
-    @Test("bad endpoint URLs are rejected", arguments: ["https://a:1", "http://:80", "http://a:0", "http://a:99999", "http://a:x", "ftp://a"])
+    @Test(
+        "bad endpoint URLs are rejected",
+        arguments: ["https://a:1", "http://:80", "http://a:0", "http://a:99999", "http://a:x", "ftp://a"])
     func badEndpoints(url: String) {
         #expect(HTTPEndpoint(url: url) == nil)
     }

@@ -12,7 +12,9 @@ struct ServerClientTests {
         var bodies: [String] = []
         var accepted = 0
         try withServer(handler: { req, res in
-            res.send(status: 200, headers: ["Content-Type": "text/plain"], body: Array("you asked for \(req.head.target)".utf8))
+            res.send(
+                status: 200, headers: ["Content-Type": "text/plain"],
+                body: Array("you asked for \(req.head.target)".utf8))
         }) { loop, server, client, endpoint, finish in
             func next(_ i: Int) {
                 guard i < 20 else {
@@ -20,7 +22,8 @@ struct ServerClientTests {
                     finish()
                     return
                 }
-                client.send(HTTPClientRequest(method: "GET", target: "/item/\(i)"), to: endpoint, timeout: .seconds(5)) { r in
+                client.send(HTTPClientRequest(method: "GET", target: "/item/\(i)"), to: endpoint, timeout: .seconds(5))
+                { r in
                     let response = try! r.get()
                     statuses.append(response.status)
                     bodies.append(response.bodyText)
@@ -55,9 +58,14 @@ struct ServerClientTests {
                 }
             }
         }) { loop, server, client, endpoint, finish in
-            client.send(HTTPClientRequest(method: "PUT", target: "/plain", body: payload), to: endpoint, timeout: .seconds(10)) { r in
+            client.send(
+                HTTPClientRequest(method: "PUT", target: "/plain", body: payload), to: endpoint, timeout: .seconds(10)
+            ) { r in
                 echoed.append((try? r.get().body) ?? [])
-                client.send(HTTPClientRequest(method: "PUT", target: "/chunked", body: payload), to: endpoint, timeout: .seconds(10)) { r in
+                client.send(
+                    HTTPClientRequest(method: "PUT", target: "/chunked", body: payload), to: endpoint,
+                    timeout: .seconds(10)
+                ) { r in
                     echoed.append((try? r.get().body) ?? [])
                     finish()
                 }
@@ -96,7 +104,10 @@ struct ServerClientTests {
                 after(res.connection!.server.loop, .milliseconds(50)) { res.send(status: 200, body: Array("one".utf8)) }
             } else {
                 req.readBody(limit: 100) { body in
-                    res.send(status: 200, body: Array("\(req.head.target):\(String(decoding: (try? body.get()) ?? [], as: UTF8.self))".utf8))
+                    res.send(
+                        status: 200,
+                        body: Array(
+                            "\(req.head.target):\(String(decoding: (try? body.get()) ?? [], as: UTF8.self))".utf8))
                 }
             }
         }) { loop, server, client, endpoint, finish in
@@ -108,7 +119,9 @@ struct ServerClientTests {
                         finish()
                     }
                 }
-                raw.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\n\r\n")
+                raw.send(
+                    "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\n\r\n"
+                )
             }
         }
         let one = text.range(of: "one")
@@ -128,24 +141,30 @@ struct ServerClientTests {
         var responseOK = false
         try withServer(handler: { req, res in
             var count = 0
-            req.streamBody(chunk: { bytes in
-                count += bytes.count
-                if count > 0 && receivedWhilePaused == 0 && count >= 65536 {
-                    req.pauseBody()
-                    // While paused for 300 ms, nothing more may be delivered.
-                    after(res.connection!.server.loop, .milliseconds(300)) {
-                        receivedWhilePaused = count
-                        req.resumeBody()
+            req.streamBody(
+                chunk: { bytes in
+                    count += bytes.count
+                    if count > 0 && receivedWhilePaused == 0 && count >= 65536 {
+                        req.pauseBody()
+                        // While paused for 300 ms, nothing more may be delivered.
+                        after(res.connection!.server.loop, .milliseconds(300)) {
+                            receivedWhilePaused = count
+                            req.resumeBody()
+                        }
                     }
-                }
-            }, end: { error in
-                receivedAtEnd = count
-                res.send(status: error == nil ? 200 : 400)
-            })
+                },
+                end: { error in
+                    receivedAtEnd = count
+                    res.send(status: error == nil ? 200 : 400)
+                })
         }) { loop, server, client, endpoint, finish in
             _ = RawClient(loop: loop, endpoint: endpoint) { raw in
                 raw.onData = {
-                    if raw.text.contains("HTTP/1.1 200") { responseOK = true; raw.close(); finish() }
+                    if raw.text.contains("HTTP/1.1 200") {
+                        responseOK = true
+                        raw.close()
+                        finish()
+                    }
                 }
                 raw.send("PUT /big HTTP/1.1\r\nContent-Length: \(total)\r\n\r\n")
                 raw.send([UInt8](repeating: 0x61, count: total))
@@ -195,7 +214,8 @@ struct ServerClientTests {
         var smallThenNext = ""
         var large = ""
         var largeClosed = false
-        try withServer(handler: { req, res in res.send(status: 403, body: Array("no".utf8)) }) { loop, server, client, endpoint, finish in
+        try withServer(handler: { req, res in res.send(status: 403, body: Array("no".utf8)) }) {
+            loop, server, client, endpoint, finish in
             _ = RawClient(loop: loop, endpoint: endpoint) { raw in
                 raw.onData = {
                     if raw.responseCount == 2 {
@@ -214,7 +234,9 @@ struct ServerClientTests {
                         }
                     }
                 }
-                raw.send("PUT /small HTTP/1.1\r\nContent-Length: 10000\r\n\r\n" + String(repeating: "x", count: 10000) + "GET /next HTTP/1.1\r\n\r\n")
+                raw.send(
+                    "PUT /small HTTP/1.1\r\nContent-Length: 10000\r\n\r\n" + String(repeating: "x", count: 10000)
+                        + "GET /next HTTP/1.1\r\n\r\n")
             }
         }
         #expect(smallThenNext.components(separatedBy: "403 Forbidden").count == 3)
@@ -228,7 +250,8 @@ struct ServerClientTests {
         limits.headerTimeout = .milliseconds(300)
         var text = ""
         var timeouts = 0
-        try withServer(limits: limits, handler: { _, res in res.send(status: 200) }) { loop, server, client, endpoint, finish in
+        try withServer(limits: limits, handler: { _, res in res.send(status: 200) }) {
+            loop, server, client, endpoint, finish in
             _ = RawClient(loop: loop, endpoint: endpoint) { raw in
                 raw.onData = {
                     if raw.closedByPeer {
@@ -269,7 +292,8 @@ struct ServerClientTests {
         limits.connectionsMax = 2
         var third = ""
         var firstStillWorks = false
-        try withServer(limits: limits, handler: { _, res in res.send(status: 204) }) { loop, server, client, endpoint, finish in
+        try withServer(limits: limits, handler: { _, res in res.send(status: 204) }) {
+            loop, server, client, endpoint, finish in
             _ = RawClient(loop: loop, endpoint: endpoint) { a in
                 _ = RawClient(loop: loop, endpoint: endpoint) { b in
                     // Make sure both are accepted before the third arrives.
@@ -321,7 +345,8 @@ struct ServerClientTests {
                 raw.onData = {
                     guard raw.closedByPeer else { return }
                     text = raw.text
-                    client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(5)) { r in
+                    client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(5)) {
+                        r in
                         healthy = (try? r.get().bodyText) == "fine"
                         finish()
                     }
@@ -340,7 +365,9 @@ struct ServerClientTests {
         var shutdownDone = false
         var after: HTTPClientError?
         try withServer(handler: { req, res in
-            Loop.Timer.once(res.connection!.server.loop, .milliseconds(200)) { res.send(status: 200, body: Array("late".utf8)) }
+            Loop.Timer.once(res.connection!.server.loop, .milliseconds(200)) {
+                res.send(status: 200, body: Array("late".utf8))
+            }
         }) { loop, server, client, endpoint, finish in
             client.send(HTTPClientRequest(method: "GET", target: "/slow"), to: endpoint, timeout: .seconds(5)) { r in
                 inflight = try? r.get()
@@ -348,7 +375,8 @@ struct ServerClientTests {
             Loop.Timer.once(loop, .milliseconds(50)) {
                 server.shutdown(grace: .seconds(5)) {
                     shutdownDone = true
-                    client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(2)) { r in
+                    client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(2)) {
+                        r in
                         if case .failure(let e) = r { after = e }
                         finish()
                     }
@@ -373,7 +401,10 @@ struct ClientFailureTests {
         let port = probe.localAddress!.port
         probe.close()
         let start = loop.now
-        client.send(HTTPClientRequest(method: "GET", target: "/"), to: HTTPEndpoint(host: "127.0.0.1", port: port), timeout: .seconds(5)) { r in
+        client.send(
+            HTTPClientRequest(method: "GET", target: "/"), to: HTTPEndpoint(host: "127.0.0.1", port: port),
+            timeout: .seconds(5)
+        ) { r in
             if case .failure(let e) = r { error = e }
             client.close()
         }
@@ -403,11 +434,13 @@ struct ClientFailureTests {
         limits.idleTimeout = .milliseconds(200)
         var results: [Int] = []
         var accepted = 0
-        try withServer(limits: limits, handler: { _, res in res.send(status: 200) }) { loop, server, client, endpoint, finish in
+        try withServer(limits: limits, handler: { _, res in res.send(status: 200) }) {
+            loop, server, client, endpoint, finish in
             client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(2)) { r in
                 results.append((try? r.get().status) ?? -1)
                 Loop.Timer.once(loop, .milliseconds(500)) {
-                    client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(2)) { r in
+                    client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(2)) {
+                        r in
                         results.append((try? r.get().status) ?? -1)
                         accepted = server.stats.connectionsAccepted
                         finish()

@@ -7,9 +7,13 @@ import Testing
 /// A server on 127.0.0.1 port 0 and a client, on a fresh loop. `body` starts the exchanges and calls
 /// `finish` when done; the loop then closes everything and checks nothing leaked. A watchdog bounds it.
 func withServer(
-    limits: HTTPServerLimits = HTTPServerLimits(), clientLimits: HTTPClientLimits = HTTPClientLimits(), seconds: Int = 20,
+    limits: HTTPServerLimits = HTTPServerLimits(), clientLimits: HTTPClientLimits = HTTPClientLimits(),
+    seconds: Int = 20,
     handler: @escaping HTTPServer.Handler,
-    _ body: (_ loop: EventLoop, _ server: HTTPServer, _ client: HTTPClient, _ endpoint: HTTPEndpoint, _ finish: @escaping () -> Void) throws -> Void
+    _ body: (
+        _ loop: EventLoop, _ server: HTTPServer, _ client: HTTPClient, _ endpoint: HTTPEndpoint,
+        _ finish: @escaping () -> Void
+    ) throws -> Void
 ) throws {
     let loop = try EventLoop()
     let server = try HTTPServer(loop: loop, limits: limits, handler: handler)
@@ -45,7 +49,8 @@ final class RawClient {
 
     init(loop: EventLoop, endpoint: HTTPEndpoint, connected: @escaping (RawClient) -> Void) {
         self.loop = loop
-        _ = TCPConnection.connect(loop: loop, to: try! SocketAddress(ip: endpoint.host, port: endpoint.port)) { [self] result in
+        _ = TCPConnection.connect(loop: loop, to: try! SocketAddress(ip: endpoint.host, port: endpoint.port)) {
+            [self] result in
             guard case .success(let tcp) = result else {
                 Issue.record("raw connect failed")
                 return

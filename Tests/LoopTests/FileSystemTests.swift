@@ -39,7 +39,9 @@ struct FileSystemTests {
                                                 FileSystem.close(loop: loop, descriptor: fd) { _ in
                                                     FileSystem.unlink(loop: loop, path: dir + "/final") { _ in
                                                         FileSystem.stat(loop: loop, path: dir + "/final") { s in
-                                                            if case .failure(let e) = s { missingAfterUnlink = e.isNotFound }
+                                                            if case .failure(let e) = s {
+                                                                missingAfterUnlink = e.isNotFound
+                                                            }
                                                             rmdir(dir)
                                                         }
                                                     }

@@ -119,11 +119,13 @@ final class Thread: @unchecked Sendable {
 
     func start() {
         let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&thread, nil, { arg in
-            let me = Unmanaged<Thread>.fromOpaque(arg!).takeRetainedValue()
-            me.body()
-            return nil
-        }, box)
+        pthread_create(
+            &thread, nil,
+            { arg in
+                let me = Unmanaged<Thread>.fromOpaque(arg!).takeRetainedValue()
+                me.body()
+                return nil
+            }, box)
         pthread_detach(thread)
     }
 }
@@ -138,7 +140,10 @@ struct WorkQueueTests {
             let queue = WorkQueue(loop: loop, label: "test", limits: .init(inFlightMax: 2, queuedMax: 10))
             for i in 0..<8 {
                 try queue.submit({ () -> Int in
-                    running.withLock { $0.now += 1; $0.max = max($0.max, $0.now) }
+                    running.withLock {
+                        $0.now += 1
+                        $0.max = max($0.max, $0.now)
+                    }
                     usleep(5000)
                     running.withLock { $0.now -= 1 }
                     return i * 2
@@ -159,7 +164,10 @@ struct WorkQueueTests {
         var completed = 0
         try withLoop { loop in
             let queue = WorkQueue(loop: loop, label: "tiny", limits: .init(inFlightMax: 1, queuedMax: 1))
-            try queue.submit({ usleep(2000); return 1 }) { _ in completed += 1 }
+            try queue.submit({
+                usleep(2000)
+                return 1
+            }) { _ in completed += 1 }
             try queue.submit({ 2 }) { _ in completed += 1 }
             #expect(throws: WorkQueue.Failure.queueFull(label: "tiny", queuedMax: 1)) {
                 try queue.submit({ 3 }) { _ in completed += 1 }

@@ -22,7 +22,8 @@ extension DevCluster {
             try launching { () throws(LauncherError) in
                 try launcher.home.withLock { () throws(LauncherError) in
                     var record = try launcher.home.load()
-                    let outcomes = launcher.stop(record.nodes.map(\.id), in: &record, signal: SIGTERM, timeout: Launcher.stopTimeout)
+                    let outcomes = launcher.stop(
+                        record.nodes.map(\.id), in: &record, signal: SIGTERM, timeout: Launcher.stopTimeout)
                     try launcher.home.save(record)
                     for node in record.nodes { say(describe(node.id, outcomes[node.id], launcher)) }
                     launcher.note("down", "all", purge ? "stopped; data deleted" : "stopped; data kept")
@@ -30,7 +31,9 @@ extension DevCluster {
                         try launcher.home.delete()
                         say("deleted \(launcher.home.path) and all its data")
                     } else {
-                        say("data kept in \(launcher.home.path): 'devcluster up' restarts it, 'devcluster down --purge' deletes it")
+                        say(
+                            "data kept in \(launcher.home.path): 'devcluster up' restarts it, 'devcluster down --purge' deletes it"
+                        )
                     }
                 }
             }
@@ -42,7 +45,8 @@ func describe(_ id: String, _ outcome: Launcher.StopOutcome?, _ launcher: Launch
     switch outcome {
     case .alreadyStopped, nil: "\(id): already stopped"
     case .graceful(let d):
-        launcher.stoppedCleanly(id) ? "\(id): stopped gracefully in \(DurationText.format(d))" : "\(id): exited in \(DurationText.format(d))"
+        launcher.stoppedCleanly(id)
+            ? "\(id): stopped gracefully in \(DurationText.format(d))" : "\(id): exited in \(DurationText.format(d))"
     case .killed(let d): "\(id): killed (SIGKILL) after \(DurationText.format(d))"
     case .refused(let why): "\(id): \(why)"
     }

@@ -34,7 +34,9 @@ extension DevCluster {
         func run() throws {
             let launcher = try cluster.launcher()
             let record = try launching { () throws(LauncherError) in try launcher.home.load() }
-            var cursors = [Timeline.Cursor(path: launcher.home.eventsPath)] + record.nodes.map { Timeline.Cursor(path: launcher.home.logPath($0.id)) }
+            var cursors =
+                [Timeline.Cursor(path: launcher.home.eventsPath)]
+                + record.nodes.map { Timeline.Cursor(path: launcher.home.logPath($0.id)) }
             var events = Timeline.sorted(cursors.indices.flatMap { cursors[$0].readEvents() })
             if let n { events = Array(events.suffix(max(0, n))) }
             let s = style
@@ -45,7 +47,8 @@ extension DevCluster {
             while true {
                 usleep(100_000)
                 held += cursors.indices.flatMap { cursors[$0].readEvents() }
-                let cutoff = WallTime(millisecondsSinceEpoch: WallTime.now().millisecondsSinceEpoch - Events.reorderWindow.milliseconds)
+                let cutoff = WallTime(
+                    millisecondsSinceEpoch: WallTime.now().millisecondsSinceEpoch - Events.reorderWindow.milliseconds)
                 let ready = Timeline.sorted(held.filter { $0.time <= cutoff })
                 held.removeAll { $0.time <= cutoff }
                 ready.forEach(show)

@@ -27,7 +27,9 @@ extension DevCluster {
         @Flag(name: .long, help: "The lines exactly as the nodes wrote them.")
         var raw = false
 
-        @Option(name: .short, help: ArgumentHelp("Only the last N lines so far (default: all; 20 with -f).", valueName: "N"))
+        @Option(
+            name: .short, help: ArgumentHelp("Only the last N lines so far (default: all; 20 with -f).", valueName: "N")
+        )
         var n: Int?
 
         func run() throws {
@@ -41,7 +43,8 @@ extension DevCluster {
                 for (i, id) in ids.enumerated() {
                     var last = WallTime(millisecondsSinceEpoch: 0)
                     for line in cursors[i].readLines() where !line.isEmpty {
-                        let (time, text) = LogLine.render(line, node: id, raw: self.raw, multiNode: ids.count > 1, style: s)
+                        let (time, text) = LogLine.render(
+                            line, node: id, raw: self.raw, multiNode: ids.count > 1, style: s)
                         last = time ?? last
                         lines.append((last, text))
                     }
@@ -72,10 +75,16 @@ enum LogLine {
         if let event = Event(json: json) { return (time, Timeline.format(event, style: style)) }
         let level = json["level"]?.stringValue ?? "info"
         let color: Style.Color = level == "error" ? .red : (level == "warn" ? .yellow : .plain)
-        let extra = pairs.filter { !["time", "level", "node", "msg"].contains($0.0) }.map { "\($0.0)=\($0.1.stringValue ?? $0.1.text)" }
+        let extra = pairs.filter { !["time", "level", "node", "msg"].contains($0.0) }.map {
+            "\($0.0)=\($0.1.stringValue ?? $0.1.text)"
+        }
         let clock = time.map { style.dim($0.localClock) + "  " } ?? ""
         let message = json["msg"]?.stringValue ?? ""
-        return (time, clock + prefix + style.paint(level.padding(to: 6), color) + message + (extra.isEmpty ? "" : "  " + style.dim(extra.joined(separator: " "))))
+        return (
+            time,
+            clock + prefix + style.paint(level.padding(to: 6), color) + message
+                + (extra.isEmpty ? "" : "  " + style.dim(extra.joined(separator: " ")))
+        )
     }
 }
 

@@ -15,7 +15,9 @@ extension DevCluster {
             }
             var rows: [[(text: String, color: Style.Color)]] = []
             for name in names {
-                let launcher = Launcher(home: ClusterHome(root: cluster.root, name: name), environment: cluster.environment, executable: "/proc/self/exe", say: { _ in })
+                let launcher = Launcher(
+                    home: ClusterHome(root: cluster.root, name: name), environment: cluster.environment,
+                    executable: "/proc/self/exe", say: { _ in })
                 guard let record = try? launcher.home.load() else {
                     rows.append([(name, .plain), ("?", .plain), ("unreadable cluster.json", .red), ("", .plain)])
                     continue
@@ -24,7 +26,10 @@ extension DevCluster {
                 let ports = "\(record.nodes.first?.port ?? 0)-\(record.nodes.last?.port ?? 0)"
                 rows.append([
                     (name, .plain), (String(record.nodes.count), .plain),
-                    ("\(running)/\(record.nodes.count)", running == record.nodes.count ? .green : (running == 0 ? .plain : .yellow)), (ports, .plain),
+                    (
+                        "\(running)/\(record.nodes.count)",
+                        running == record.nodes.count ? .green : (running == 0 ? .plain : .yellow)
+                    ), (ports, .plain),
                 ])
             }
             say(style.table(["NAME", "NODES", "RUNNING", "PORTS"], rows), terminator: "")

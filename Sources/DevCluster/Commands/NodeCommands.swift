@@ -16,7 +16,8 @@ struct NodeTarget: ParsableArguments {
 extension DevCluster {
     struct Kill: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "SIGKILL nodes: a crash, with no goodbye to the peers.", discussion: "devcluster kill node2\ndevcluster kill node2,node4")
+            abstract: "SIGKILL nodes: a crash, with no goodbye to the peers.",
+            discussion: "devcluster kill node2\ndevcluster kill node2,node4")
 
         @OptionGroup var cluster: ClusterOptions
         @OptionGroup var target: NodeTarget
@@ -59,7 +60,8 @@ extension DevCluster {
     }
 
     struct Restart: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop nodes gracefully, then start them again.", discussion: "devcluster restart node1-2")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop nodes gracefully, then start them again.", discussion: "devcluster restart node1-2")
 
         @OptionGroup var cluster: ClusterOptions
         @OptionGroup var target: NodeTarget
@@ -72,7 +74,8 @@ extension DevCluster {
 
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Freeze nodes (SIGSTOP): alive to the kernel, silent to the peers.", discussion: "devcluster pause node3\ndevcluster resume node3")
+            abstract: "Freeze nodes (SIGSTOP): alive to the kernel, silent to the peers.",
+            discussion: "devcluster pause node3\ndevcluster resume node3")
 
         @OptionGroup var cluster: ClusterOptions
         @OptionGroup var target: NodeTarget
@@ -83,7 +86,8 @@ extension DevCluster {
     }
 
     struct Resume: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Thaw paused nodes (SIGCONT).", discussion: "devcluster resume node3")
+        static let configuration = CommandConfiguration(
+            abstract: "Thaw paused nodes (SIGCONT).", discussion: "devcluster resume node3")
 
         @OptionGroup var cluster: ClusterOptions
         @OptionGroup var target: NodeTarget
@@ -142,9 +146,15 @@ func startNodes(_ cluster: ClusterOptions, _ selector: String, timeout: Duration
         }
         let pid = record.node(id)?.process.map { String($0.pid) } ?? "?"
         let seenBy = snapshot.nodes.filter { $0.id != id && $0.status?.view[id] == .online }.map(\.id)
-        say("\(id): started (pid \(pid)); seen online by \(seenBy.isEmpty ? "no one yet" : seenBy.joined(separator: ", ")) after \(DurationText.format(Instant.now().since(start)))")
+        say(
+            "\(id): started (pid \(pid)); seen online by \(seenBy.isEmpty ? "no one yet" : seenBy.joined(separator: ", ")) after \(DurationText.format(Instant.now().since(start)))"
+        )
     }
-    if !ready { throw fail("not every running node sees the started nodes online after \(DurationText.format(timeout)): see 'devcluster status'") }
+    if !ready {
+        throw fail(
+            "not every running node sees the started nodes online after \(DurationText.format(timeout)): see 'devcluster status'"
+        )
+    }
 }
 
 func pauseNodes(_ cluster: ClusterOptions, _ selector: String, resume: Bool) throws {
@@ -154,7 +164,9 @@ func pauseNodes(_ cluster: ClusterOptions, _ selector: String, resume: Bool) thr
             let record = try launcher.home.load()
             let ids = try launcher.select(selector, in: record)
             let problems = launcher.pause(ids, in: record, resume: resume)
-            for id in ids where problems[id] == nil { say("\(id): \(resume ? "resumed (SIGCONT)" : "paused (SIGSTOP)")") }
+            for id in ids where problems[id] == nil {
+                say("\(id): \(resume ? "resumed (SIGCONT)" : "paused (SIGSTOP)")")
+            }
             return problems
         }
     }

@@ -53,7 +53,8 @@ extension DevCluster {
                 let seenColor: Style.Color = seen == "online" ? .green : (seen.hasPrefix("offline") ? .red : .yellow)
                 let processColor: Style.Color = n.process == .running ? .green : (n.process == .paused ? .yellow : .red)
                 return [
-                    (n.id, .plain), (n.process == .stopped ? "-" : n.pid.map(String.init) ?? "-", .plain), (n.endpoint, .cyan),
+                    (n.id, .plain), (n.process == .stopped ? "-" : n.pid.map(String.init) ?? "-", .plain),
+                    (n.endpoint, .cyan),
                     (n.process.rawValue, processColor), (seen, seenColor),
                     (snapshot.heartbeatAge(of: n.id).map { DurationText.format(.milliseconds($0)) } ?? "-", .plain),
                     (n.status.map { DurationText.format(.milliseconds($0.node.uptimeMs)) } ?? "-", .plain),
@@ -93,17 +94,21 @@ extension DevCluster {
                     .array(
                         snapshot.nodes.map { n in
                             var pairs: [(String, JSONValue)] = [
-                                ("id", .string(n.id)), ("pid", n.process == .stopped ? .null : n.pid.map { .int(Int64($0)) } ?? .null),
-                                ("endpoint", .string(n.endpoint)), ("port", .int(Int64(n.port))), ("process", .string(n.process.rawValue)),
+                                ("id", .string(n.id)),
+                                ("pid", n.process == .stopped ? .null : n.pid.map { .int(Int64($0)) } ?? .null),
+                                ("endpoint", .string(n.endpoint)), ("port", .int(Int64(n.port))),
+                                ("process", .string(n.process.rawValue)),
                                 ("seenAs", .string(Status.seenAs(n.id, snapshot))),
                                 ("heartbeatAgeMs", snapshot.heartbeatAge(of: n.id).map { .int($0) } ?? .null),
                             ]
                             if let status = n.status {
                                 pairs.append(("incarnation", .int(Int64(status.node.incarnation))))
                                 pairs.append(("uptimeMs", .int(status.node.uptimeMs)))
-                                pairs.append(("view", .object(status.peers.map { ($0.id, .string($0.state.rawValue)) })))
+                                pairs.append(
+                                    ("view", .object(status.peers.map { ($0.id, .string($0.state.rawValue)) })))
                                 pairs.append(("requestsInFlight", .int(Int64(status.load.requestsInFlight))))
-                                pairs.append(("diskFreeBytes", status.load.diskFreeBytes.map { .int(Int64($0)) } ?? .null))
+                                pairs.append(
+                                    ("diskFreeBytes", status.load.diskFreeBytes.map { .int(Int64($0)) } ?? .null))
                             } else {
                                 pairs.append(("view", .null))
                                 pairs.append(("error", .string(n.probeError ?? "not answering")))

@@ -37,13 +37,19 @@ extension DevCluster {
         @Flag(name: .long, help: "Delete an existing cluster of this name (and its data) first.")
         var fresh = false
 
-        @Option(name: .long, help: ArgumentHelp("Root access key (default $MINIO_ROOT_USER or minioadmin).", valueName: "key"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("Root access key (default $MINIO_ROOT_USER or minioadmin).", valueName: "key"))
         var accessKey: String?
 
-        @Option(name: .long, help: ArgumentHelp("Root secret key (default $MINIO_ROOT_PASSWORD or minioadmin).", valueName: "key"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("Root secret key (default $MINIO_ROOT_PASSWORD or minioadmin).", valueName: "key"))
         var secretKey: String?
 
-        @Option(name: .long, help: ArgumentHelp("How long to wait for every node to see every other.", valueName: "duration"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("How long to wait for every node to see every other.", valueName: "duration"))
         var timeout: String = "30s"
 
         func run() throws {
@@ -56,25 +62,34 @@ extension DevCluster {
             options.secretKey = secretKey
             options.readyTimeout = try parseDuration(timeout, option: "--timeout")
             if demo { options.heartbeat = .demo }
-            if let heartbeatInterval { options.heartbeat.interval = try parseDuration(heartbeatInterval, option: "--heartbeat-interval") }
+            if let heartbeatInterval {
+                options.heartbeat.interval = try parseDuration(heartbeatInterval, option: "--heartbeat-interval")
+            }
             if let deadAfter { options.heartbeat.deadAfter = try parseDuration(deadAfter, option: "--dead-after") }
             let launcher = try cluster.launcher()
             let start = Instant.now()
             let record = try launching { () throws(LauncherError) in try launcher.up(options) }
             let took = Instant.now().since(start)
             let s = style
-            say(s.bold("cluster '\(record.name)' is up: \(record.nodes.count) nodes, all online") + " (\(DurationText.format(took)))\n")
+            say(
+                s.bold("cluster '\(record.name)' is up: \(record.nodes.count) nodes, all online")
+                    + " (\(DurationText.format(took)))\n")
             say(
                 s.table(
                     ["NODE", "PID", "ENDPOINT", "DATA"],
                     record.nodes.map { n in
-                        [(n.id, .plain), (n.process.map { String($0.pid) } ?? "-", .plain), (n.endpoint, .cyan), (launcher.home.dataPath(n.id), .plain)]
+                        [
+                            (n.id, .plain), (n.process.map { String($0.pid) } ?? "-", .plain), (n.endpoint, .cyan),
+                            (launcher.home.dataPath(n.id), .plain),
+                        ]
                     }))
             say("credentials  \(record.accessKey) / \(record.secretKey)")
             say("heartbeats   every \(record.heartbeatInterval), offline after \(record.deadAfter)")
             say("home         \(launcher.home.path)\n")
             say("try:")
-            say("  export AWS_ACCESS_KEY_ID=\(record.accessKey) AWS_SECRET_ACCESS_KEY=\(record.secretKey) AWS_ENDPOINT_URL=\(record.nodes[0].endpoint)")
+            say(
+                "  export AWS_ACCESS_KEY_ID=\(record.accessKey) AWS_SECRET_ACCESS_KEY=\(record.secretKey) AWS_ENDPOINT_URL=\(record.nodes[0].endpoint)"
+            )
             say("  devcluster status")
             say("  devcluster kill \(record.nodes.count > 1 ? "node2" : "node1") && devcluster events")
         }

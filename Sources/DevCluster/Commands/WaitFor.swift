@@ -20,7 +20,9 @@ extension DevCluster {
         @Argument(help: ArgumentHelp("NODES=STATE, e.g. node2=offline or all=online.", valueName: "condition"))
         var condition: String
 
-        @Option(name: .long, help: ArgumentHelp("Whose view counts (default: every other running node).", valueName: "nodes"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("Whose view counts (default: every other running node).", valueName: "nodes"))
         var seenBy: String?
 
         @Option(name: .long, help: ArgumentHelp("Give up after this long.", valueName: "duration"))

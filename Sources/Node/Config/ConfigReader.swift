@@ -12,7 +12,8 @@ struct ConfigReader {
         self.source = source
         self.path = path
         guard case .object(let pairs) = value else {
-            throw ConfigError(source: source, key: path, problem: "expected an object, found \(value.kindName)", fix: "")
+            throw ConfigError(
+                source: source, key: path, problem: "expected an object, found \(value.kindName)", fix: "")
         }
         self.pairs = pairs
     }
@@ -77,7 +78,9 @@ struct ConfigReader {
         guard case .array(let items) = v else { throw error(key, "expected an array of strings, found \(v.kindName)") }
         var out: [String] = []
         for (i, item) in items.enumerated() {
-            guard let s = item.stringValue else { throw error("\(key)[\(i)]", "expected a string, found \(item.kindName)") }
+            guard let s = item.stringValue else {
+                throw error("\(key)[\(i)]", "expected a string, found \(item.kindName)")
+            }
             out.append(s)
         }
         return out
@@ -94,7 +97,8 @@ struct ConfigReader {
             let suggestion = ConfigReader.closest(to: key, among: Array(used))
             throw error(
                 key, "unknown key",
-                suggestion.map { "did you mean '\($0)'?" } ?? "remove it (known keys here: \(used.sorted().joined(separator: ", ")))")
+                suggestion.map { "did you mean '\($0)'?" }
+                    ?? "remove it (known keys here: \(used.sorted().joined(separator: ", ")))")
         }
     }
 

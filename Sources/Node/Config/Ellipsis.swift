@@ -11,7 +11,10 @@ public enum Ellipsis {
     }
 
     public static func expand(_ pattern: String) throws(Failure) -> [String] {
-        enum Piece { case text(String), range([String]) }
+        enum Piece {
+            case text(String)
+            case range([String])
+        }
         var pieces: [Piece] = []
         var rest = Substring(pattern)
         while let open = rest.firstIndex(of: "{") {
@@ -26,7 +29,9 @@ public enum Ellipsis {
                 throw Failure(pattern: pattern, reason: "'{\(inside)}' is not a range like {1...4}")
             }
             guard low <= high else { throw Failure(pattern: pattern, reason: "the range {\(inside)} runs backwards") }
-            guard high - low < expansionMax else { throw Failure(pattern: pattern, reason: "the range {\(inside)} is too large") }
+            guard high - low < expansionMax else {
+                throw Failure(pattern: pattern, reason: "the range {\(inside)} is too large")
+            }
             let width = bounds[0].hasPrefix("0") && bounds[0].count > 1 ? bounds[0].count : 0
             pieces.append(.text(String(rest[..<open])))
             pieces.append(

@@ -88,7 +88,9 @@ public struct NodeConfig: Equatable, Sendable {
         var host: Substring
         var portText: Substring
         if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                return nil
+            }
             host = text[text.index(after: text.startIndex)..<close]
             portText = text[text.index(close, offsetBy: 2)...]
         } else {
@@ -112,25 +114,34 @@ public struct NodeConfig: Equatable, Sendable {
             ConfigError(source: source, key: key, problem: problem, fix: fix)
         }
         guard version == NodeConfig.currentVersion else {
-            throw fail("version", "unsupported version \"\(version)\"", "this devnode reads version \"\(NodeConfig.currentVersion)\"")
+            throw fail(
+                "version", "unsupported version \"\(version)\"",
+                "this devnode reads version \"\(NodeConfig.currentVersion)\"")
         }
         guard credential.accessKey.count >= 3 else {
-            throw fail("credential.accessKey", "too short", "use at least 3 characters (or set \(NodeConfig.environmentAccessKey))")
+            throw fail(
+                "credential.accessKey", "too short",
+                "use at least 3 characters (or set \(NodeConfig.environmentAccessKey))")
         }
         guard credential.secretKey.count >= 8 else {
-            throw fail("credential.secretKey", "too short", "use at least 8 characters (or set \(NodeConfig.environmentSecretKey))")
+            throw fail(
+                "credential.secretKey", "too short",
+                "use at least 8 characters (or set \(NodeConfig.environmentSecretKey))")
         }
         guard !region.isEmpty, region.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
             throw fail("region", "\"\(region)\" is not a region name", "use letters, digits and dashes, e.g. us-east-1")
         }
         guard (1...16).contains(cluster.nodes.count) else {
             throw fail(
-                "cluster.nodes", "\(cluster.nodes.count) nodes", "an erasure set has 1 to 16 nodes (larger deployments are not supported yet)")
+                "cluster.nodes", "\(cluster.nodes.count) nodes",
+                "an erasure set has 1 to 16 nodes (larger deployments are not supported yet)")
         }
         var seen: Set<HTTPEndpoint> = []
         for (i, url) in cluster.nodes.enumerated() {
             guard let endpoint = HTTPEndpoint(url: url) else {
-                throw fail("cluster.nodes[\(i)]", "\"\(url)\" is not an http://host:port URL", "write it like http://127.0.0.1:8080")
+                throw fail(
+                    "cluster.nodes[\(i)]", "\"\(url)\" is not an http://host:port URL",
+                    "write it like http://127.0.0.1:8080")
             }
             guard seen.insert(endpoint).inserted else {
                 throw fail("cluster.nodes[\(i)]", "\(endpoint) is listed twice", "each node needs its own host:port")
@@ -142,7 +153,8 @@ public struct NodeConfig: Equatable, Sendable {
                 "node ids follow the order of cluster.nodes")
         }
         guard let listen = NodeConfig.splitHostPort(cluster.listen), listen.port > 0 else {
-            throw fail("cluster.listen", "\"\(cluster.listen)\" is not host:port", "write it like 127.0.0.1:8080 or :8080")
+            throw fail(
+                "cluster.listen", "\"\(cluster.listen)\" is not host:port", "write it like 127.0.0.1:8080 or :8080")
         }
         if let own = HTTPEndpoint(url: cluster.nodes[index]), own.port != listen.port {
             throw fail(
@@ -159,7 +171,9 @@ public struct NodeConfig: Equatable, Sendable {
         } catch {
             throw fail("cluster.heartbeat", error.description, "")
         }
-        guard !cluster.dataDir.isEmpty else { throw fail("cluster.dataDir", "empty", "name a folder for this node's data") }
+        guard !cluster.dataDir.isEmpty else {
+            throw fail("cluster.dataDir", "empty", "name a folder for this node's data")
+        }
         for webhook in webhooks where webhook.enable {
             guard HTTPEndpoint(url: webhook.endpoint) != nil else {
                 throw fail("notify.webhook.\(webhook.id).endpoint", "\"\(webhook.endpoint)\" is not an http:// URL", "")
@@ -170,7 +184,9 @@ public struct NodeConfig: Equatable, Sendable {
     // MARK: Reading
 
     /// Reads and validates a config file; `MINIO_ROOT_USER` / `MINIO_ROOT_PASSWORD` override the credential.
-    public static func parse(_ text: String, source: String, baseDirectory: String, environment: [String: String]) throws(ConfigError)
+    public static func parse(
+        _ text: String, source: String, baseDirectory: String, environment: [String: String]
+    ) throws(ConfigError)
         -> NodeConfig
     {
         let json: JSONValue
@@ -181,9 +197,13 @@ public struct NodeConfig: Equatable, Sendable {
         }
         var root = try ConfigReader(source: source, path: "", value: json)
         guard var c = try root.object("cluster") else {
-            throw ConfigError(source: source, key: "cluster", problem: "missing", fix: "add the cluster section (nodeId, listen, nodes)")
+            throw ConfigError(
+                source: source, key: "cluster", problem: "missing",
+                fix: "add the cluster section (nodeId, listen, nodes)")
         }
-        guard let nodeID = try c.string("nodeId") else { throw c.error("nodeId", "missing", "name this node, e.g. \"node1\"") }
+        guard let nodeID = try c.string("nodeId") else {
+            throw c.error("nodeId", "missing", "name this node, e.g. \"node1\"")
+        }
         guard let listen = try c.string("listen") else { throw c.error("listen", "missing", "e.g. \"127.0.0.1:8080\"") }
         guard let nodes = try c.stringArray("nodes") else {
             throw c.error("nodes", "missing", "list every member's URL, e.g. [\"http://127.0.0.1:8080\", ...]")
@@ -230,7 +250,8 @@ public struct NodeConfig: Equatable, Sendable {
             if var hooks = try notify.object("webhook") {
                 for id in hooks.keys {
                     guard var hook = try hooks.object(id) else { continue }
-                    let webhook = Webhook(id: id, enable: try hook.bool("enable") ?? false, endpoint: try hook.string("endpoint") ?? "")
+                    let webhook = Webhook(
+                        id: id, enable: try hook.bool("enable") ?? false, endpoint: try hook.string("endpoint") ?? "")
                     try hook.finish()
                     config.webhooks.append(webhook)
                 }
@@ -241,7 +262,9 @@ public struct NodeConfig: Equatable, Sendable {
         try root.finish()
 
         if let user = environment[environmentAccessKey], !user.isEmpty { config.credential.accessKey = user }
-        if let password = environment[environmentSecretKey], !password.isEmpty { config.credential.secretKey = password }
+        if let password = environment[environmentSecretKey], !password.isEmpty {
+            config.credential.secretKey = password
+        }
         try config.validate(source: source)
         return config
     }
@@ -281,7 +304,10 @@ public struct NodeConfig: Equatable, Sendable {
         }
         return .object([
             ("version", .string(version)),
-            ("credential", .object([("accessKey", .string(credential.accessKey)), ("secretKey", .string(credential.secretKey))])),
+            (
+                "credential",
+                .object([("accessKey", .string(credential.accessKey)), ("secretKey", .string(credential.secretKey))])
+            ),
             ("region", .string(region)),
             ("browser", .string(browser ? "on" : "off")),
             (
@@ -294,7 +320,13 @@ public struct NodeConfig: Equatable, Sendable {
             (
                 "notify",
                 .object([
-                    ("webhook", .object(webhooks.map { ($0.id, .object([("enable", .bool($0.enable)), ("endpoint", .string($0.endpoint))])) }))
+                    (
+                        "webhook",
+                        .object(
+                            webhooks.map {
+                                ($0.id, .object([("enable", .bool($0.enable)), ("endpoint", .string($0.endpoint))]))
+                            })
+                    )
                 ])
             ),
             ("cluster", .object(clusterPairs)),

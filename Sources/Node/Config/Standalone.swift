@@ -45,7 +45,9 @@ extension NodeConfig {
             }
         }
         guard !urls.isEmpty else {
-            throw fail("ENDPOINT", "no endpoints", "list every node, e.g. devnode --address :9001 http://127.0.0.1:{9001...9004}/data")
+            throw fail(
+                "ENDPOINT", "no endpoints",
+                "list every node, e.g. devnode --address :9001 http://127.0.0.1:{9001...9004}/data")
         }
         var members: [(endpoint: HTTPEndpoint, path: String)] = []
         for url in urls {
@@ -60,7 +62,9 @@ extension NodeConfig {
         let index: Int
         if let id = options.nodeID {
             guard let i = members.indices.first(where: { NodeID.forIndex($0).rawValue == id }) else {
-                throw fail("--node-id", "\"\(id)\" is not one of node1...node\(members.count)", "node ids follow the order of the endpoints")
+                throw fail(
+                    "--node-id", "\"\(id)\" is not one of node1...node\(members.count)",
+                    "node ids follow the order of the endpoints")
             }
             index = i
         } else if members.count == 1 {
@@ -79,7 +83,9 @@ extension NodeConfig {
             guard candidates.count == 1, let only = candidates.first else {
                 throw fail(
                     "--address",
-                    candidates.isEmpty ? "no endpoint matches this node's address" : "\(candidates.count) endpoints could be this node",
+                    candidates.isEmpty
+                        ? "no endpoint matches this node's address"
+                        : "\(candidates.count) endpoints could be this node",
                     "pass --address HOST:PORT of this node, or --node-id nodeK")
             }
             index = only
@@ -88,7 +94,9 @@ extension NodeConfig {
         let own = members[index]
         let dataDir = options.dataDir ?? own.path
         guard !dataDir.isEmpty else {
-            throw fail("--data", "no data folder for this node", "add a path to its endpoint (http://host:port/data) or pass --data DIR")
+            throw fail(
+                "--data", "no data folder for this node",
+                "add a path to its endpoint (http://host:port/data) or pass --data DIR")
         }
         let cluster = Cluster(
             nodeID: .forIndex(index), listen: options.address ?? ":\(own.endpoint.port)",
@@ -98,7 +106,9 @@ extension NodeConfig {
         config.console = LogTarget(enable: true, level: options.logLevel, filename: nil)
         config.file.enable = false
         if let user = environment[environmentAccessKey], !user.isEmpty { config.credential.accessKey = user }
-        if let password = environment[environmentSecretKey], !password.isEmpty { config.credential.secretKey = password }
+        if let password = environment[environmentSecretKey], !password.isEmpty {
+            config.credential.secretKey = password
+        }
         try config.validate(source: "command line")
         return config
     }
@@ -150,7 +160,9 @@ public enum LocalHost {
         guard family == AF_INET || family == AF_INET6 else { return nil }
         var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         let length = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
-        guard getnameinfo(addr, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else { return nil }
+        guard getnameinfo(addr, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else {
+            return nil
+        }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -13,7 +13,8 @@ enum Incarnation {
         } catch {
             throw .dataDirectory(path: dataDirectory, reason: "cannot create \(folder): \(error)")
         }
-        let previous = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { UInt64($0.filter(\.isNumber)) } ?? 0
+        let previous =
+            (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { UInt64($0.filter(\.isNumber)) } ?? 0
         let next = max(previous + 1, UInt64(max(0, now.millisecondsSinceEpoch)))
         do {
             try Data("\(next)\n".utf8).write(to: URL(fileURLWithPath: path), options: .atomic)

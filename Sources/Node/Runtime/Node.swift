@@ -34,7 +34,9 @@ public final class Node {
     private var pendingShutdownSteps = 0
 
     /// How often the node's one timer fires: a quarter of the heartbeat interval, at most 100 ms.
-    var tickInterval: Duration { min(.milliseconds(100), max(.milliseconds(10), config.cluster.heartbeat.interval / 4)) }
+    var tickInterval: Duration {
+        min(.milliseconds(100), max(.milliseconds(10), config.cluster.heartbeat.interval / 4))
+    }
     static let diskSampleInterval: Duration = .seconds(5)
     /// How long a stopping node waits for in-flight requests before closing them.
     public static let shutdownGrace: Duration = .seconds(10)
@@ -61,7 +63,8 @@ public final class Node {
         client = HTTPClient(loop: loop)
         var emitTarget: ((Event) -> Void)?
         membership = Membership(
-            me: me, incarnation: incarnation, members: config.members, timing: config.cluster.heartbeat, loop: loop, client: client,
+            me: me, incarnation: incarnation, members: config.members, timing: config.cluster.heartbeat, loop: loop,
+            client: client,
             key: key, log: logger, emit: { emitTarget?($0) })
         var routeTarget: HTTPServer.Handler?
         do {
@@ -96,7 +99,9 @@ public final class Node {
             timer = try Timer(loop: loop, label: "node tick")
             for signum in [SIGTERM, SIGINT] {
                 let watcher = try SignalWatcher(loop: loop, label: "signal \(signum)")
-                try watcher.start(signum) { [unowned self] signum in self.stop(reason: signum == SIGTERM ? "SIGTERM" : "SIGINT") }
+                try watcher.start(signum) { [unowned self] signum in
+                    self.stop(reason: signum == SIGTERM ? "SIGTERM" : "SIGINT")
+                }
                 signals.append(watcher)
             }
             let hup = try SignalWatcher(loop: loop, label: "signal SIGHUP")
@@ -110,14 +115,17 @@ public final class Node {
         log.info(
             "devnode \(Version.string) serving",
             [
-                ("endpoint", .string(config.ownURL ?? "")), ("listen", .string("\(address)")), ("incarnation", .int(Int64(incarnation))),
-                ("members", .int(Int64(config.members.count))), ("dataDir", .string(config.dataDirectory)), ("pid", .int(Int64(getpid()))),
+                ("endpoint", .string(config.ownURL ?? "")), ("listen", .string("\(address)")),
+                ("incarnation", .int(Int64(incarnation))),
+                ("members", .int(Int64(config.members.count))), ("dataDir", .string(config.dataDirectory)),
+                ("pid", .int(Int64(getpid()))),
             ])
         emit(
             Event(
                 source: me.rawValue, kind: .nodeStarted,
                 fields: [
-                    ("incarnation", .int(Int64(incarnation))), ("endpoint", .string(config.ownURL ?? "")), ("pid", .int(Int64(getpid()))),
+                    ("incarnation", .int(Int64(incarnation))), ("endpoint", .string(config.ownURL ?? "")),
+                    ("pid", .int(Int64(getpid()))),
                 ]))
     }
 
@@ -173,7 +181,10 @@ public final class Node {
             return
         }
         isShuttingDown = true
-        emit(Event(source: me.rawValue, kind: .nodeStopping, fields: [("reason", .string(reason)), ("inFlight", .int(Int64(server.requestsInFlight)))]))
+        emit(
+            Event(
+                source: me.rawValue, kind: .nodeStopping,
+                fields: [("reason", .string(reason)), ("inFlight", .int(Int64(server.requestsInFlight)))]))
         pendingShutdownSteps = 2
         server.shutdown(grace: Node.shutdownGrace) { [unowned self] in self.shutdownStepDone() }
         membership.announceLeave(timeout: Node.leaveTimeout) { [unowned self] in self.shutdownStepDone() }

@@ -46,7 +46,9 @@ extension Node {
 
     func healthSnapshot() -> Health.Snapshot {
         let members = config.members.count
-        return Health.Snapshot(members: members, online: membership.onlineCount, quorum: Health.majority(of: members), shuttingDown: isShuttingDown)
+        return Health.Snapshot(
+            members: members, online: membership.onlineCount, quorum: Health.majority(of: members),
+            shuttingDown: isShuttingDown)
     }
 
     func status() -> NodeStatus {
@@ -56,21 +58,26 @@ extension Node {
         return NodeStatus(
             schemaVersion: NodeStatus.currentSchemaVersion,
             node: .init(
-                id: me.rawValue, incarnation: incarnation, endpoint: config.ownURL ?? "", pid: getpid(), startedAt: startedAt.iso8601,
+                id: me.rawValue, incarnation: incarnation, endpoint: config.ownURL ?? "", pid: getpid(),
+                startedAt: startedAt.iso8601,
                 uptimeMs: now.since(startInstant).milliseconds, version: Version.string, dataDir: config.dataDirectory,
                 shuttingDown: isShuttingDown),
-            cluster: .init(members: health.members, online: health.online, quorum: health.quorum, quorumAvailable: health.online >= health.quorum),
+            cluster: .init(
+                members: health.members, online: health.online, quorum: health.quorum,
+                quorumAvailable: health.online >= health.quorum),
             load: currentLoad(),
             timing: .init(
                 heartbeatIntervalMs: timing.interval.milliseconds, suspectAfterMs: timing.suspectAfter.milliseconds,
                 deadAfterMs: timing.deadAfter.milliseconds),
             peers: membership.peerStatuses(now: now).map { p in
                 NodeStatus.Peer(
-                    id: p.id.rawValue, endpoint: p.url, state: p.state, lastHeardMs: p.silence?.milliseconds, stateForMs: p.stateAge.milliseconds,
+                    id: p.id.rawValue, endpoint: p.url, state: p.state, lastHeardMs: p.silence?.milliseconds,
+                    stateForMs: p.stateAge.milliseconds,
                     incarnation: p.incarnation, view: p.reported?.view, load: p.reported?.load)
             },
             http: .init(
-                connections: server.connectionCount, requests: server.stats.requests, protocolErrors: server.stats.protocolErrors,
+                connections: server.connectionCount, requests: server.stats.requests,
+                protocolErrors: server.stats.protocolErrors,
                 timeouts: server.stats.timeouts, connectionsRefused: server.stats.connectionsRefused))
     }
 
@@ -90,7 +97,9 @@ extension Node {
             text += "\n"
         }
         response.send(
-            status: 200, headers: ["Content-Type": "application/x-ndjson", "X-Dc-Last-Sequence": String(events.lastSequence)], body: Array(text.utf8))
+            status: 200,
+            headers: ["Content-Type": "application/x-ndjson", "X-Dc-Last-Sequence": String(events.lastSequence)],
+            body: Array(text.utf8))
     }
 
     func sendJSON<T: Encodable>(_ response: HTTPServerResponse, _ value: T) {
@@ -104,7 +113,8 @@ extension Node {
     }
 
     func sendText(_ response: HTTPServerResponse, _ status: Int, _ text: String) {
-        response.send(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array((text + "\n").utf8))
+        response.send(
+            status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array((text + "\n").utf8))
     }
 }
 

@@ -1,0 +1,48 @@
+# devcluster: the two commands a new user needs are `make up` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+PREFIX ?= /usr/local
+BIN := .build/release
+DEVCLUSTER := $(BIN)/devcluster
+# Never two Swift builds at once on this 2-core class of machine: every build takes this lock.
+LOCK := flock /tmp/devcluster-swift-build.lock
+
+.PHONY: deps build up down test unit e2e bench install lint clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(LOCK) $(SWIFT) build -c release --product devnode
+	$(LOCK) $(SWIFT) build -c release --product devcluster
+
+up: build
+	$(DEVCLUSTER) up 4
+
+down:
+	$(DEVCLUSTER) down
+
+test: build
+	@scripts/run-tests.sh
+
+unit: deps
+	$(LOCK) $(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+e2e: build
+	python3 -m pytest -q tests/e2e
+
+bench: build
+	@scripts/bench.sh
+
+install: build
+	install -d $(PREFIX)/bin $(PREFIX)/share/devcluster/Templates
+	install -m 0755 $(BIN)/devnode $(BIN)/devcluster $(PREFIX)/bin/
+	install -m 0644 Templates/* $(PREFIX)/share/devcluster/Templates/
+	@echo "installed devcluster and devnode in $(PREFIX)/bin"
+
+lint:
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+
+clean:
+	rm -rf .build
