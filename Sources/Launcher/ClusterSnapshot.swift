@@ -53,11 +53,13 @@ public struct ClusterSnapshot: Sendable {
         }
     }
 
-    /// Healthy: every node runs and every node sees every other online. Unavailable: no answering node
+    /// Healthy: every node runs and every node sees every other online. Unavailable: fewer than a quorum
+    /// of nodes run and answer (the launcher knows before the failure detector does), or none of them
     /// sees a quorum online. Degraded: anything in between.
     public var verdict: Verdict {
         let answering = nodes.compactMap(\.status)
-        guard answering.contains(where: { $0.cluster.quorumAvailable }) else { return .unavailable }
+        let quorum = nodes.count / 2 + 1
+        guard answering.count >= quorum, answering.contains(where: { $0.cluster.quorumAvailable }) else { return .unavailable }
         let allRunning = nodes.allSatisfy { $0.process == .running && $0.status != nil }
         let allSeeAll = answering.allSatisfy { status in status.peers.allSatisfy { $0.state == .online } }
         return allRunning && allSeeAll ? .healthy : .degraded

@@ -1,0 +1,185 @@
+"""Fixtures for end-to-end tests: real devnode processes started by the real devcluster, on free
+ports of 127.0.0.1, in a temporary home. Every process a test starts is ended by its pid."""
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("DEVCLUSTER_BIN_DIR", ROOT / ".build" / "release"))
+DEVCLUSTER = BIN / "devcluster"
+DEVNODE = BIN / "devnode"
+
+
+def port_block_free(base, count):
+    for port in range(base, base + count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
+_next_base = [20000 + (os.getpid() * 37) % 20000]
+
+
+def free_base_port(count=8):
+    """A base port with `count` free ports after it (never 8080: tests must not assume it is free)."""
+    for _ in range(2000):
+        base = _next_base[0]
+        _next_base[0] = 20000 + (base - 20000 + count + 3) % 40000
+        if port_block_free(base, count):
+            return base
+    raise RuntimeError("no free port block found")
+
+
+def process_alive(pid, marker=None):
+    """Alive and not a zombie (and, with a marker, still running our command line)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    state = stat[stat.rindex(")") + 2]
+    if state in "ZX":
+        return False
+    if marker is not None:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return False
+        return marker in cmdline
+    return True
+
+
+def rss_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Cluster:
+    """One cluster home, driven through the devcluster command line."""
+
+    def __init__(self, home, name="dev"):
+        self.home = Path(home)
+        self.name = name
+        self.env = dict(os.environ, DEVCLUSTER_HOME=str(self.home), NO_COLOR="1")
+        for key in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
+            self.env.pop(key, None)
+
+    def run(self, *args, check=True, timeout=60):
+        cmd = [str(DEVCLUSTER), *map(str, args), "--name", self.name]
+        p = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+        return p
+
+    def up(self, count=4, *extra, demo=True):
+        args = ["up", count, "--base-port", free_base_port(count + 4), *extra]
+        if demo:
+            args.append("--demo")
+        return self.run(*args)
+
+    @property
+    def dir(self):
+        return self.home / self.name
+
+    def record(self):
+        return json.loads((self.dir / "cluster.json").read_text())
+
+    def status(self):
+        p = self.run("status", "--json", check=False)
+        assert p.returncode in (0, 1, 2), p.stderr
+        return json.loads(p.stdout), p.returncode
+
+    def node(self, node_id):
+        return next(n for n in self.record()["nodes"] if n["id"] == node_id)
+
+    def pid(self, node_id):
+        process = self.node(node_id).get("process")
+        return process["pid"] if process else None
+
+    def port(self, node_id):
+        return self.node(node_id)["port"]
+
+    def endpoint(self, node_id):
+        return self.node(node_id)["endpoint"]
+
+    def marker(self, node_id):
+        return str(self.dir / node_id / "config.json")
+
+    def events(self):
+        p = self.run("events", "--json")
+        return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+    def log(self, node_id):
+        return (self.dir / node_id / "node.log").read_text()
+
+    def key(self):
+        r = self.record()
+        return hmac.new(r["secretKey"].encode(), f"devcluster-internode-v1\n{r['accessKey']}".encode(), hashlib.sha256).digest()
+
+    def signed_headers(self, method, target, caller="test"):
+        ms = str(int(time.time() * 1000))
+        sig = hmac.new(self.key(), f"{method}\n{target}\n{caller}\n{ms}".encode(), hashlib.sha256).hexdigest()
+        return {"X-Dc-Caller": caller, "X-Dc-Time": ms, "X-Dc-Signature": sig}
+
+    def pids(self):
+        return {n["id"]: (n["process"]["pid"] if n.get("process") else None) for n in self.record()["nodes"]}
+
+    def cleanup(self):
+        """down --purge, then SIGKILL anything of ours still alive, by pid."""
+        if not (self.dir / "cluster.json").exists():
+            return
+        pids = {}
+        try:
+            pids = {nid: pid for nid, pid in self.pids().items() if pid}
+            self.run("down", "--purge", check=False, timeout=60)
+        finally:
+            for nid, pid in pids.items():
+                if process_alive(pid, self.marker(nid)):
+                    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def home():
+    with tempfile.TemporaryDirectory(prefix="dc-e2e-") as d:
+        yield d
+
+
+@pytest.fixture
+def cluster(home):
+    c = Cluster(home)
+    yield c
+    c.cleanup()
+
+
+@pytest.fixture
+def running(cluster):
+    """A 4-node cluster with the demo timings (200ms heartbeats, offline after 1s)."""
+    cluster.up(4)
+    return cluster
+
+
+def wait_until(predicate, timeout, interval=0.05, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{message} not met within {timeout}s")

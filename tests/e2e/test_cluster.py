@@ -1,0 +1,235 @@
+"""The foundation's user story, end to end: up, status, kill, events, start, pause, stop, down."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from datetime import datetime
+
+import pytest
+
+from conftest import DEVCLUSTER, Cluster, free_base_port, process_alive, wait_until
+
+DEAD_AFTER = 1.0  # the demo profile
+
+
+def ts(event):
+    return datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
+
+
+def test_up_brings_every_node_online_in_every_view(running):
+    status, code = running.status()
+    assert code == 0, status
+    assert status["schemaVersion"] == 1 and status["verdict"] == "healthy"
+    assert status["accessKey"] == "minioadmin" and status["secretKey"] == "minioadmin"
+    ids = [n["id"] for n in status["nodes"]]
+    assert ids == ["node1", "node2", "node3", "node4"]
+    for n in status["nodes"]:
+        assert n["process"] == "running" and n["pid"] > 0
+        assert n["endpoint"] == f"http://127.0.0.1:{n['port']}"
+        assert n["view"] == {other: "online" for other in ids if other != n["id"]}
+        assert process_alive(n["pid"], running.marker(n["id"]))
+
+
+def test_kill_is_detected_by_every_survivor_within_dead_after_plus_a_second(running):
+    running.run("kill", "node2")
+    assert not process_alive(running.pid("node2") or 0)
+    p = running.run("wait-for", "node2=offline", "--seen-by", "node1,node3,node4", "--within", f"{DEAD_AFTER + 1}s", check=False)
+    assert p.returncode == 0, p.stderr
+    events = running.events()
+    kill = next(e for e in events if e["event"] == "launcher_kill" and e["target"] == "node2")
+    for survivor in ("node1", "node3", "node4"):
+        offline = [e for e in events if e["event"] == "node_offline" and e["node"] == survivor and e["peer"] == "node2"]
+        assert offline, f"{survivor} reported no node_offline"
+        assert ts(offline[0]) - ts(kill) <= DEAD_AFTER + 1.0
+        suspect = [e for e in events if e["event"] == "node_suspect" and e["node"] == survivor and e["peer"] == "node2"]
+        assert suspect and ts(suspect[0]) <= ts(offline[0])
+    status, code = running.status()
+    assert code == 1 and status["verdict"] == "degraded"
+    node2 = next(n for n in status["nodes"] if n["id"] == "node2")
+    assert node2["process"] == "stopped" and node2["seenAs"] == "offline" and node2["pid"] is None
+
+
+def test_start_brings_a_node_back_as_restarted(running):
+    old = running.status()[0]
+    old_incarnation = next(n for n in old["nodes"] if n["id"] == "node2")["incarnation"]
+    running.run("kill", "node2")
+    running.run("wait-for", "node2=offline", "--within", "5s")
+    p = running.run("start", "node2")
+    assert "seen online by node1, node3, node4" in p.stdout
+    events = running.events()
+    for survivor in ("node1", "node3", "node4"):
+        assert any(e["event"] == "node_online" and e["node"] == survivor and e["peer"] == "node2" for e in events)
+        restarted = [e for e in events if e["event"] == "node_restarted" and e["node"] == survivor and e["peer"] == "node2"]
+        assert restarted and restarted[-1]["incarnation"] > old_incarnation
+    assert running.status()[1] == 0
+
+
+def test_pause_makes_a_node_suspect_then_offline_and_resume_brings_it_back(running):
+    running.run("pause", "node3")
+    assert running.status()[0]["nodes"][2]["process"] == "paused"
+    running.run("wait-for", "node3=suspect", "--within", "3s")
+    running.run("wait-for", "node3=offline", "--within", "3s")
+    running.run("resume", "node3")
+    running.run("wait-for", "all=online", "--within", "3s")
+    events = running.events()
+    # The paused node noticed its own stall and did not blame its peers for it.
+    assert any(e["event"] == "node_stalled" and e["node"] == "node3" for e in events)
+    assert not any(e["event"] == "node_offline" and e["node"] == "node3" for e in events)
+
+
+def test_stop_is_graceful_lets_the_in_flight_request_finish_and_peers_hear_at_once(running):
+    pid = running.pid("node1")
+    # An in-flight request: a signed heartbeat whose body is still arriving when the stop begins.
+    body = json.dumps({"node": "node2", "incarnation": 1, "health": "ok", "load": {"requestsInFlight": 0, "requestsPerSecond": 0},
+                       "view": {}, "sentAt": 0}).encode()
+    headers = running.signed_headers("POST", "/_dc/v1/heartbeat", caller="node2")
+    head = "POST /_dc/v1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + f"Content-Length: {len(body)}\r\n\r\n"
+    s = socket.create_connection(("127.0.0.1", running.port("node1")), timeout=10)
+    s.sendall(head.encode() + body[:10])
+    time.sleep(0.2)
+    stopper = subprocess.Popen([str(DEVCLUSTER), "stop", "node1", "--name", running.name],
+                               env=running.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: '"event":"node_stopping"' in running.log("node1"), 5, message="node1 stopping")
+    # Still serving the request already in flight; new connections are refused.
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", running.port("node1")), timeout=1).close()
+    s.sendall(body[10:])
+    response = b""
+    while b"\r\n\r\n" not in response:
+        chunk = s.recv(65536)
+        assert chunk, "connection closed without a response"
+        response += chunk
+    assert response.startswith(b"HTTP/1.1 200"), response[:200]
+    assert b"Connection: close" in response
+    s.close()
+    out, err = stopper.communicate(timeout=30)
+    assert stopper.returncode == 0, err
+    assert "node1: stopped gracefully" in out
+    assert not process_alive(pid)
+    assert '"msg":"stopped"' in running.log("node1").splitlines()[-1]
+    events = running.events()
+    for peer in ("node2", "node3", "node4"):
+        e = [e for e in events if e["event"] == "node_offline" and e["node"] == peer and e["peer"] == "node1"]
+        assert e and e[0]["reason"] == "stopped gracefully"
+
+
+def test_down_ends_exactly_the_started_pids_and_keeps_data_unless_purged(running):
+    pids = running.pids()
+    data = running.dir / "node1" / "data"
+    running.run("down")
+    for nid, pid in pids.items():
+        assert not process_alive(pid), f"{nid} (pid {pid}) still running after down"
+    assert data.exists()
+    running.run("up")  # restarts with the same ports and data
+    assert running.status()[1] == 0
+    ports = [n["port"] for n in running.record()["nodes"]]
+    pids = running.pids()
+    p = running.run("down", "--purge")
+    assert "deleted" in p.stdout
+    assert not running.dir.exists()
+    for pid in pids.values():
+        assert not process_alive(pid)
+    assert all(socket.socket().connect_ex(("127.0.0.1", port)) != 0 for port in ports)
+
+
+def test_a_second_named_cluster_runs_beside_the_first_on_other_ports(running, home):
+    other = Cluster(home, name="second")
+    try:
+        other.up(3)
+        first_ports = {n["port"] for n in running.record()["nodes"]}
+        second_ports = {n["port"] for n in other.record()["nodes"]}
+        assert not first_ports & second_ports
+        assert other.status()[1] == 0 and running.status()[1] == 0
+        listing = running.run("ls").stdout
+        assert "dev" in listing and "second" in listing
+        other.run("kill", "all")
+        assert running.status()[1] == 0  # the first never noticed
+    finally:
+        other.cleanup()
+
+
+def test_a_busy_port_is_skipped_and_named(cluster):
+    base = free_base_port(8)
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", base))
+    blocker.listen(1)
+    try:
+        p = cluster.run("up", 2, "--base-port", base, "--demo")
+        assert f"port {base} is busy" in p.stdout and f"pid {os.getpid()}" in p.stdout
+        assert [n["port"] for n in cluster.record()["nodes"]] == [base + 1, base + 2]
+    finally:
+        blocker.close()
+
+
+def test_up_fails_fast_with_the_log_when_a_node_dies_at_start(cluster, home):
+    fake = os.path.join(home, "broken-devnode")
+    with open(fake, "w") as f:
+        f.write("#!/bin/sh\necho 'devnode: cannot start: disk on fire' >&2\nexit 1\n")
+    os.chmod(fake, 0o755)
+    cluster.env["DEVCLUSTER_DEVNODE"] = fake
+    start = time.monotonic()
+    p = cluster.run("up", 3, "--base-port", free_base_port(6), check=False)
+    assert p.returncode != 0
+    assert time.monotonic() - start < 10
+    assert "failed to start" in p.stderr and "disk on fire" in p.stderr
+
+
+def test_status_exit_codes_follow_health(running):
+    assert running.status()[1] == 0
+    running.run("kill", "node4")
+    assert running.status()[1] == 1
+    running.run("kill", "node2,node3")
+    status, code = running.status()
+    assert code == 2 and status["verdict"] == "unavailable"
+
+
+def test_selectors_and_bad_input_give_clear_errors(running, home):
+    p = running.run("kill", "node9", check=False)
+    assert p.returncode != 0 and "node9 does not exist" in p.stderr
+    p = running.run("wait-for", "node2=asleep", check=False)
+    assert p.returncode == 2 and "unknown state" in p.stderr
+    p = running.run("wait-for", "node2=offline", "--within", "300ms", check=False)
+    assert p.returncode == 1 and "not reached" in p.stderr and "node1 sees node2 online" in p.stderr
+    p = running.run("up", "7", check=False)
+    assert p.returncode != 0 and "has 4 nodes" in p.stderr
+    p = Cluster(home, name="nosuch").run("status", check=False)
+    assert p.returncode != 0 and "no cluster 'nosuch'" in p.stderr
+
+
+def test_logs_and_events_read_back_in_time_order(running):
+    running.run("kill", "node2")
+    running.run("wait-for", "node2=offline", "--within", "3s")
+    events = running.events()
+    times = [ts(e) for e in events]
+    assert times == sorted(times)
+    text = running.run("events").stdout
+    assert "launcher_kill" in text and "node2 offline" in text
+    logs = running.run("logs", "node1").stdout
+    assert "devnode 0.1.0 serving" in logs and "node_offline" in logs
+    raw = running.run("logs", "node1", "--raw", "-n", "3").stdout.splitlines()
+    assert len(raw) == 3 and all(json.loads(line)["node"] == "node1" for line in raw)
+
+
+def test_events_follow_prints_new_events_as_they_happen(running):
+    proc = subprocess.Popen([str(DEVCLUSTER), "events", "-f", "--json", "--name", running.name],
+                            env=running.env, stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        running.run("kill", "node4")
+        seen = []
+        deadline = time.monotonic() + 5
+        os.set_blocking(proc.stdout.fileno(), False)
+        while time.monotonic() < deadline and not any(e.get("event") == "node_offline" and e.get("peer") == "node4" for e in seen):
+            line = proc.stdout.readline()
+            if line:
+                seen.append(json.loads(line))
+            else:
+                time.sleep(0.05)
+        assert any(e.get("event") == "node_offline" and e.get("peer") == "node4" for e in seen)
+    finally:
+        proc.kill()
+        proc.wait()
