@@ -51,6 +51,9 @@ let package = Package(
             ]
         ),
 
+        // MARK: Benchmarks (not part of the product)
+        .executableTarget(name: "HTTPBenchServer", dependencies: ["HTTP", "Loop", "Core"]),
+
         // MARK: Tests
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "LoopTests", dependencies: ["Loop", "Core"]),

@@ -68,13 +68,13 @@ public final class HTTPServer {
             return
         }
         stats.connectionsAccepted += 1
-        let connection = ServerConnection(server: self, tcp: tcp, now: loop.now)
+        let connection = ServerConnection(server: self, tcp: tcp, now: loop.iterationTime)
         connections[ObjectIdentifier(connection)] = connection
         connection.start()
     }
 
     private func tick() {
-        let now = loop.now
+        let now = loop.iterationTime
         for connection in Array(connections.values) { connection.tick(now: now) }
     }
 

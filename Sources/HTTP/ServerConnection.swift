@@ -20,6 +20,7 @@ final class ServerConnection: MessageParserDelegate {
 
     /// Bytes read but not yet parsed (the parser was paused when they arrived).
     private var stash: [UInt8] = []
+    private var feeding: [UInt8] = []
     private var pendingHead: MessageParser.Head?
     private(set) var request: HTTPServerRequest?
     private(set) var response: HTTPServerResponse?
@@ -55,10 +56,13 @@ final class ServerConnection: MessageParserDelegate {
     private func onRead(_ event: TCPConnection.ReadEvent) {
         switch event {
         case .data(let bytes):
-            timeouts.bytesRead(now: server.loop.now)
+            timeouts.bytesRead(now: server.loop.iterationTime)
             if lingering { return }
-            if timeouts.phase == .idle { timeouts.enter(.readingHead, now: server.loop.now) }
+            if timeouts.phase == .idle { timeouts.enter(.readingHead, now: server.loop.iterationTime) }
             if isPumping || parser.isPaused || !stash.isEmpty {
+                // Reading stops only when bytes arrive while the parser waits (a pipelined request, or a
+                // body the handler paused): one read at most is held, and a plain request/response
+                // exchange never pays for stopping and restarting reads.
                 stash.append(contentsOf: bytes)
                 tcp.stopReading()
             } else {
@@ -108,14 +112,15 @@ final class ServerConnection: MessageParserDelegate {
                 parser.resume()
             }
             if !stash.isEmpty {
-                let data = stash
-                stash = []
-                data.withUnsafeBytes { feed($0) }
+                // Swapped with a spare, so the two buffers keep their capacity across requests.
+                swap(&stash, &feeding)
+                feeding.withUnsafeBytes { feed($0) }
+                feeding.removeAll(keepingCapacity: true)
                 pumpAgain = true
             }
         } while pumpAgain
         guard !isClosed, !lingering else { return }
-        if parser.isPaused || !stash.isEmpty { tcp.stopReading() } else { tcp.resumeReading() }
+        if !parser.isPaused && stash.isEmpty { tcp.resumeReading() }
     }
 
     private var parserMayRun: Bool {
@@ -165,7 +170,7 @@ final class ServerConnection: MessageParserDelegate {
 
     func parserDidReceiveBody(_ bytes: UnsafeRawBufferPointer) {
         guard let request else { return }
-        timeouts.bytesRead(now: server.loop.now)
+        timeouts.bytesRead(now: server.loop.iterationTime)
         if let limitFailure = bodyLimitExceeded(adding: bytes.count) {
             protocolError(limitFailure)
             return
@@ -182,7 +187,7 @@ final class ServerConnection: MessageParserDelegate {
         guard let request else { return }
         if parser.isUpgrade { closeAfterResponse = true }
         request.complete()
-        timeouts.enter(.responding, now: server.loop.now)
+        timeouts.enter(.responding, now: server.loop.iterationTime)
         if responseFlushed { finishExchange() }
     }
 
@@ -193,7 +198,7 @@ final class ServerConnection: MessageParserDelegate {
             method: head.method, target: head.target, version: head.version, headers: head.headers,
             contentLength: head.contentLength, isChunked: head.isChunked, keepAlive: head.keepAlive)
         if !head.keepAlive || head.isUpgrade || server.isShuttingDown { closeAfterResponse = true }
-        let now = server.loop.now
+        let now = server.loop.iterationTime
         let request = HTTPServerRequest(
             head: requestHead, remoteAddress: remoteAddress, receivedAt: now, connection: self)
         let response = HTTPServerResponse(connection: self, isHead: head.method == "HEAD", requestVersion: head.version)
@@ -213,18 +218,18 @@ final class ServerConnection: MessageParserDelegate {
             continueSent = true
             write([ServerConnection.continueLine]) { _ in }
         }
-        if request.head.hasBody { timeouts.enter(.readingBody(paused: false), now: server.loop.now) }
+        if request.head.hasBody { timeouts.enter(.readingBody(paused: false), now: server.loop.iterationTime) }
         pump()
     }
 
     func bodyConsumerPaused() {
         parser.pause()
-        timeouts.enter(.readingBody(paused: true), now: server.loop.now)
+        timeouts.enter(.readingBody(paused: true), now: server.loop.iterationTime)
         if !isPumping { tcp.stopReading() }
     }
 
     func bodyConsumerResumed() {
-        timeouts.enter(.readingBody(paused: false), now: server.loop.now)
+        timeouts.enter(.readingBody(paused: false), now: server.loop.iterationTime)
         pump()
     }
 
@@ -257,7 +262,7 @@ final class ServerConnection: MessageParserDelegate {
             let clientWaitsForGoAhead = request.head.expectsContinue && !continueSent
             if !closeAfterResponse, !clientWaitsForGoAhead, let remaining, remaining <= server.limits.drainBytesMax {
                 request.bodyState = .draining
-                timeouts.enter(.readingBody(paused: false), now: server.loop.now)
+                timeouts.enter(.readingBody(paused: false), now: server.loop.iterationTime)
                 pump()
             } else {
                 closeAfterResponse = true
@@ -274,7 +279,7 @@ final class ServerConnection: MessageParserDelegate {
             startLinger()
             return
         }
-        timeouts.enter(stash.isEmpty ? .idle : .readingHead, now: server.loop.now)
+        timeouts.enter(stash.isEmpty ? .idle : .readingHead, now: server.loop.iterationTime)
         pump()
     }
 
@@ -286,11 +291,11 @@ final class ServerConnection: MessageParserDelegate {
             return
         }
         writesInFlight += 1
-        timeouts.writeStarted(now: server.loop.now)
+        timeouts.writeStarted(now: server.loop.iterationTime)
         tcp.write(buffers) { [weak self] error in
             guard let self else { return }
             self.writesInFlight -= 1
-            self.timeouts.writeProgressed(now: self.server.loop.now, stillPending: self.writesInFlight > 0)
+            self.timeouts.writeProgressed(now: self.server.loop.iterationTime, stillPending: self.writesInFlight > 0)
             completion(error)
             if error != nil {
                 self.closeNow()
@@ -309,17 +314,32 @@ final class ServerConnection: MessageParserDelegate {
         } else if request?.head.version == .http1_0 {
             headers.set("Connection", "keep-alive")
         }
-        var text = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n"
-        for (name, value) in headers {
-            text += name
-            text += ": "
-            // A header value must never end the head early (response splitting).
-            text +=
-                value.contains(where: { $0 == "\r" || $0 == "\n" }) ? value.filter { $0 != "\r" && $0 != "\n" } : value
-            text += "\r\n"
+        // Sized first, then written once into the buffer libuv will send from.
+        let statusLine = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n"
+        var size = statusLine.utf8.count + 2
+        for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
+        let buffer = ByteBuffer(capacity: size)
+        var out = buffer.pointer.assumingMemoryBound(to: UInt8.self)
+        func put(_ text: String) {
+            for byte in text.utf8 {
+                out.pointee = byte
+                out += 1
+            }
         }
-        text += "\r\n"
-        return ByteBuffer(Array(text.utf8))
+        put(statusLine)
+        for (name, value) in headers {
+            put(name)
+            put(": ")
+            // A header value must never end the head early (response splitting): CR and LF are dropped.
+            for byte in value.utf8 where byte != 13 && byte != 10 {
+                out.pointee = byte
+                out += 1
+            }
+            put("\r\n")
+        }
+        put("\r\n")
+        buffer.setCount(out - buffer.pointer.assumingMemoryBound(to: UInt8.self))
+        return buffer
     }
 
     /// Answering before the body was asked for, when that body cannot be drained: the connection will
@@ -366,7 +386,7 @@ final class ServerConnection: MessageParserDelegate {
     private func startLinger() {
         guard !isClosed, !lingering else { return }
         lingering = true
-        timeouts.enter(.lingering, now: server.loop.now)
+        timeouts.enter(.lingering, now: server.loop.iterationTime)
         stash = []
         tcp.shutdown { _ in }
         tcp.resumeReading()

@@ -71,6 +71,10 @@ public final class EventLoop {
     /// The monotonic time now (not the loop's cached iteration time, which lags by one iteration).
     public var now: Instant { Instant(nanoseconds: uv_hrtime()) }
 
+    /// The time this loop iteration started, in milliseconds: free to read (no system call), for
+    /// timeouts that need no finer resolution. On the same clock as `now`, give or take a millisecond.
+    public var iterationTime: Instant { Instant(nanoseconds: uv_now(raw) &* 1_000_000) }
+
     /// A handle other threads may hold to run code on this loop.
     public var remote: Remote { Remote(inbox: inbox) }
 

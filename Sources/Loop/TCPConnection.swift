@@ -127,11 +127,16 @@ public final class TCPConnection: LoopHandle {
             return
         }
         let request = WriteRequest(connection: self, buffers: buffers, byteCount: total, completion: completion)
-        var uvBuffers = buffers.map { uv_buf_init($0.pointer.assumingMemoryBound(to: CChar.self), UInt32($0.count)) }
         bytesWritePending += total
-        // libuv copies the uv_buf_t array; the bytes themselves stay owned by `request` until the callback.
-        let rc = uv_write(request.request, stream, &uvBuffers, UInt32(uvBuffers.count)) { req, status in
-            Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue().finish(status: status)
+        // libuv copies the uv_buf_t array, so it lives on the stack; the bytes themselves stay owned by
+        // `request` until the callback.
+        let rc = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: buffers.count) { uvBuffers in
+            for (i, buffer) in buffers.enumerated() {
+                uvBuffers[i] = uv_buf_init(buffer.pointer.assumingMemoryBound(to: CChar.self), UInt32(buffer.count))
+            }
+            return uv_write(request.request, stream, uvBuffers.baseAddress, UInt32(buffers.count)) { req, status in
+                Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue().finish(status: status)
+            }
         }
         if rc != 0 {
             Unmanaged.passUnretained(request).release()

@@ -14,7 +14,7 @@ let layers: [[String]] = [
     ["Admin"],
     ["Node"],
     ["Launcher"],
-    ["DevNode", "DevCluster"],
+    ["DevNode", "DevCluster", "HTTPBenchServer"],
 ]
 
 /// Modules from outside the project each target may use.

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""make bench: the foundation's benchmarks, each reported as the median of several runs, with ratios
+against a peer measured in the same run (the machine is shared and noisy). Prints a Markdown report.
+
+  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from conftest import Cluster, free_base_port, rss_kib  # noqa: E402
+
+BIN = ROOT / ".build" / "release"
+
+
+def sh(*args, **kw):
+    return subprocess.run(list(map(str, args)), capture_output=True, text=True, check=True, **kw).stdout
+
+
+def wrk(url, connections, seconds):
+    out = sh("wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
+    scale = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9}[transfer.group(2)]
+    return rps, float(transfer.group(1)) * scale
+
+
+def start(cmd):
+    p = subprocess.Popen(list(map(str, cmd)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.4)
+    return p
+
+
+def stop(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def http_bench(runs, seconds):
+    cserver = Path(tempfile.gettempdir()) / "devcluster-bench-cserver"
+    sh("gcc", "-O2", "-o", cserver, ROOT / "bench" / "cserver" / "server.c", "-luv", "-lhttp_parser")
+    base = free_base_port(3)
+    swift = start([BIN / "HTTPBenchServer", base])
+    c = start([cserver, base + 1])
+    cluster = Cluster(tempfile.mkdtemp(prefix="dc-bench-"))
+    results = {k: [] for k in ("swift_small", "c_small", "swift_big", "c_big", "node_live")}
+    try:
+        cluster.up(1, demo=False)
+        node_port = cluster.port("node1")
+        for _ in range(runs):  # alternate, so drift in machine load hits both sides alike
+            results["swift_small"].append(wrk(f"http://127.0.0.1:{base}/", 50, seconds))
+            results["c_small"].append(wrk(f"http://127.0.0.1:{base + 1}/", 50, seconds))
+            results["swift_big"].append(wrk(f"http://127.0.0.1:{base}/big", 8, seconds))
+            results["c_big"].append(wrk(f"http://127.0.0.1:{base + 1}/big", 8, seconds))
+            results["node_live"].append(wrk(f"http://127.0.0.1:{node_port}/minio/health/live", 50, seconds))
+    finally:
+        stop(swift)
+        stop(c)
+        cluster.cleanup()
+    med = {k: (statistics.median(r for r, _ in v), statistics.median(b for _, b in v)) for k, v in results.items()}
+    rows = [
+        ("small response, -c50 (req/s)", f"{med['swift_small'][0]:,.0f}", f"{med['c_small'][0]:,.0f}", med["swift_small"][0] / med["c_small"][0]),
+        ("1 MiB body, -c8 (GB/s)", f"{med['swift_big'][1] / 1e9:.2f}", f"{med['c_big'][1] / 1e9:.2f}", med["swift_big"][1] / med["c_big"][1]),
+        ("devnode /minio/health/live, -c50 (req/s)", f"{med['node_live'][0]:,.0f}", f"{med['c_small'][0]:,.0f}", med["node_live"][0] / med["c_small"][0]),
+    ]
+    lines = ["| test (median of %d runs, %ds each) | Swift (HTTP layer) | C (libuv + http_parser) | ratio |" % (runs, seconds), "|---|---|---|---|"]
+    lines += [f"| {name} | {a} | {b} | {ratio:.2f} |" for name, a, b, ratio in rows]
+    lines.append("")
+    lines.append("All runs (req/s): " + json.dumps({k: [round(r) for r, _ in v] for k, v in results.items()}))
+    return "\n".join(lines)
+
+
+def event_time(e):
+    return datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp()
+
+
+def cluster_bench(runs):
+    up_times, rss, detect_default, detect_demo = [], [], [], []
+    for demo, target in ((False, detect_default), (True, detect_demo)):
+        for _ in range(runs):
+            c = Cluster(tempfile.mkdtemp(prefix="dc-bench-"))
+            try:
+                t0 = time.monotonic()
+                c.up(4, demo=demo)
+                up_times.append(time.monotonic() - t0)
+                if not demo:
+                    time.sleep(5)
+                    rss.extend(rss_kib(pid) / 1024 for pid in c.pids().values())
+                time.sleep(0.5)
+                c.run("kill", "node2")
+                c.run("wait-for", "node2=offline", "--within", "10s")
+                events = c.events()
+                kill = next(event_time(e) for e in events if e["event"] == "launcher_kill")
+                offline = [event_time(e) for e in events if e["event"] == "node_offline" and e["peer"] == "node2"]
+                target.append(max(offline) - kill)
+            finally:
+                c.cleanup()
+                shutil.rmtree(c.home, ignore_errors=True)
+    lines = [
+        f"| measure (median of {runs} runs per profile) | result | aim |", "|---|---|---|",
+        f"| `devcluster up 4` to all-online (s) | {statistics.median(up_times):.3f} (max {max(up_times):.3f}) | <= 1 |",
+        f"| idle devnode RSS after 5 s (MiB) | {statistics.median(rss):.1f} (max {max(rss):.1f}) | <= 20 |",
+        f"| kill to node_offline in every survivor's view, defaults 1s/3s (s) | {statistics.median(detect_default):.2f} (max {max(detect_default):.2f}) | <= 3.5 |",
+        f"| kill to node_offline in every survivor's view, demo 200ms/1s (s) | {statistics.median(detect_demo):.2f} (max {max(detect_demo):.2f}) | <= 1.2 |",
+    ]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--only", choices=["http", "cluster"])
+    args = parser.parse_args()
+    print(f"Machine: {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}; {datetime.now():%Y-%m-%d %H:%M}\n")
+    if args.only in (None, "http"):
+        print("### HTTP layer vs C\n")
+        print(http_bench(args.runs, args.seconds) + "\n")
+    if args.only in (None, "cluster"):
+        print("### Cluster start, memory, failure detection\n")
+        print(cluster_bench(max(args.runs, 3)) + "\n")
+    print(f"Load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

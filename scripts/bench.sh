@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# make bench: builds the benchmark server, then runs bench/run.py (Markdown report on stdout).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flock /tmp/devcluster-swift-build.lock swift build -c release --product HTTPBenchServer
+python3 bench/run.py "$@"
