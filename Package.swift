@@ -18,32 +18,34 @@ let package = Package(
         .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .target(name: "CProcess"),
+        .target(name: "CProcess", exclude: ["README.md"]),
 
         // MARK: Vocabulary shared by every layer (time, JSON, logging, events, hashing)
-        .target(name: "Core", dependencies: ["CCrypto"]),
+        .target(name: "Core", dependencies: ["CCrypto"], exclude: ["README.md"]),
 
         // MARK: Layer 2: the event loop
-        .target(name: "Loop", dependencies: ["CUV", "Core"]),
+        .target(name: "Loop", dependencies: ["CUV", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 3: HTTP/1.1 server and client
-        .target(name: "HTTP", dependencies: ["CHTTPParser", "Loop", "Core"]),
+        .target(name: "HTTP", dependencies: ["CHTTPParser", "Loop", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 6: cluster membership, heartbeats, failure detection
-        .target(name: "Cluster", dependencies: ["HTTP", "Loop", "Core"]),
+        .target(name: "Cluster", dependencies: ["HTTP", "Loop", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 8: admin and observability
-        .target(name: "Admin", dependencies: ["Cluster", "HTTP", "Loop", "Core"]),
+        .target(name: "Admin", dependencies: ["Cluster", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
 
         // MARK: Composition: config, one node wired together
-        .target(name: "Node", dependencies: ["Admin", "Cluster", "HTTP", "Loop", "Core"]),
+        .target(name: "Node", dependencies: ["Admin", "Cluster", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
         .executableTarget(
             name: "DevNode",
             dependencies: ["Node", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: The launcher
-        .target(name: "Launcher", dependencies: ["CProcess", "Node", "Admin", "Cluster", "HTTP", "Loop", "Core"]),
+        .target(
+            name: "Launcher", dependencies: ["CProcess", "Node", "Admin", "Cluster", "HTTP", "Loop", "Core"],
+            exclude: ["README.md"]),
         .executableTarget(
             name: "DevCluster",
             dependencies: [

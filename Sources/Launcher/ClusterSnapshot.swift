@@ -59,7 +59,9 @@ public struct ClusterSnapshot: Sendable {
     public var verdict: Verdict {
         let answering = nodes.compactMap(\.status)
         let quorum = nodes.count / 2 + 1
-        guard answering.count >= quorum, answering.contains(where: { $0.cluster.quorumAvailable }) else { return .unavailable }
+        guard answering.count >= quorum, answering.contains(where: { $0.cluster.quorumAvailable }) else {
+            return .unavailable
+        }
         let allRunning = nodes.allSatisfy { $0.process == .running && $0.status != nil }
         let allSeeAll = answering.allSatisfy { status in status.peers.allSatisfy { $0.state == .online } }
         return allRunning && allSeeAll ? .healthy : .degraded

@@ -25,14 +25,14 @@ struct Simulation {
     var delayMax: Duration = .milliseconds(20)
     var inbox: [Message] = []
     var now: Instant
-    var rng: SplitMix64
+    var rng: SeededGenerator
     var log: [(Instant, NodeID, FailureDetector.Transition)] = []
 
     init(nodes count: Int, timing: HeartbeatTiming, seed: UInt64) {
         self.timing = timing
         nodes = (0..<count).map { NodeID.forIndex($0) }
         now = Instant(nanoseconds: 1_000_000_000)
-        rng = SplitMix64(seed: seed)
+        rng = SeededGenerator(seed: seed)
         for n in nodes {
             detectors[n] = FailureDetector(peers: nodes.filter { $0 != n }, timing: timing, now: now)
             incarnations[n] = 1
@@ -99,18 +99,6 @@ struct Simulation {
         crashed.remove(node)
         incarnations[node]! += 1
         detectors[node] = FailureDetector(peers: nodes.filter { $0 != node }, timing: timing, now: now)
-    }
-}
-
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

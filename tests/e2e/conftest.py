@@ -46,6 +46,22 @@ def free_base_port(count=8):
     raise RuntimeError("no free port block found")
 
 
+class PortBlocker:
+    """Holds a port busy with a listening socket (a stand-in for some other program)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", port))
+        self.socket.listen(1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.socket.close()
+
+
 def process_alive(pid, marker=None):
     """Alive and not a zombie (and, with a marker, still running our command line)."""
     try:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import DEVCLUSTER, Cluster, free_base_port, process_alive, wait_until
+from conftest import DEVCLUSTER, Cluster, PortBlocker, free_base_port, process_alive, wait_until
 
 DEAD_AFTER = 1.0  # the demo profile
 
@@ -154,15 +154,10 @@ def test_a_second_named_cluster_runs_beside_the_first_on_other_ports(running, ho
 
 def test_a_busy_port_is_skipped_and_named(cluster):
     base = free_base_port(8)
-    blocker = socket.socket()
-    blocker.bind(("127.0.0.1", base))
-    blocker.listen(1)
-    try:
+    with PortBlocker(base):
         p = cluster.run("up", 2, "--base-port", base, "--demo")
         assert f"port {base} is busy" in p.stdout and f"pid {os.getpid()}" in p.stdout
         assert [n["port"] for n in cluster.record()["nodes"]] == [base + 1, base + 2]
-    finally:
-        blocker.close()
 
 
 def test_up_fails_fast_with_the_log_when_a_node_dies_at_start(cluster, home):

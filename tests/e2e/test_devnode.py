@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import DEVNODE, free_base_port, process_alive, wait_until
+from conftest import DEVNODE, PortBlocker, free_base_port, process_alive, wait_until
 
 
 def get(port, path, headers=None, method="GET", body=None):
@@ -110,17 +110,11 @@ def test_a_bad_config_exits_2_naming_the_key_and_the_fix(tmp_path, config_change
 
 
 def test_a_busy_port_exits_3_with_a_clear_message(tmp_path):
-    import socket
     port = free_base_port(1)
-    s = socket.socket()
-    s.bind(("127.0.0.1", port))
-    s.listen(1)
-    try:
+    with PortBlocker(port):
         p = subprocess.run([str(DEVNODE), "--address", f"127.0.0.1:{port}", "--data", str(tmp_path / "d"), f"http://127.0.0.1:{port}"],
                            capture_output=True, text=True, timeout=10)
         assert p.returncode == 3 and "port is in use" in p.stderr
-    finally:
-        s.close()
 
 
 def test_credentials_come_from_minio_environment_variables(tmp_path):
