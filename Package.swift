@@ -18,16 +18,21 @@ let package = Package(
         .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
         .target(name: "CProcess", exclude: ["README.md"]),
 
         // MARK: Vocabulary shared by every layer (time, JSON, logging, events, hashing)
-        .target(name: "Core", dependencies: ["CCrypto"], exclude: ["README.md"]),
+        .target(name: "Core", dependencies: ["CCrypto", "CISAL", "CXXHash"], exclude: ["README.md"]),
 
         // MARK: Layer 2: the event loop
         .target(name: "Loop", dependencies: ["CUV", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 3: HTTP/1.1 server and client
         .target(name: "HTTP", dependencies: ["CHTTPParser", "Loop", "Core"], exclude: ["README.md"]),
+
+        // MARK: Layer 4: erasure coding
+        .target(name: "Erasure", dependencies: ["CISAL", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 6: cluster membership, heartbeats, failure detection
         .target(name: "Cluster", dependencies: ["HTTP", "Loop", "Core"], exclude: ["README.md"]),
@@ -60,6 +65,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "LoopTests", dependencies: ["Loop", "Core"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Loop", "Core"]),
+        .testTarget(name: "ErasureTests", dependencies: ["Erasure", "Core"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "HTTP", "Loop", "Core"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Admin", "Cluster", "Core"]),
         .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Node", "Core"]),

@@ -6,11 +6,14 @@ import Glibc
 
 /// The layers of DESIGN.md section 3, bottom first. A target may import only targets below it.
 let layers: [[String]] = [
-    ["CUV", "CHTTPParser", "CCrypto", "CProcess"],
+    ["CUV", "CHTTPParser", "CCrypto", "CProcess", "CISAL", "CXXHash"],
     ["Core"],
     ["Loop"],
     ["HTTP"],
+    ["Erasure"],
+    ["Storage"],
     ["Cluster"],
+    ["S3"],
     ["Admin"],
     ["Node"],
     ["Launcher"],
