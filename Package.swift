@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Erasure", dependencies: ["CISAL", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 6: cluster membership, heartbeats, failure detection
-        .target(name: "Cluster", dependencies: ["HTTP", "Loop", "Core"], exclude: ["README.md"]),
+        .target(name: "Cluster", dependencies: ["Erasure", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 8: admin and observability
         .target(name: "Admin", dependencies: ["Cluster", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
