@@ -34,8 +34,11 @@ let package = Package(
         // MARK: Layer 4: erasure coding
         .target(name: "Erasure", dependencies: ["CISAL", "Core"], exclude: ["README.md"]),
 
-        // MARK: Layer 6: cluster membership, heartbeats, failure detection
-        .target(name: "Cluster", dependencies: ["Erasure", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
+        // MARK: Layer 5: one node's on-disk format
+        .target(name: "Storage", dependencies: ["Core"], exclude: ["README.md"]),
+
+        // MARK: Layer 6: cluster: membership, failure detection, placement, the erasure-coded object layer
+        .target(name: "Cluster", dependencies: ["Storage", "Erasure", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 8: admin and observability
         .target(name: "Admin", dependencies: ["Cluster", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
@@ -66,6 +69,7 @@ let package = Package(
         .testTarget(name: "LoopTests", dependencies: ["Loop", "Core"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Loop", "Core"]),
         .testTarget(name: "ErasureTests", dependencies: ["Erasure", "Core"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Core"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "HTTP", "Loop", "Core"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Admin", "Cluster", "Core"]),
         .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Node", "Core"]),

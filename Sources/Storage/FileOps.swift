@@ -1,0 +1,118 @@
+import Core
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Blocking file operations with errors that name the path. Called on thread-pool threads only.
+enum FileOps {
+    static func fail(_ path: String, _ operation: String) -> StorageError {
+        let e = errno
+        if e == ENOSPC || e == EDQUOT { return .diskFull(path: path) }
+        return .io(path: path, errno: e, operation: operation)
+    }
+
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var s = stat()
+        return stat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func makeDirectories(_ path: String) throws(StorageError) {
+        if isDirectory(path) { return }
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if !parent.isEmpty && !isDirectory(parent) { try makeDirectories(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw fail(path, "mkdir") }
+    }
+
+    static func read(_ path: String, limit: Int = 64 << 20) throws(StorageError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail(path, "open") }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = Glibc.read(fd, &buffer, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw fail(path, "read")
+            }
+            if n == 0 { break }
+            out += buffer[0..<n]
+            guard out.count <= limit else { throw .corrupt(path: path, reason: "larger than \(limit) bytes") }
+        }
+        return out
+    }
+
+    /// Writes `bytes` to a new file and fsyncs it (the caller renames it into place).
+    static func writeSynced(_ path: String, _ bytes: [UInt8]) throws(StorageError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw fail(path, "create") }
+        var ok = true
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    ok = false
+                    return
+                }
+                offset += n
+            }
+        }
+        if !ok {
+            let error = fail(path, "write")
+            close(fd)
+            unlink(path)
+            throw error
+        }
+        if fsync(fd) != 0 {
+            let error = fail(path, "fsync")
+            close(fd)
+            unlink(path)
+            throw error
+        }
+        close(fd)
+    }
+
+    static func rename(_ from: String, _ to: String) throws(StorageError) {
+        if Glibc.rename(from, to) != 0 { throw fail(from, "rename to \(to)") }
+    }
+
+    /// Makes a directory's entries (renames into it) durable.
+    static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    static func entries(_ path: String) throws(StorageError) -> [String] {
+        guard let dir = opendir(path) else { throw fail(path, "opendir") }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Deletes a file or a whole tree; missing is fine.
+    static func removeTree(_ path: String) {
+        var s = stat()
+        guard lstat(path, &s) == 0 else { return }
+        if (s.st_mode & S_IFMT) == S_IFDIR {
+            for name in (try? entries(path)) ?? [] { removeTree(path + "/" + name) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+/// One object in a listing: its key and latest version (without inline data).
+public struct ListEntry: Codable, Equatable, Sendable {
+    public var key: String
+    public var version: ObjectVersion
+
+    public init(key: String, version: ObjectVersion) {
+        self.key = key
+        self.version = version
+    }
+}
+
+/// One page of a listing, in the byte order of keys.
+public struct ListPage: Codable, Equatable, Sendable {
+    public var entries: [ListEntry]
+    /// Common prefixes (with a delimiter), in order.
+    public var prefixes: [String]
+    public var isTruncated: Bool
+    /// The last key or prefix returned: the next page starts after it.
+    public var nextMarker: String?
+
+    public init(
+        entries: [ListEntry] = [], prefixes: [String] = [], isTruncated: Bool = false, nextMarker: String? = nil
+    ) {
+        self.entries = entries
+        self.prefixes = prefixes
+        self.isTruncated = isTruncated
+        self.nextMarker = nextMarker
+    }
+}
+
+/// S3 orders keys by their UTF-8 bytes, not by Unicode collation.
+@inline(__always)
+public func keyPrecedes(_ a: String, _ b: String) -> Bool {
+    a.utf8.lexicographicallyPrecedes(b.utf8)
+}
+
+extension Disk {
+    /// Up to `limit` keys (and common prefixes) after `marker` that start with `prefix`, folding keys
+    /// at `delimiter` into common prefixes. Delete markers are left out.
+    public func list(
+        bucket: String, prefix: String, marker: String, delimiter: String?, limit: Int
+    ) throws(StorageError) -> ListPage {
+        _ = try bucketInfo(bucket)
+        var walker = Walker(
+            disk: self, prefix: prefix, marker: marker, delimiter: delimiter?.isEmpty == true ? nil : delimiter,
+            limit: max(0, limit))
+        if limit > 0 { try walker.walk(bucketPath(bucket), keyPrefix: "") }
+        return walker.page
+    }
+
+    /// Whether any object lives below a folder (its own `%meta` is the object whose key has no trailing
+    /// `/`, so it does not count), to report a common prefix only when it holds something.
+    func holdsObjectBelow(_ path: String) -> Bool {
+        for name in (try? FileOps.entries(path)) ?? [] {
+            if name == ObjectKey.metadataFile || name.hasPrefix(ObjectKey.dataDirPrefix) { continue }
+            let child = path + "/" + name
+            guard FileOps.isDirectory(child) else { continue }
+            if FileOps.exists(child + "/" + ObjectKey.metadataFile) || holdsObjectBelow(child) { return true }
+        }
+        return false
+    }
+}
+
+private struct Walker {
+    let disk: Disk
+    let prefix: String
+    let marker: String
+    let delimiter: String?
+    let limit: Int
+    var page = ListPage()
+    var count = 0
+    var done = false
+    var lastPrefix: String?
+
+    enum Item {
+        case object(String)
+        case subtree(String)
+    }
+
+    /// Walks one folder. Returns early (with `done`) once the page is full and one more item was seen.
+    mutating func walk(_ dir: String, keyPrefix: String) throws(StorageError) {
+        var items: [(key: String, item: Item)] = []
+        for name in try FileOps.entries(dir) {
+            if name == ObjectKey.metadataFile || name.hasPrefix(ObjectKey.dataDirPrefix) { continue }
+            if name == ObjectKey.directoryObject {
+                items.append((keyPrefix, .object(dir + "/" + name)))
+                continue
+            }
+            guard let segment = ObjectKey.unescape(name) else { continue }
+            let path = dir + "/" + name
+            items.append((keyPrefix + segment, .object(path)))
+            items.append((keyPrefix + segment + "/", .subtree(path)))
+        }
+        items.sort { keyPrecedes($0.key, $1.key) }
+        for (key, item) in items {
+            if done { return }
+            switch item {
+            case .object(let path):
+                guard key.hasPrefix(prefix), keyPrecedes(marker, key) else { continue }
+                let metaPath = path + "/" + ObjectKey.metadataFile
+                guard FileOps.exists(metaPath), let latest = try? disk.decodeMetadata(metaPath).latest,
+                    !latest.isDeleteMarker
+                else {
+                    continue
+                }
+                var version = latest
+                version.inline = nil
+                emit(key: key, version: version)
+            case .subtree(let path):
+                guard key.hasPrefix(prefix) || prefix.hasPrefix(key) else { continue }
+                // Every key below starts with `key`: skip the folder when the marker is past all of them.
+                if !keyPrecedes(marker, key) && !marker.hasPrefix(key) { continue }
+                if delimiter == "/", key.count > prefix.count, key.hasPrefix(prefix),
+                    !key.dropFirst(prefix.count).dropLast().contains("/")
+                {
+                    // One level below the prefix: this folder is a common prefix as a whole.
+                    if keyPrecedes(marker, key) && disk.holdsObjectBelow(path) { emitPrefix(key) }
+                    continue
+                }
+                try walk(path, keyPrefix: key)
+            }
+        }
+    }
+
+    mutating func emit(key: String, version: ObjectVersion) {
+        if let delimiter, let range = key.dropFirst(prefix.count).firstRange(of: delimiter) {
+            let common = String(key[..<range.upperBound])
+            if common == lastPrefix || !keyPrecedes(marker, common) { return }
+            emitPrefix(common)
+            return
+        }
+        guard reserve() else { return }
+        page.entries.append(ListEntry(key: key, version: version))
+        page.nextMarker = key
+    }
+
+    mutating func emitPrefix(_ common: String) {
+        guard reserve() else { return }
+        page.prefixes.append(common)
+        page.nextMarker = common
+        lastPrefix = common
+    }
+
+    /// Counts one more result; past the limit, marks the page truncated and stops the walk.
+    mutating func reserve() -> Bool {
+        if count == limit {
+            page.isTruncated = true
+            done = true
+            return false
+        }
+        count += 1
+        return true
+    }
+}

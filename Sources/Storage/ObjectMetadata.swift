@@ -1,0 +1,94 @@
+/// Everything a node knows about one object: all its versions, newest first. Stored as `%meta` in the
+/// object's folder; its rename into place is the commit point of a write.
+public struct ObjectMetadata: Codable, Equatable, Sendable {
+    public var versions: [ObjectVersion]
+
+    public init(versions: [ObjectVersion] = []) {
+        self.versions = versions
+    }
+
+    /// The newest version (which may be a delete marker).
+    public var latest: ObjectVersion? { versions.first }
+}
+
+/// One version of an object as one node holds it.
+public struct ObjectVersion: Codable, Equatable, Sendable {
+    /// `null` for writes to unversioned buckets (each replaces the last).
+    public var versionID: String
+    /// Modification time, milliseconds since the epoch; with `versionID`, what quorum reads agree on.
+    public var modTime: Int64
+    public var size: Int64
+    /// MD5 hex of the content (S3's ETag for single-part objects), without quotes.
+    public var etag: String
+    public var contentType: String?
+    /// `x-amz-meta-*` headers, names in lowercase without the prefix.
+    public var userMetadata: [String: String]
+    /// Other stored response headers: Cache-Control, Content-Disposition, Content-Encoding,
+    /// Content-Language, Expires.
+    public var headers: [String: String]
+    /// `x-amz-checksum-*` values (algorithm name to base64).
+    public var checksums: [String: String]
+    public var isDeleteMarker: Bool
+    public var erasure: ErasureInfo?
+    /// The uuid of the data folder (`%data-<uuid>`) holding this node's shard file; nil when inline.
+    public var dataDir: String?
+    /// This node's shard frames, base64, for small objects (no separate file).
+    public var inline: String?
+
+    public init(
+        versionID: String, modTime: Int64, size: Int64, etag: String, contentType: String? = nil,
+        userMetadata: [String: String] = [:],
+        headers: [String: String] = [:], checksums: [String: String] = [:], isDeleteMarker: Bool = false,
+        erasure: ErasureInfo? = nil,
+        dataDir: String? = nil, inline: String? = nil
+    ) {
+        self.versionID = versionID
+        self.modTime = modTime
+        self.size = size
+        self.etag = etag
+        self.contentType = contentType
+        self.userMetadata = userMetadata
+        self.headers = headers
+        self.checksums = checksums
+        self.isDeleteMarker = isDeleteMarker
+        self.erasure = erasure
+        self.dataDir = dataDir
+        self.inline = inline
+    }
+
+    /// The same write as seen by two nodes (everything but this node's own shard placement).
+    public func sameWrite(as other: ObjectVersion) -> Bool {
+        versionID == other.versionID && modTime == other.modTime && etag == other.etag && size == other.size
+            && isDeleteMarker == other.isDeleteMarker
+    }
+}
+
+/// How a version was coded, and which shard this node holds.
+public struct ErasureInfo: Codable, Equatable, Sendable {
+    public var dataShards: Int
+    public var parityShards: Int
+    public var blockSize: Int
+    /// The shard this node holds (0-based).
+    public var index: Int
+    /// `distribution[node]` = the shard node `node` holds.
+    public var distribution: [Int]
+
+    public init(dataShards: Int, parityShards: Int, blockSize: Int, index: Int, distribution: [Int]) {
+        self.dataShards = dataShards
+        self.parityShards = parityShards
+        self.blockSize = blockSize
+        self.index = index
+        self.distribution = distribution
+    }
+}
+
+/// A bucket as a node records it.
+public struct BucketInfo: Codable, Equatable, Sendable {
+    public var name: String
+    public var created: Int64
+
+    public init(name: String, created: Int64) {
+        self.name = name
+        self.created = created
+    }
+}

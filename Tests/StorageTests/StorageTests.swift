@@ -1,0 +1,261 @@
+import Core
+import Testing
+
+@testable import Storage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fresh data folder per test, removed afterwards.
+func withDisk(_ body: (Disk) throws -> Void) throws {
+    let path = "/tmp/dc-storage-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    defer { FileOps.removeTree(path) }
+    try body(try Disk(root: path))
+}
+
+func version(
+    _ id: String = "null", time: Int64 = 1, size: Int64 = 3, etag: String = "e", dataDir: String? = nil,
+    inline: String? = "AAAA"
+)
+    -> ObjectVersion
+{
+    ObjectVersion(versionID: id, modTime: time, size: size, etag: etag, dataDir: dataDir, inline: inline)
+}
+
+@Suite("names")
+struct NameTests {
+    @Test(
+        "good bucket names pass",
+        arguments: ["abc", "my-bucket", "my.bucket.2", "a1b", String(repeating: "a", count: 63)])
+    func goodBuckets(name: String) throws {
+        try BucketName.validate(name)
+    }
+
+    @Test(
+        "bad bucket names are refused with a reason",
+        arguments: [
+            "ab", "Abc", "-abc", "abc-", "a..b", "a.-b", "192.168.1.1", "xn--abc", "a_b", "minio", "_dc",
+            String(repeating: "a", count: 64),
+        ])
+    func badBuckets(name: String) {
+        #expect(throws: StorageError.self) { try BucketName.validate(name) }
+    }
+
+    @Test(
+        "hostile keys are refused with the right error",
+        arguments: [
+            ("", "empty"), ("../etc/passwd", "'.' and '..'"), ("a/../b", "'.' and '..'"), ("a/./b", "'.' and '..'"),
+            ("..", "'.' and '..'"),
+            ("a//b", "empty path segment"), ("/a", "empty path segment"), ("a\u{0}b", "NUL"),
+            (String(repeating: "x", count: 300), "longer than"),
+        ])
+    func hostileKeys(key: String, reason: String) {
+        #expect {
+            try ObjectKey.validate(key)
+        } throws: { ($0 as? StorageError)?.description.contains(reason) == true }
+    }
+
+    @Test("a key over 1024 bytes is KeyTooLong")
+    func tooLong() {
+        #expect(throws: StorageError.keyTooLong(bytes: 1025)) {
+            try ObjectKey.validate(String(repeating: "a/", count: 512) + "b")
+        }
+    }
+
+    @Test(
+        "legal keys escape to names that never leave the bucket and unescape back",
+        arguments: [
+            "plain.txt", "a b/c d", "%41", "x/%meta", "x/%dir", "dir/", "ünïcødé/日本語.txt", ".hidden/..x", "a\tb",
+            "100%/done",
+        ])
+    func escaping(key: String) throws {
+        let segments = try ObjectKey.segments(key)
+        for s in segments {
+            #expect(!s.contains("/") && s != "." && s != ".." && !s.isEmpty)
+        }
+        // Escaped user segments never collide with the store's own names.
+        let user = key.hasSuffix("/") ? Array(segments.dropLast()) : segments
+        for s in user {
+            #expect(
+                s != ObjectKey.metadataFile && s != ObjectKey.directoryObject && !s.hasPrefix(ObjectKey.dataDirPrefix))
+            #expect(ObjectKey.unescape(s) != nil)
+        }
+        let back = user.map { ObjectKey.unescape($0)! }.joined(separator: "/") + (key.hasSuffix("/") ? "/" : "")
+        #expect(back == key)
+    }
+}
+
+@Suite("disk")
+struct DiskTests {
+    @Test("buckets are made once, listed, and deleted only when empty")
+    func buckets() throws {
+        try withDisk { disk in
+            try disk.makeBucket("photos", created: 5)
+            #expect(throws: StorageError.bucketExists("photos")) { try disk.makeBucket("photos", created: 6) }
+            #expect(try disk.listBuckets().map(\.name) == ["photos"])
+            #expect(try disk.bucketInfo("photos").created == 5)
+            try disk.commit(bucket: "photos", key: "cat.jpg", version: version(), stagedUploadID: nil)
+            #expect(throws: StorageError.bucketNotEmpty("photos")) { try disk.deleteBucket("photos") }
+            try disk.deleteVersion(bucket: "photos", key: "cat.jpg", versionID: "null")
+            try disk.deleteBucket("photos")
+            #expect(try disk.listBuckets().isEmpty)
+            #expect(throws: StorageError.bucketNotFound("photos")) { try disk.bucketInfo("photos") }
+        }
+    }
+
+    @Test("a commit replaces the null version and removes the old data folder")
+    func commitReplaces() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            for (i, id) in ["0a0a", "0b0b"].enumerated() {
+                let staged = try disk.beginStaging(uploadID: id)
+                let fd = open(staged, O_WRONLY | O_CREAT, 0o644)
+                close(fd)
+                try disk.commit(
+                    bucket: "b1b", key: "k", version: version(time: Int64(i + 1), dataDir: id, inline: nil),
+                    stagedUploadID: id)
+            }
+            let meta = try disk.readMetadata(bucket: "b1b", key: "k")
+            #expect(meta.versions.count == 1)
+            #expect(meta.latest?.dataDir == "0b0b")
+            #expect(FileOps.exists(try disk.shardPath(bucket: "b1b", key: "k", dataDir: "0b0b")))
+            #expect(!FileOps.exists(try disk.objectPath(bucket: "b1b", key: "k") + "/%data-0a0a"))
+        }
+    }
+
+    @Test("committing a staged upload that does not exist fails and changes nothing")
+    func missingStaged() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            #expect(throws: StorageError.stagedNotFound("beef")) {
+                try disk.commit(
+                    bucket: "b1b", key: "k", version: version(dataDir: "beef", inline: nil), stagedUploadID: "beef")
+            }
+            #expect(throws: StorageError.objectNotFound(bucket: "b1b", key: "k")) {
+                try disk.readMetadata(bucket: "b1b", key: "k")
+            }
+        }
+    }
+
+    @Test("staged leftovers of a crash are removed at start")
+    func leftovers() throws {
+        try withDisk { disk in
+            _ = try disk.beginStaging(uploadID: "aaaa")
+            _ = try disk.beginStaging(uploadID: "bbbb")
+            #expect(disk.removeStaged() == 2)
+            #expect(disk.removeStaged() == 0)
+        }
+    }
+
+    @Test("deleting the last version removes the object's folders up to the bucket")
+    func deletePrunes() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            try disk.commit(bucket: "b1b", key: "a/b/c", version: version(), stagedUploadID: nil)
+            try disk.deleteVersion(bucket: "b1b", key: "a/b/c", versionID: "null")
+            #expect(try FileOps.entries(disk.root + "/b1b").isEmpty)
+            #expect(throws: StorageError.objectNotFound(bucket: "b1b", key: "a/b/c")) {
+                try disk.deleteVersion(bucket: "b1b", key: "a/b/c", versionID: "null")
+            }
+        }
+    }
+
+    @Test("the format file round-trips, and a folder without one is recognised")
+    func format() throws {
+        try withDisk { disk in
+            #expect(try disk.readFormat() == nil)
+            let f = DiskFormat(deploymentID: "d-1", nodeID: "node2", index: 1, setSize: 4, parity: 2)
+            try disk.writeFormat(f)
+            #expect(try disk.readFormat() == f)
+        }
+    }
+}
+
+@Suite("listing")
+struct ListingTests {
+    static let keys = [
+        "a", "a-c", "a/b", "a/", "a/b/c", "a/bc", "b", "photos/2024/jan/1.jpg", "photos/2024/feb/2.jpg",
+        "photos/2025/x.jpg",
+        "photos/readme", "ünï/x", "Z", "~tilde", "100%", "space name",
+    ]
+
+    func filled(_ body: (Disk) throws -> Void) throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            for key in ListingTests.keys {
+                try disk.commit(bucket: "b1b", key: key, version: version(), stagedUploadID: nil)
+            }
+            try body(disk)
+        }
+    }
+
+    /// What S3 would return, computed from the plain key list.
+    func model(prefix: String, marker: String, delimiter: String?) -> [String] {
+        var out: [String] = []
+        for key in ListingTests.keys.sorted(by: keyPrecedes) where key.hasPrefix(prefix) && keyPrecedes(marker, key) {
+            if let delimiter, let r = key.dropFirst(prefix.count).firstRange(of: delimiter) {
+                let common = String(key[..<r.upperBound])
+                if out.last != common && keyPrecedes(marker, common) { out.append(common) }
+            } else {
+                out.append(key)
+            }
+        }
+        return out
+    }
+
+    func page(_ disk: Disk, prefix: String, marker: String, delimiter: String?, limit: Int) throws -> ListPage {
+        try disk.list(bucket: "b1b", prefix: prefix, marker: marker, delimiter: delimiter, limit: limit)
+    }
+
+    @Test(
+        "listings match the model, in byte order, for every prefix and delimiter",
+        arguments: [
+            ("", nil), ("", "/"), ("a", nil), ("a", "/"), ("a/", "/"), ("photos/", "/"), ("photos/2024/", "/"),
+            ("photos/", "2"), ("p", "o"), ("zzz", nil),
+        ])
+    func matchesModel(prefix: String, delimiter: String?) throws {
+        try filled { disk in
+            let result = try page(disk, prefix: prefix, marker: "", delimiter: delimiter, limit: 1000)
+            let got = (result.entries.map(\.key) + result.prefixes).sorted(by: keyPrecedes)
+            #expect(got == model(prefix: prefix, marker: "", delimiter: delimiter))
+            #expect(!result.isTruncated)
+        }
+    }
+
+    @Test("paging with every page size visits every result exactly once", arguments: [1, 2, 3, 7])
+    func paging(size: Int) throws {
+        try filled { disk in
+            for (prefix, delimiter) in [("", nil), ("", "/"), ("photos/", "/"), ("a", nil)] as [(String, String?)] {
+                var marker = ""
+                var seen: [String] = []
+                for _ in 0..<100 {
+                    let p = try page(disk, prefix: prefix, marker: marker, delimiter: delimiter, limit: size)
+                    let items = (p.entries.map(\.key) + p.prefixes).sorted(by: keyPrecedes)
+                    #expect(items.count <= size)
+                    seen += items
+                    guard p.isTruncated, let next = p.nextMarker else { break }
+                    marker = next
+                }
+                #expect(
+                    seen == model(prefix: prefix, marker: "", delimiter: delimiter),
+                    "prefix \(prefix) delimiter \(String(describing: delimiter))")
+            }
+        }
+    }
+
+    @Test("delete markers are not listed; inline data is not returned")
+    func deleteMarkersHidden() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            try disk.commit(
+                bucket: "b1b", key: "gone",
+                version: ObjectVersion(versionID: "v2", modTime: 2, size: 0, etag: "", isDeleteMarker: true),
+                stagedUploadID: nil)
+            try disk.commit(bucket: "b1b", key: "here", version: version(), stagedUploadID: nil)
+            let p = try disk.list(bucket: "b1b", prefix: "", marker: "", delimiter: nil, limit: 10)
+            #expect(p.entries.map(\.key) == ["here"])
+            #expect(p.entries.first?.version.inline == nil)
+        }
+    }
+}
