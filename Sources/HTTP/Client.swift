@@ -78,7 +78,7 @@ public final class HTTPClient {
             return nil
         }
         let task = HTTPClientTask(
-            request: request, endpoint: endpoint, timeout: timeout, deadline: loop.now + timeout, handlers: handlers,
+            request: request, endpoint: endpoint, timeout: timeout, now: loop.iterationTime, handlers: handlers,
             client: self)
         let pool = pool(for: endpoint)
         guard pool.pending.count < limits.pendingPerEndpointMax else {
@@ -112,7 +112,7 @@ public final class HTTPClient {
     }
 
     private func dial(_ endpoint: HTTPEndpoint, _ pool: Pool) {
-        let attempt = PendingConnect(deadline: loop.now + limits.connectTimeout)
+        let attempt = PendingConnect(deadline: loop.iterationTime + limits.connectTimeout)
         pool.connecting.append(attempt)
         Resolver.resolve(loop: loop, host: endpoint.host, port: endpoint.port) { [weak self] result in
             guard let self, !self.isClosed, !attempt.timedOut else { return }
@@ -149,7 +149,7 @@ public final class HTTPClient {
         pool.connecting.removeAll { $0 === attempt }
         switch result {
         case .success(let tcp):
-            let connection = ClientConnection(client: self, endpoint: endpoint, tcp: tcp, now: loop.now)
+            let connection = ClientConnection(client: self, endpoint: endpoint, tcp: tcp, now: loop.iterationTime)
             pool.idle.append(connection)
             schedule(endpoint)
         case .failure(let error):
@@ -180,7 +180,7 @@ public final class HTTPClient {
     func connectionFailed(_ task: HTTPClientTask, _ error: HTTPClientError) {
         let staleReuse =
             error == .connectionClosed && !task.receivedResponseBytes && task.request.isIdempotent && !task.retried
-        if staleReuse, let pool = pools[task.endpoint], loop.now < task.deadline {
+        if staleReuse, let pool = pools[task.endpoint], !task.isOverdue(now: loop.iterationTime) {
             task.retried = true
             task.connection = nil
             pool.pending.insert(task, at: 0)
@@ -212,7 +212,7 @@ public final class HTTPClient {
     }
 
     private func tick() {
-        let now = loop.now
+        let now = loop.iterationTime
         var anything = false
         for (endpoint, pool) in pools {
             for attempt in pool.connecting where now >= attempt.deadline {
@@ -220,13 +220,13 @@ public final class HTTPClient {
                 attempt.tcp?.close()
                 dialFinished(endpoint, attempt, .failure(.connectTimedOut(limits.connectTimeout)))
             }
-            for task in pool.pending where now >= task.deadline {
+            for task in pool.pending where task.isOverdue(now: now) {
                 fail(task, .timedOut(task.timeout))
             }
             for connection in pool.idle where now.since(connection.idleSince) >= limits.idleTimeout {
                 connection.close()
             }
-            for task in pool.busy.values.compactMap(\.task) where now >= task.deadline {
+            for task in pool.busy.values.compactMap(\.task) where task.isOverdue(now: now) {
                 fail(task, .timedOut(task.timeout))
             }
             anything = anything || pool.total > 0 || !pool.pending.isEmpty

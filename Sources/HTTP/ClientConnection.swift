@@ -3,6 +3,9 @@ import Loop
 
 /// One pooled connection of the client. Carries one request at a time. Loop-bound.
 final class ClientConnection: MessageParserDelegate {
+    static let crlf = ByteBuffer(Array("\r\n".utf8))
+    static let lastChunk = ByteBuffer(Array("0\r\n\r\n".utf8))
+
     unowned let client: HTTPClient
     let endpoint: HTTPEndpoint
     let tcp: TCPConnection
@@ -14,7 +17,11 @@ final class ClientConnection: MessageParserDelegate {
     private var responseKeepAlive = true
     /// The message being parsed is a 1xx interim response, which completes without ending the request.
     private var parsingInterim = false
-    private var responseBytes = 0
+    /// Response bytes read while the consumer had paused the response.
+    private var stash: [UInt8] = []
+    private var isChunkedBody = false
+    private var bodyTerminated = false
+    private var bodyWritesInFlight = 0
 
     init(client: HTTPClient, endpoint: HTTPEndpoint, tcp: TCPConnection, now: Instant) {
         self.client = client
@@ -34,21 +41,62 @@ final class ClientConnection: MessageParserDelegate {
         precondition(self.task == nil, "a client connection carries one request at a time")
         self.task = task
         task.connection = self
-        responseBytes = 0
+        task.lastProgress = client.loop.iterationTime
+        bodyTerminated = false
         let r = task.request
         var text = "\(r.method) \(r.target) HTTP/1.1\r\n"
         if !r.headers.contains("Host") { text += "Host: \(endpoint.hostHeader)\r\n" }
-        if !r.body.isEmpty || ["POST", "PUT", "PATCH"].contains(r.method) {
-            text += "Content-Length: \(r.body.count)\r\n"
+        var buffers: [ByteBuffer] = []
+        switch r.body {
+        case .bytes(let body):
+            if !body.isEmpty || ["POST", "PUT", "PATCH"].contains(r.method) {
+                text += "Content-Length: \(body.count)\r\n"
+            }
+            if !body.isEmpty { buffers.append(ByteBuffer(body)) }
+            bodyTerminated = true
+        case .stream(let length):
+            isChunkedBody = length == nil
+            text += isChunkedBody ? "Transfer-Encoding: chunked\r\n" : "Content-Length: \(length!)\r\n"
         }
-        for (name, value) in r.headers where !name.equalsIgnoringASCIICase("Content-Length") {
+        for (name, value) in r.headers
+        where !name.equalsIgnoringASCIICase("Content-Length") && !name.equalsIgnoringASCIICase("Transfer-Encoding") {
             text += "\(name): \(value)\r\n"
         }
         text += "\r\n"
-        var buffers = [ByteBuffer(Array(text.utf8))]
-        if !r.body.isEmpty { buffers.append(ByteBuffer(r.body)) }
+        buffers.insert(ByteBuffer(Array(text.utf8)), at: 0)
         tcp.write(buffers) { [weak self] error in
             if error != nil { self?.fail(.connectionClosed) }
+        }
+        flushBody()
+    }
+
+    /// Writes whatever streamed body the task has queued, in order.
+    func flushBody() {
+        guard let task, !isClosed, !bodyTerminated else { return }
+        while !task.bodyQueue.isEmpty {
+            let (buffer, completion) = task.bodyQueue.removeFirst()
+            var buffers = [buffer]
+            if isChunkedBody {
+                guard buffer.count > 0 else {
+                    completion?(nil)
+                    continue
+                }
+                buffers = [
+                    ByteBuffer(Array((String(buffer.count, radix: 16) + "\r\n").utf8)), buffer, ClientConnection.crlf,
+                ]
+            }
+            bodyWritesInFlight += 1
+            tcp.write(buffers) { [weak self] error in
+                guard let self else { return }
+                self.bodyWritesInFlight -= 1
+                if error == nil { task.lastProgress = self.client.loop.iterationTime }
+                completion?(error == nil ? nil : .connectionClosed)
+                if error != nil { self.fail(.connectionClosed) }
+            }
+        }
+        if task.bodyEnded {
+            bodyTerminated = true
+            if isChunkedBody { tcp.write([ClientConnection.lastChunk]) }
         }
     }
 
@@ -61,31 +109,51 @@ final class ClientConnection: MessageParserDelegate {
                 return
             }
             task.receivedResponseBytes = true
-            var remaining = bytes
-            while !remaining.isEmpty, !isClosed, self.task != nil {
-                switch parser.feed(remaining) {
-                case .consumed:
-                    remaining = UnsafeRawBufferPointer(rebasing: remaining[remaining.count...])
-                case .paused(let consumed):
-                    // Paused at message completion (or after a 1xx interim response).
-                    parser.resume()
-                    remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
-                case .failed(let failure):
-                    fail(.malformedResponse(failure.reason))
-                    return
-                }
-            }
-            if !remaining.isEmpty && !isClosed {
-                close()  // bytes after the response: do not trust this connection again
-            }
+            task.lastProgress = client.loop.iterationTime
+            consume(bytes)
         case .endOfFile:
-            if task != nil, parser.finish() == nil, task == nil {
+            if task != nil, stash.isEmpty, parser.finish() == nil, task == nil {
                 return  // the response was delimited by the close and is complete
             }
             fail(.connectionClosed)
         case .error:
             fail(.connectionClosed)
         }
+    }
+
+    /// Feeds response bytes to the parser; bytes that arrive while the consumer holds the response wait.
+    private func consume(_ bytes: UnsafeRawBufferPointer) {
+        var remaining = bytes
+        while !remaining.isEmpty, !isClosed, let task {
+            if task.isResponsePaused || !stash.isEmpty {
+                stash.append(contentsOf: remaining)
+                tcp.stopReading()
+                return
+            }
+            switch parser.feed(remaining) {
+            case .consumed:
+                remaining = UnsafeRawBufferPointer(rebasing: remaining[remaining.count...])
+            case .paused(let consumed):
+                remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
+                // Paused at a message's end (the parser does that) or by the consumer inside a body chunk.
+                if !(self.task?.isResponsePaused ?? false) { parser.resume() }
+            case .failed(let failure):
+                fail(.malformedResponse(failure.reason))
+                return
+            }
+        }
+        if !remaining.isEmpty && !isClosed && task == nil {
+            close()  // bytes after the response: do not trust this connection again
+        }
+    }
+
+    func resumeResponse() {
+        guard task != nil, !isClosed else { return }
+        parser.resume()
+        let held = stash
+        stash = []
+        held.withUnsafeBytes { consume($0) }
+        if !isClosed && stash.isEmpty && task?.isResponsePaused != true { tcp.resumeReading() }
     }
 
     // MARK: Parser delegate
@@ -103,7 +171,9 @@ final class ClientConnection: MessageParserDelegate {
     }
 
     func parserDidReceiveBody(_ bytes: UnsafeRawBufferPointer) {
-        task?.handlers?.body(bytes)
+        guard let task else { return }
+        task.handlers?.body(bytes)
+        if task.isResponsePaused { parser.pause() }
     }
 
     func parserDidCompleteMessage() {
@@ -114,9 +184,11 @@ final class ClientConnection: MessageParserDelegate {
         }
         requestsServed += 1
         self.task = nil
-        idleSince = client.loop.now
+        idleSince = client.loop.iterationTime
+        // A connection whose request body was not fully sent (the server answered early) is not reused.
+        let reusable = responseKeepAlive && bodyTerminated && bodyWritesInFlight == 0 && !isClosed
         // Back to the pool first, so a request made from the completion can reuse this connection.
-        if responseKeepAlive && !isClosed {
+        if reusable {
             client.connectionBecameIdle(self)
         } else {
             close()
@@ -137,6 +209,7 @@ final class ClientConnection: MessageParserDelegate {
         guard !isClosed else { return }
         isClosed = true
         parser.delegate = nil
+        stash = []
         tcp.close()
         client.connectionClosed(self)
     }

@@ -41,12 +41,18 @@ public struct HTTPEndpoint: Hashable, Sendable, CustomStringConvertible {
 }
 
 public struct HTTPClientRequest: Sendable {
+    public enum Body: Sendable {
+        case bytes([UInt8])
+        /// Written later through the task (`writeBody`, `endBody`); a nil length is sent chunked.
+        case stream(length: Int64?)
+    }
+
     public var method: String
     public var target: String
     public var headers: HTTPHeaders
-    public var body: [UInt8]
+    public var body: Body
     /// Safe to send twice: retried once when a reused keep-alive connection turns out to be closed
-    /// before any response byte arrived.
+    /// before any response byte arrived. Streamed bodies are never retried.
     public var isIdempotent: Bool
 
     public init(
@@ -55,8 +61,16 @@ public struct HTTPClientRequest: Sendable {
         self.method = method
         self.target = target
         self.headers = headers
-        self.body = body
+        self.body = .bytes(body)
         self.isIdempotent = isIdempotent ?? ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method)
+    }
+
+    public init(method: String, target: String, headers: HTTPHeaders = [:], streamedBodyLength: Int64?) {
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.body = .stream(length: streamedBodyLength)
+        self.isIdempotent = false
     }
 }
 
@@ -82,18 +96,21 @@ public enum HTTPClientError: Error, Equatable, CustomStringConvertible, Sendable
     /// Too many requests already wait for a connection to this endpoint.
     case tooManyPending
     case cancelled
+    /// The caller broke its own request (a streamed body not matching its length).
+    case malformedRequest(String)
 
     public var description: String {
         switch self {
         case .resolveFailed(let host, let reason): "cannot resolve \(host): \(reason)"
         case .connectFailed(let error): "cannot connect: \(error.message)"
         case .connectTimedOut(let d): "no connection within \(DurationText.format(d))"
-        case .timedOut(let d): "no complete response within \(DurationText.format(d))"
+        case .timedOut(let d): "no progress for \(DurationText.format(d))"
         case .connectionClosed: "the server closed the connection before the response was complete"
         case .malformedResponse(let reason): "malformed response: \(reason)"
         case .responseTooLarge(let limit): "the response body is larger than \(limit) bytes"
         case .tooManyPending: "too many requests waiting for this endpoint"
         case .cancelled: "the request was cancelled"
+        case .malformedRequest(let reason): "request not sent: \(reason)"
         }
     }
 
@@ -123,39 +140,97 @@ public struct HTTPResponseHandlers {
 }
 
 /// One request in flight; `cancel()` ends it with `.cancelled`. Loop-bound.
+///
+/// A streamed body is written with `writeBody` (each completion means the bytes reached the kernel:
+/// wait for it before producing more) and finished with `endBody`. A streamed response can be held with
+/// `pauseResponse` (the connection stops reading) until `resumeResponse`.
 public final class HTTPClientTask {
     let request: HTTPClientRequest
     let endpoint: HTTPEndpoint
+    /// How long the request may go without progress (bytes sent or received) before it fails.
     let timeout: Duration
-    let deadline: Instant
+    var lastProgress: Instant
     var handlers: HTTPResponseHandlers?
     var connection: ClientConnection?
     var receivedResponseBytes = false
     var retried = false
     weak var client: HTTPClient?
 
+    // Streamed request body, queued until a connection carries it.
+    var bodyQueue: [(buffer: ByteBuffer, completion: ((HTTPClientError?) -> Void)?)] = []
+    var bodyEnded = false
+    var bodyBytesQueued: Int64 = 0
+    public private(set) var isResponsePaused = false
+
     init(
-        request: HTTPClientRequest, endpoint: HTTPEndpoint, timeout: Duration, deadline: Instant,
+        request: HTTPClientRequest, endpoint: HTTPEndpoint, timeout: Duration, now: Instant,
         handlers: HTTPResponseHandlers, client: HTTPClient
     ) {
         self.request = request
         self.endpoint = endpoint
         self.timeout = timeout
-        self.deadline = deadline
+        self.lastProgress = now
         self.handlers = handlers
         self.client = client
     }
 
     public var isFinished: Bool { handlers == nil }
 
+    /// No progress for `timeout` (a response the consumer holds paused does not count against it).
+    func isOverdue(now: Instant) -> Bool {
+        !isResponsePaused && now.since(lastProgress) >= timeout
+    }
+
     public func cancel() {
         client?.fail(self, .cancelled)
+    }
+
+    /// Queues body bytes of a streamed request.
+    public func writeBody(_ buffer: ByteBuffer, completion: ((HTTPClientError?) -> Void)? = nil) {
+        guard case .stream(let length) = request.body, !bodyEnded, !isFinished else {
+            completion?(.cancelled)
+            return
+        }
+        if let length, bodyBytesQueued + Int64(buffer.count) > length {
+            client?.fail(self, .malformedRequest("body longer than its Content-Length \(length)"))
+            completion?(.cancelled)
+            return
+        }
+        bodyBytesQueued += Int64(buffer.count)
+        bodyQueue.append((buffer, completion))
+        connection?.flushBody()
+    }
+
+    /// Ends a streamed request body.
+    public func endBody() {
+        guard case .stream(let length) = request.body, !bodyEnded, !isFinished else { return }
+        if let length, bodyBytesQueued != length {
+            client?.fail(
+                self, .malformedRequest("body of \(bodyBytesQueued) bytes ended short of its Content-Length \(length)"))
+            return
+        }
+        bodyEnded = true
+        connection?.flushBody()
+    }
+
+    public func pauseResponse() {
+        isResponsePaused = true
+    }
+
+    public func resumeResponse() {
+        guard isResponsePaused else { return }
+        isResponsePaused = false
+        if let client { lastProgress = client.loop.iterationTime }
+        connection?.resumeResponse()
     }
 
     func finish(_ error: HTTPClientError?) {
         guard let handlers else { return }
         self.handlers = nil
         connection = nil
+        let queued = bodyQueue
+        bodyQueue = []
+        for item in queued { item.completion?(.cancelled) }
         handlers.end(error)
     }
 }
