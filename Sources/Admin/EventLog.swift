@@ -7,9 +7,11 @@ public final class EventLog {
     private var ring: [Event] = []
     private var start = 0
     public private(set) var lastSequence: UInt64 = 0
-    private var subscribers: [ObjectIdentifier: (Event) -> Void] = [:]
 
-    public init(capacity: Int = 10_000) {
+    /// Recent events kept in memory (the node log keeps them all).
+    public static let defaultCapacity = 10_000
+
+    public init(capacity: Int = EventLog.defaultCapacity) {
         precondition(capacity > 0, "EventLog capacity must be positive")
         self.capacity = capacity
     }
@@ -26,7 +28,6 @@ public final class EventLog {
             ring[start] = numbered
             start = (start + 1) % capacity
         }
-        for subscriber in subscribers.values { subscriber(numbered) }
         return numbered
     }
 
@@ -34,14 +35,5 @@ public final class EventLog {
     public func events(after sequence: UInt64, limit: Int = 1000) -> [Event] {
         let ordered = ring.count < capacity ? ring : Array(ring[start...] + ring[..<start])
         return Array(ordered.lazy.filter { $0.sequence > sequence }.prefix(limit))
-    }
-
-    /// Calls `handler` for every new event until the returned token is passed to `unsubscribe`.
-    public func subscribe(_ owner: AnyObject, _ handler: @escaping (Event) -> Void) {
-        subscribers[ObjectIdentifier(owner)] = handler
-    }
-
-    public func unsubscribe(_ owner: AnyObject) {
-        subscribers[ObjectIdentifier(owner)] = nil
     }
 }

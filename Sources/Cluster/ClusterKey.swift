@@ -55,7 +55,11 @@ public struct ClusterKey: Sendable {
         guard let caller = head.headers[ClusterKey.callerHeader], let timeText = head.headers[ClusterKey.timeHeader],
             let given = head.headers[ClusterKey.signatureHeader], let ms = Int64(timeText)
         else { return .failure(.unsigned) }
-        let skew = Duration.milliseconds((ms - now.millisecondsSinceEpoch).magnitude)
+        // Hostile times must not overflow: anything beyond a day away is simply too far.
+        let (difference, overflow) = ms.subtractingReportingOverflow(now.millisecondsSinceEpoch)
+        let skew: Duration =
+            overflow || difference.magnitude > 86_400_000
+            ? .seconds(86_400) : .milliseconds(Int64(difference.magnitude))
         guard skew <= ClusterKey.clockSkewMax else { return .failure(.clockSkew(skew)) }
         let expected = signature(
             method: head.method, target: head.target, caller: caller, time: WallTime(millisecondsSinceEpoch: ms))

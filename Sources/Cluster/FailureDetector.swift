@@ -23,6 +23,8 @@ public struct FailureDetector: Sendable {
         public var incarnation: UInt64?
         /// When `state` last changed.
         public var since: Instant
+        /// The incarnation the peer left at: late heartbeats from it do not bring it back.
+        public var leftIncarnation: UInt64?
     }
 
     public enum Transition: Equatable, Sendable {
@@ -56,6 +58,10 @@ public struct FailureDetector: Sendable {
     /// The peer showed it is alive (its heartbeat reached us, or it answered ours).
     public mutating func heard(from id: NodeID, incarnation: UInt64, at now: Instant) -> [Transition] {
         guard var peer = peers[id] else { return [] }
+        if let left = peer.leftIncarnation {
+            if incarnation <= left { return [] }  // still the one that said goodbye
+            peer.leftIncarnation = nil
+        }
         var out: [Transition] = []
         if let known = peer.incarnation {
             if incarnation < known { return [] }  // a delayed message from before a restart
@@ -75,6 +81,9 @@ public struct FailureDetector: Sendable {
 
     /// A call to the peer failed. An online peer becomes suspect at once; its silence clock keeps running.
     public mutating func callFailed(to id: NodeID, reason: String, at now: Instant) -> [Transition] {
+        // A call that "timed out" while we ourselves did not run says nothing about the peer; the next
+        // tick will notice the stall.
+        guard now.since(lastTick) < timing.stallThreshold else { return [] }
         guard var peer = peers[id], peer.state == .online else { return [] }
         peer.state = .suspect
         peer.since = now
@@ -84,8 +93,13 @@ public struct FailureDetector: Sendable {
 
     /// The peer announced a graceful stop: offline at once, no need to wait for silence.
     public mutating func left(_ id: NodeID, incarnation: UInt64, at now: Instant) -> [Transition] {
-        guard var peer = peers[id], peer.state != .offline else { return [] }
+        guard var peer = peers[id] else { return [] }
         if let known = peer.incarnation, incarnation < known { return [] }
+        peer.leftIncarnation = max(peer.leftIncarnation ?? 0, incarnation)
+        guard peer.state != .offline else {
+            peers[id] = peer
+            return []
+        }
         peer.state = .offline
         peer.since = now
         peers[id] = peer

@@ -38,6 +38,9 @@ public final class Membership {
     private var inFlight: Set<NodeID> = []
     private var reported: [NodeID: Heartbeat] = [:]
     private var warned: Set<String> = []
+    /// Set once this node announced it is stopping: no more heartbeats go out, and incoming ones are
+    /// answered 503 so peers do not bring it back.
+    public private(set) var isLeaving = false
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
 
@@ -46,6 +49,9 @@ public final class Membership {
     public var health: () -> String = { "ok" }
 
     public static let clusterIDHeader = "X-Dc-Cluster"
+    /// Largest heartbeat body accepted (a 16-node view with load is about 1 KiB).
+    static let heartbeatBytesMax: Int64 = 64 << 10
+    static let leaveBytesMax: Int64 = 4 << 10
 
     public init(
         me: NodeID, incarnation: UInt64, members: [PeerAddress], timing: HeartbeatTiming, loop: EventLoop,
@@ -96,6 +102,7 @@ public final class Membership {
     /// Called by the node's timer: advances the detector and sends the heartbeats that are due.
     public func tick(now: Instant) {
         apply(detector.tick(now: now), now: now)
+        guard !isLeaving else { return }
         for peer in peers where !inFlight.contains(peer.id) && now >= nextSend[peer.id, default: now] {
             nextSend[peer.id] = now + timing.interval
             send(to: peer.id)
@@ -159,13 +166,17 @@ public final class Membership {
 
     /// `POST /_dc/v1/heartbeat`: record the sender as alive and answer with our own heartbeat.
     public func handleHeartbeat(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        if isLeaving {
+            respond(response, 503, "\(me) is stopping")
+            return
+        }
         if let theirs = request.head.headers[Membership.clusterIDHeader], theirs != clusterID {
             respond(
                 response, 409,
                 "this node belongs to another cluster (\(clusterID), the sender's is \(theirs)): check the peer lists")
             return
         }
-        request.readBody(limit: 64 * 1024) { [weak self] result in
+        request.readBody(limit: Membership.heartbeatBytesMax) { [weak self] result in
             guard let self else { return }
             guard case .success(let body) = result,
                 let heartbeat = try? self.decoder.decode(Heartbeat.self, from: Data(body))
@@ -187,7 +198,7 @@ public final class Membership {
 
     /// `POST /_dc/v1/leave`: the sender is stopping gracefully.
     public func handleLeave(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
-        request.readBody(limit: 4096) { [weak self] result in
+        request.readBody(limit: Membership.leaveBytesMax) { [weak self] result in
             guard let self else { return }
             guard case .success(let body) = result,
                 let notice = try? self.decoder.decode(LeaveNotice.self, from: Data(body)),
@@ -202,27 +213,32 @@ public final class Membership {
         }
     }
 
-    /// Tells every peer we are stopping; completes when all answered or `timeout` passed.
+    /// Tells every peer we are stopping (and stops heartbeating); completes once, when all answered or
+    /// `timeout` passed.
     public func announceLeave(timeout: Duration, completion: @escaping () -> Void) {
-        guard let body = try? encoder.encode(LeaveNotice(node: me, incarnation: incarnation)), !peers.isEmpty else {
+        isLeaving = true
+        let targets = peers.filter { detector.state(of: $0.id) != .offline }.compactMap { p in
+            endpoints[p.id].map { (p.id, $0) }
+        }
+        guard let body = try? encoder.encode(LeaveNotice(node: me, incarnation: incarnation)), !targets.isEmpty else {
             completion()
             return
         }
-        var waiting = 0
-        for peer in peers where detector.state(of: peer.id) != .offline {
-            guard let endpoint = endpoints[peer.id] else { continue }
-            waiting += 1
+        var waiting = targets.count
+        var finished = false
+        for (_, endpoint) in targets {
             var headers = key.sign(method: "POST", target: MembershipPaths.leave, caller: me.rawValue)
             headers.add("Content-Type", "application/json")
-            client.send(
-                HTTPClientRequest(method: "POST", target: MembershipPaths.leave, headers: headers, body: Array(body)),
-                to: endpoint, timeout: timeout
-            ) { _ in
+            let request = HTTPClientRequest(
+                method: "POST", target: MembershipPaths.leave, headers: headers, body: Array(body))
+            client.send(request, to: endpoint, timeout: timeout) { _ in
                 waiting -= 1
-                if waiting == 0 { completion() }
+                if waiting == 0 && !finished {
+                    finished = true
+                    completion()
+                }
             }
         }
-        if waiting == 0 { completion() }
     }
 
     private func respond(_ response: HTTPServerResponse, _ status: Int, _ message: String) {

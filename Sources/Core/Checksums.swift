@@ -51,7 +51,14 @@ public struct RunningChecksum: Sendable {
         let p = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: UInt8.self))
         switch algorithm {
         case .crc32: crc32 = crc32_gzip_refl(crc32, p, UInt64(bytes.count))
-        case .crc32c: crc32c = crc32_iscsi(p, Int32(clamping: bytes.count), crc32c)
+        case .crc32c:
+            // ISA-L takes an Int32 length: feed larger buffers in pieces.
+            var offset = 0
+            while offset < bytes.count {
+                let n = min(bytes.count - offset, Int(Int32.max))
+                crc32c = crc32_iscsi(p + offset, Int32(n), crc32c)
+                offset += n
+            }
         case .crc64nvme: crc64 = CRC64NVME.update(crc64, bytes)
         case .sha1, .sha256: digest!.update(bytes)
         }
@@ -203,7 +210,7 @@ public enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Nil for anything that is not canonical padded base64.
+    /// Nil for anything that is not padded base64 (stray bits in the padding are tolerated).
     public static func decode(_ text: String) -> [UInt8]? {
         let chars = Array(text.utf8)
         guard chars.count % 4 == 0 else { return nil }

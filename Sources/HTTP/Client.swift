@@ -25,7 +25,13 @@ public final class HTTPClient {
         init(deadline: Instant) { self.deadline = deadline }
     }
 
+    /// Limits are the program's own settings, so inconsistent ones are a bug: checked here, at start.
     public init(loop: EventLoop, limits: HTTPClientLimits = .init()) {
+        do {
+            try limits.validate()
+        } catch {
+            preconditionFailure("HTTPClientLimits: \(error)")
+        }
         self.loop = loop
         self.limits = limits
     }
@@ -175,6 +181,8 @@ public final class HTTPClient {
         guard let pool = pools[connection.endpoint] else { return }
         pool.busy[ObjectIdentifier(connection)] = nil
         pool.idle.removeAll { $0 === connection }
+        // A slot is free: a request waiting for one may dial now.
+        if !isClosed { schedule(connection.endpoint) }
     }
 
     func connectionFailed(_ task: HTTPClientTask, _ error: HTTPClientError) {

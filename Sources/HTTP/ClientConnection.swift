@@ -22,6 +22,8 @@ final class ClientConnection: MessageParserDelegate {
     private var isChunkedBody = false
     private var bodyTerminated = false
     private var bodyWritesInFlight = 0
+    /// The server closed while the consumer held the response.
+    private var sawEndOfFile = false
 
     init(client: HTTPClient, endpoint: HTTPEndpoint, tcp: TCPConnection, now: Instant) {
         self.client = client
@@ -29,7 +31,8 @@ final class ClientConnection: MessageParserDelegate {
         self.tcp = tcp
         self.idleSince = now
         parser = MessageParser(
-            kind: .response, headerBytesMax: client.limits.responseHeaderBytesMax, headerCountMax: 1000)
+            kind: .response, headerBytesMax: client.limits.responseHeaderBytesMax,
+            headerCountMax: client.limits.responseHeaderCountMax)
         parser.delegate = self
         // Read even while idle, so a server closing an idle connection is noticed before reuse.
         tcp.startReading { [unowned self] event in self.onRead(event) }
@@ -87,7 +90,10 @@ final class ClientConnection: MessageParserDelegate {
             }
             bodyWritesInFlight += 1
             tcp.write(buffers) { [weak self] error in
-                guard let self else { return }
+                guard let self else {
+                    completion?(.cancelled)
+                    return
+                }
                 self.bodyWritesInFlight -= 1
                 if error == nil { task.lastProgress = self.client.loop.iterationTime }
                 completion?(error == nil ? nil : .connectionClosed)
@@ -112,13 +118,22 @@ final class ClientConnection: MessageParserDelegate {
             task.lastProgress = client.loop.iterationTime
             consume(bytes)
         case .endOfFile:
-            if task != nil, stash.isEmpty, parser.finish() == nil, task == nil {
-                return  // the response was delimited by the close and is complete
-            }
-            fail(.connectionClosed)
+            endOfInput()
         case .error:
             fail(.connectionClosed)
         }
+    }
+
+    /// The server closed. A response the consumer holds is finished once it resumes.
+    private func endOfInput() {
+        if task?.isResponsePaused == true || !stash.isEmpty {
+            sawEndOfFile = true
+            return
+        }
+        if task != nil, parser.finish() == nil, task == nil {
+            return  // the response was delimited by the close and is complete
+        }
+        fail(.connectionClosed)
     }
 
     /// Feeds response bytes to the parser; bytes that arrive while the consumer holds the response wait.
@@ -145,6 +160,8 @@ final class ClientConnection: MessageParserDelegate {
         if !remaining.isEmpty && !isClosed && task == nil {
             close()  // bytes after the response: do not trust this connection again
         }
+        // Paused inside the last chunk: nothing is left over, but nothing more may be read either.
+        if task?.isResponsePaused == true && !isClosed { tcp.stopReading() }
     }
 
     func resumeResponse() {
@@ -153,7 +170,12 @@ final class ClientConnection: MessageParserDelegate {
         let held = stash
         stash = []
         held.withUnsafeBytes { consume($0) }
-        if !isClosed && stash.isEmpty && task?.isResponsePaused != true { tcp.resumeReading() }
+        guard !isClosed, stash.isEmpty, task?.isResponsePaused != true else { return }
+        if sawEndOfFile {
+            endOfInput()
+        } else {
+            tcp.resumeReading()
+        }
     }
 
     // MARK: Parser delegate

@@ -22,7 +22,7 @@ struct ConnectionTimeouts: Equatable {
         case close
         /// Answer 408 if no response was started, then close.
         case requestTimeout(reason: String)
-        /// The peer stopped reading our response: drop the connection.
+        /// The peer has not taken a byte of our response for the write stall timeout: drop it.
         case dropStalledWriter
     }
 

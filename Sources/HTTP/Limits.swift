@@ -14,7 +14,7 @@ public struct HTTPServerLimits: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     /// No body bytes while a body is expected and being read. Past it: 408 (or close) .
     public var bodyIdleTimeout: Duration = .seconds(30)
-    /// Response bytes waiting for a client that does not read. Past it: close.
+    /// A response the client takes no byte of for this long (it stopped reading). Past it: close.
     public var writeStallTimeout: Duration = .seconds(60)
     /// Unread request body the server will read and discard to keep a connection alive after an early
     /// response; more than this and the connection closes instead.
@@ -24,6 +24,10 @@ public struct HTTPServerLimits: Sendable, Equatable {
     public var lingerTimeout: Duration = .seconds(2)
     /// How often connection timeouts are checked.
     public var tickInterval: Duration = .milliseconds(100)
+
+    /// Connections past `connectionsMax` that still get their 503 (with a lingering close); past these, a
+    /// flood is dropped at once.
+    public static let refusalsLingeringMax = 64
 
     public init() {}
 
@@ -56,12 +60,26 @@ public struct HTTPClientLimits: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(30)
     /// Status line plus headers of a response.
     public var responseHeaderBytesMax = 64 * 1024
+    /// Header fields of a response.
+    public var responseHeaderCountMax = 1000
     /// Largest body the buffering API collects.
     public var responseBodyBytesMax = 64 * 1024 * 1024
     /// How often deadlines are checked.
     public var tickInterval: Duration = .milliseconds(20)
 
     public init() {}
+
+    public func validate() throws(HTTPLimitsError) {
+        guard connectionsPerEndpointMax >= 1, idleConnectionsPerEndpointMax >= 0, pendingPerEndpointMax >= 1 else {
+            throw .invalid("the client needs at least one connection and one pending request per endpoint")
+        }
+        guard responseHeaderBytesMax >= 1024, responseHeaderCountMax >= 8, responseBodyBytesMax >= 0 else {
+            throw .invalid("the client's response limits are too small to read any response")
+        }
+        guard connectTimeout > tickInterval, idleTimeout > tickInterval else {
+            throw .invalid("the client's timeouts must be longer than its tick (\(tickInterval))")
+        }
+    }
 }
 
 public struct HTTPLimitsError: Error, Equatable, CustomStringConvertible {

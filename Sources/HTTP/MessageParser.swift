@@ -121,17 +121,13 @@ final class MessageParser {
             failure = f
             return .failed(f)
         }
-        if parser.pointee.upgrade != 0 && consumed < bytes.count {
-            // After an Upgrade request http-parser stops; we do not switch protocols, and the owner closes
-            // the connection after answering, so the rest is ignored.
-            return .paused(consumed: consumed)
-        }
         return .consumed
     }
 
     /// Marks the end of input. Returns a failure when a message was cut short.
     func finish() -> Failure? {
         guard failure == nil else { return failure }
+        resume()
         if inMessage {
             _ = feed(UnsafeRawBufferPointer(start: nil, count: 0))
             if inMessage { return failure ?? .malformed("the connection closed in the middle of a message") }
@@ -150,14 +146,6 @@ final class MessageParser {
         guard isPaused else { return }
         isPaused = false
         http_parser_pause(parser, 0)
-    }
-
-    /// The body bytes still expected when Content-Length is known (http-parser counts down).
-    var contentLengthRemaining: Int64? {
-        guard isHeadComplete, inMessage, parser.pointee.flags & UInt32(F_CONTENTLENGTH.rawValue) != 0 else {
-            return nil
-        }
-        return Int64(clamping: parser.pointee.content_length)
     }
 
     var isUpgrade: Bool { parser.pointee.upgrade != 0 }
@@ -222,6 +210,9 @@ final class MessageParser {
         if lastWasValue || !fieldName.isEmpty {
             guard commitField() else { return -1 }
         }
+        // Trailers of a chunked body start afresh, with the same limits.
+        lastWasValue = false
+        headerBytes = 0
         isHeadComplete = true
         let p = parser.pointee
         let flags = p.flags

@@ -58,18 +58,24 @@ public final class HTTPServer {
     }
 
     private func accepted(_ tcp: TCPConnection) {
-        guard connections.count < limits.connectionsMax, !isShuttingDown else {
+        let over = connections.count >= limits.connectionsMax || isShuttingDown
+        guard !over || connections.count < limits.connectionsMax + HTTPServerLimits.refusalsLingeringMax else {
+            // A flood past even the refusals we answer: drop it without a word.
             stats.connectionsRefused += 1
-            let rendered = renderError(503, "too many connections (\(limits.connectionsMax)); try again shortly")
-            let text =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: \(rendered.contentType)\r\n"
-                + "Content-Length: \(rendered.body.count)\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
-            tcp.write([ByteBuffer(Array(text.utf8)), ByteBuffer(rendered.body)]) { _ in tcp.close() }
+            tcp.close()
+            return
+        }
+        let connection = ServerConnection(server: self, tcp: tcp, now: loop.iterationTime)
+        connections[ObjectIdentifier(connection)] = connection
+        if over {
+            // Answered like any error: a 503 and a lingering close, so the client reads it.
+            stats.connectionsRefused += 1
+            connection.start()
+            connection.answerAndClose(
+                .init(status: 503, reason: "too many connections (\(limits.connectionsMax)); try again shortly"))
             return
         }
         stats.connectionsAccepted += 1
-        let connection = ServerConnection(server: self, tcp: tcp, now: loop.iterationTime)
-        connections[ObjectIdentifier(connection)] = connection
         connection.start()
     }
 

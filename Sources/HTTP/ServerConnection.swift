@@ -5,8 +5,8 @@ import Loop
 /// (pipelined requests wait, parsed no further than their head), writes responses, and enforces the
 /// limits and timeouts. Loop-bound.
 ///
-/// The parser is fed from exactly one place, `pump()`, and never re-entered: the handler and body
-/// consumers run outside `http_parser_execute` or, for body chunks, may only pause it.
+/// The parser is never re-entered: it is fed from `pump()`, or straight from a read when nothing waits;
+/// handlers run outside `http_parser_execute`, and body consumers inside it may only pause it.
 final class ServerConnection: MessageParserDelegate {
     static let crlf = ByteBuffer(Array("\r\n".utf8))
     static let lastChunk = ByteBuffer(Array("0\r\n\r\n".utf8))
@@ -29,6 +29,7 @@ final class ServerConnection: MessageParserDelegate {
     private var responseFlushed = false
     private var inFlightCounted = false
     private var writesInFlight = 0
+    private var lastWriteQueueBytes = 0
     private var isPumping = false
     private var pumpAgain = false
     private var lingering = false
@@ -186,9 +187,10 @@ final class ServerConnection: MessageParserDelegate {
     func parserDidCompleteMessage() {
         guard let request else { return }
         if parser.isUpgrade { closeAfterResponse = true }
-        request.complete()
         timeouts.enter(.responding, now: server.loop.iterationTime)
-        if responseFlushed { finishExchange() }
+        // The consumer may answer at once, and the exchange may finish, inside complete().
+        request.complete()
+        if self.request === request && responseFlushed { finishExchange() }
     }
 
     // MARK: Exchanges
@@ -258,9 +260,7 @@ final class ServerConnection: MessageParserDelegate {
             }
             // The handler answered without reading the whole body. Read and discard a small remainder to
             // keep the connection; otherwise close (after lingering, so the client still sees the answer).
-            let remaining = request.head.contentLength.map { $0 - request.bodyBytesReceived }
-            let clientWaitsForGoAhead = request.head.expectsContinue && !continueSent
-            if !closeAfterResponse, !clientWaitsForGoAhead, let remaining, remaining <= server.limits.drainBytesMax {
+            if !closeAfterResponse && !bodyWillBeAbandoned {
                 request.bodyState = .draining
                 timeouts.enter(.readingBody(paused: false), now: server.loop.iterationTime)
                 pump()
@@ -287,13 +287,17 @@ final class ServerConnection: MessageParserDelegate {
 
     func write(_ buffers: [ByteBuffer], completion: @escaping (UVError?) -> Void) {
         guard !isClosed else {
-            completion(UVError(code: -125, operation: "write after close"))
+            completion(.cancelled("write after close"))
             return
         }
         writesInFlight += 1
         timeouts.writeStarted(now: server.loop.iterationTime)
         tcp.write(buffers) { [weak self] error in
-            guard let self else { return }
+            guard let self else {
+                // The connection is gone (closed, then released): the caller still hears about it.
+                completion(error ?? .cancelled("write"))
+                return
+            }
             self.writesInFlight -= 1
             self.timeouts.writeProgressed(now: self.server.loop.iterationTime, stillPending: self.writesInFlight > 0)
             completion(error)
@@ -342,10 +346,11 @@ final class ServerConnection: MessageParserDelegate {
         return buffer
     }
 
-    /// Answering before the body was asked for, when that body cannot be drained: the connection will
-    /// close, so the response says so.
+    /// An unread request body too large (or too unknown) to read and discard after the answer: the
+    /// connection will close, and the response says so from its head on.
     private var bodyWillBeAbandoned: Bool {
-        guard let request, request.head.hasBody, case .awaitingConsumer = request.bodyState else { return false }
+        guard let request, request.head.hasBody, !request.isBodyComplete else { return false }
+        if case .failed = request.bodyState { return true }
         if request.head.expectsContinue && !continueSent { return true }
         guard let length = request.head.contentLength else { return true }
         return length - request.bodyBytesReceived > server.limits.drainBytesMax
@@ -365,12 +370,18 @@ final class ServerConnection: MessageParserDelegate {
             }
             return
         }
-        // Nothing was dispatched: answer directly.
+        answerAndClose(failure)
+    }
+
+    /// Answers with an error before (or without) any request, then closes after lingering.
+    func answerAndClose(_ failure: MessageParser.Failure) {
         pendingHead = nil
+        closeAfterResponse = true
         var headers = HTTPHeaders()
         let rendered = server.renderError(failure.status, failure.reason)
         headers.add("Content-Type", rendered.contentType)
         headers.add("Content-Length", String(rendered.body.count))
+        if failure.status == 503 { headers.add("Retry-After", "1") }
         let head = encodeHead(status: failure.status, headers: &headers)
         write([head, ByteBuffer(rendered.body)]) { _ in }
         startLinger()
@@ -393,7 +404,12 @@ final class ServerConnection: MessageParserDelegate {
     }
 
     func tick(now: Instant) {
-        guard !isClosed, let action = timeouts.check(now: now, limits: server.limits) else { return }
+        guard !isClosed else { return }
+        // A large write completes only when all of it is out; a client reading slowly still takes bytes.
+        let queued = tcp.writeQueueBytes
+        if queued < lastWriteQueueBytes { timeouts.writeProgressed(now: now, stillPending: writesInFlight > 0) }
+        lastWriteQueueBytes = queued
+        guard let action = timeouts.check(now: now, limits: server.limits) else { return }
         switch action {
         case .close, .dropStalledWriter:
             closeNow()
@@ -407,7 +423,7 @@ final class ServerConnection: MessageParserDelegate {
                 }
                 if !response.isEnded || timeouts.phase != .lingering { startLinger() }
             } else {
-                protocolError(.init(status: 408, reason: reason))
+                answerAndClose(.init(status: 408, reason: reason))
             }
         }
     }

@@ -104,10 +104,15 @@ public final class HTTPServerResponse {
         case .contentLength(let length):
             let allowed = max(0, length - bodyBytesWritten)
             if Int64(buffer.count) > allowed {
+                // Our bug, not the client's: never send past the length we promised.
                 assertionFailure("response body longer than its Content-Length")
                 connection.closeAfterResponse = true
+                if allowed > 0 {
+                    buffers.append(ByteBuffer(copying: UnsafeRawBufferPointer(rebasing: buffer.bytes[..<Int(allowed)])))
+                }
+            } else if buffer.count > 0 {
+                buffers.append(buffer)
             }
-            if buffer.count > 0 && allowed > 0 { buffers.append(buffer) }
         case .chunked:
             if buffer.count > 0 {
                 buffers.append(ByteBuffer(Array((String(buffer.count, radix: 16) + "\r\n").utf8)))
@@ -149,6 +154,12 @@ public final class HTTPServerResponse {
         isEnded = true
         abortHandlers = []
         connection.responseEnded(self, finalBuffers: buffers)
+    }
+
+    /// Drops the connection mid-response (an error after the head was sent): the client sees a cut
+    /// stream instead of waiting for bytes that will never come.
+    public func abortConnection() {
+        connection?.closeNow()
     }
 
     func abort() {

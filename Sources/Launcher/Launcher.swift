@@ -19,6 +19,9 @@ public struct UpOptions: Sendable {
     public var secretKey: String?
     /// How long to wait for every node to see every other online.
     public var readyTimeout: Duration = .seconds(30)
+    /// The flags given that only shape a new cluster (`--demo`, `--parity` ...): an existing one refuses
+    /// them rather than ignore them.
+    public var newClusterFlags: [String] = []
 
     public init() {}
 }
@@ -99,6 +102,12 @@ public final class Launcher {
 
     private func restart(_ options: UpOptions) throws(LauncherError) -> ClusterRecord {
         var record = try home.load()
+        if !options.newClusterFlags.isEmpty {
+            throw .usage(
+                "cluster '\(home.name)' already exists: \(options.newClusterFlags.joined(separator: ", ")) only shape a new cluster; "
+                    + "run 'devcluster up' to restart it as it is, or add --fresh to start over (this deletes its data)"
+            )
+        }
         if let count = options.count, count != record.nodes.count {
             throw .usage(
                 "cluster '\(home.name)' has \(record.nodes.count) nodes: run 'devcluster up' without a count to restart it, "
@@ -222,6 +231,8 @@ public final class Launcher {
                 throw .startFailed(node: id, reason: error.description, logTail: [])
             }
             record.setProcess(id, process)
+            // Saved at once: if a later node fails to start, this one is still on record (and stoppable).
+            try home.save(record)
             note("start", id, "pid \(process.pid)", pid: process.pid)
         }
     }

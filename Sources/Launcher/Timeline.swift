@@ -84,7 +84,8 @@ extension EventKind {
 }
 
 extension String {
-    func padding(to width: Int) -> String {
+    /// Pads with spaces to `width` (and always leaves one space after), for terminal columns.
+    public func padding(to width: Int) -> String {
         count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }

@@ -57,12 +57,6 @@ public final class EventLoop {
         uv_run(raw, UV_RUN_DEFAULT)
     }
 
-    /// Runs one iteration without blocking (for tests that step the loop).
-    public func runNoWait() {
-        assertInLoopThread()
-        uv_run(raw, UV_RUN_NOWAIT)
-    }
-
     /// Makes `run()` return after the current iteration.
     public func stop() {
         uv_stop(raw)
@@ -78,9 +72,11 @@ public final class EventLoop {
     /// A handle other threads may hold to run code on this loop.
     public var remote: Remote { Remote(inbox: inbox) }
 
-    /// Runs `work` on the loop thread during the next iteration (also when called from the loop thread).
+    /// Runs `work` on the loop thread during the next iteration (from the loop thread itself; other
+    /// threads use `remote`).
     public func execute(_ work: @escaping () -> Void) {
         assertInLoopThread()
+        precondition(!isClosed, "execute on a closed loop")
         inbox.enqueueLocal(work)
         uv_async_send(wake.async)
     }

@@ -123,7 +123,7 @@ public final class TCPConnection: LoopHandle {
     public func write(_ buffers: [ByteBuffer], completion: ((UVError?) -> Void)? = nil) {
         let total = buffers.reduce(0) { $0 + $1.count }
         guard !isClosing else {
-            completion?(UVError(code: UV_ECANCELED.rawValue, operation: "write after close"))
+            completion?(.cancelled("write after close"))
             return
         }
         let request = WriteRequest(connection: self, buffers: buffers, byteCount: total, completion: completion)
@@ -153,10 +153,13 @@ public final class TCPConnection: LoopHandle {
         bytesWritePending -= byteCount
     }
 
+    /// Bytes libuv still holds for this stream (handed to `write`, not yet taken by the kernel).
+    public var writeQueueBytes: Int { isClosing ? 0 : uv_stream_get_write_queue_size(stream) }
+
     /// Half-closes the sending side after pending writes (TCP FIN).
     public func shutdown(completion: ((UVError?) -> Void)? = nil) {
         guard !isClosing else {
-            completion?(UVError(code: UV_ECANCELED.rawValue, operation: "shutdown after close"))
+            completion?(.cancelled("shutdown after close"))
             return
         }
         let request = ShutdownRequest(completion: completion)
@@ -167,18 +170,6 @@ public final class TCPConnection: LoopHandle {
             Unmanaged.passUnretained(request).release()
             completion?(UVError(code: rc, operation: "shutdown"))
         }
-    }
-
-    /// Closes with a TCP reset instead of a FIN: for connections we drop on purpose (a hostile client).
-    public func closeWithReset() {
-        guard !isClosing else { return }
-        // uv_tcp_close_reset would bypass LoopHandle's close bookkeeping; set SO_LINGER 0 and close.
-        var fd: uv_os_fd_t = -1
-        if uv_fileno(handle, &fd) == 0 {
-            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-            setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-        }
-        close()
     }
 
     override func willClose() {

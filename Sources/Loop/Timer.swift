@@ -17,6 +17,8 @@ public final class Timer: LoopHandle {
     public func start(after delay: Duration, repeating: Duration? = nil, _ fire: @escaping () -> Void) {
         precondition(!isClosing, "\(label): start() after close()")
         callback = fire
+        // libuv counts from the loop's cached time; refresh it so the delay runs from now.
+        uv_update_time(loop.raw)
         let repeatMs = repeating.map { UInt64(max(1, $0.milliseconds)) } ?? 0
         UV.mustSucceed(
             uv_timer_start(

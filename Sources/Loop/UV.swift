@@ -15,6 +15,11 @@ public struct UVError: Error, Equatable, Hashable, CustomStringConvertible, Send
     public var message: String { String(cString: uv_strerror(code)) }
     public var description: String { "\(operation): \(message) (\(name))" }
 
+    /// The error a request gets when its handle closed first.
+    public static func cancelled(_ operation: String) -> UVError {
+        UVError(code: UV_ECANCELED.rawValue, operation: operation)
+    }
+
     public var isConnectionRefused: Bool { code == UV_ECONNREFUSED.rawValue }
     public var isCancelled: Bool { code == UV_ECANCELED.rawValue }
     public var isEndOfFile: Bool { code == UV_EOF.rawValue }

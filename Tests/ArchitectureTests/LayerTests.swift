@@ -83,7 +83,10 @@ struct LayerTests {
                 for line in read(file).split(separator: "\n") {
                     let words = line.split(separator: " ")
                     guard let i = words.firstIndex(of: "import"), i + 1 < words.count,
-                        words[..<i].allSatisfy({ $0.hasPrefix("@") })
+                        words[..<i].allSatisfy({
+                            $0.hasPrefix("@")
+                                || ["public", "package", "internal", "fileprivate", "private"].contains($0)
+                        })
                     else { continue }
                     let module = String(words[i + 1])
                     checked += 1

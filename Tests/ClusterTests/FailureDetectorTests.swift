@@ -202,3 +202,40 @@ struct FailureDetectorTests {
         }
     }
 }
+
+@Suite("failure detector: leaving and stalls")
+struct FailureDetectorLeaveTests {
+    let t0 = Instant(nanoseconds: 5_000_000_000)
+
+    @Test("heartbeats from a peer that left, at the incarnation it left with, do not bring it back; a restart does")
+    func lateHeartbeatsAfterLeave() {
+        var d = FailureDetector(peers: ["node2"], timing: .init(), now: t0)
+        _ = d.heard(from: "node2", incarnation: 7, at: t0)
+        #expect(
+            d.left("node2", incarnation: 7, at: t0 + .milliseconds(10)) == [
+                .offline("node2", reason: "stopped gracefully")
+            ])
+        #expect(d.heard(from: "node2", incarnation: 7, at: t0 + .milliseconds(20)) == [])
+        #expect(d.state(of: "node2") == .offline)
+        #expect(
+            d.heard(from: "node2", incarnation: 8, at: t0 + .seconds(2)) == [
+                .online("node2", previous: .offline, firstContact: false),
+                .restarted("node2", previousIncarnation: 7, incarnation: 8),
+            ])
+    }
+
+    @Test("calls that fail while we ourselves were stalled, before the tick notices, do not make peers suspect")
+    func failuresDuringOwnStall() {
+        var d = FailureDetector(peers: ["node2"], timing: .init(), now: t0)
+        _ = d.heard(from: "node2", incarnation: 1, at: t0)
+        _ = d.tick(now: t0 + .milliseconds(100))
+        // Resumed after 10 s: the HTTP client's timeouts fire before the node's tick.
+        #expect(d.callFailed(to: "node2", reason: "timeout", at: t0 + .seconds(10)) == [])
+        #expect(d.tick(now: t0 + .seconds(10)) == [.stalled(.milliseconds(9900))])
+        #expect(d.state(of: "node2") == .online)
+        #expect(
+            d.callFailed(to: "node2", reason: "refused", at: t0 + .milliseconds(10_050)) == [
+                .suspect("node2", reason: "refused")
+            ])
+    }
+}

@@ -136,3 +136,52 @@ struct ClientStreamingTests {
         }
     }
 }
+
+@Suite("HTTP client end of input while paused")
+struct ClientPausedCloseTests {
+    @Test("a server that closes while the response is paused: the response completes on resume, no crash")
+    func closeWhilePaused() throws {
+        var received = 0
+        var outcome: HTTPClientError??
+        // A listener that answers one request with a close-delimited body, then closes.
+        let loop = try EventLoop()
+        let listener = try TCPListener(loop: loop, address: SocketAddress(ip: "127.0.0.1", port: 0))
+        let port = listener.localAddress!.port
+        listener.start { tcp in
+            tcp.startReading { event in
+                if case .data = event {
+                    tcp.write(
+                        Array("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".utf8)
+                            + [UInt8](repeating: 1, count: 200_000)
+                    ) { _ in
+                        tcp.close()
+                    }
+                }
+            }
+            listener.close()
+        }
+        let client = HTTPClient(loop: loop)
+        var task: HTTPClientTask?
+        task = client.execute(
+            HTTPClientRequest(method: "GET", target: "/"), to: HTTPEndpoint(host: "127.0.0.1", port: port),
+            timeout: .seconds(5),
+            handlers: HTTPResponseHandlers(
+                head: { _ in },
+                body: { bytes in
+                    received += bytes.count
+                    if received > 0 && !(task?.isResponsePaused ?? true) && received < 200_000 {
+                        task?.pauseResponse()
+                        // Resume well after the server has closed.
+                        Loop.Timer.once(loop, .milliseconds(200)) { task?.resumeResponse() }
+                    }
+                },
+                end: { error in
+                    outcome = .some(error)
+                    client.close()
+                }))
+        loop.run()
+        #expect(loop.close() == [])
+        #expect(outcome == .some(nil))
+        #expect(received == 200_000)
+    }
+}

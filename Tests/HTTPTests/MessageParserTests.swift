@@ -239,3 +239,35 @@ struct HeadersTests {
         #expect(HTTPEndpoint(url: url) == nil)
     }
 }
+
+@Suite("URL encoding")
+struct URLEncodingTests {
+    @Test(
+        "encoding keeps only unreserved bytes and decodes back",
+        arguments: ["a b", "ü/ö", "x+y=z&w", "~-_.", "%", "日本"])
+    func roundTrip(text: String) {
+        let encoded = URLEncoding.encode(text)
+        #expect(encoded.utf8.allSatisfy { URLEncoding.isUnreserved($0) || $0 == 37 })
+        #expect(URLEncoding.decode(Substring(encoded), plusAsSpace: false) == text)
+        #expect(URLEncoding.encode("a/b c", keepSlash: true) == "a/b%20c")
+    }
+
+    @Test("malformed escapes and invalid UTF-8 are refused")
+    func refuses() {
+        #expect(URLEncoding.decode("%", plusAsSpace: false) == nil)
+        #expect(URLEncoding.decode("%zz", plusAsSpace: false) == nil)
+        #expect(URLEncoding.decode("%ff%fe", plusAsSpace: false) == nil)
+        #expect(URLEncoding.decode("a+b", plusAsSpace: true) == "a b")
+        #expect(URLEncoding.decode("a+b", plusAsSpace: false) == "a+b")
+    }
+
+    @Test("query strings parse in order, with empty values, and re-encode")
+    func query() throws {
+        let q = try #require(QueryParameters(parsing: "list-type=2&prefix=a%2Fb&delimiter=%2F&fetch-owner"))
+        #expect(q["prefix"] == "a/b")
+        #expect(q["fetch-owner"] == "")
+        #expect(q.contains("list-type"))
+        #expect(q.encoded == "list-type=2&prefix=a%2Fb&delimiter=%2F&fetch-owner=")
+        #expect(QueryParameters(parsing: "a=%G1") == nil)
+    }
+}

@@ -61,6 +61,13 @@ extension DevCluster {
             options.accessKey = accessKey
             options.secretKey = secretKey
             options.readyTimeout = try parseDuration(timeout, option: "--timeout")
+            options.newClusterFlags = [
+                (demo, "--demo"), (heartbeatInterval != nil, "--heartbeat-interval"),
+                (deadAfter != nil, "--dead-after"),
+                (parity != nil, "--parity"), (basePort != Launcher.defaultPort, "--base-port"),
+                (accessKey != nil, "--access-key"),
+                (secretKey != nil, "--secret-key"),
+            ].filter(\.0).map(\.1)
             if demo { options.heartbeat = .demo }
             if let heartbeatInterval {
                 options.heartbeat.interval = try parseDuration(heartbeatInterval, option: "--heartbeat-interval")

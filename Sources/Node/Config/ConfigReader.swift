@@ -58,12 +58,6 @@ struct ConfigReader {
         }
     }
 
-    mutating func int(_ key: String) throws(ConfigError) -> Int? {
-        guard let v = value(key) else { return nil }
-        guard let i = v.intValue else { throw error(key, "expected a whole number, found \(v.text)") }
-        return Int(i)
-    }
-
     mutating func duration(_ key: String) throws(ConfigError) -> Duration? {
         guard let text = try string(key) else { return nil }
         do {
@@ -88,8 +82,6 @@ struct ConfigReader {
 
     /// Every key of this object, for maps keyed by user-chosen names (webhook ids).
     var keys: [String] { pairs.map(\.0) }
-
-    mutating func markAllUsed() { used.formUnion(keys) }
 
     /// Fails on any key that was never asked for.
     func finish() throws(ConfigError) {

@@ -13,9 +13,11 @@ enum Incarnation {
         } catch {
             throw .dataDirectory(path: dataDirectory, reason: "cannot create \(folder): \(error)")
         }
-        let previous =
-            (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { UInt64($0.filter(\.isNumber)) } ?? 0
-        let next = max(previous + 1, UInt64(max(0, now.millisecondsSinceEpoch)))
+        let wall = UInt64(max(0, now.millisecondsSinceEpoch))
+        // A stored value far in the future is damage, not history: ignore it rather than overflow on it.
+        let stored = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { UInt64($0.filter(\.isNumber)) } ?? 0
+        let previous = stored > wall + 86_400_000 ? 0 : stored
+        let next = max(previous + 1, wall)
         do {
             try Data("\(next)\n".utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
@@ -32,6 +34,7 @@ public enum NodeStartError: Error, CustomStringConvertible, Sendable {
     case listen(address: String, reason: String)
     case dataDirectory(path: String, reason: String)
     case logFile(path: String, reason: String)
+    case setup(reason: String)
 
     public var description: String {
         switch self {
@@ -41,6 +44,7 @@ public enum NodeStartError: Error, CustomStringConvertible, Sendable {
         case .listen(let address, let reason): "cannot listen on \(address): \(reason)"
         case .dataDirectory(let path, let reason): "data folder \(path): \(reason)"
         case .logFile(let path, let reason): "log file \(path): \(reason)"
+        case .setup(let reason): reason
         }
     }
 
@@ -49,7 +53,7 @@ public enum NodeStartError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .config: 2
         case .portBusy: 3
-        case .listen, .dataDirectory, .logFile: 1
+        case .listen, .dataDirectory, .logFile, .setup: 1
         }
     }
 }

@@ -41,6 +41,9 @@ public final class Node {
     /// How long a stopping node waits for in-flight requests before closing them.
     public static let shutdownGrace: Duration = .seconds(10)
     static let leaveTimeout: Duration = .milliseconds(500)
+    /// Events returned by one `/_dc/v1/events` call, by default and at most.
+    static let eventsPageDefault = 1000
+    static let eventsPageMax = 10_000
 
     public init(config: NodeConfig, loop: EventLoop, logger: Logger) throws(NodeStartError) {
         self.config = config
@@ -108,7 +111,7 @@ public final class Node {
             try hup.start(SIGHUP) { [unowned self] _ in self.log.info("SIGHUP ignored: devnode has nothing to reload") }
             signals.append(hup)
         } catch {
-            throw .listen(address: config.cluster.listen, reason: "cannot set up timers and signals: \(error)")
+            throw .setup(reason: "cannot set up the node's timer and signal handlers: \(error)")
         }
         tickTimer = timer
         timer.start(after: .zero, repeating: tickInterval) { [unowned self] in self.tick() }

@@ -84,12 +84,12 @@ extension Node {
     /// `GET /_dc/v1/events?after=N&limit=M`: JSON lines of the events numbered after N.
     private func sendEvents(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
         var after: UInt64 = 0
-        var limit = 1000
+        var limit = Node.eventsPageDefault
         for pair in (request.head.query ?? "").split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1)
             guard kv.count == 2 else { continue }
             if kv[0] == "after", let n = UInt64(kv[1]) { after = n }
-            if kv[0] == "limit", let n = Int(kv[1]), n > 0 { limit = min(n, 10_000) }
+            if kv[0] == "limit", let n = Int(kv[1]), n > 0 { limit = min(n, Node.eventsPageMax) }
         }
         var text = ""
         for event in events.events(after: after, limit: limit) {
