@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Loop", "Core"]),
         .testTarget(name: "ErasureTests", dependencies: ["Erasure", "Core"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Core"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "HTTP", "Loop", "Core"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Storage", "HTTP", "Loop", "Core"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Admin", "Cluster", "Core"]),
         .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Node", "Core"]),
         .testTarget(name: "ArchitectureTests"),

@@ -1,5 +1,5 @@
 /// What can go wrong in one node's data folder. The S3 layer maps these to S3 errors.
-public enum StorageError: Error, Equatable, CustomStringConvertible, Sendable {
+public enum StorageError: Error, Equatable, Codable, CustomStringConvertible, Sendable {
     case invalidBucketName(String, reason: String)
     case invalidObjectName(reason: String)
     case keyTooLong(bytes: Int)

@@ -1,0 +1,258 @@
+import Core
+import Erasure
+import Loop
+import Storage
+
+extension ObjectLayer {
+    /// Streams `range` (default: all) of a resolved object to `sink`, block by block: each block is read
+    /// from k shards (data shards first), checked against its checksums, and rebuilt from parity when a
+    /// shard is missing, unreachable or corrupt. Never hands out bytes that failed their checksum.
+    /// `sink` calls its completion with false when the reader went away.
+    public func readObject(
+        _ object: ResolvedObject, range: Range<Int64>? = nil,
+        sink: @escaping (ByteBuffer, @escaping (Bool) -> Void) -> Void,
+        _ done: @escaping (ObjectError?) -> Void
+    ) {
+        let size = object.version.size
+        let wanted = range ?? 0..<size
+        guard !wanted.isEmpty, size > 0 else { return done(nil) }
+        guard let info = object.version.erasure else {
+            return done(.internalError("\(object.key) has no erasure information"))
+        }
+        let geometry = ErasureGeometry(
+            dataShards: info.dataShards, parityShards: info.parityShards, blockSize: info.blockSize)
+        let coder: BlockCoder
+        do {
+            coder = try coders.coder(for: geometry)
+        } catch {
+            return done(.internalError(error.description))
+        }
+        GetOperation(layer: self, object: object, info: info, coder: coder, range: wanted, sink: sink, done: done)
+            .start()
+    }
+}
+
+/// One read in progress. Loop-bound; decoding runs on the pool. At most one block is being fetched or
+/// decoded while the one before it is written to the sink.
+final class GetOperation {
+    let layer: ObjectLayer
+    let object: ResolvedObject
+    let coder: BlockCoder
+    var geometry: ErasureGeometry { coder.geometry }
+    let range: Range<Int64>
+    let sink: (ByteBuffer, @escaping (Bool) -> Void) -> Void
+    var done: ((ObjectError?) -> Void)?
+    let blocks: ClosedRange<Int>
+    /// The node holding each shard, among the nodes that hold this version and are reachable.
+    let holder: [Int: Int]
+    /// Shards read from, and shards that failed (unreadable or corrupt).
+    private var active: [Int] = []
+    private var bad: Set<Int> = []
+    private var corrupt: Set<Int> = []
+    private var readers: [Int: ShardReader] = [:]
+
+    private var nextBlock: Int
+    /// The block whose frames are being fetched or decoded.
+    private var current: Int?
+    private var frames: [ByteBuffer?]
+    private var outstanding = 0
+    private var ready: ByteBuffer?
+    private var writing = false
+    private var blocksWritten = 0
+
+    init(
+        layer: ObjectLayer, object: ResolvedObject, info: ErasureInfo, coder: BlockCoder, range: Range<Int64>,
+        sink: @escaping (ByteBuffer, @escaping (Bool) -> Void) -> Void, done: @escaping (ObjectError?) -> Void
+    ) {
+        self.layer = layer
+        self.object = object
+        self.coder = coder
+        self.range = range
+        self.sink = sink
+        self.done = done
+        blocks = coder.geometry.blocks(covering: range.lowerBound, length: Int64(range.count))!
+        nextBlock = blocks.lowerBound
+        frames = Array(repeating: nil, count: coder.geometry.totalShards)
+        var holder: [Int: Int] = [:]
+        for node in layer.stores.indices {
+            guard let copy = object.holders[layer.nodeID(node)], layer.isReachable(layer.nodeID(node)) else { continue }
+            holder[copy.erasure?.index ?? info.distribution[node]] = node
+        }
+        self.holder = holder
+    }
+
+    func start() {
+        // Data shards first: when all k are good, decoding is a copy.
+        active = Array((0..<geometry.totalShards).filter { holder[$0] != nil }.prefix(geometry.dataShards))
+        pump()
+    }
+
+    private var inline: Bool { object.version.dataDir == nil }
+    private var usable: [Int] { active.filter { !bad.contains($0) } }
+
+    /// Moves the read along: writes a decoded block, starts fetching the next, or finishes.
+    private func pump() {
+        guard done != nil else { return }
+        if !writing, let piece = ready {
+            ready = nil
+            writing = true
+            sink(piece) { [self] more in
+                writing = false
+                guard more else { return finish(nil) }
+                blocksWritten += 1
+                pump()
+            }
+        }
+        if current == nil && ready == nil && nextBlock <= blocks.upperBound {
+            current = nextBlock
+            nextBlock += 1
+            frames = Array(repeating: nil, count: geometry.totalShards)
+            readMissingFrames()
+        }
+        if blocksWritten == blocks.count { finish(nil) }
+    }
+
+    // MARK: Fetching one block's frames
+
+    /// Reads the frames the current block still lacks from k usable shards, adding shards as needed.
+    private func readMissingFrames() {
+        guard addShards() else { return giveUp() }
+        let wanted = usable.filter { frames[$0] == nil }
+        guard !wanted.isEmpty else { return decode() }
+        outstanding = wanted.count
+        for shard in wanted { readFrame(shard: shard) }
+    }
+
+    /// Adds unused shards until k are usable; false when there are not enough left.
+    private func addShards() -> Bool {
+        for shard in 0..<geometry.totalShards where usable.count < geometry.dataShards {
+            if holder[shard] != nil && !active.contains(shard) && !bad.contains(shard) { active.append(shard) }
+        }
+        return usable.count >= geometry.dataShards
+    }
+
+    private func readFrame(shard: Int) {
+        guard let block = current else { return }
+        let bytes = geometry.frameBytes(index: block, objectSize: object.version.size)
+        if inline {
+            let copy = object.holders[layer.nodeID(holder[shard]!)]!
+            guard let data = copy.inline.flatMap(Base64.decode), data.count == bytes else {
+                return frameArrived(
+                    shard: shard,
+                    .failure(.storage(.corrupt(path: "\(object.key) inline shard \(shard)", reason: "wrong size"))))
+            }
+            return frameArrived(shard: shard, .success(ByteBuffer(data)))
+        }
+        reader(for: shard, from: block).read(bytes) { [self] result in frameArrived(shard: shard, result) }
+    }
+
+    /// A reader of the shard from `block` to the end of the range (opened when first needed).
+    private func reader(for shard: Int, from block: Int) -> ShardReader {
+        if let r = readers[shard] { return r }
+        let node = holder[shard]!
+        let copy = object.holders[layer.nodeID(node)]!
+        let offset = geometry.frameOffset(index: block)
+        let end =
+            geometry.frameOffset(index: blocks.upperBound)
+            + Int64(geometry.frameBytes(index: blocks.upperBound, objectSize: object.version.size))
+        let r = layer.stores[node].openShard(
+            bucket: object.bucket, key: object.key, dataDir: copy.dataDir ?? "", offset: offset, length: end - offset)
+        readers[shard] = r
+        return r
+    }
+
+    private func frameArrived(shard: Int, _ result: Result<ByteBuffer, StoreError>) {
+        guard done != nil else { return }
+        outstanding -= 1
+        switch result {
+        case .success(let frame): frames[shard] = frame
+        case .failure: markBad(shard)
+        }
+        if outstanding == 0 { frames.count { $0 != nil } >= geometry.dataShards ? decode() : readMissingFrames() }
+    }
+
+    private func markBad(_ shard: Int) {
+        bad.insert(shard)
+        frames[shard] = nil
+        readers.removeValue(forKey: shard)?.close()
+    }
+
+    // MARK: Decoding
+
+    private func decode() {
+        guard let block = current else { return }
+        let coder = self.coder
+        let frames = self.frames
+        let blockBytes = geometry.blockBytes(index: block, objectSize: object.version.size)
+        do {
+            try layer.coding.submit({ () -> Result<BlockCoder.Decoded, BlockCoder.DecodeFailure> in
+                do throws(BlockCoder.DecodeFailure) {
+                    return .success(try coder.decode(frames: frames, blockBytes: blockBytes))
+                } catch {
+                    return .failure(error)
+                }
+            }) { [self] result in
+                guard done != nil else { return }
+                switch result {
+                case .failure:
+                    finish(.slowDown)
+                case .success(.failure(.tooFewGoodShards(_, _, let corruptShards))):
+                    // Replace the corrupt frames with reads from other shards, for this same block.
+                    for shard in corruptShards {
+                        corrupt.insert(shard)
+                        markBad(shard)
+                    }
+                    readMissingFrames()
+                case .success(.success(let decoded)):
+                    for shard in decoded.corrupt {
+                        corrupt.insert(shard)
+                        markBad(shard)
+                    }
+                    deliver(decoded.block, block: block)
+                }
+            }
+        } catch {
+            finish(.slowDown)
+        }
+    }
+
+    private func deliver(_ decoded: ByteBuffer, block: Int) {
+        // The slice of this block inside the requested range.
+        let blockStart = Int64(block) * Int64(geometry.blockSize)
+        let from = Int(max(range.lowerBound, blockStart) - blockStart)
+        let to = Int(min(range.upperBound, blockStart + Int64(decoded.count)) - blockStart)
+        ready =
+            from == 0 && to == decoded.count
+            ? decoded : ByteBuffer(copying: UnsafeRawBufferPointer(rebasing: decoded.bytes[from..<to]))
+        current = nil
+        pump()
+    }
+
+    private func giveUp() {
+        let readable = (0..<geometry.totalShards).count { holder[$0] != nil && !bad.contains($0) }
+        let detail =
+            "block \(current ?? -1): \(corrupt.isEmpty ? "" : "corrupt shards \(corrupt.sorted()); ")unreadable shards \(bad.subtracting(corrupt).sorted())"
+        finish(.readQuorum(answered: readable, needed: geometry.dataShards, detail: detail))
+    }
+
+    private func finish(_ error: ObjectError?) {
+        guard let done else { return }
+        self.done = nil
+        for (_, r) in readers { r.close() }
+        readers = [:]
+        reportDegraded()
+        done(error)
+    }
+
+    private func reportDegraded() {
+        let missing = layer.stores.indices.map(layer.nodeID).filter { object.holders[$0] == nil }
+        let corruptNodes = corrupt.compactMap { holder[$0] }.map(layer.nodeID)
+        let unreadable = bad.subtracting(corrupt).compactMap { holder[$0] }.map(layer.nodeID)
+        guard !missing.isEmpty || !corruptNodes.isEmpty || !unreadable.isEmpty else { return }
+        layer.onDegradedRead?(
+            DegradedRead(
+                bucket: object.bucket, key: object.key, versionID: object.version.versionID,
+                corrupt: corruptNodes.sorted(),
+                missing: (missing + unreadable).sorted()))
+    }
+}

@@ -1,0 +1,67 @@
+import Storage
+
+/// What an object operation can fail with, from the client's point of view. The S3 layer renders each
+/// as an S3 error.
+public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidBucketName(String, reason: String)
+    case invalidObjectName(reason: String)
+    case keyTooLong
+    case noSuchBucket(String)
+    case noSuchKey(bucket: String, key: String)
+    case noSuchVersion(bucket: String, key: String, versionID: String)
+    case bucketAlreadyOwnedByYou(String)
+    case bucketNotEmpty(String)
+    /// Too few nodes reached to write safely; nothing was made visible.
+    case writeQuorum(reached: Int, needed: Int, detail: String)
+    /// Too few nodes answered (or too few good shards) to read.
+    case readQuorum(answered: Int, needed: Int, detail: String)
+    /// The body was shorter than announced, or the client went away.
+    case incompleteBody(String)
+    /// A digest the client sent does not match the content.
+    case badDigest(String)
+    case signatureDoesNotMatch(String)
+    case entityTooLarge(limit: Int64)
+    case diskFull
+    /// Every worker is busy and the queue is full: try again.
+    case slowDown
+    case internalError(String)
+
+    public var description: String {
+        switch self {
+        case .invalidBucketName(let b, let reason): "invalid bucket name '\(b)': \(reason)"
+        case .invalidObjectName(let reason): "invalid object name: \(reason)"
+        case .keyTooLong: "the object key is longer than 1024 bytes"
+        case .noSuchBucket(let b): "the bucket '\(b)' does not exist"
+        case .noSuchKey(let b, let k): "no object '\(k)' in bucket '\(b)'"
+        case .noSuchVersion(let b, let k, let v): "no version '\(v)' of '\(k)' in bucket '\(b)'"
+        case .bucketAlreadyOwnedByYou(let b): "the bucket '\(b)' already exists and is yours"
+        case .bucketNotEmpty(let b): "the bucket '\(b)' is not empty"
+        case .writeQuorum(let reached, let needed, let detail):
+            "only \(reached) of the \(needed) nodes a write needs could take it (\(detail)); nothing was stored"
+        case .readQuorum(let answered, let needed, let detail):
+            "only \(answered) of the \(needed) nodes a read needs answered (\(detail))"
+        case .incompleteBody(let why): "the request body was incomplete: \(why)"
+        case .badDigest(let why): why
+        case .signatureDoesNotMatch(let why): why
+        case .entityTooLarge(let limit): "the object is larger than \(limit) bytes"
+        case .diskFull: "no space left on the nodes' disks"
+        case .slowDown: "the node is busy; slow down and retry"
+        case .internalError(let why): why
+        }
+    }
+
+    static func from(_ e: StorageError) -> ObjectError {
+        switch e {
+        case .invalidBucketName(let b, let reason): .invalidBucketName(b, reason: reason)
+        case .invalidObjectName(let reason): .invalidObjectName(reason: reason)
+        case .keyTooLong: .keyTooLong
+        case .bucketNotFound(let b): .noSuchBucket(b)
+        case .bucketExists(let b): .bucketAlreadyOwnedByYou(b)
+        case .bucketNotEmpty(let b): .bucketNotEmpty(b)
+        case .objectNotFound(let b, let k): .noSuchKey(bucket: b, key: k)
+        case .versionNotFound(let b, let k, let v): .noSuchVersion(bucket: b, key: k, versionID: v)
+        case .diskFull: .diskFull
+        case .stagedNotFound, .corrupt, .io: .internalError(e.description)
+        }
+    }
+}

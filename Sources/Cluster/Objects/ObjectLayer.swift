@@ -1,0 +1,340 @@
+import Core
+import Erasure
+import Loop
+import Storage
+
+/// The erasure-coded object store over all nodes of the set: buckets, writes, reads, deletes and
+/// listings, each with its quorum (DESIGN.md section 4). Any node runs it for the requests it receives.
+/// Loop-bound.
+public final class ObjectLayer {
+    public let set: ErasureSet
+    /// One store per node, in node order (`stores[i]` is node i + 1); one of them is local.
+    let stores: [ShardStore]
+    let loop: EventLoop
+    /// Hashing and erasure coding (CPU-bound: few jobs at once, so the loop keeps its core).
+    let coding: WorkQueue
+    /// Whether a peer is worth calling now (the failure detector's view); offline peers count as failed
+    /// at once instead of after a timeout.
+    let isReachable: (NodeID) -> Bool
+    let coders: BlockCoderCache
+    private var knownBuckets: [String: Instant] = [:]
+    static let bucketCacheTime: Duration = .seconds(5)
+    /// Objects whose shard file would be this small or smaller live inside their metadata.
+    public static let inlineShardBytesMax: Int64 = 128 << 10
+
+    /// Called for every write a node missed while the write still reached quorum (the healing layer
+    /// records them durably).
+    public var onMissedWrite: ((MissedWrite) -> Void)?
+    /// Called when a read had to rebuild or skip shards (missing, stale or corrupt).
+    public var onDegradedRead: ((DegradedRead) -> Void)?
+
+    public init(
+        set: ErasureSet, stores: [ShardStore], loop: EventLoop, coding: WorkQueue,
+        isReachable: @escaping (NodeID) -> Bool
+    ) {
+        precondition(stores.count == set.nodes, "one store per node")
+        self.set = set
+        self.stores = stores
+        self.loop = loop
+        self.coding = coding
+        self.isReachable = isReachable
+        self.coders = BlockCoderCache()
+    }
+
+    public func nodeID(_ index: Int) -> NodeID { NodeID.forIndex(index) }
+
+    // MARK: Fan-out
+
+    /// Calls every reachable node at once and collects the answers (unreachable ones fail at once).
+    func fanOut<T>(
+        _ call: (ShardStore, @escaping (Result<T, StoreError>) -> Void) -> Void,
+        _ done: @escaping ([NodeID: Result<T, StoreError>]) -> Void
+    ) {
+        var answers: [NodeID: Result<T, StoreError>] = [:]
+        var waiting = stores.count
+        for store in stores {
+            guard isReachable(store.id) else {
+                answers[store.id] = .failure(.unreachable("\(store.id) is offline"))
+                waiting -= 1
+                continue
+            }
+            call(store) { result in
+                answers[store.id] = result
+                waiting -= 1
+                if waiting == 0 { done(answers) }
+            }
+        }
+        if waiting == 0 { done(answers) }
+    }
+
+    // MARK: Buckets
+
+    public func makeBucket(_ name: String, _ done: @escaping (Result<Void, ObjectError>) -> Void) {
+        do throws(StorageError) {
+            try BucketName.validate(name)
+        } catch {
+            return done(.failure(.from(error)))
+        }
+        let created = WallTime.now().millisecondsSinceEpoch
+        fanOut({ $0.makeBucket(name, created: created, $1) }) { [self] answers in
+            let made = answers.filter { (try? $0.value.get()) != nil }.map(\.key)
+            let existed = answers.values.count { $0.failure == .storage(.bucketExists(name)) }
+            if existed >= set.metadataQuorum { return done(.failure(.bucketAlreadyOwnedByYou(name))) }
+            if made.count + existed >= set.metadataQuorum {
+                knownBuckets[name] = loop.iterationTime
+                return done(.success(()))
+            }
+            // Not enough nodes: undo what was made, so the bucket is not half there.
+            for node in made { store(node).deleteBucket(name, force: true) { _ in } }
+            done(
+                .failure(
+                    .writeQuorum(
+                        reached: made.count + existed, needed: set.metadataQuorum, detail: Self.summary(answers))))
+        }
+    }
+
+    public func bucketInfo(_ name: String, _ done: @escaping (Result<BucketInfo, ObjectError>) -> Void) {
+        do throws(StorageError) {
+            try BucketName.validate(name)
+        } catch {
+            return done(.failure(.from(error)))
+        }
+        fanOut({ $0.bucketInfo(name, $1) }) { [self] answers in
+            switch Quorum.bucket(answers, set: set) {
+            case .exists(let info):
+                knownBuckets[name] = loop.iterationTime
+                done(.success(info))
+            case .missing:
+                knownBuckets[name] = nil
+                done(.failure(.noSuchBucket(name)))
+            case .unavailable:
+                done(
+                    .failure(
+                        .readQuorum(
+                            answered: answers.values.count { $0.isDefinite }, needed: set.readQuorum,
+                            detail: Self.summary(answers))))
+            }
+        }
+    }
+
+    /// Checks that a bucket exists, answering from a short-lived cache of recent confirmations (a bucket
+    /// deleted meanwhile still fails the write at commit, on every node).
+    func requireBucket(_ name: String, _ done: @escaping (ObjectError?) -> Void) {
+        if let seen = knownBuckets[name], loop.iterationTime.since(seen) < ObjectLayer.bucketCacheTime {
+            return done(nil)
+        }
+        bucketInfo(name) { done($0.failure) }
+    }
+
+    public func listBuckets(_ done: @escaping (Result<[BucketInfo], ObjectError>) -> Void) {
+        fanOut({ $0.listBuckets($1) }) { [self] answers in
+            let lists = answers.values.compactMap { try? $0.get() }
+            guard lists.count >= set.readQuorum else {
+                return done(
+                    .failure(.readQuorum(answered: lists.count, needed: set.readQuorum, detail: Self.summary(answers))))
+            }
+            var counts: [String: (Int, BucketInfo)] = [:]
+            for list in lists {
+                for b in list { counts[b.name] = ((counts[b.name]?.0 ?? 0) + 1, counts[b.name]?.1 ?? b) }
+            }
+            done(.success(counts.values.filter { $0.0 >= set.readQuorum }.map(\.1).sorted { $0.name < $1.name }))
+        }
+    }
+
+    public func deleteBucket(_ name: String, _ done: @escaping (Result<Void, ObjectError>) -> Void) {
+        list(bucket: name, prefix: "", marker: "", delimiter: nil, limit: 1) { [self] result in
+            switch result {
+            case .failure(let e): return done(.failure(e))
+            case .success(let page) where !page.entries.isEmpty || !page.prefixes.isEmpty:
+                return done(.failure(.bucketNotEmpty(name)))
+            case .success: break
+            }
+            fanOut({ $0.deleteBucket(name, force: false, $1) }) { [self] answers in
+                knownBuckets[name] = nil
+                if answers.values.contains(where: { $0.failure == .storage(.bucketNotEmpty(name)) }) {
+                    return done(.failure(.bucketNotEmpty(name)))
+                }
+                let gone = answers.values.count { r in
+                    if case .success = r { return true }
+                    return r.failure == .storage(.bucketNotFound(name))
+                }
+                if gone >= set.metadataQuorum { return done(.success(())) }
+                done(.failure(.writeQuorum(reached: gone, needed: set.metadataQuorum, detail: Self.summary(answers))))
+            }
+        }
+    }
+
+    // MARK: Objects
+
+    /// Resolves the object (latest, or one version) from a quorum of nodes' metadata.
+    public func headObject(
+        bucket: String, key: String, versionID: String? = nil,
+        _ done: @escaping (Result<ResolvedObject, ObjectError>) -> Void
+    ) {
+        do throws(StorageError) {
+            try BucketName.validate(bucket)
+            try ObjectKey.validate(key)
+        } catch {
+            return done(.failure(.from(error)))
+        }
+        fanOut({ $0.readMetadata(bucket: bucket, key: key, $1) }) { [self] answers in
+            switch Quorum.resolve(answers, set: set, versionID: versionID) {
+            case .found(let version, let holders):
+                done(
+                    .success(
+                        ResolvedObject(
+                            bucket: bucket, key: key, version: version, holders: holders, answers: answers.count)))
+            case .notFound:
+                if let versionID {
+                    return done(.failure(.noSuchVersion(bucket: bucket, key: key, versionID: versionID)))
+                }
+                done(.failure(.noSuchKey(bucket: bucket, key: key)))
+            case .noSuchBucket:
+                done(.failure(.noSuchBucket(bucket)))
+            case .unavailable(let answered, let needed):
+                done(.failure(.readQuorum(answered: answered, needed: needed, detail: Self.summary(answers))))
+            }
+        }
+    }
+
+    /// Deletes an object of an unversioned bucket: S3 answers success whether or not it existed.
+    public func deleteObject(bucket: String, key: String, _ done: @escaping (Result<Void, ObjectError>) -> Void) {
+        do throws(StorageError) {
+            try BucketName.validate(bucket)
+            try ObjectKey.validate(key)
+        } catch {
+            return done(.failure(.from(error)))
+        }
+        fanOut({ $0.deleteVersion(bucket: bucket, key: key, versionID: "null", $1) }) { [self] answers in
+            var gone: [NodeID] = []
+            var noBucket = 0
+            for (node, r) in answers {
+                switch r {
+                case .success, .failure(.storage(.objectNotFound)), .failure(.storage(.versionNotFound)):
+                    gone.append(node)
+                case .failure(.storage(.bucketNotFound)): noBucket += 1
+                default: break
+                }
+            }
+            if noBucket >= set.metadataQuorum { return done(.failure(.noSuchBucket(bucket))) }
+            guard gone.count >= set.metadataQuorum else {
+                return done(
+                    .failure(
+                        .writeQuorum(reached: gone.count, needed: set.metadataQuorum, detail: Self.summary(answers))))
+            }
+            let missed = answers.keys.filter { !gone.contains($0) }
+            if !missed.isEmpty {
+                onMissedWrite?(
+                    MissedWrite(bucket: bucket, key: key, versionID: "null", isDelete: true, nodes: missed.sorted()))
+            }
+            done(.success(()))
+        }
+    }
+
+    public func list(
+        bucket: String, prefix: String, marker: String, delimiter: String?, limit: Int,
+        _ done: @escaping (Result<ListPage, ObjectError>) -> Void
+    ) {
+        do throws(StorageError) {
+            try BucketName.validate(bucket)
+        } catch {
+            return done(.failure(.from(error)))
+        }
+        fanOut({ $0.list(bucket: bucket, prefix: prefix, marker: marker, delimiter: delimiter, limit: limit, $1) }) {
+            [self] answers in
+            let pages = answers.values.compactMap { try? $0.get() }
+            let noBucket = answers.values.count {
+                if case .failure(.storage(.bucketNotFound)) = $0 { true } else { false }
+            }
+            if noBucket >= set.readQuorum && pages.count < set.readQuorum {
+                return done(.failure(.noSuchBucket(bucket)))
+            }
+            guard pages.count >= set.readQuorum else {
+                return done(
+                    .failure(.readQuorum(answered: pages.count, needed: set.readQuorum, detail: Self.summary(answers))))
+            }
+            done(.success(Quorum.mergeListings(pages, readQuorum: set.readQuorum, limit: limit)))
+        }
+    }
+
+    // MARK: Helpers
+
+    func store(_ id: NodeID) -> ShardStore {
+        stores.first { $0.id == id }!
+    }
+
+    /// "node2: unreachable: ...; node3: ..." for error messages.
+    static func summary<T>(_ answers: [NodeID: Result<T, StoreError>]) -> String {
+        let failures = answers.sorted { $0.key < $1.key }.compactMap { node, r -> String? in
+            if case .failure(let e) = r { return "\(node): \(e)" }
+            return nil
+        }
+        return failures.isEmpty ? "no node failed" : failures.joined(separator: "; ")
+    }
+}
+
+extension Result where Failure == StoreError {
+    /// An answer that counts toward a quorum (success or a definite error from the node).
+    var isDefinite: Bool {
+        switch self {
+        case .success, .failure(.storage): true
+        case .failure: false
+        }
+    }
+
+    var failure: StoreError? {
+        if case .failure(let e) = self { return e }
+        return nil
+    }
+}
+
+extension Result where Failure == ObjectError {
+    var failure: ObjectError? {
+        if case .failure(let e) = self { return e }
+        return nil
+    }
+}
+
+/// An object as a read quorum agreed on, with each holder's copy (its shard index, data folder, inline
+/// shard).
+public struct ResolvedObject: Sendable {
+    public var bucket: String
+    public var key: String
+    public var version: ObjectVersion
+    public var holders: [NodeID: ObjectVersion]
+    /// How many nodes answered at all.
+    public var answers: Int
+}
+
+/// A write (or delete) some nodes did not get although it reached quorum.
+public struct MissedWrite: Sendable, Equatable {
+    public var bucket: String
+    public var key: String
+    public var versionID: String
+    public var isDelete: Bool
+    public var nodes: [NodeID]
+}
+
+/// A read that had to work around missing, stale or corrupt shards.
+public struct DegradedRead: Sendable, Equatable {
+    public var bucket: String
+    public var key: String
+    public var versionID: String
+    /// Shards that failed their checksum, by node.
+    public var corrupt: [NodeID]
+    /// Nodes that should hold the version and did not (missing, stale, unreachable).
+    public var missing: [NodeID]
+}
+
+/// One `BlockCoder` per geometry, built once (its codec caches decode tables).
+final class BlockCoderCache: @unchecked Sendable {
+    private var coders: [ErasureGeometry: BlockCoder] = [:]
+
+    /// Loop thread only; the coder itself is then used on pool threads.
+    func coder(for geometry: ErasureGeometry) throws(ErasureCodec.Failure) -> BlockCoder {
+        if let c = coders[geometry] { return c }
+        let c = try BlockCoder(geometry: geometry)
+        coders[geometry] = c
+        return c
+    }
+}

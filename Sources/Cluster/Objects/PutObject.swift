@@ -1,0 +1,366 @@
+import Core
+import Erasure
+import Loop
+import Storage
+
+/// A request body as the object layer consumes it: already decoded (aws-chunked framing removed).
+/// Loop-bound.
+public protocol ObjectBody: AnyObject {
+    /// Starts delivery. Chunk bytes are borrowed for the call; `end` runs once, nil when complete.
+    func start(chunk: @escaping (UnsafeRawBufferPointer) -> Void, end: @escaping (ObjectError?) -> Void)
+    func pause()
+    func resume()
+}
+
+/// What a write is asked to store besides the bytes.
+public struct PutOptions: Sendable {
+    /// The decoded length, when the client announced it.
+    public var size: Int64?
+    public var contentType: String?
+    public var userMetadata: [String: String] = [:]
+    public var headers: [String: String] = [:]
+    /// Also compute SHA-256 of the content (for signed payloads).
+    public var computeSHA256 = false
+    /// `x-amz-checksum-*` algorithms to compute.
+    public var checksums: [ChecksumAlgorithm] = []
+    /// S3's limit for a single PUT.
+    public var sizeMax: Int64 = 5 << 30
+
+    public init() {}
+}
+
+/// Digests of the content, computed while it streamed through, for the caller to check before commit.
+public struct ContentDigests: Sendable {
+    public var size: Int64
+    public var md5: [UInt8]
+    public var sha256: [UInt8]?
+    public var checksums: [ChecksumAlgorithm: [UInt8]]
+}
+
+extension ObjectLayer {
+    /// Streams `body` into an erasure-coded object and commits it when write quorum is durable. Memory
+    /// stays bounded by a few blocks, whatever the size. `verify` sees the digests before the commit and
+    /// can refuse it (a bad Content-MD5, a signature over the payload).
+    public func putObject(
+        bucket: String, key: String, options: PutOptions, body: ObjectBody,
+        verify: @escaping (ContentDigests) -> ObjectError?,
+        _ done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
+    ) {
+        do throws(StorageError) {
+            try BucketName.validate(bucket)
+            try ObjectKey.validate(key)
+        } catch {
+            return done(.failure(.from(error)))
+        }
+        let targets = stores.indices.filter { isReachable(nodeID($0)) }
+        guard targets.count >= set.writeQuorum else {
+            let down = stores.indices.filter { !targets.contains($0) }.map { nodeID($0).rawValue }
+            return done(
+                .failure(
+                    .writeQuorum(
+                        reached: targets.count, needed: set.writeQuorum,
+                        detail: "offline: \(down.joined(separator: ", "))")))
+        }
+        let coder: BlockCoder
+        do {
+            coder = try coders.coder(for: set.geometry)
+        } catch {
+            return done(.failure(.internalError(error.description)))
+        }
+        requireBucket(bucket) { [self] error in
+            if let error { return done(.failure(error)) }
+            PutOperation(
+                layer: self, bucket: bucket, key: key, options: options, coder: coder, targets: targets, verify: verify,
+                done: done
+            )
+            .start(body)
+        }
+    }
+}
+
+/// The running digests of one write. Used by one thread-pool job at a time, in block order.
+final class ContentHasher: @unchecked Sendable {
+    let md5 = Digest(.md5)
+    let sha256: Digest?
+    var checksums: [RunningChecksum]
+
+    init(options: PutOptions) {
+        sha256 = options.computeSHA256 ? Digest(.sha256) : nil
+        checksums = options.checksums.map { RunningChecksum($0) }
+    }
+
+    func update(_ bytes: UnsafeRawBufferPointer) {
+        md5.update(bytes)
+        sha256?.update(bytes)
+        for i in checksums.indices { checksums[i].update(bytes) }
+    }
+}
+
+/// One write in progress. Loop-bound; the hashing and coding of each block runs on the pool.
+final class PutOperation {
+    let layer: ObjectLayer
+    let bucket: String
+    let key: String
+    let options: PutOptions
+    let coder: BlockCoder
+    var geometry: ErasureGeometry { coder.geometry }
+    let distribution: [Int]
+    let targets: [Int]
+    let verify: (ContentDigests) -> ObjectError?
+    var done: ((Result<ObjectVersion, ObjectError>) -> Void)?
+    let hasher: ContentHasher
+    let version: ObjectVersion
+    var body: ObjectBody?
+
+    private var filling: ByteBuffer
+    private var pending: [ByteBuffer] = []
+    private var size: Int64 = 0
+    private var ended = false
+    private var coding = false
+    private var framesInFlight = 0
+    private var writers: [Int: ShardWriter] = [:]
+    private var failed: [Int: String] = [:]
+    /// The frames of an object small enough to live in its metadata (decided at its single block).
+    private var inlineFrames: [ByteBuffer]?
+    private var blocksWritten = 0
+
+    init(
+        layer: ObjectLayer, bucket: String, key: String, options: PutOptions, coder: BlockCoder, targets: [Int],
+        verify: @escaping (ContentDigests) -> ObjectError?, done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
+    ) {
+        self.layer = layer
+        self.bucket = bucket
+        self.key = key
+        self.options = options
+        self.coder = coder
+        self.targets = targets
+        self.verify = verify
+        self.done = done
+        self.distribution = layer.set.distribution(bucket: bucket, key: key)
+        self.hasher = ContentHasher(options: options)
+        self.filling = ByteBuffer(capacity: coder.geometry.blockSize)
+        let g = coder.geometry
+        version = ObjectVersion(
+            versionID: "null", modTime: WallTime.now().millisecondsSinceEpoch, size: 0, etag: "",
+            contentType: options.contentType,
+            userMetadata: options.userMetadata, headers: options.headers,
+            erasure: ErasureInfo(
+                dataShards: g.dataShards, parityShards: g.parityShards, blockSize: g.blockSize, index: 0,
+                distribution: distribution),
+            dataDir: Crypto.randomBytes(16).hexString)
+    }
+
+    func start(_ body: ObjectBody) {
+        self.body = body
+        body.start(chunk: { [self] bytes in received(bytes) }, end: { [self] error in bodyEnded(error) })
+    }
+
+    // MARK: Receiving
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        guard done != nil else { return }
+        size += Int64(bytes.count)
+        guard size <= options.sizeMax else { return fail(.entityTooLarge(limit: options.sizeMax)) }
+        var rest = bytes
+        while !rest.isEmpty {
+            let n = filling.append(rest)
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            if filling.isFull {
+                pending.append(filling)
+                filling = ByteBuffer(capacity: geometry.blockSize)
+            }
+        }
+        // Hold the client back while two full blocks wait: memory stays at a few blocks per write.
+        if pending.count >= 2 { body?.pause() }
+        process()
+    }
+
+    private func bodyEnded(_ error: ObjectError?) {
+        guard done != nil else { return }
+        if let error { return fail(error) }
+        if let expected = options.size, expected != size {
+            return fail(.incompleteBody("\(size) of the \(expected) bytes announced arrived"))
+        }
+        ended = true
+        if filling.count > 0 {
+            pending.append(filling)
+            filling = ByteBuffer(capacity: 0)
+        }
+        process()
+    }
+
+    /// Starts coding the next block when the previous one is out. The first block waits until the
+    /// object is known to be larger than it, or complete (then it may be small enough to go inline).
+    private func process() {
+        guard done != nil, !coding, framesInFlight == 0 else { return }
+        guard let block = pending.first else {
+            if ended { finishWrite() }
+            return
+        }
+        if blocksWritten == 0 && !ended && size <= Int64(geometry.blockSize) { return }
+        coding = true
+        let hasher = self.hasher
+        let coder = self.coder
+        do {
+            try layer.coding.submit({ () -> [ByteBuffer] in
+                hasher.update(block.bytes)
+                return coder.encode(block: block.bytes)
+            }) { [self] result in
+                coding = false
+                guard done != nil else { return }
+                guard case .success(let frames) = result else { return fail(.slowDown) }
+                pending.removeFirst()
+                blocksWritten += 1
+                if blocksWritten == 1 && ended && pending.isEmpty && isInlineSize {
+                    inlineFrames = frames
+                    return finishWrite()
+                }
+                send(frames)
+            }
+        } catch {
+            coding = false
+            fail(.slowDown)
+        }
+    }
+
+    private var isInlineSize: Bool {
+        size <= Int64(geometry.blockSize)
+            && geometry.shardFileBytes(objectSize: size) <= ObjectLayer.inlineShardBytesMax
+    }
+
+    // MARK: Fan-out
+
+    private func send(_ frames: [ByteBuffer]) {
+        if writers.isEmpty && failed.isEmpty { openWriters() }
+        let live = writers
+        framesInFlight = live.count
+        for (node, writer) in live {
+            writer.write(frames[distribution[node]]) { [self] error in
+                framesInFlight -= 1
+                if let error { nodeFailed(node, error.description) }
+                guard done != nil else { return }
+                if framesInFlight == 0 {
+                    if pending.count < 2 { body?.resume() }
+                    process()
+                }
+            }
+        }
+    }
+
+    private func openWriters() {
+        let length = options.size.map { geometry.shardFileBytes(objectSize: $0) }
+        for node in targets {
+            writers[node] = layer.stores[node].stage(uploadID: version.dataDir!, length: length)
+        }
+    }
+
+    private func nodeFailed(_ node: Int, _ reason: String) {
+        guard failed[node] == nil else { return }
+        failed[node] = reason
+        writers.removeValue(forKey: node)?.abort()
+        if targets.count - failed.count < layer.set.writeQuorum {
+            fail(
+                .writeQuorum(
+                    reached: targets.count - failed.count, needed: layer.set.writeQuorum, detail: failureSummary))
+        }
+    }
+
+    private var failureSummary: String {
+        let offline = layer.stores.indices.filter { !targets.contains($0) }.map { "\(layer.nodeID($0)): offline" }
+        let failures = failed.sorted { $0.key < $1.key }.map { "\(layer.nodeID($0.key)): \($0.value)" }
+        return (offline + failures).joined(separator: "; ")
+    }
+
+    // MARK: Finishing
+
+    private func finishWrite() {
+        guard done != nil else { return }
+        let digests = ContentDigests(
+            size: size, md5: hasher.md5.finish(), sha256: hasher.sha256?.finish(),
+            checksums: Dictionary(uniqueKeysWithValues: hasher.checksums.map { ($0.algorithm, $0.finish()) }))
+        if let error = verify(digests) { return fail(error) }
+        var final = version
+        final.size = size
+        final.etag = digests.md5.hexString
+        for (algorithm, value) in digests.checksums { final.checksums[algorithm.rawValue] = Base64.encode(value) }
+        if let frames = inlineFrames ?? (size == 0 ? [] : nil) {
+            // Small: every node's shard travels inside its metadata; no staged file.
+            final.dataDir = nil
+            commit(final, on: targets, staged: false, inline: frames)
+            return
+        }
+        var finished: [Int] = []
+        var waiting = writers.count
+        for (node, writer) in writers {
+            writer.finish { [self] result in
+                waiting -= 1
+                switch result {
+                case .success: finished.append(node)
+                case .failure(let e): nodeFailed(node, e.description)
+                }
+                if waiting == 0 && done != nil { commit(final, on: finished.sorted(), staged: true, inline: nil) }
+            }
+        }
+    }
+
+    private func commit(_ final: ObjectVersion, on nodes: [Int], staged: Bool, inline: [ByteBuffer]?) {
+        guard nodes.count >= layer.set.writeQuorum else {
+            return fail(.writeQuorum(reached: nodes.count, needed: layer.set.writeQuorum, detail: failureSummary))
+        }
+        var committed: [Int] = []
+        var waiting = nodes.count
+        for node in nodes {
+            var copy = final
+            copy.erasure?.index = distribution[node]
+            if let inline {
+                copy.inline = inline.isEmpty ? "" : Base64.encode(inline[distribution[node]].bytes)
+            }
+            layer.stores[node].commit(
+                bucket: bucket, key: key, version: copy, stagedUploadID: staged ? copy.dataDir : nil
+            ) { [self] result in
+                waiting -= 1
+                switch result {
+                case .success: committed.append(node)
+                case .failure(let e): failed[node] = e.description
+                }
+                if waiting == 0 {
+                    committed.count >= layer.set.writeQuorum ? succeed(final, committed) : rollBack(final, committed)
+                }
+            }
+        }
+    }
+
+    private func succeed(_ final: ObjectVersion, _ committed: [Int]) {
+        let missed = layer.stores.indices.filter { !committed.contains($0) }.map(layer.nodeID)
+        if !missed.isEmpty {
+            layer.onMissedWrite?(
+                MissedWrite(bucket: bucket, key: key, versionID: final.versionID, isDelete: false, nodes: missed))
+        }
+        finishWith(.success(final))
+    }
+
+    /// Below quorum at commit: take the version back from the nodes that committed it, so no read can
+    /// find a write the client was told failed.
+    private func rollBack(_ final: ObjectVersion, _ committed: [Int]) {
+        for node in committed {
+            layer.stores[node].deleteVersion(bucket: bucket, key: key, versionID: final.versionID) { _ in }
+        }
+        finishWith(
+            .failure(.writeQuorum(reached: committed.count, needed: layer.set.writeQuorum, detail: failureSummary)))
+    }
+
+    private func fail(_ error: ObjectError) {
+        guard done != nil else { return }
+        for (_, writer) in writers { writer.abort() }
+        writers = [:]
+        pending = []
+        finishWith(.failure(error))
+    }
+
+    private func finishWith(_ result: Result<ObjectVersion, ObjectError>) {
+        let done = self.done
+        self.done = nil
+        body = nil
+        done?(result)
+    }
+}

@@ -1,0 +1,304 @@
+import Core
+import Loop
+import Storage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// This node's own data folder: blocking `Disk` calls run on the thread pool through `queue`; shard
+/// files are written and read with `uv_fs` requests. Loop-bound.
+public final class LocalStore: ShardStore {
+    public let id: NodeID
+    public let disk: Disk
+    let loop: EventLoop
+    let queue: WorkQueue
+
+    public init(id: NodeID, disk: Disk, loop: EventLoop, queue: WorkQueue) {
+        self.id = id
+        self.disk = disk
+        self.loop = loop
+        self.queue = queue
+    }
+
+    /// Runs a blocking disk call on the pool and its result on the loop.
+    func run<T: Sendable>(
+        _ work: @escaping @Sendable (Disk) throws(StorageError) -> T, _ done: @escaping (Result<T, StoreError>) -> Void
+    ) {
+        let disk = self.disk
+        do {
+            try queue.submit({ () -> Result<T, StorageError> in
+                do throws(StorageError) {
+                    return .success(try work(disk))
+                } catch {
+                    return .failure(error)
+                }
+            }) { result in
+                switch result {
+                case .success(.success(let value)): done(.success(value))
+                case .success(.failure(let error)): done(.failure(.storage(error)))
+                case .failure(let failure): done(.failure(.failed(failure.description)))
+                }
+            }
+        } catch {
+            done(.failure(.failed(error.description)))
+        }
+    }
+
+    public func makeBucket(_ name: String, created: Int64, _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        run({ disk throws(StorageError) in try disk.makeBucket(name, created: created) }, done)
+    }
+
+    public func deleteBucket(_ name: String, force: Bool, _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        run({ disk throws(StorageError) in try disk.deleteBucket(name, force: force) }, done)
+    }
+
+    public func bucketInfo(_ name: String, _ done: @escaping (Result<BucketInfo, StoreError>) -> Void) {
+        run({ disk throws(StorageError) in try disk.bucketInfo(name) }, done)
+    }
+
+    public func listBuckets(_ done: @escaping (Result<[BucketInfo], StoreError>) -> Void) {
+        run({ disk throws(StorageError) in try disk.listBuckets() }, done)
+    }
+
+    public func readMetadata(
+        bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void
+    ) {
+        run({ disk throws(StorageError) in try disk.readMetadata(bucket: bucket, key: key) }, done)
+    }
+
+    public func commit(
+        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?,
+        _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        run(
+            { disk throws(StorageError) in
+                try disk.commit(bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID)
+            }, done)
+    }
+
+    public func deleteVersion(
+        bucket: String, key: String, versionID: String, _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        run(
+            { disk throws(StorageError) in try disk.deleteVersion(bucket: bucket, key: key, versionID: versionID) },
+            done)
+    }
+
+    public func list(
+        bucket: String, prefix: String, marker: String, delimiter: String?, limit: Int,
+        _ done: @escaping (Result<ListPage, StoreError>) -> Void
+    ) {
+        run(
+            { disk throws(StorageError) in
+                try disk.list(bucket: bucket, prefix: prefix, marker: marker, delimiter: delimiter, limit: limit)
+            }, done)
+    }
+
+    public func stage(uploadID: String, length: Int64?) -> ShardWriter {
+        LocalShardWriter(store: self, uploadID: uploadID)
+    }
+
+    public func openShard(bucket: String, key: String, dataDir: String, offset: Int64, length: Int64) -> ShardReader {
+        LocalShardReader(
+            store: self,
+            path: Result { () throws(StorageError) in try disk.shardPath(bucket: bucket, key: key, dataDir: dataDir) },
+            offset: offset, length: length)
+    }
+}
+
+/// Maps a failed `uv_fs` call to a store error (a full disk is its own case).
+func storeError(_ error: UVError, path: String) -> StoreError {
+    if error.isNoSpace { return .storage(.diskFull(path: path)) }
+    return .storage(.io(path: path, errno: -error.code, operation: error.operation))
+}
+
+/// Writes frames to a staged file one at a time (each write waits for the previous one).
+final class LocalShardWriter: ShardWriter {
+    let store: LocalStore
+    let uploadID: String
+    private var path: String?
+    private var descriptor: Int32?
+    private var offset: Int64 = 0
+    private var queued: [(ByteBuffer, (StoreError?) -> Void)] = []
+    private var writing = false
+    private var failure: StoreError?
+    private var finishing: ((Result<Void, StoreError>) -> Void)?
+    private var opening = true
+
+    init(store: LocalStore, uploadID: String) {
+        self.store = store
+        self.uploadID = uploadID
+        store.run({ disk throws(StorageError) in try disk.beginStaging(uploadID: uploadID) }) { [self] result in
+            switch result {
+            case .failure(let e):
+                fail(e)
+            case .success(let path):
+                self.path = path
+                FileSystem.open(loop: store.loop, path: path, flags: O_WRONLY | O_CREAT | O_TRUNC) { [self] r in
+                    opening = false
+                    switch r {
+                    case .failure(let e): fail(storeError(e, path: path))
+                    case .success(let fd):
+                        descriptor = fd
+                        pump()
+                    }
+                }
+            }
+        }
+    }
+
+    func write(_ frame: ByteBuffer, _ done: @escaping (StoreError?) -> Void) {
+        if let failure { return done(failure) }
+        queued.append((frame, done))
+        pump()
+    }
+
+    private func pump() {
+        guard !writing, let fd = descriptor, failure == nil else { return }
+        guard !queued.isEmpty else {
+            if let finishing { complete(finishing) }
+            return
+        }
+        let (frame, done) = queued.removeFirst()
+        writing = true
+        FileSystem.write(loop: store.loop, descriptor: fd, buffer: frame, offset: offset) { [self] result in
+            writing = false
+            switch result {
+            case .failure(let e):
+                fail(storeError(e, path: path ?? uploadID))
+                done(failure)
+            case .success(let n):
+                offset += Int64(n)
+                done(nil)
+                pump()
+            }
+        }
+    }
+
+    func finish(_ done: @escaping (Result<Void, StoreError>) -> Void) {
+        if let failure { return done(.failure(failure)) }
+        finishing = done
+        if !opening { pump() }
+    }
+
+    private func complete(_ done: @escaping (Result<Void, StoreError>) -> Void) {
+        finishing = nil
+        guard let fd = descriptor else { return done(.failure(failure ?? .failed("staged file not open"))) }
+        descriptor = nil
+        FileSystem.fsync(loop: store.loop, descriptor: fd) { [self] error in
+            FileSystem.close(loop: store.loop, descriptor: fd) { _ in }
+            if let error { done(.failure(storeError(error, path: path ?? uploadID))) } else { done(.success(())) }
+        }
+    }
+
+    private func fail(_ error: StoreError) {
+        guard failure == nil else { return }
+        failure = error
+        let waiting = queued
+        queued = []
+        for (_, done) in waiting { done(error) }
+        if let finishing {
+            self.finishing = nil
+            finishing(.failure(error))
+        }
+        abort()
+    }
+
+    func abort() {
+        if let fd = descriptor {
+            descriptor = nil
+            FileSystem.close(loop: store.loop, descriptor: fd) { _ in }
+        }
+        if failure == nil { failure = .failed("aborted") }
+        let id = uploadID
+        store.run({ disk throws(StorageError) in disk.abortStaging(uploadID: id) }) { _ in }
+    }
+}
+
+/// Reads a shard file range with positioned reads.
+final class LocalShardReader: ShardReader {
+    let store: LocalStore
+    private var descriptor: Int32?
+    private var offset: Int64
+    private let end: Int64
+    private var failure: StoreError?
+    private var waiting: [(Int, (Result<ByteBuffer, StoreError>) -> Void)] = []
+    private var opened = false
+    private var closed = false
+    let path: String
+
+    init(store: LocalStore, path: Result<String, StorageError>, offset: Int64, length: Int64) {
+        self.store = store
+        self.offset = offset
+        self.end = offset + length
+        switch path {
+        case .failure(let e):
+            self.path = ""
+            failure = .storage(e)
+            opened = true
+        case .success(let p):
+            self.path = p
+            FileSystem.open(loop: store.loop, path: p, flags: O_RDONLY) { [self] r in
+                opened = true
+                switch r {
+                case .failure(let e):
+                    failure =
+                        e.isNotFound
+                        ? .storage(.corrupt(path: p, reason: "the shard file is missing")) : storeError(e, path: p)
+                case .success(let fd):
+                    if closed { FileSystem.close(loop: store.loop, descriptor: fd) { _ in } } else { descriptor = fd }
+                }
+                drain()
+            }
+        }
+    }
+
+    func read(_ bytes: Int, _ done: @escaping (Result<ByteBuffer, StoreError>) -> Void) {
+        waiting.append((bytes, done))
+        if opened && waiting.count == 1 { drain() }
+    }
+
+    private func drain() {
+        guard let (bytes, done) = waiting.first else { return }
+        if let failure {
+            waiting = []
+            return done(.failure(failure))
+        }
+        guard let fd = descriptor else { return }
+        guard offset + Int64(bytes) <= end else {
+            waiting.removeFirst()
+            done(.failure(.failed("read past the requested range")))
+            return drain()
+        }
+        let buffer = ByteBuffer(capacity: bytes)
+        fill(fd, buffer) { [self] result in
+            waiting.removeFirst()
+            done(result)
+            drain()
+        }
+    }
+
+    private func fill(_ fd: Int32, _ buffer: ByteBuffer, _ done: @escaping (Result<ByteBuffer, StoreError>) -> Void) {
+        FileSystem.read(loop: store.loop, descriptor: fd, into: buffer, offset: offset) { [self] r in
+            switch r {
+            case .failure(let e): done(.failure(storeError(e, path: path)))
+            case .success(0):
+                done(
+                    .failure(.storage(.corrupt(path: path, reason: "the shard file is shorter than its metadata says")))
+                )
+            case .success(let n):
+                offset += Int64(n)
+                if buffer.isFull { done(.success(buffer)) } else { fill(fd, buffer, done) }
+            }
+        }
+    }
+
+    func close() {
+        closed = true
+        if let fd = descriptor {
+            descriptor = nil
+            FileSystem.close(loop: store.loop, descriptor: fd) { _ in }
+        }
+    }
+}

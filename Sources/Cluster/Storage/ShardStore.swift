@@ -1,0 +1,67 @@
+import Core
+import Storage
+
+/// Why a call to a node's store did not give an answer.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The node answered with a definite error (no such object, disk full ...).
+    case storage(StorageError)
+    /// The node could not be reached in time (offline, refused, timed out, partitioned).
+    case unreachable(String)
+    /// Anything else: a malformed answer, a local failure.
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .storage(let e): e.description
+        case .unreachable(let why): "unreachable: \(why)"
+        case .failed(let why): why
+        }
+    }
+
+    public var storageError: StorageError? {
+        if case .storage(let e) = self { return e }
+        return nil
+    }
+}
+
+/// One node's data folder as the object layer sees it, local or across the network. Loop-bound;
+/// every completion runs exactly once on the loop thread.
+public protocol ShardStore: AnyObject {
+    var id: NodeID { get }
+
+    func makeBucket(_ name: String, created: Int64, _ done: @escaping (Result<Void, StoreError>) -> Void)
+    func deleteBucket(_ name: String, force: Bool, _ done: @escaping (Result<Void, StoreError>) -> Void)
+    func bucketInfo(_ name: String, _ done: @escaping (Result<BucketInfo, StoreError>) -> Void)
+    func listBuckets(_ done: @escaping (Result<[BucketInfo], StoreError>) -> Void)
+
+    func readMetadata(bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void)
+    func commit(
+        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?,
+        _ done: @escaping (Result<Void, StoreError>) -> Void)
+    func deleteVersion(
+        bucket: String, key: String, versionID: String, _ done: @escaping (Result<Void, StoreError>) -> Void)
+    func list(
+        bucket: String, prefix: String, marker: String, delimiter: String?, limit: Int,
+        _ done: @escaping (Result<ListPage, StoreError>) -> Void)
+
+    /// A writer for the shard file of an upload (`length` when known); its frames are staged until commit.
+    func stage(uploadID: String, length: Int64?) -> ShardWriter
+    /// A reader of `length` bytes of a version's shard file from `offset`.
+    func openShard(bucket: String, key: String, dataDir: String, offset: Int64, length: Int64) -> ShardReader
+}
+
+/// Writes a staged shard file in order; back-pressure: write the next frame after `done`.
+public protocol ShardWriter: AnyObject {
+    func write(_ frame: ByteBuffer, _ done: @escaping (StoreError?) -> Void)
+    /// Flushes and fsyncs the file; success means it is durable and ready to commit.
+    func finish(_ done: @escaping (Result<Void, StoreError>) -> Void)
+    /// Drops the staged file.
+    func abort()
+}
+
+/// Reads a range of a shard file in pieces.
+public protocol ShardReader: AnyObject {
+    /// Exactly `bytes` more bytes, or an error (a short file is an error).
+    func read(_ bytes: Int, _ done: @escaping (Result<ByteBuffer, StoreError>) -> Void)
+    func close()
+}

@@ -1,0 +1,56 @@
+import Core
+import HTTP
+import Storage
+
+/// The internal storage RPC between nodes (all under the signed `/_dc/v1/` prefix). Object names go in
+/// JSON bodies or percent-encoded query parameters; errors come back as an encoded `StorageError`.
+public enum StoragePaths {
+    public static let prefix = "/_dc/v1/storage/"
+    public static let makeBucket = "/_dc/v1/storage/bucket/make"
+    public static let deleteBucket = "/_dc/v1/storage/bucket/delete"
+    public static let bucketInfo = "/_dc/v1/storage/bucket/info"
+    public static let listBuckets = "/_dc/v1/storage/buckets"
+    public static let metadata = "/_dc/v1/storage/meta"
+    public static let commit = "/_dc/v1/storage/commit"
+    public static let deleteVersion = "/_dc/v1/storage/delete"
+    public static let list = "/_dc/v1/storage/list"
+    public static let stage = "/_dc/v1/storage/stage"
+    public static let abort = "/_dc/v1/storage/abort"
+    public static let shard = "/_dc/v1/storage/shard"
+}
+
+struct BucketRequest: Codable {
+    var name: String
+    var created: Int64?
+    var force: Bool?
+}
+
+struct CommitRequest: Codable {
+    var bucket: String
+    var key: String
+    var version: ObjectVersion
+    var stagedUploadID: String?
+}
+
+struct DeleteVersionRequest: Codable {
+    var bucket: String
+    var key: String
+    var versionID: String
+}
+
+struct ErrorEnvelope: Codable {
+    var error: StorageError
+}
+
+extension StorageError {
+    /// The HTTP status a node answers with for this error.
+    var httpStatus: Int {
+        switch self {
+        case .bucketNotFound, .objectNotFound, .versionNotFound, .stagedNotFound: 404
+        case .bucketExists, .bucketNotEmpty: 409
+        case .invalidBucketName, .invalidObjectName, .keyTooLong: 400
+        case .diskFull: 507
+        case .corrupt, .io: 500
+        }
+    }
+}

@@ -1,0 +1,376 @@
+import Core
+import HTTP
+import Loop
+import Storage
+import Testing
+
+@testable import Cluster
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// N nodes in one process: each a data folder, a local store and an HTTP server answering the storage
+/// RPC; node1's object layer reaches the others over real sockets.
+final class TestCluster {
+    let loop: EventLoop
+    let root: String
+    var servers: [HTTPServer] = []
+    var disks: [Disk] = []
+    var layer: ObjectLayer!
+    var down: Set<NodeID> = []
+    let client: HTTPClient
+    var missed: [MissedWrite] = []
+    var degraded: [DegradedRead] = []
+
+    init(nodes: Int, parity: Int? = nil) throws {
+        loop = try EventLoop()
+        root = "/tmp/dc-objects-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        client = HTTPClient(loop: loop)
+        let key = ClusterKey(accessKey: "minioadmin", secretKey: "minioadmin")
+        let coding = WorkQueue(loop: loop, label: "coding", limits: .init(inFlightMax: 2, queuedMax: 256))
+        let io = WorkQueue(loop: loop, label: "disk", limits: .init(inFlightMax: 4, queuedMax: 4096))
+        var stores: [ShardStore] = []
+        for i in 0..<nodes {
+            let disk = try Disk(root: root + "/node\(i + 1)")
+            disks.append(disk)
+            let local = LocalStore(id: .forIndex(i), disk: disk, loop: loop, queue: io)
+            let service = StorageService(local: local)
+            let server = try HTTPServer(loop: loop) { req, res in
+                guard case .success = key.verify(req.head) else { return res.send(status: 403) }
+                service.handle(req, res)
+            }
+            let address = try server.listen(on: SocketAddress(ip: "127.0.0.1", port: 0))
+            servers.append(server)
+            stores.append(
+                i == 0
+                    ? local
+                    : RemoteStore(
+                        id: .forIndex(i), endpoint: HTTPEndpoint(host: "127.0.0.1", port: address.port), client: client,
+                        key: key, caller: "node1"))
+        }
+        layer = ObjectLayer(
+            set: try ErasureSet(nodes: nodes, parity: parity), stores: stores, loop: loop, coding: coding
+        ) { [unowned self] id in
+            !self.down.contains(id)
+        }
+        layer.onMissedWrite = { [unowned self] in self.missed.append($0) }
+        layer.onDegradedRead = { [unowned self] in self.degraded.append($0) }
+    }
+
+    /// Runs the loop until `body` calls its completion (bounded by a watchdog).
+    func run(_ body: (@escaping () -> Void) -> Void) {
+        var finished = false
+        let watchdog = try! Timer(loop: loop, label: "watchdog")
+        watchdog.start(after: .seconds(30)) {
+            Issue.record("timed out")
+            self.loop.stop()
+        }
+        var running = false
+        body {
+            finished = true
+            // uv_stop before uv_run would leave its flag set and end the next run at once.
+            if running { self.loop.stop() }
+        }
+        running = true
+        if !finished { loop.run() }
+        watchdog.close()
+    }
+
+    /// Stops node `n`'s server (the node "dies": connections are refused).
+    func kill(_ n: Int, tellLayer: Bool = true) {
+        servers[n - 1].close()
+        if tellLayer { down.insert(.forIndex(n - 1)) }
+    }
+
+    func put(
+        _ bucket: String, _ key: String, _ data: [UInt8], size: Int64?? = .none
+    ) -> Result<ObjectVersion, ObjectError> {
+        var result: Result<ObjectVersion, ObjectError>!
+        var options = PutOptions()
+        options.size = size ?? Int64(data.count)
+        run { done in
+            layer.putObject(bucket: bucket, key: key, options: options, body: BytesBody(data), verify: { _ in nil }) {
+                result = $0
+                done()
+            }
+        }
+        return result
+    }
+
+    func get(_ bucket: String, _ key: String, range: Range<Int64>? = nil) -> Result<[UInt8], ObjectError> {
+        var result: Result<[UInt8], ObjectError>!
+        run { done in
+            layer.headObject(bucket: bucket, key: key) { [self] head in
+                switch head {
+                case .failure(let e):
+                    result = .failure(e)
+                    done()
+                case .success(let object):
+                    var bytes: [UInt8] = []
+                    layer.readObject(
+                        object, range: range,
+                        sink: { buffer, more in
+                            bytes += buffer.bytes
+                            // Deliver asynchronously, like a socket write.
+                            self.loop.execute { more(true) }
+                        }
+                    ) { error in
+                        result = error.map { .failure($0) } ?? .success(bytes)
+                        done()
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    func call<T>(_ op: (@escaping (Result<T, ObjectError>) -> Void) -> Void) -> Result<T, ObjectError> {
+        var result: Result<T, ObjectError>!
+        run { done in
+            op {
+                result = $0
+                done()
+            }
+        }
+        return result
+    }
+
+    func close() {
+        for s in servers { s.close() }
+        client.close()
+        loop.run()
+        let leaked = loop.close()
+        #expect(leaked == [])
+        removeTree(root)
+    }
+}
+
+func removeTree(_ path: String) {
+    var s = stat()
+    guard lstat(path, &s) == 0 else { return }
+    if (s.st_mode & S_IFMT) == S_IFDIR {
+        if let d = opendir(path) {
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) {
+                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name != "." && name != ".." { removeTree(path + "/" + name) }
+            }
+            closedir(d)
+        }
+        rmdir(path)
+    } else {
+        unlink(path)
+    }
+}
+
+/// A body from memory, delivered in 64 KiB chunks, honouring pause/resume.
+final class BytesBody: ObjectBody {
+    let data: [UInt8]
+    var offset = 0
+    var paused = false
+    var chunk: ((UnsafeRawBufferPointer) -> Void)?
+    var end: ((ObjectError?) -> Void)?
+
+    init(_ data: [UInt8]) { self.data = data }
+
+    func start(chunk: @escaping (UnsafeRawBufferPointer) -> Void, end: @escaping (ObjectError?) -> Void) {
+        self.chunk = chunk
+        self.end = end
+        deliver()
+    }
+
+    func deliver() {
+        while !paused, let chunk {
+            guard offset < data.count else {
+                let end = self.end
+                self.chunk = nil
+                end?(nil)
+                return
+            }
+            let n = min(65536, data.count - offset)
+            data[offset..<(offset + n)].withUnsafeBytes { chunk($0) }
+            offset += n
+        }
+    }
+
+    func pause() { paused = true }
+    func resume() {
+        paused = false
+        deliver()
+    }
+}
+
+func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
+    var g = SeededGenerator(seed: seed)
+    var out = [UInt8](repeating: 0, count: count)
+    var i = 0
+    while i < count {
+        let v = g.next()
+        for j in 0..<min(8, count - i) { out[i + j] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(j))) }
+        i += 8
+    }
+    return out
+}
+
+@Suite("object layer over real sockets", .serialized)
+struct ObjectLayerTests {
+    @Test(
+        "objects of every size round-trip byte for byte, inline and streamed",
+        arguments: [0, 1, 1000, 100_000, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 5 << 20])
+    func roundTrip(size: Int) throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        #expect(throws: Never.self) { try c.call { c.layer.makeBucket("photos", $0) }.get() }
+        let data = pattern(size, seed: UInt64(size))
+        let version = try c.put("photos", "k\(size)", data).get()
+        #expect(version.size == Int64(size))
+        #expect(version.etag == Crypto.md5(data).hexString)
+        #expect(try c.get("photos", "k\(size)").get() == data)
+        #expect(c.missed.isEmpty)
+    }
+
+    @Test("ranges return exactly the bytes asked for, across block boundaries")
+    func ranges() throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        let data = pattern(3 << 20 + 12345)
+        _ = try c.put("b1b", "big", data).get()
+        let n = Int64(data.count)
+        let ranges: [Range<Int64>] = [
+            0..<1, 100..<200, (1 << 20) - 5..<(1 << 20) + 5, 0..<n, n - 1..<n, 2 << 20..<3 << 20,
+        ]
+        for r in ranges {
+            #expect(
+                try c.get("b1b", "big", range: r).get() == Array(data[Int(r.lowerBound)..<Int(r.upperBound)]),
+                "range \(r)")
+        }
+    }
+
+    @Test("with parity 2, two dead nodes still read every object; a write needs three and fails cleanly")
+    func degraded() throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        let small = pattern(5000, seed: 2)
+        let big = pattern(3 << 20, seed: 3)
+        _ = try c.put("b1b", "small", small).get()
+        _ = try c.put("b1b", "big", big).get()
+        c.kill(2)
+        c.kill(4)
+        #expect(try c.get("b1b", "small").get() == small)
+        #expect(try c.get("b1b", "big").get() == big)
+        guard case .failure(.writeQuorum(let reached, let needed, _)) = c.put("b1b", "new", pattern(10)) else {
+            Issue.record("a write below quorum must fail")
+            return
+        }
+        #expect(reached == 2 && needed == 3)
+        #expect(!c.degraded.isEmpty)
+    }
+
+    @Test("a node dying without the detector knowing: reads fall back to parity, writes still reach quorum")
+    func unannouncedDeath() throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        let data = pattern(2 << 20, seed: 4)
+        _ = try c.put("b1b", "x", data).get()
+        c.kill(3, tellLayer: false)
+        #expect(try c.get("b1b", "x").get() == data)
+        let after = pattern(3 << 20, seed: 5)
+        _ = try c.put("b1b", "y", after).get()
+        #expect(c.missed.map(\.nodes) == [["node3"]])
+        #expect(try c.get("b1b", "y").get() == after)
+    }
+
+    @Test("a flipped byte in a shard file is caught by its checksum and rebuilt from the others")
+    func bitrot() throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        let data = pattern(2 << 20, seed: 6)
+        let version = try c.put("b1b", "rot", data).get()
+        // Corrupt node1's and node2's shard files in their first block.
+        for n in [0, 1] {
+            let path = try c.disks[n].shardPath(bucket: "b1b", key: "rot", dataDir: version.dataDir!)
+            let fd = open(path, O_RDWR)
+            var byte: UInt8 = 0
+            pread(fd, &byte, 1, 100)
+            byte ^= 0xFF
+            pwrite(fd, &byte, 1, 100)
+            close(fd)
+        }
+        #expect(try c.get("b1b", "rot").get() == data)
+        #expect(c.degraded.last?.corrupt.count ?? 0 >= 1)
+    }
+
+    @Test("overwrites replace, deletes remove, listings see quorum-held keys only")
+    func overwriteDeleteList() throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        _ = try c.put("b1b", "a/1", pattern(10, seed: 1)).get()
+        _ = try c.put("b1b", "a/2", pattern(10, seed: 2)).get()
+        _ = try c.put("b1b", "b", pattern(10, seed: 3)).get()
+        let newer = pattern(2 << 20, seed: 9)
+        _ = try c.put("b1b", "a/1", newer).get()
+        #expect(try c.get("b1b", "a/1").get() == newer)
+        let page = try c.call { c.layer.list(bucket: "b1b", prefix: "", marker: "", delimiter: "/", limit: 100, $0) }
+            .get()
+        #expect(page.prefixes == ["a/"] && page.entries.map(\.key) == ["b"])
+        _ = try c.call { c.layer.deleteObject(bucket: "b1b", key: "a/2", $0) }.get()
+        guard case .failure(.noSuchKey) = c.get("b1b", "a/2") else {
+            Issue.record("deleted object still readable")
+            return
+        }
+        let all = try c.call { c.layer.list(bucket: "b1b", prefix: "", marker: "", delimiter: nil, limit: 100, $0) }
+            .get()
+        #expect(all.entries.map(\.key) == ["a/1", "b"])
+        guard case .failure(.bucketNotEmpty) = c.call({ c.layer.deleteBucket("b1b", $0) }) else {
+            Issue.record("non-empty bucket deleted")
+            return
+        }
+    }
+
+    @Test("buckets: made once, listed, refused names, deleted when empty")
+    func buckets() throws {
+        let c = try TestCluster(nodes: 3)
+        defer { c.close() }
+        _ = try c.call { c.layer.makeBucket("one", $0) }.get()
+        guard case .failure(.bucketAlreadyOwnedByYou) = c.call({ c.layer.makeBucket("one", $0) }) else {
+            Issue.record("made twice")
+            return
+        }
+        guard case .failure(.invalidBucketName) = c.call({ c.layer.makeBucket("Bad_Name", $0) }) else {
+            Issue.record("bad name accepted")
+            return
+        }
+        #expect(try c.call { c.layer.listBuckets($0) }.get().map(\.name) == ["one"])
+        _ = try c.call { c.layer.deleteBucket("one", $0) }.get()
+        guard case .failure(.noSuchBucket) = c.call({ c.layer.bucketInfo("one", $0) }) else {
+            Issue.record("bucket still there")
+            return
+        }
+        guard case .failure(.noSuchBucket) = c.put("one", "k", [1]) else {
+            Issue.record("write to a missing bucket")
+            return
+        }
+    }
+
+    @Test("a body shorter than announced stores nothing")
+    func shortBody() throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        guard case .failure(.incompleteBody) = c.put("b1b", "short", pattern(1000), size: .some(2000)) else {
+            Issue.record("short body stored")
+            return
+        }
+        guard case .failure(.noSuchKey) = c.get("b1b", "short") else {
+            Issue.record("partial object visible")
+            return
+        }
+    }
+}
