@@ -40,11 +40,14 @@ let package = Package(
         // MARK: Layer 6: cluster: membership, failure detection, placement, the erasure-coded object layer
         .target(name: "Cluster", dependencies: ["Storage", "Erasure", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
 
+        // MARK: Layer 7: the S3 API
+        .target(name: "S3", dependencies: ["Cluster", "Storage", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
+
         // MARK: Layer 8: admin and observability
         .target(name: "Admin", dependencies: ["Cluster", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
 
         // MARK: Composition: config, one node wired together
-        .target(name: "Node", dependencies: ["Admin", "Cluster", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
+        .target(name: "Node", dependencies: ["S3", "Admin", "Cluster", "Storage", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
         .executableTarget(
             name: "DevNode",
             dependencies: ["Node", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -71,6 +74,7 @@ let package = Package(
         .testTarget(name: "ErasureTests", dependencies: ["Erasure", "Core"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Core"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Storage", "HTTP", "Loop", "Core"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "Cluster", "HTTP", "Core"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Admin", "Cluster", "Core"]),
         .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Node", "Core"]),
         .testTarget(name: "ArchitectureTests"),
