@@ -4,6 +4,8 @@ import Core
 import FoundationEssentials
 import HTTP
 import Loop
+import S3
+import Storage
 
 #if canImport(Glibc)
 import Glibc
@@ -22,12 +24,17 @@ public final class Node {
     let membership: Membership
     let events = EventLog()
     let key: ClusterKey
+    public let set: ErasureSet
+    let disk: Disk
+    let objects: ObjectLayer
+    let storage: StorageService
+    let s3: S3API
     let startedAt = WallTime.now()
     let startInstant: Instant
     private var tickTimer: Timer?
     private var signals: [SignalWatcher] = []
     private var requestRate = RateMeter()
-    private var disk: FileSystem.DiskSpace?
+    private var diskSpace: FileSystem.DiskSpace?
     private var nextDiskSample: Instant
     private var requestCounter: UInt64 = 0
     public private(set) var isShuttingDown = false
@@ -44,6 +51,13 @@ public final class Node {
     /// Events returned by one `/_dc/v1/events` call, by default and at most.
     static let eventsPageDefault = 1000
     static let eventsPageMax = 10_000
+    /// Blocking disk calls at once (the thread pool also serves uv_fs, and has `threadPoolSize` threads).
+    static let diskJobsMax = 4
+    /// Hashing and erasure-coding jobs at once: one per core, so the loop thread keeps one too.
+    static let codingJobsMax = 2
+    static let queuedJobsMax = 4096
+    /// libuv's thread pool size, set before the loop starts (unless the environment chose one).
+    public static let threadPoolSize = 8
 
     public init(config: NodeConfig, loop: EventLoop, logger: Logger) throws(NodeStartError) {
         self.config = config
@@ -75,10 +89,58 @@ public final class Node {
         } catch {
             throw .listen(address: config.cluster.listen, reason: error.description)
         }
+        do {
+            set = try ErasureSet(nodes: config.members.count, parity: config.cluster.parity)
+        } catch {
+            throw .config(ConfigError(source: "config", key: "cluster.parity", problem: error.description, fix: ""))
+        }
+        disk = try DataFolder.open(
+            config: config, deploymentID: config.cluster.deploymentID ?? membership.clusterID, set: set, log: logger)
+        let io = WorkQueue(
+            loop: loop, label: "disk", limits: .init(inFlightMax: Node.diskJobsMax, queuedMax: Node.queuedJobsMax))
+        let coding = WorkQueue(
+            loop: loop, label: "coding", limits: .init(inFlightMax: Node.codingJobsMax, queuedMax: Node.queuedJobsMax))
+        let local = LocalStore(id: me, disk: disk, loop: loop, queue: io)
+        let client = self.client
+        let key = self.key
+        let stores: [ShardStore] = config.members.map { member in
+            guard member.id != config.cluster.nodeID, let endpoint = HTTPEndpoint(url: member.url) else { return local }
+            return RemoteStore(
+                id: member.id, endpoint: endpoint, client: client, key: key, caller: config.cluster.nodeID)
+        }
+        let nodeID = config.cluster.nodeID
+        let membership = self.membership
+        objects = ObjectLayer(set: set, stores: stores, loop: loop, coding: coding) { id in
+            id == nodeID || membership.state(of: id) != .offline
+        }
+        storage = StorageService(local: local)
+        let domains =
+            ["localhost"] + (ProcessInfoLite.environment("MINIO_DOMAIN")?.split(separator: ",").map(String.init) ?? [])
+        s3 = S3API(
+            layer: objects, accessKey: config.credential.accessKey, secretKey: config.credential.secretKey,
+            region: config.region, domains: domains)
         emitTarget = { [unowned self] in self.emit($0) }
         routeTarget = { [unowned self] in self.route($0, $1) }
         membership.load = { [unowned self] in self.currentLoad() }
         membership.health = { [unowned self] in self.isShuttingDown ? "stopping" : "ok" }
+
+        objects.onMissedWrite = { [unowned self] missed in
+            self.log.info(
+                "a write missed nodes",
+                [
+                    ("bucket", .string(missed.bucket)), ("key", .string(missed.key)),
+                    ("nodes", .array(missed.nodes.map { .string($0.rawValue) })),
+                ])
+        }
+        objects.onDegradedRead = { [unowned self] read in
+            self.log.warn(
+                "degraded read",
+                [
+                    ("bucket", .string(read.bucket)), ("key", .string(read.key)),
+                    ("corrupt", .array(read.corrupt.map { .string($0.rawValue) })),
+                    ("missing", .array(read.missing.map { .string($0.rawValue) })),
+                ])
+        }
     }
 
     /// Starts listening, the timer and the signal handlers.
@@ -150,7 +212,7 @@ public final class Node {
         if now >= nextDiskSample {
             nextDiskSample = now + Node.diskSampleInterval
             FileSystem.diskSpace(loop: loop, path: config.dataDirectory) { [weak self] result in
-                if case .success(let space) = result { self?.disk = space }
+                if case .success(let space) = result { self?.diskSpace = space }
             }
         }
     }
@@ -158,7 +220,7 @@ public final class Node {
     func currentLoad() -> NodeLoad {
         NodeLoad(
             requestsInFlight: server.requestsInFlight, requestsPerSecond: requestRate.perSecond(at: loop.now),
-            diskFreeBytes: disk?.availableBytes, diskTotalBytes: disk?.totalBytes)
+            diskFreeBytes: diskSpace?.availableBytes, diskTotalBytes: diskSpace?.totalBytes)
     }
 
     func nextRequestID() -> String {

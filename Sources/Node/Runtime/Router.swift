@@ -22,7 +22,7 @@ extension Node {
         } else if path.hasPrefix("/_dc/") || path == "/_dc" {
             sendText(response, 404, "no such devcluster endpoint: \(path)")
         } else {
-            S3Placeholder.respond(request, response)
+            s3.handle(request, response)
         }
     }
 
@@ -35,6 +35,9 @@ extension Node {
             break
         }
         let method = request.head.method
+        if request.head.path.hasPrefix(StoragePaths.prefix) {
+            return storage.handle(request, response)
+        }
         switch (method, String(request.head.path)) {
         case ("POST", MembershipPaths.heartbeat): membership.handleHeartbeat(request, response)
         case ("POST", MembershipPaths.leave): membership.handleLeave(request, response)
@@ -47,7 +50,7 @@ extension Node {
     func healthSnapshot() -> Health.Snapshot {
         let members = config.members.count
         return Health.Snapshot(
-            members: members, online: membership.onlineCount, quorum: Health.majority(of: members),
+            members: members, online: membership.onlineCount, quorum: set.writeQuorum,
             shuttingDown: isShuttingDown)
     }
 
@@ -115,34 +118,5 @@ extension Node {
     func sendText(_ response: HTTPServerResponse, _ status: Int, _ text: String) {
         response.send(
             status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array((text + "\n").utf8))
-    }
-}
-
-/// Until the object store lands, S3 requests get a proper S3 error rather than a bare 404.
-enum S3Placeholder {
-    static func respond(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
-        let resource = xmlEscape(String(request.head.path))
-        let requestID = response.defaultHeaders["X-Amz-Request-Id"] ?? ""
-        let xml = """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <Error><Code>NotImplemented</Code><Message>This devcluster build does not serve the S3 API yet.</Message>\
-            <Resource>\(resource)</Resource><RequestId>\(requestID)</RequestId></Error>
-            """
-        response.send(status: 501, headers: ["Content-Type": "application/xml"], body: Array(xml.utf8))
-    }
-
-    static func xmlEscape(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
     }
 }

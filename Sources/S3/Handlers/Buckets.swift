@@ -1,0 +1,89 @@
+import Cluster
+import HTTP
+
+extension S3Exchange {
+    func listBuckets() {
+        layer.listBuckets { [self] result in
+            switch result {
+            case .failure(let e): fail(e)
+            case .success(let buckets):
+                var w = XMLWriter()
+                w.open("ListAllMyBucketsResult", namespace: true)
+                w.open("Owner")
+                w.element("ID", api.ownerID)
+                w.element("DisplayName", "minio")
+                w.close("Owner")
+                w.open("Buckets")
+                for b in buckets {
+                    w.open("Bucket")
+                    w.element("Name", b.name)
+                    w.element("CreationDate", S3Exchange.isoTime(b.created))
+                    w.close("Bucket")
+                }
+                w.close("Buckets")
+                w.close("ListAllMyBucketsResult")
+                sendXML(w.document)
+            }
+        }
+    }
+
+    /// CreateBucket; a CreateBucketConfiguration body, when sent, must at least be well-formed XML.
+    func createBucket() {
+        request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
+            guard case .success(let bytes) = body else {
+                return fail(S3Error.incompleteBody("the request body did not arrive whole"))
+            }
+            if !bytes.isEmpty {
+                do throws(XMLElement.Failure) {
+                    let xml = try XMLElement.parse(bytes)
+                    guard xml.name == "CreateBucketConfiguration" else {
+                        return fail(.malformedXML("expected CreateBucketConfiguration"))
+                    }
+                } catch {
+                    return fail(.malformedXML("The XML you provided was not well-formed: \(error)"))
+                }
+            }
+            layer.makeBucket(s3.bucket) { [self] result in
+                switch result {
+                case .failure(let e): fail(e)
+                case .success: response.send(status: 200, headers: ["Location": "/\(s3.bucket)"])
+                }
+            }
+        }
+    }
+
+    func headBucket() {
+        layer.bucketInfo(s3.bucket) { [self] result in
+            switch result {
+            case .failure(let e): fail(e)
+            case .success:
+                response.writeHead(status: 200, headers: ["X-Amz-Bucket-Region": api.region], contentLength: 0)
+                response.end()
+            }
+        }
+    }
+
+    func deleteBucket() {
+        layer.deleteBucket(s3.bucket) { [self] result in
+            switch result {
+            case .failure(let e): fail(e)
+            case .success: response.send(status: 204)
+            }
+        }
+    }
+
+    func getBucketLocation() {
+        layer.bucketInfo(s3.bucket) { [self] result in
+            switch result {
+            case .failure(let e): fail(e)
+            case .success:
+                var w = XMLWriter()
+                w.open("LocationConstraint", namespace: true)
+                // AWS answers an empty constraint for us-east-1.
+                if api.region != "us-east-1" { w.text(api.region) }
+                w.close("LocationConstraint")
+                sendXML(w.document)
+            }
+        }
+    }
+}

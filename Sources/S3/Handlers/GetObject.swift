@@ -1,0 +1,71 @@
+import Cluster
+import Core
+import HTTP
+import Storage
+
+extension S3Exchange {
+    /// GetObject and HeadObject: headers from the version a read quorum agrees on, then (GET) the bytes,
+    /// streamed as they are decoded.
+    func getObject(head: Bool) {
+        layer.headObject(bucket: s3.bucket, key: s3.key, versionID: s3.query["versionId"]) { [self] result in
+            switch result {
+            case .failure(let e): fail(e)
+            case .success(let object):
+                guard !object.version.isDeleteMarker else {
+                    response.defaultHeaders.add("x-amz-delete-marker", "true")
+                    return fail(S3Error.from(.noSuchKey(bucket: s3.bucket, key: s3.key)))
+                }
+                send(object, head: head)
+            }
+        }
+    }
+
+    private func send(_ object: ResolvedObject, head: Bool) {
+        let v = object.version
+        var headers: HTTPHeaders = [
+            "ETag": "\"\(v.etag)\"", "Last-Modified": WallTime(millisecondsSinceEpoch: v.modTime).httpDate,
+            "Accept-Ranges": "bytes",
+            "Content-Type": v.contentType ?? "binary/octet-stream",
+        ]
+        for (name, value) in v.headers.sorted(by: { $0.key < $1.key }) { headers.add(name, value) }
+        for (name, value) in v.userMetadata.sorted(by: { $0.key < $1.key }) { headers.add("x-amz-meta-\(name)", value) }
+        if request.head.headers["x-amz-checksum-mode"]?.uppercased() == "ENABLED" {
+            for (name, value) in v.checksums.sorted(by: { $0.key < $1.key }) {
+                headers.add("x-amz-checksum-\(name.lowercased())", value)
+            }
+        }
+        if v.versionID != "null" { headers.add("x-amz-version-id", v.versionID) }
+        var status = 200
+        var range: Range<Int64>?
+        switch ByteRange.parse(request.head.headers["Range"], size: v.size) {
+        case .whole: break
+        case .unsatisfiable:
+            response.defaultHeaders.add("Content-Range", "bytes */\(v.size)")
+            return fail(.invalidRange(v.size))
+        case .partial(let r):
+            status = 206
+            range = r
+            headers.add("Content-Range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(v.size)")
+        }
+        let length = range.map { Int64($0.count) } ?? v.size
+        response.writeHead(status: status, headers: headers, contentLength: length)
+        guard !head, length > 0 else { return response.end() }
+        let response = self.response
+        layer.readObject(
+            object, range: range,
+            sink: { buffer, more in response.write(buffer) { error in more(error == nil) } }
+        ) { error in
+            // The head is out: a failure now can only cut the stream (the client sees a short body).
+            if error != nil { response.abortConnection() } else { response.end() }
+        }
+    }
+
+    func deleteObject() {
+        layer.deleteObject(bucket: s3.bucket, key: s3.key) { [self] result in
+            switch result {
+            case .failure(let e): fail(e)
+            case .success: response.send(status: 204)
+            }
+        }
+    }
+}

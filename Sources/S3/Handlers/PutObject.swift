@@ -1,0 +1,130 @@
+import Cluster
+import Core
+import HTTP
+
+extension S3Exchange {
+    /// Response headers an object keeps: what a PUT stores is what GET and HEAD give back.
+    static let storedHeaders = [
+        "Cache-Control", "Content-Disposition", "Content-Encoding", "Content-Language", "Expires",
+    ]
+
+    func putObject() {
+        let headers = request.head.headers
+        let payloadHash = claim.payloadHash
+        let streaming = payloadHash.hasPrefix("STREAMING-") || headers.hasToken("aws-chunked", in: "Content-Encoding")
+        var decoder: AWSChunkedDecoder?
+        if streaming {
+            switch payloadHash {
+            case SigV4.streamingSigned, SigV4.streamingSignedTrailer:
+                decoder = AWSChunkedDecoder(
+                    signing: .signed(claim: claim, signingKey: api.signingKey(for: claim.scope)),
+                    expectsTrailer: payloadHash == SigV4.streamingSignedTrailer)
+            case SigV4.streamingUnsignedTrailer:
+                decoder = AWSChunkedDecoder(signing: .unsigned, expectsTrailer: true)
+            default:
+                return fail(.notImplemented("x-amz-content-sha256 '\(payloadHash)' is not supported"))
+            }
+        }
+        var options = PutOptions()
+        if streaming {
+            if let decoded = headers["x-amz-decoded-content-length"] {
+                guard let n = Int64(decoded), n >= 0 else {
+                    return fail(.invalidArgument("x-amz-decoded-content-length is not a number"))
+                }
+                options.size = n
+            }
+        } else if let length = request.head.contentLength {
+            options.size = length
+        } else if !request.head.isChunked {
+            return fail(.missingContentLength())
+        }
+        if let size = options.size, size > options.sizeMax {
+            return fail(.from(.entityTooLarge(limit: options.sizeMax)))
+        }
+        options.contentType = headers["Content-Type"] ?? "binary/octet-stream"
+        var metadataBytes = 0
+        for (name, value) in headers where name.lowercased().hasPrefix("x-amz-meta-") {
+            let key = String(name.dropFirst("x-amz-meta-".count)).lowercased()
+            metadataBytes += key.utf8.count + value.utf8.count
+            options.userMetadata[key] = options.userMetadata[key].map { $0 + "," + value } ?? value
+        }
+        guard metadataBytes <= S3API.userMetadataBytesMax else { return fail(.metadataTooLarge()) }
+        for name in S3Exchange.storedHeaders {
+            guard var value = headers[name] else { continue }
+            if name == "Content-Encoding" {
+                value = value.split(separator: ",").map { $0.trimmingCharacters() }.filter { $0 != "aws-chunked" }
+                    .joined(separator: ",")
+                if value.isEmpty { continue }
+            }
+            options.headers[name] = value
+        }
+        // Checksums the client announced, in headers or as trailers.
+        var algorithms = Set(headers.fields.compactMap { ChecksumAlgorithm(headerName: $0.name) })
+        for trailer in headers.values("x-amz-trailer").flatMap({ $0.split(separator: ",") }) {
+            guard let a = ChecksumAlgorithm(headerName: trailer.trimmingCharacters()) else {
+                return fail(.invalidArgument("unsupported trailer '\(trailer)'"))
+            }
+            algorithms.insert(a)
+        }
+        if let sdk = headers["x-amz-sdk-checksum-algorithm"] {
+            guard let a = ChecksumAlgorithm(rawValue: sdk.uppercased()) else {
+                return fail(.invalidArgument("unsupported checksum algorithm '\(sdk)'"))
+            }
+            algorithms.insert(a)
+        }
+        options.checksums = algorithms.sorted { $0.rawValue < $1.rawValue }
+        let signedPayload = payloadHash.count == 64 && payloadHash.allSatisfy(\.isHexDigit)
+        options.computeSHA256 = signedPayload
+        if !signedPayload && !streaming && payloadHash != SigV4.unsignedPayload && payloadHash != SigV4.emptySHA256 {
+            return fail(
+                .invalidArgument(
+                    "x-amz-content-sha256 '\(payloadHash)' is not a SHA-256, UNSIGNED-PAYLOAD or a streaming mode"))
+        }
+        var contentMD5: [UInt8]?
+        if let md5 = headers["Content-MD5"] {
+            guard let bytes = Base64.decode(md5), bytes.count == 16 else {
+                return fail(.invalidDigest("The Content-MD5 you specified is not valid."))
+            }
+            contentMD5 = bytes
+        }
+        let body = S3Body(request: request, decoder: decoder)
+        layer.putObject(
+            bucket: s3.bucket, key: s3.key, options: options, body: body,
+            verify: { [self] digests in
+                verifyDigests(digests, contentMD5: contentMD5, signedPayload: signedPayload, body: body)
+            }
+        ) { [self] result in
+            switch result {
+            case .failure(let e): fail(e)
+            case .success(let version):
+                var out: HTTPHeaders = ["ETag": "\"\(version.etag)\""]
+                for (name, value) in version.checksums { out.add("x-amz-checksum-\(name.lowercased())", value) }
+                response.send(status: 200, headers: out)
+            }
+        }
+    }
+
+    /// Every digest the client sent must match the content, or nothing is committed.
+    private func verifyDigests(
+        _ digests: ContentDigests, contentMD5: [UInt8]?, signedPayload: Bool, body: S3Body
+    ) -> ObjectError? {
+        if let contentMD5, contentMD5 != digests.md5 {
+            rejection = .badDigest("The Content-MD5 you specified did not match what we received.")
+            return .badDigest("Content-MD5 mismatch")
+        }
+        if signedPayload, digests.sha256?.hexString != claim.payloadHash.lowercased() {
+            rejection = .sha256Mismatch()
+            return .badDigest("x-amz-content-sha256 mismatch")
+        }
+        let given = request.head.headers.fields.filter { ChecksumAlgorithm(headerName: $0.name) != nil } + body.trailers
+        for (name, value) in given {
+            guard let algorithm = ChecksumAlgorithm(headerName: name) else { continue }
+            guard let computed = digests.checksums[algorithm], Base64.encode(computed) == value.trimmingCharacters()
+            else {
+                rejection = .badDigest("The \(name) you specified did not match the calculated checksum.")
+                return .badDigest("\(name) mismatch")
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,172 @@
+import Cluster
+import Core
+import HTTP
+import Loop
+import Storage
+
+/// The S3 API of one node: authenticates each request (SigV4), routes it to its operation and answers
+/// with S3's headers, XML and errors. Loop-bound.
+public final class S3API {
+    public let layer: ObjectLayer
+    let accessKey: String
+    let secretKey: String
+    public let region: String
+    /// Host names under which `bucket.<domain>` addresses a bucket (virtual-host style).
+    let domains: [String]
+    /// Signing keys by scope (they change once a day per region).
+    private var signingKeys: [String: [UInt8]] = [:]
+    static let signingKeysMax = 64
+    /// Request bodies S3 sends as XML (CreateBucketConfiguration, ...) are small.
+    static let xmlBodyBytesMax: Int64 = 1 << 20
+    /// S3's limit on all `x-amz-meta-*` headers of one object.
+    static let userMetadataBytesMax = 2048
+
+    public init(layer: ObjectLayer, accessKey: String, secretKey: String, region: String, domains: [String]) {
+        self.layer = layer
+        self.accessKey = accessKey
+        self.secretKey = secretKey
+        self.region = region
+        self.domains = domains
+    }
+
+    /// The Owner element of listings: a stable id for the root user.
+    var ownerID: String { Crypto.sha256(Array(accessKey.utf8)).hexString }
+
+    public func handle(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        let requestID = response.defaultHeaders["X-Amz-Request-Id"] ?? ""
+        let resource = String(request.head.path)
+        guard let query = QueryParameters(parsing: request.head.query) else {
+            return S3Exchange.fail(
+                response, isHead: request.head.method == "HEAD", .invalidArgument("malformed query string"),
+                resource: resource, requestID: requestID)
+        }
+        let claim: SigV4.Claim
+        do throws(SigV4.Failure) {
+            claim = try SigV4.claim(request.head, query: query)
+            try SigV4.verify(
+                claim, head: request.head, query: query, accessKey: accessKey, secretKey: secretKey, now: .now())
+        } catch {
+            return S3Exchange.fail(
+                response, isHead: request.head.method == "HEAD", S3API.authError(error), resource: resource,
+                requestID: requestID)
+        }
+        let s3: S3Request
+        do throws(S3Request.Failure) {
+            s3 = try S3Request(head: request.head, query: query, domains: domains)
+        } catch {
+            let e: S3Error =
+                switch error {
+                case .malformedPath: .invalidArgument("the request path is not valid percent-encoded UTF-8")
+                case .unsupported(let what):
+                    .notImplemented(
+                        "A header or query you provided implies functionality that is not implemented: \(what).")
+                case .methodNotAllowed(let what):
+                    .methodNotAllowed("The specified method is not allowed against this resource: \(what).")
+                }
+            return S3Exchange.fail(
+                response, isHead: request.head.method == "HEAD", e, resource: resource, requestID: requestID)
+        }
+        let exchange = S3Exchange(
+            api: self, request: request, response: response, s3: s3, claim: claim, requestID: requestID)
+        switch s3.operation {
+        case .listBuckets: exchange.listBuckets()
+        case .createBucket: exchange.createBucket()
+        case .headBucket: exchange.headBucket()
+        case .deleteBucket: exchange.deleteBucket()
+        case .getBucketLocation: exchange.getBucketLocation()
+        case .listObjects: exchange.listObjects(v2: false)
+        case .listObjectsV2: exchange.listObjects(v2: true)
+        case .putObject: exchange.putObject()
+        case .getObject: exchange.getObject(head: false)
+        case .headObject: exchange.getObject(head: true)
+        case .deleteObject: exchange.deleteObject()
+        }
+    }
+
+    func signingKey(for scope: SigV4.Scope) -> [UInt8] {
+        if let key = signingKeys[scope.text] { return key }
+        if signingKeys.count >= S3API.signingKeysMax { signingKeys.removeAll() }
+        let key = SigV4.signingKey(secretKey: secretKey, scope: scope)
+        signingKeys[scope.text] = key
+        return key
+    }
+
+    static func authError(_ failure: SigV4.Failure) -> S3Error {
+        switch failure {
+        case .missing:
+            .accessDenied("Access Denied: requests must be signed (AWS Signature Version 4); anonymous access is off.")
+        case .malformed(let m): .authorizationMalformed("The authorization is malformed: \(m).")
+        case .unknownAccessKey: .invalidAccessKey()
+        case .expired(let m):
+            m.contains("15 minutes") ? .requestTimeTooSkewed(m) : .expiredToken("Request has expired: \(m).")
+        case .signatureMismatch:
+            .signatureMismatch(
+                "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+            )
+        case .unsupported(let m): .notImplemented(m)
+        }
+    }
+}
+
+/// One S3 request being answered.
+final class S3Exchange {
+    let api: S3API
+    let request: HTTPServerRequest
+    let response: HTTPServerResponse
+    let s3: S3Request
+    let claim: SigV4.Claim
+    let requestID: String
+    var layer: ObjectLayer { api.layer }
+    var isHead: Bool { request.head.method == "HEAD" }
+    /// A more precise error a digest check found (the object layer only knows "bad digest").
+    var rejection: S3Error?
+
+    init(
+        api: S3API, request: HTTPServerRequest, response: HTTPServerResponse, s3: S3Request, claim: SigV4.Claim,
+        requestID: String
+    ) {
+        self.api = api
+        self.request = request
+        self.response = response
+        self.s3 = s3
+        self.claim = claim
+        self.requestID = requestID
+    }
+
+    var resource: String { s3.key.isEmpty ? "/\(s3.bucket)" : "/\(s3.bucket)/\(s3.key)" }
+
+    func fail(_ error: S3Error) {
+        S3Exchange.fail(response, isHead: isHead, error, resource: resource, requestID: requestID)
+    }
+
+    func fail(_ error: ObjectError) {
+        if case .badDigest = error, let rejection { return fail(rejection) }
+        fail(S3Error.from(error))
+    }
+
+    /// Answers with an S3 error: the XML document, or only the status for HEAD (which has no body), or a
+    /// cut connection when the response had already begun.
+    static func fail(
+        _ response: HTTPServerResponse, isHead: Bool, _ error: S3Error, resource: String, requestID: String
+    ) {
+        guard !response.isHeadWritten else { return response.abortConnection() }
+        let body = isHead ? [] : Array(error.xml(resource: resource, requestID: requestID).utf8)
+        var headers: HTTPHeaders = ["Content-Type": "application/xml"]
+        if error.status == 503 { headers.add("Retry-After", "1") }
+        if isHead {
+            response.writeHead(status: error.status, headers: headers, contentLength: 0)
+            response.end()
+        } else {
+            response.send(status: error.status, headers: headers, body: body)
+        }
+    }
+
+    func sendXML(_ xml: String, status: Int = 200, headers: HTTPHeaders = [:]) {
+        var all = headers
+        all.add("Content-Type", "application/xml")
+        response.send(status: status, headers: all, body: Array(xml.utf8))
+    }
+
+    /// The time format of S3 listings: `2009-10-12T17:50:30.000Z`.
+    static func isoTime(_ ms: Int64) -> String { WallTime(millisecondsSinceEpoch: ms).iso8601 }
+}

@@ -1,0 +1,119 @@
+import HTTP
+
+/// Which S3 operation a request is, and on what: routing for path-style (`/bucket/key`) and
+/// virtual-host-style (`bucket.localhost:8080/key`) addressing. Pure.
+public struct S3Request: Sendable {
+    public enum Operation: String, Sendable {
+        case listBuckets = "ListBuckets"
+        case createBucket = "CreateBucket"
+        case headBucket = "HeadBucket"
+        case deleteBucket = "DeleteBucket"
+        case getBucketLocation = "GetBucketLocation"
+        case listObjects = "ListObjects"
+        case listObjectsV2 = "ListObjectsV2"
+        case putObject = "PutObject"
+        case getObject = "GetObject"
+        case headObject = "HeadObject"
+        case deleteObject = "DeleteObject"
+    }
+
+    public var operation: Operation
+    public var bucket: String
+    public var key: String
+    public var query: QueryParameters
+
+    public enum Failure: Error, Equatable, Sendable {
+        case malformedPath
+        case unsupported(String)
+        case methodNotAllowed(String)
+    }
+
+    /// Bucket subresources this server does not implement yet: answered with NotImplemented, never
+    /// mistaken for a listing.
+    static let unsupportedBucketQueries = [
+        "acl", "policy", "cors", "lifecycle", "tagging", "versioning", "versions", "uploads", "delete", "encryption",
+        "replication",
+        "website", "logging", "notification", "object-lock", "ownershipControls", "requestPayment", "accelerate",
+        "analytics", "inventory",
+        "metrics", "intelligent-tiering", "publicAccessBlock", "policyStatus",
+    ]
+    static let unsupportedObjectQueries = [
+        "acl", "tagging", "uploadId", "uploads", "retention", "legal-hold", "restore", "select", "attributes",
+        "torrent",
+    ]
+
+    /// `domains`: host names under which the first label is a bucket (virtual-host style).
+    public init(head: HTTPRequestHead, query: QueryParameters, domains: [String]) throws(Failure) {
+        self.query = query
+        guard let path = URLEncoding.decode(head.path, plusAsSpace: false), path.hasPrefix("/") else {
+            throw .malformedPath
+        }
+        var bucket = ""
+        var key = ""
+        if let host = head.headers["Host"].map(S3Request.hostName),
+            let b = S3Request.virtualBucket(host: host, domains: domains)
+        {
+            bucket = b
+            key = String(path.dropFirst())
+        } else {
+            let rest = path.dropFirst()
+            if let slash = rest.firstIndex(of: "/") {
+                bucket = String(rest[..<slash])
+                key = String(rest[rest.index(after: slash)...])
+            } else {
+                bucket = String(rest)
+            }
+        }
+        self.bucket = bucket
+        self.key = key
+        let method = head.method
+        if bucket.isEmpty {
+            guard method == "GET" else { throw .methodNotAllowed("\(method) on the service root") }
+            operation = .listBuckets
+            return
+        }
+        if key.isEmpty {
+            if let q = S3Request.unsupportedBucketQueries.first(where: { query.contains($0) }) {
+                throw .unsupported("the bucket '\(q)' subresource is not supported yet")
+            }
+            switch method {
+            case "PUT": operation = .createBucket
+            case "HEAD": operation = .headBucket
+            case "DELETE": operation = .deleteBucket
+            case "GET":
+                if query.contains("location") {
+                    operation = .getBucketLocation
+                } else {
+                    operation = query["list-type"] == "2" ? .listObjectsV2 : .listObjects
+                }
+            default: throw .methodNotAllowed("\(method) on a bucket")
+            }
+            return
+        }
+        if let q = S3Request.unsupportedObjectQueries.first(where: { query.contains($0) }) {
+            throw .unsupported("the object '\(q)' subresource is not supported yet")
+        }
+        switch method {
+        case "PUT":
+            if head.headers.contains("x-amz-copy-source") { throw .unsupported("CopyObject is not supported yet") }
+            operation = .putObject
+        case "GET": operation = .getObject
+        case "HEAD": operation = .headObject
+        case "DELETE": operation = .deleteObject
+        default: throw .methodNotAllowed("\(method) on an object")
+        }
+    }
+
+    static func hostName(_ host: String) -> String {
+        if host.hasPrefix("[") { return String(host.prefix { $0 != "]" }.dropFirst()) }
+        return String(host.split(separator: ":", maxSplits: 1).first ?? "").lowercased()
+    }
+
+    static func virtualBucket(host: String, domains: [String]) -> String? {
+        for domain in domains where host.hasSuffix("." + domain) {
+            let bucket = String(host.dropLast(domain.count + 1))
+            if !bucket.isEmpty { return bucket }
+        }
+        return nil
+    }
+}

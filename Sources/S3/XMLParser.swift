@@ -1,0 +1,156 @@
+/// A small XML reader for the request bodies S3 clients send (CreateBucketConfiguration, and later
+/// Delete and CompleteMultipartUpload): elements, text, the five entities and numeric references. No
+/// DTDs, no external entities, bounded depth; attributes are skipped.
+public struct XMLElement: Equatable, Sendable {
+    public var name: String
+    public var text: String
+    public var children: [XMLElement]
+
+    public func child(_ name: String) -> XMLElement? { children.first { $0.name == name } }
+    public func all(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }
+
+    public static let depthMax = 32
+
+    public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(Failure) -> XMLElement {
+        var p = Parser(bytes: bytes)
+        p.skipProlog()
+        let root = try p.element(depth: 0)
+        p.skipSpaceAndComments()
+        guard p.i == bytes.count else { throw Failure(description: "text after the root element") }
+        return root
+    }
+
+    private struct Parser {
+        let bytes: [UInt8]
+        var i = 0
+
+        mutating func skipSpaceAndComments() {
+            while i < bytes.count {
+                if [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) {
+                    i += 1
+                } else if starts("<!--"), let end = find("-->") {
+                    i = end + 3
+                } else {
+                    return
+                }
+            }
+        }
+
+        mutating func skipProlog() {
+            skipSpaceAndComments()
+            if starts("<?"), let end = find("?>") { i = end + 2 }
+            skipSpaceAndComments()
+        }
+
+        func starts(_ s: String) -> Bool {
+            let u = Array(s.utf8)
+            return i + u.count <= bytes.count && Array(bytes[i..<(i + u.count)]) == u
+        }
+
+        func find(_ s: String) -> Int? {
+            let u = Array(s.utf8)
+            var j = i
+            while j + u.count <= bytes.count {
+                if Array(bytes[j..<(j + u.count)]) == u { return j }
+                j += 1
+            }
+            return nil
+        }
+
+        mutating func name() throws(Failure) -> String {
+            let start = i
+            while i < bytes.count, !([0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ">"), UInt8(ascii: "/")].contains(bytes[i]))
+            { i += 1 }
+            guard i > start else { throw Failure(description: "an element without a name") }
+            let full = String(decoding: bytes[start..<i], as: UTF8.self)
+            return full.split(separator: ":").last.map(String.init) ?? full  // drop a namespace prefix
+        }
+
+        mutating func element(depth: Int) throws(Failure) -> XMLElement {
+            guard depth < XMLElement.depthMax else {
+                throw Failure(description: "nested deeper than \(XMLElement.depthMax)")
+            }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "<") else {
+                throw Failure(description: "expected an element")
+            }
+            i += 1
+            let tag = try name()
+            // Attributes (xmlns ...) are not needed: skip to the end of the tag.
+            while i < bytes.count, bytes[i] != UInt8(ascii: ">") { i += 1 }
+            guard i < bytes.count else { throw Failure(description: "unterminated <\(tag)>") }
+            if bytes[i - 1] == UInt8(ascii: "/") {
+                i += 1
+                return XMLElement(name: tag, text: "", children: [])
+            }
+            i += 1
+            var element = XMLElement(name: tag, text: "", children: [])
+            var text: [UInt8] = []
+            while true {
+                guard i < bytes.count else { throw Failure(description: "unterminated <\(tag)>") }
+                if starts("<!--"), let end = find("-->") {
+                    i = end + 3
+                } else if starts("<![CDATA["), let end = find("]]>") {
+                    text += bytes[(i + 9)..<end]
+                    i = end + 3
+                } else if starts("</") {
+                    i += 2
+                    let closing = try name()
+                    guard closing == tag else { throw Failure(description: "</\(closing)> closes <\(tag)>") }
+                    while i < bytes.count, bytes[i] != UInt8(ascii: ">") { i += 1 }
+                    i += 1
+                    element.text = try unescape(text)
+                    return element
+                } else if bytes[i] == UInt8(ascii: "<") {
+                    element.children.append(try self.element(depth: depth + 1))
+                } else {
+                    text.append(bytes[i])
+                    i += 1
+                }
+            }
+        }
+
+        func unescape(_ raw: [UInt8]) throws(Failure) -> String {
+            let s = String(decoding: raw, as: UTF8.self)
+            guard s.contains("&") else { return s.trimmingWhitespace() }
+            var out = ""
+            var rest = Substring(s)
+            while let amp = rest.firstIndex(of: "&") {
+                out += rest[..<amp]
+                guard let semi = rest[amp...].firstIndex(of: ";") else { throw Failure(description: "a bare '&'") }
+                let entity = rest[rest.index(after: amp)..<semi]
+                switch entity {
+                case "amp": out += "&"
+                case "lt": out += "<"
+                case "gt": out += ">"
+                case "quot": out += "\""
+                case "apos": out += "'"
+                default:
+                    let number =
+                        entity.hasPrefix("#x")
+                        ? UInt32(entity.dropFirst(2), radix: 16)
+                        : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
+                    guard let number, let scalar = Unicode.Scalar(number) else {
+                        throw Failure(description: "unknown entity &\(entity);")
+                    }
+                    out.unicodeScalars.append(scalar)
+                }
+                rest = rest[rest.index(after: semi)...]
+            }
+            out += rest
+            return out.trimmingWhitespace()
+        }
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
