@@ -47,7 +47,9 @@ let package = Package(
         .target(name: "Admin", dependencies: ["Cluster", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
 
         // MARK: Composition: config, one node wired together
-        .target(name: "Node", dependencies: ["S3", "Admin", "Cluster", "Storage", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
+        .target(
+            name: "Node", dependencies: ["S3", "Admin", "Cluster", "Storage", "HTTP", "Loop", "Core"],
+            exclude: ["README.md"]),
         .executableTarget(
             name: "DevNode",
             dependencies: ["Node", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser")]

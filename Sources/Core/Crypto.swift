@@ -11,13 +11,22 @@ public enum Crypto {
     }
 
     public static func hmacSHA256(key: some ContiguousBytes, data: some ContiguousBytes) -> [UInt8] {
+        hmac(EVP_sha256(), key: key, data: data)
+    }
+
+    /// For AWS Signature Version 2 (legacy clients and boto3's default presigned URLs).
+    public static func hmacSHA1(key: some ContiguousBytes, data: some ContiguousBytes) -> [UInt8] {
+        hmac(EVP_sha1(), key: key, data: data)
+    }
+
+    private static func hmac(_ md: OpaquePointer?, key: some ContiguousBytes, data: some ContiguousBytes) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         key.withUnsafeBytes { k in
             data.withUnsafeBytes { d in
                 _ = HMAC(
-                    EVP_sha256(), k.baseAddress, Int32(k.count), d.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                    d.count, &out, &length)
+                    md, k.baseAddress, Int32(k.count), d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count,
+                    &out, &length)
             }
         }
         return Array(out.prefix(Int(length)))

@@ -40,11 +40,23 @@ public final class S3API {
                 response, isHead: request.head.method == "HEAD", .invalidArgument("malformed query string"),
                 resource: resource, requestID: requestID)
         }
-        let claim: SigV4.Claim
+        let auth: S3Auth
         do throws(SigV4.Failure) {
-            claim = try SigV4.claim(request.head, query: query)
-            try SigV4.verify(
-                claim, head: request.head, query: query, accessKey: accessKey, secretKey: secretKey, now: .now())
+            if let v2 = try SigV2.claim(request.head, query: query) {
+                let virtualBucket = request.head.headers["Host"].map(S3Request.hostName).flatMap {
+                    S3Request.virtualBucket(host: $0, domains: domains)
+                }
+                try SigV2.verify(
+                    v2, head: request.head, query: query, virtualBucket: virtualBucket, accessKey: accessKey,
+                    secretKey: secretKey, now: .now())
+                auth = S3Auth(
+                    payloadHash: request.head.headers["X-Amz-Content-Sha256"] ?? SigV4.unsignedPayload, v4: nil)
+            } else {
+                let claim = try SigV4.claim(request.head, query: query)
+                try SigV4.verify(
+                    claim, head: request.head, query: query, accessKey: accessKey, secretKey: secretKey, now: .now())
+                auth = S3Auth(payloadHash: claim.payloadHash, v4: claim)
+            }
         } catch {
             return S3Exchange.fail(
                 response, isHead: request.head.method == "HEAD", S3API.authError(error), resource: resource,
@@ -67,7 +79,7 @@ public final class S3API {
                 response, isHead: request.head.method == "HEAD", e, resource: resource, requestID: requestID)
         }
         let exchange = S3Exchange(
-            api: self, request: request, response: response, s3: s3, claim: claim, requestID: requestID)
+            api: self, request: request, response: response, s3: s3, auth: auth, requestID: requestID)
         switch s3.operation {
         case .listBuckets: exchange.listBuckets()
         case .createBucket: exchange.createBucket()
@@ -108,13 +120,21 @@ public final class S3API {
     }
 }
 
+/// What authentication established about a request.
+struct S3Auth {
+    /// What the payload must hash to (hex SHA-256), or UNSIGNED-PAYLOAD, or a streaming mode.
+    var payloadHash: String
+    /// The SigV4 claim (chunk signatures chain from it); nil for SigV2.
+    var v4: SigV4.Claim?
+}
+
 /// One S3 request being answered.
 final class S3Exchange {
     let api: S3API
     let request: HTTPServerRequest
     let response: HTTPServerResponse
     let s3: S3Request
-    let claim: SigV4.Claim
+    let auth: S3Auth
     let requestID: String
     var layer: ObjectLayer { api.layer }
     var isHead: Bool { request.head.method == "HEAD" }
@@ -122,18 +142,19 @@ final class S3Exchange {
     var rejection: S3Error?
 
     init(
-        api: S3API, request: HTTPServerRequest, response: HTTPServerResponse, s3: S3Request, claim: SigV4.Claim,
+        api: S3API, request: HTTPServerRequest, response: HTTPServerResponse, s3: S3Request, auth: S3Auth,
         requestID: String
     ) {
         self.api = api
         self.request = request
         self.response = response
         self.s3 = s3
-        self.claim = claim
+        self.auth = auth
         self.requestID = requestID
     }
 
-    var resource: String { s3.key.isEmpty ? "/\(s3.bucket)" : "/\(s3.bucket)/\(s3.key)" }
+    /// The resource an error names: the path as the client sent it (still percent-encoded).
+    var resource: String { String(request.head.path) }
 
     func fail(_ error: S3Error) {
         S3Exchange.fail(response, isHead: isHead, error, resource: resource, requestID: requestID)

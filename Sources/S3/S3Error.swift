@@ -66,6 +66,24 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
     static func metadataTooLarge() -> S3Error {
         S3Error("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size (2 KiB).")
     }
+    /// An error the HTTP layer answers by itself (malformed request, timeout, limits), as S3 words it.
+    public static func forHTTPStatus(_ status: Int, _ message: String) -> S3Error {
+        let code =
+            switch status {
+            case 400: "BadRequest"
+            case 405: "MethodNotAllowed"
+            case 408: "RequestTimeout"
+            case 411: "MissingContentLength"
+            case 413: "EntityTooLarge"
+            case 417: "ExpectationFailed"
+            case 431: "RequestHeaderSectionTooLarge"
+            case 503: "SlowDown"
+            case 505: "HttpVersionNotSupported"
+            default: status >= 500 ? "InternalError" : "BadRequest"
+            }
+        return S3Error(code, status, message)
+    }
+
     static func internalError(_ requestID: String) -> S3Error {
         S3Error("InternalError", 500, "We encountered an internal error (request \(requestID)); please try again.")
     }
@@ -143,7 +161,8 @@ public struct XMLWriter {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&apos;"
-            case _ where c.value < 32 && c != "\t" && c != "\n" && c != "\r": out += "&#\(c.value);"
+            // XML 1.0 cannot carry these at all, not even as references: the replacement character stands in.
+            case _ where c.value < 32 && c != "\t" && c != "\n" && c != "\r": out += "\u{FFFD}"
             default: out.unicodeScalars.append(c)
             }
         }

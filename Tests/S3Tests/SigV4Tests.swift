@@ -251,3 +251,45 @@ struct AWSChunkedTests {
         }
     }
 }
+
+@Suite("SigV2")
+struct SigV2Tests {
+    // AWS's Signature Version 2 examples ("Signing and Authenticating REST Requests").
+    static let key = "AKIAIOSFODNN7EXAMPLE"
+    static let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+    @Test("AWS's object GET example verifies from its header")
+    func header() throws {
+        let (h, q) = head(
+            "GET", "/awsexamplebucket1/photos/puppy.jpg",
+            [
+                ("Host", "s3.us-west-1.amazonaws.com"), ("Date", "Tue, 27 Mar 2007 19:36:42 +0000"),
+                ("Authorization", "AWS AKIAIOSFODNN7EXAMPLE:qgk2+6Sv9/oM7G3qLEjTH1a1l1g="),
+            ])
+        let claim = try #require(try SigV2.claim(h, query: q))
+        try SigV2.verify(claim, head: h, query: q, accessKey: SigV2Tests.key, secretKey: SigV2Tests.secret, now: .now())
+        #expect(throws: SigV4.Failure.signatureMismatch) {
+            try SigV2.verify(claim, head: h, query: q, accessKey: SigV2Tests.key, secretKey: "other", now: .now())
+        }
+    }
+
+    @Test("AWS's query string example verifies before its expiry and not after")
+    func presigned() throws {
+        let (h, q) = head(
+            "GET",
+            "/photos/puppy.jpg?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=NpgCjnDzrM%2BWFzoENXmpNDUsSn8%3D&Expires=1175139620",
+            [("Host", "johnsmith.s3.amazonaws.com")])
+        let claim = try #require(try SigV2.claim(h, query: q))
+        // Virtual-host style: the bucket comes from the Host header and is signed as the start of the resource.
+        try SigV2.verify(
+            claim, head: h, query: q, virtualBucket: "johnsmith", accessKey: SigV2Tests.key,
+            secretKey: SigV2Tests.secret,
+            now: WallTime(millisecondsSinceEpoch: 1_175_139_000_000))
+        #expect(throws: SigV4.Failure.expired("the presigned URL expired")) {
+            try SigV2.verify(
+                claim, head: h, query: q, virtualBucket: "johnsmith", accessKey: SigV2Tests.key,
+                secretKey: SigV2Tests.secret,
+                now: WallTime(millisecondsSinceEpoch: 1_175_139_621_000))
+        }
+    }
+}

@@ -56,7 +56,7 @@ def test_standalone_nodes_find_each_other_from_the_ellipsis_list(standalone):
     status, headers, body = get(base, "/minio/health/live")
     assert status == 200 and body == b"live\n"
     lines = [json.loads(l) for l in (tmp / "log2").read_text().splitlines()]
-    assert lines[0]["msg"].startswith("devnode") and lines[0]["node"] == "node2"
+    assert any(l.get("msg", "").startswith("devnode") and l["node"] == "node2" for l in lines)
     # SIGTERM: a clean exit 0.
     procs[1].send_signal(signal.SIGTERM)
     assert procs[1].wait(timeout=10) == 0
@@ -83,9 +83,9 @@ def test_the_internal_prefix_refuses_unsigned_and_wrongly_signed_requests(standa
     sig = hmac.new(key, f"GET\n/_dc/v1/status\nme\n{stale}".encode(), hashlib.sha256).hexdigest()
     status, _, body = get(base, "/_dc/v1/status", {"X-Dc-Caller": "me", "X-Dc-Time": stale, "X-Dc-Signature": sig})
     assert status == 403 and b"away from this node's clock" in body
-    # S3 paths answer with an S3 error document until the object store exists.
+    # S3 paths answer an unsigned request with an S3 error document.
     status, headers, body = get(base, "/bucket/key")
-    assert status == 501 and b"<Code>NotImplemented</Code>" in body and headers.get("X-Amz-Request-Id")
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body and headers.get("X-Amz-Request-Id")
 
 
 @pytest.mark.parametrize("config_change,key,hint", [

@@ -99,7 +99,7 @@ def test_a_body_shorter_than_its_content_length_loses_nothing_and_harms_nothing(
 
 
 def test_a_large_body_the_server_does_not_want_still_gets_the_answer_not_a_reset(node):
-    # The S3 path answers at once without reading; the client is still sending 8 MiB.
+    # An unsigned PUT is refused at once without reading; the client is still sending 8 MiB.
     s = socket.create_connection(("127.0.0.1", node.port("node1")), timeout=10)
     s.sendall(b"PUT /bucket/key HTTP/1.1\r\nContent-Length: 8388608\r\n\r\n")
     sent = 0
@@ -115,8 +115,8 @@ def test_a_large_body_the_server_does_not_want_still_gets_the_answer_not_a_reset
     except ConnectionResetError:
         pass
     s.close()
-    assert reply.startswith(b"HTTP/1.1 501"), reply[:200]
-    assert b"<Code>NotImplemented</Code>" in reply
+    assert reply.startswith(b"HTTP/1.1 403"), reply[:200]
+    assert b"<Code>AccessDenied</Code>" in reply
 
 
 def test_a_thousand_pipelined_requests_get_a_thousand_answers_in_order(node):

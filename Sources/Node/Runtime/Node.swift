@@ -119,6 +119,10 @@ public final class Node {
         s3 = S3API(
             layer: objects, accessKey: config.credential.accessKey, secretKey: config.credential.secretKey,
             region: config.region, domains: domains)
+        // Errors the HTTP layer answers by itself reach S3 clients as S3 error documents.
+        server.renderError = { status, message in
+            ("application/xml", Array(S3Error.forHTTPStatus(status, message).xml(resource: "/", requestID: "").utf8))
+        }
         emitTarget = { [unowned self] in self.emit($0) }
         routeTarget = { [unowned self] in self.route($0, $1) }
         membership.load = { [unowned self] in self.currentLoad() }

@@ -29,11 +29,6 @@ extension S3Exchange {
         ]
         for (name, value) in v.headers.sorted(by: { $0.key < $1.key }) { headers.add(name, value) }
         for (name, value) in v.userMetadata.sorted(by: { $0.key < $1.key }) { headers.add("x-amz-meta-\(name)", value) }
-        if request.head.headers["x-amz-checksum-mode"]?.uppercased() == "ENABLED" {
-            for (name, value) in v.checksums.sorted(by: { $0.key < $1.key }) {
-                headers.add("x-amz-checksum-\(name.lowercased())", value)
-            }
-        }
         if v.versionID != "null" { headers.add("x-amz-version-id", v.versionID) }
         var status = 200
         var range: Range<Int64>?
@@ -46,6 +41,12 @@ extension S3Exchange {
             status = 206
             range = r
             headers.add("Content-Range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(v.size)")
+        }
+        // A checksum covers the whole object: a partial read does not get it (clients would check it).
+        if range == nil && request.head.headers["x-amz-checksum-mode"]?.uppercased() == "ENABLED" {
+            for (name, value) in v.checksums.sorted(by: { $0.key < $1.key }) {
+                headers.add("x-amz-checksum-\(name.lowercased())", value)
+            }
         }
         let length = range.map { Int64($0.count) } ?? v.size
         response.writeHead(status: status, headers: headers, contentLength: length)

@@ -10,12 +10,15 @@ extension S3Exchange {
 
     func putObject() {
         let headers = request.head.headers
-        let payloadHash = claim.payloadHash
+        let payloadHash = auth.payloadHash
         let streaming = payloadHash.hasPrefix("STREAMING-") || headers.hasToken("aws-chunked", in: "Content-Encoding")
         var decoder: AWSChunkedDecoder?
         if streaming {
             switch payloadHash {
             case SigV4.streamingSigned, SigV4.streamingSignedTrailer:
+                guard let claim = auth.v4 else {
+                    return fail(.invalidRequest("signed aws-chunked bodies need a SigV4 request"))
+                }
                 decoder = AWSChunkedDecoder(
                     signing: .signed(claim: claim, signingKey: api.signingKey(for: claim.scope)),
                     expectsTrailer: payloadHash == SigV4.streamingSignedTrailer)
@@ -112,7 +115,7 @@ extension S3Exchange {
             rejection = .badDigest("The Content-MD5 you specified did not match what we received.")
             return .badDigest("Content-MD5 mismatch")
         }
-        if signedPayload, digests.sha256?.hexString != claim.payloadHash.lowercased() {
+        if signedPayload, digests.sha256?.hexString != auth.payloadHash.lowercased() {
             rejection = .sha256Mismatch()
             return .badDigest("x-amz-content-sha256 mismatch")
         }
