@@ -57,7 +57,7 @@ let package = Package(
 
         // MARK: The launcher
         .target(
-            name: "Launcher", dependencies: ["CProcess", "Node", "Admin", "Cluster", "HTTP", "Loop", "Core"],
+            name: "Launcher", dependencies: ["CProcess", "Node", "S3", "Admin", "Cluster", "HTTP", "Loop", "Core"],
             exclude: ["README.md"]),
         .executableTarget(
             name: "DevCluster",

@@ -193,6 +193,33 @@ public enum SigV4 {
         return Crypto.hmacSHA256(key: signingKey, data: Array(parts.joined(separator: "\n").utf8)).hexString
     }
 
+    /// Signs a request as a client (the benchmark, tools): adds `X-Amz-Date`, `X-Amz-Content-Sha256` and
+    /// `Authorization` over the host, those two, and any `x-amz-*` headers already present.
+    public static func sign(
+        method: String, target: String, headers: inout HTTPHeaders, host: String, payloadHash: String = unsignedPayload,
+        accessKey: String,
+        secretKey: String, region: String, now: WallTime = .now()
+    ) {
+        let iso = now.iso8601  // 2026-11-25T14:02:12.308Z
+        let amzDate = iso.prefix(19).filter { $0 != "-" && $0 != ":" } + "Z"
+        headers.set("Host", host)
+        headers.set("X-Amz-Date", amzDate)
+        headers.set("X-Amz-Content-Sha256", payloadHash)
+        let signed = Set(headers.fields.map { $0.name.lowercased() }.filter { $0 == "host" || $0.hasPrefix("x-amz-") })
+            .sorted()
+        let scope = Scope("\(accessKey)/\(amzDate.prefix(8))/\(region)/s3/aws4_request")!
+        let claim = Claim(
+            scope: scope, signedHeaders: signed, signature: "", amzDate: amzDate, payloadHash: payloadHash,
+            presigned: false, expires: nil)
+        let head = HTTPRequestHead(method: method, target: target, headers: headers)
+        let query = QueryParameters(parsing: head.query) ?? QueryParameters()
+        let signature = signature(claim, head: head, query: query, secretKey: secretKey)
+        headers.set(
+            "Authorization",
+            "\(algorithm) Credential=\(accessKey)/\(scope.text),SignedHeaders=\(signed.joined(separator: ";")),Signature=\(signature)"
+        )
+    }
+
     static func collapseSpaces(_ value: String) -> String {
         var out = ""
         var lastSpace = false
