@@ -19,11 +19,10 @@ let package = Package(
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
-        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
         .target(name: "CProcess", exclude: ["README.md"]),
 
         // MARK: Vocabulary shared by every layer (time, JSON, logging, events, hashing)
-        .target(name: "Core", dependencies: ["CCrypto", "CISAL", "CXXHash"], exclude: ["README.md"]),
+        .target(name: "Core", dependencies: ["CCrypto", "CISAL"], exclude: ["README.md"]),
 
         // MARK: Layer 2: the event loop
         .target(name: "Loop", dependencies: ["CUV", "Core"], exclude: ["README.md"]),
@@ -68,6 +67,7 @@ let package = Package(
 
         // MARK: Benchmarks (not part of the product)
         .executableTarget(name: "HTTPBenchServer", dependencies: ["HTTP", "Loop", "Core"]),
+        .executableTarget(name: "CodecBench", dependencies: ["Erasure", "Core"]),
 
         // MARK: Tests
         .testTarget(name: "CoreTests", dependencies: ["Core"]),

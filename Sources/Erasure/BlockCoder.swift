@@ -11,7 +11,7 @@ public struct BlockCoder: Sendable {
         self.codec = try ErasureCodec(dataShards: geometry.dataShards, parityShards: geometry.parityShards)
     }
 
-    /// The frames (8-byte XXH3 little-endian, then the shard) of a block, shard 0 first.
+    /// The frames (8-byte CRC-64 little-endian, then the shard) of a block, shard 0 first.
     public func encode(block: UnsafeRawBufferPointer) -> [ByteBuffer] {
         let k = geometry.dataShards
         let shard = geometry.shardSize(blockBytes: block.count)
@@ -32,7 +32,7 @@ public struct BlockCoder: Sendable {
         }
         codec.encode(payloads, length: shard)
         for (frame, payload) in zip(frames, payloads) {
-            let hash = BlockHash.xxh3(UnsafeRawBufferPointer(start: payload, count: shard)).littleEndian
+            let hash = BlockHash.crc64(UnsafeRawBufferPointer(start: payload, count: shard)).littleEndian
             withUnsafeBytes(of: hash) { frame.pointer.copyMemory(from: $0.baseAddress!, byteCount: BlockHash.bytes) }
             frame.setCount(BlockHash.bytes + shard)
         }
@@ -43,7 +43,7 @@ public struct BlockCoder: Sendable {
     public static func verify(_ frame: UnsafeRawBufferPointer) -> Bool {
         guard frame.count >= BlockHash.bytes else { return false }
         let stored = UInt64(littleEndian: frame.loadUnaligned(as: UInt64.self))
-        return BlockHash.xxh3(UnsafeRawBufferPointer(rebasing: frame[BlockHash.bytes...])) == stored
+        return BlockHash.crc64(UnsafeRawBufferPointer(rebasing: frame[BlockHash.bytes...])) == stored
     }
 
     public struct Decoded: Sendable {

@@ -2,7 +2,7 @@ import Core
 
 /// How an object is cut and coded: streams are cut into `blockSize` erasure blocks; each block is split
 /// into k data shards of `shardSize(block)` bytes (the last zero-padded) plus m parity shards. On disk a
-/// node's shard file is its shard of every block in turn, each preceded by its 8-byte XXH3 checksum (a
+/// node's shard file is its shard of every block in turn, each preceded by its 8-byte CRC-64 checksum (a
 /// "frame"), so any block can be found, read and verified on its own.
 public struct ErasureGeometry: Codable, Equatable, Hashable, Sendable {
     public static let defaultBlockSize = 1 << 20

@@ -6,7 +6,7 @@ import Glibc
 
 /// The layers of DESIGN.md section 3, bottom first. A target may import only targets below it.
 let layers: [[String]] = [
-    ["CUV", "CHTTPParser", "CCrypto", "CProcess", "CISAL", "CXXHash"],
+    ["CUV", "CHTTPParser", "CCrypto", "CProcess", "CISAL"],
     ["Core"],
     ["Loop"],
     ["HTTP"],
@@ -17,7 +17,7 @@ let layers: [[String]] = [
     ["Admin"],
     ["Node"],
     ["Launcher"],
-    ["DevNode", "DevCluster", "HTTPBenchServer"],
+    ["DevNode", "DevCluster", "HTTPBenchServer", "CodecBench"],
 ]
 
 /// Modules from outside the project each target may use.

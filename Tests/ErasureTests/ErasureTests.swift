@@ -136,6 +136,8 @@ struct ChecksumTests {
         #expect(RunningChecksum.compute(.crc32, check).hexString == "cbf43926")
         #expect(RunningChecksum.compute(.crc32c, check).hexString == "e3069283")
         #expect(RunningChecksum.compute(.crc64nvme, check).hexString == "ae8b14860a799888")
+        // The block checksum is CRC-64/XZ.
+        #expect(check.withUnsafeBytes { BlockHash.crc64($0) } == 0x995D_C9BB_DF19_39FA)
         #expect(RunningChecksum.compute(.sha1, check).hexString == "f7c3bc1d808e04732adf679965ccc34ca7ae3441")
         #expect(
             RunningChecksum.compute(.sha256, Array("abc".utf8)).hexString
