@@ -1,5 +1,6 @@
-/// Bytes in memory the buffer owns, at a stable, 64-byte-aligned address: what libuv writes from, the
-/// thread pool hashes and erasure-codes, and what survives until a write callback runs.
+/// Bytes in memory the buffer owns, at a stable, aligned address (64 bytes by default; 4096 for direct
+/// I/O): what libuv writes from, the thread pool hashes and erasure-codes, and what survives until a
+/// write callback runs.
 ///
 /// Ownership: one owner at a time. A buffer may be handed to a thread-pool job and back (hence
 /// `@unchecked Sendable`), but never read on one thread while another writes it.
@@ -8,10 +9,10 @@ public final class ByteBuffer: @unchecked Sendable {
     public private(set) var count: Int = 0
     public let pointer: UnsafeMutableRawPointer
 
-    public init(capacity: Int) {
+    public init(capacity: Int, alignment: Int = 64) {
         precondition(capacity >= 0, "negative ByteBuffer capacity")
         self.capacity = capacity
-        self.pointer = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1), alignment: 64)
+        self.pointer = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1), alignment: alignment)
     }
 
     public convenience init(copying bytes: UnsafeRawBufferPointer) {
@@ -48,6 +49,20 @@ public final class ByteBuffer: @unchecked Sendable {
     }
 
     public func removeAll() { count = 0 }
+
+    /// Drops the first `n` bytes, moving the rest to the front.
+    public func removeFirst(_ n: Int) {
+        precondition(n >= 0 && n <= count, "ByteBuffer removeFirst(\(n)) of \(count)")
+        if n < count { pointer.copyMemory(from: pointer + n, byteCount: count - n) }
+        count -= n
+    }
+
+    /// Appends `n` zero bytes (padding up to an alignment).
+    public func appendZeros(_ n: Int) {
+        precondition(n >= 0 && n <= remainingCapacity, "ByteBuffer appendZeros(\(n)) past its capacity")
+        (pointer + count).initializeMemory(as: UInt8.self, repeating: 0, count: n)
+        count += n
+    }
 
     public var array: [UInt8] { Array(bytes) }
 }

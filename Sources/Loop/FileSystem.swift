@@ -21,6 +21,12 @@ public enum FileSystem {
         public var totalBytes: UInt64
     }
 
+    /// `O_DIRECT`: writes go from the caller's buffer to the device, bypassing the page cache. Offsets,
+    /// lengths and buffer addresses must then be multiples of `directIOAlignment`. Some file systems
+    /// (tmpfs) refuse the flag with EINVAL.
+    public static let directIOFlag: Int32 = dc_o_direct()
+    public static let directIOAlignment = 4096
+
     public static func open(
         loop: EventLoop, path: String, flags: Int32, mode: Int32 = 0o644,
         completion: @escaping (Result<Int32, UVError>) -> Void
@@ -56,12 +62,15 @@ public enum FileSystem {
         }
     }
 
-    /// Writes all of `buffer` at file `offset`; completes with the bytes written.
+    /// Writes the first `length` bytes of `buffer` (all of them by default) at file `offset`; completes
+    /// with the bytes written.
     public static func write(
-        loop: EventLoop, descriptor: Int32, buffer: ByteBuffer, offset: Int64,
+        loop: EventLoop, descriptor: Int32, buffer: ByteBuffer, length: Int? = nil, offset: Int64,
         completion: @escaping (Result<Int, UVError>) -> Void
     ) {
-        var uvBuffer = uv_buf_init(buffer.pointer.assumingMemoryBound(to: CChar.self), UInt32(buffer.count))
+        let length = length ?? buffer.count
+        precondition(length <= buffer.count, "write of \(length) bytes from a buffer of \(buffer.count)")
+        var uvBuffer = uv_buf_init(buffer.pointer.assumingMemoryBound(to: CChar.self), UInt32(length))
         submit(
             loop, "write", { req, cb in uv_fs_write(loop.raw, req, descriptor, &uvBuffer, 1, offset, cb) },
             keepAlive: buffer
@@ -73,6 +82,21 @@ public enum FileSystem {
     public static func fsync(loop: EventLoop, descriptor: Int32, completion: @escaping (UVError?) -> Void) {
         submit(loop, "fsync", { req, cb in uv_fs_fsync(loop.raw, req, descriptor, cb) }) { req in
             completion(failure(req, "fsync"))
+        }
+    }
+
+    /// Flushes the file's data and the metadata needed to read it back (its size), not its timestamps.
+    public static func fdatasync(loop: EventLoop, descriptor: Int32, completion: @escaping (UVError?) -> Void) {
+        submit(loop, "fdatasync", { req, cb in uv_fs_fdatasync(loop.raw, req, descriptor, cb) }) { req in
+            completion(failure(req, "fdatasync"))
+        }
+    }
+
+    public static func truncate(
+        loop: EventLoop, descriptor: Int32, length: Int64, completion: @escaping (UVError?) -> Void
+    ) {
+        submit(loop, "ftruncate", { req, cb in uv_fs_ftruncate(loop.raw, req, descriptor, length, cb) }) { req in
+            completion(failure(req, "ftruncate"))
         }
     }
 

@@ -26,6 +26,7 @@ public struct UVError: Error, Equatable, Hashable, CustomStringConvertible, Send
     public var isAddressInUse: Bool { code == UV_EADDRINUSE.rawValue }
     public var isNoSpace: Bool { code == UV_ENOSPC.rawValue }
     public var isNotFound: Bool { code == UV_ENOENT.rawValue }
+    public var isInvalidArgument: Bool { code == UV_EINVAL.rawValue }
 }
 
 /// The one chokepoint through which libuv results become Swift errors.
