@@ -7,7 +7,8 @@ import HTTP
 /// needs distributing. A request carries the caller's name, the time, and an HMAC-SHA256 over method,
 /// target, caller and time (not the body, which may be a large stream; the cluster runs on trusted
 /// networks and the signature stops accidental and unauthenticated use). Requests further than
-/// `clockSkewMax` from our clock are refused, so a captured request cannot be replayed later.
+/// `clockSkewMax` from our clock are refused, which bounds a replay of a captured request to that
+/// window; it does not prevent one inside it (that would take a nonce cache, see docs/NOTES.md).
 public struct ClusterKey: Sendable {
     public static let callerHeader = "X-Dc-Caller"
     public static let timeHeader = "X-Dc-Time"

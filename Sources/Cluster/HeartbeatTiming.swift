@@ -1,3 +1,5 @@
+import Core
+
 /// The heartbeat and failure-detection timings of DESIGN.md section 6, checked for consistency at start.
 public struct HeartbeatTiming: Sendable, Equatable {
     /// How often every node sends a heartbeat to every peer.
@@ -31,11 +33,13 @@ public struct HeartbeatTiming: Sendable, Equatable {
 
     public func validate() throws(Invalid) {
         guard interval >= .milliseconds(10) else {
-            throw Invalid(description: "the heartbeat interval (\(interval)) must be at least 10ms")
+            throw Invalid(
+                description: "the heartbeat interval (\(DurationText.format(interval))) must be at least 10ms")
         }
         guard deadAfter > suspectAfter else {
             throw Invalid(
-                description: "dead-after must be longer than two heartbeat intervals (suspect after \(suspectAfter)): "
+                description:
+                    "dead-after must be longer than two heartbeat intervals (suspect after \(DurationText.format(suspectAfter))): "
                     + "raise dead-after or lower the interval")
         }
     }

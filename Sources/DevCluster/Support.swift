@@ -56,6 +56,10 @@ func say(_ text: String) {
     fflush(nil)
 }
 
+/// The exit code of a command line that cannot be obeyed (a bad selector, duration or condition): 64,
+/// as ArgumentParser's own, so a script can tell it from a timeout (1).
+let usageExitCode = ExitCode.validationFailure.rawValue
+
 /// Prints `devcluster: message` to standard error and returns the exit to throw.
 func fail(_ message: String, code: Int32 = 1) -> ExitCode {
     var text = "devcluster: \(message)\n"
@@ -63,11 +67,12 @@ func fail(_ message: String, code: Int32 = 1) -> ExitCode {
     return ExitCode(code)
 }
 
-/// Runs launcher work, turning its errors into a message and exit code 1.
+/// Runs launcher work, turning its errors into a message and exit code 1 (64 for usage errors).
 func launching<T>(_ body: () throws(LauncherError) -> T) throws -> T {
     do {
         return try body()
     } catch {
+        if case .usage = error { throw fail(error.description, code: usageExitCode) }
         throw fail(error.description)
     }
 }
@@ -76,7 +81,7 @@ func parseSelector(_ text: String, _ record: ClusterRecord) throws -> [String] {
     do {
         return try NodeSelector(parsing: text, nodeCount: record.nodes.count).ids
     } catch {
-        throw fail(error.description)
+        throw fail(error.description, code: usageExitCode)
     }
 }
 
@@ -84,7 +89,7 @@ func parseDuration(_ text: String, option: String) throws -> Duration {
     do {
         return try DurationText.parse(text)
     } catch {
-        throw fail("\(option): \(error.description)")
+        throw fail("\(option): \(error.description)", code: usageExitCode)
     }
 }
 

@@ -72,32 +72,60 @@ public final class Launcher {
         return ProcessControl.state(of: process, marker: marker(id))
     }
 
-    public func note(_ action: String, _ target: String, _ detail: String, pid: Int32? = nil) {
+    /// Records a launcher action (`at`: when it began, if before now, so the timeline shows the cause
+    /// before its effects).
+    public func note(_ action: String, _ target: String, _ detail: String, pid: Int32? = nil, at: WallTime = .now()) {
         var fields: [(String, JSONValue)] = [("target", .string(target)), ("detail", .string(detail))]
         if let pid { fields.append(("pid", .int(Int64(pid)))) }
-        home.record(Event(source: "devcluster", kind: .launcher(action), fields: fields))
+        home.record(Event(time: at, source: "devcluster", kind: .launcher(action), fields: fields))
     }
 
     // MARK: up
 
     /// Creates the cluster (or restarts an existing one with the same ports and data), then waits until
     /// every node sees every other online.
+    /// A node that fails to start makes `up` stop the nodes it had started, so a failed `up` leaves
+    /// nothing half running.
     @discardableResult
     public func up(_ options: UpOptions) throws(LauncherError) -> ClusterRecord {
-        let record: ClusterRecord = try home.withLock { () throws(LauncherError) -> ClusterRecord in
-            if home.exists && !options.fresh {
-                return try restart(options)
+        let runningBefore: Set<String> =
+            home.exists && !options.fresh
+            ? Set((try? home.load()).map { r in r.nodes.map(\.id).filter { processState(r, $0) != .stopped } } ?? [])
+            : []
+        do {
+            let record: ClusterRecord = try home.withLock { () throws(LauncherError) -> ClusterRecord in
+                if home.exists && !options.fresh {
+                    return try restart(options)
+                }
+                if home.exists {
+                    let old = try home.load()
+                    stopAll(old, signal: SIGKILL, timeout: .seconds(5))
+                    try home.delete()
+                    say("started over: deleted \(home.path)")
+                }
+                return try create(options)
             }
-            if home.exists {
-                let old = try home.load()
-                stopAll(old, signal: SIGKILL, timeout: .seconds(5))
-                try home.delete()
-                say("started over: deleted \(home.path)")
-            }
-            return try create(options)
+            try waitUntilReady(record, timeout: options.readyTimeout)
+            return record
+        } catch {
+            if case .startFailed = error { stopStarted(except: runningBefore) }
+            throw error
         }
-        try waitUntilReady(record, timeout: options.readyTimeout)
-        return record
+    }
+
+    /// Stops (gracefully, then SIGKILL) the nodes on record that `up` started.
+    private func stopStarted(except runningBefore: Set<String>) {
+        try? home.withLock { () throws(LauncherError) in
+            guard home.exists else { return }
+            var record = try home.load()
+            let started = record.nodes.map(\.id).filter {
+                !runningBefore.contains($0) && processState(record, $0) != .stopped
+            }
+            guard !started.isEmpty else { return }
+            _ = stop(started, in: &record, signal: SIGTERM, timeout: .seconds(5))
+            try home.save(record)
+            say("stopped \(started.joined(separator: ", ")), started by this 'up', so nothing is left half running")
+        }
     }
 
     private func restart(_ options: UpOptions) throws(LauncherError) -> ClusterRecord {
@@ -180,6 +208,10 @@ public final class Launcher {
                 // Checked exactly as the node will read it, before anything starts.
                 _ = try NodeConfig.parse(text, source: templatePath, baseDirectory: directory, environment: [:])
             } catch {
+                // A value from a flag is the user's to fix; anything else is the template's fault.
+                if let flag = Launcher.flagsForKeys[error.key] {
+                    throw .usage("\(flag): \(error.problem)" + (error.fix.isEmpty ? "" : ": \(error.fix)"))
+                }
                 throw .templates("\(templatePath) renders an invalid config for \(node.id): \(error.description)")
             }
             do {
@@ -196,6 +228,12 @@ public final class Launcher {
         note("up", "all", "\(count) nodes on ports \(ports.first!)-\(ports.last!)")
         return record
     }
+
+    /// The `up` flag behind each config key it renders.
+    static let flagsForKeys: [String: String] = [
+        "credential.accessKey": "--access-key", "credential.secretKey": "--secret-key", "cluster.parity": "--parity",
+        "cluster.heartbeat": "--heartbeat-interval/--dead-after",
+    ]
 
     static func newDeploymentID() -> String {
         let hex = Crypto.randomBytes(16).hexString
@@ -222,6 +260,7 @@ public final class Launcher {
                     logTail: [])
             }
             let process: ProcessRecord
+            let spawnedAt = WallTime.now()
             do {
                 process = try ProcessControl.spawnDetached(
                     executable: devnodePath, arguments: ["--config", home.configPath(id)],
@@ -233,7 +272,7 @@ public final class Launcher {
             record.setProcess(id, process)
             // Saved at once: if a later node fails to start, this one is still on record (and stoppable).
             try home.save(record)
-            note("start", id, "pid \(process.pid)", pid: process.pid)
+            note("start", id, "pid \(process.pid)", pid: process.pid, at: spawnedAt)
         }
     }
 

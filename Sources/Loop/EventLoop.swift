@@ -215,4 +215,19 @@ public enum Process {
     public static func ignoreBrokenPipe() {
         signal(SIGPIPE, SIG_IGN)
     }
+
+    /// Raises the soft limit on open descriptors to the hard limit (at most `wanted`) and returns the
+    /// limit now in force: every connection, peer connection and open file takes one.
+    @discardableResult
+    public static func raiseOpenFileLimit(wanted: Int = 65_536) -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        let target = min(rlim_t(wanted), limit.rlim_max)
+        if limit.rlim_cur < target {
+            var raised = limit
+            raised.rlim_cur = target
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return Int(limit.rlim_cur)
+    }
 }

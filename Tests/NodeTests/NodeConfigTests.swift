@@ -180,4 +180,17 @@ struct StandaloneTests {
         } throws: { ($0 as? ConfigError)?.key == "--data" }
         #expect(throws: ConfigError.self) { try config(["http://127.0.0.1:{9001...9002}/d"], nodeID: "node7") }
     }
+
+    @Test("a bad value from a flag is reported under the flag's name, not the config key")
+    func namesTheFlag() {
+        var o = StandaloneOptions(endpoints: ["http://127.0.0.1:{9001...9002}/d"])
+        o.address = "127.0.0.1:9001"
+        o.heartbeat = HeartbeatTiming(interval: .seconds(1), deadAfter: .seconds(1))
+        #expect {
+            try NodeConfig.standalone(o, environment: [:], workingDirectory: "/work", isLocal: { _ in true })
+        } throws: { error in
+            let e = error as? ConfigError
+            return e?.key == "--heartbeat-interval/--dead-after" && e?.description.contains("suspect after 2s") == true
+        }
+    }
 }

@@ -52,6 +52,8 @@ class PortBlocker:
     def __init__(self, port):
         self.port = port
         self.socket = socket.socket()
+        # Still blocks a second listener, and binds even while old connections linger in TIME_WAIT.
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind(("127.0.0.1", port))
         self.socket.listen(1)
 

@@ -181,6 +181,18 @@ def test_up_fails_fast_with_the_log_when_a_node_dies_at_start(cluster, home):
     assert "failed to start" in p.stderr and "disk on fire" in p.stderr
 
 
+def test_a_failed_restart_stops_the_nodes_it_had_started(cluster):
+    cluster.up(3)
+    cluster.run("down")
+    blocked = cluster.port("node3")
+    with PortBlocker(blocked):
+        p = cluster.run("up", check=False)
+    assert p.returncode == 1 and f"its port {blocked} is busy" in p.stderr
+    assert "nothing is left half running" in p.stdout
+    status, code = cluster.status()
+    assert code == 2 and [n["process"] for n in status["nodes"]] == ["stopped"] * 3
+
+
 def test_status_exit_codes_follow_health(running):
     assert running.status()[1] == 0
     running.run("kill", "node4")
@@ -194,7 +206,7 @@ def test_selectors_and_bad_input_give_clear_errors(running, home):
     p = running.run("kill", "node9", check=False)
     assert p.returncode != 0 and "node9 does not exist" in p.stderr
     p = running.run("wait-for", "node2=asleep", check=False)
-    assert p.returncode == 2 and "unknown state" in p.stderr
+    assert p.returncode == 64 and "unknown state" in p.stderr
     p = running.run("wait-for", "node2=offline", "--within", "300ms", check=False)
     assert p.returncode == 1 and "not reached" in p.stderr and "node1 sees node2 online" in p.stderr
     p = running.run("up", "7", check=False)

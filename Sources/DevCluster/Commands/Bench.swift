@@ -58,15 +58,15 @@ extension DevCluster {
 
         func run() throws {
             guard let bytes = ByteSize.parse(size), bytes > 0 else {
-                throw fail("--size '\(size)' is not a size like 4KiB, 1MiB, 64MiB")
+                throw fail("--size '\(size)' is not a size like 4KiB, 1MiB, 64MiB", code: usageExitCode)
             }
             guard count > 0, (1...1024).contains(concurrency) else {
-                throw fail("--count must be positive and --concurrency 1 to 1024")
+                throw fail("--count must be positive and --concurrency 1 to 1024", code: usageExitCode)
             }
             var chosen: [BenchRunner.Phase] = []
             for p in phases.split(separator: ",") {
                 guard let phase = BenchRunner.Phase(rawValue: p.uppercased()) else {
-                    throw fail("unknown phase '\(p)': use put, get, delete")
+                    throw fail("unknown phase '\(p)': use put, get, delete", code: usageExitCode)
                 }
                 chosen.append(phase)
             }

@@ -6,7 +6,8 @@ extension DevCluster {
     struct WaitFor: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "wait-for",
-            abstract: "Wait until nodes reach a state, as their peers see it or as processes; exit 1 on timeout.",
+            abstract:
+                "Wait until nodes reach a state, as their peers see it or as processes; exit 1 on timeout, 64 on bad usage.",
             discussion: """
                 devcluster wait-for node2=offline --seen-by all --within 5s
                 devcluster wait-for all=online
@@ -35,7 +36,7 @@ extension DevCluster {
             do {
                 parsed = try WaitCondition(parsing: condition, seenBy: seenBy, nodeCount: record.nodes.count)
             } catch {
-                throw fail(error.description, code: 2)
+                throw fail(error.description, code: usageExitCode)
             }
             let limit = try parseDuration(within, option: "--within")
             let start = Instant.now()
@@ -44,7 +45,8 @@ extension DevCluster {
                 say("\(condition) after \(DurationText.format(Instant.now().since(start)))")
             } else {
                 let unmet = parsed.evaluate(snapshot).unmet
-                throw fail("\(condition) not reached within \(limit): \(unmet.joined(separator: "; "))")
+                throw fail(
+                    "\(condition) not reached within \(DurationText.format(limit)): \(unmet.joined(separator: "; "))")
             }
         }
     }

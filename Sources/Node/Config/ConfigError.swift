@@ -18,4 +18,10 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible, Sendable {
         let location = key.isEmpty ? source : "\(source): \(key)"
         return fix.isEmpty ? "\(location): \(problem)" : "\(location): \(problem): \(fix)"
     }
+
+    /// The same problem told in terms of the flag that set the key (`flags` maps keys to flag names).
+    public func namingFlag(_ flags: [String: String]) -> ConfigError {
+        guard let flag = flags[key] else { return self }
+        return ConfigError(source: source, key: flag, problem: problem, fix: fix)
+    }
 }

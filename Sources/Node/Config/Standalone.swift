@@ -25,6 +25,13 @@ public struct StandaloneOptions: Sendable {
     public init(endpoints: [String]) {
         self.endpoints = endpoints
     }
+
+    /// The flag (or environment variable) that sets each config key a standalone node can get wrong.
+    static let flagsForKeys: [String: String] = [
+        "cluster.heartbeat": "--heartbeat-interval/--dead-after", "cluster.parity": "--parity",
+        "cluster.dataDir": "--data", "credential.accessKey": NodeConfig.environmentAccessKey,
+        "credential.secretKey": NodeConfig.environmentSecretKey,
+    ]
 }
 
 extension NodeConfig {
@@ -109,7 +116,11 @@ extension NodeConfig {
         if let password = environment[environmentSecretKey], !password.isEmpty {
             config.credential.secretKey = password
         }
-        try config.validate(source: "command line")
+        do {
+            try config.validate(source: "command line")
+        } catch {
+            throw error.namingFlag(StandaloneOptions.flagsForKeys)
+        }
         return config
     }
 }

@@ -31,6 +31,7 @@ public final class Node {
     let s3: S3API
     let startedAt = WallTime.now()
     let startInstant: Instant
+    let listenAddress: SocketAddress
     private var tickTimer: Timer?
     private var signals: [SignalWatcher] = []
     private var requestRate = RateMeter()
@@ -66,36 +67,61 @@ public final class Node {
         self.me = config.cluster.nodeID
         self.startInstant = loop.now
         self.nextDiskSample = loop.now
-        let dataDirectory = config.dataDirectory
-        do {
-            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw .dataDirectory(path: dataDirectory, reason: "cannot create it: \(error)")
-        }
-        guard access(dataDirectory, W_OK) == 0 else {
-            throw .dataDirectory(path: dataDirectory, reason: "not writable by this user")
-        }
-        incarnation = try Incarnation.next(dataDirectory: dataDirectory)
-        key = ClusterKey(accessKey: config.credential.accessKey, secretKey: config.credential.secretKey)
-        client = HTTPClient(loop: loop)
-        var emitTarget: ((Event) -> Void)?
-        membership = Membership(
-            me: me, incarnation: incarnation, members: config.members, timing: config.cluster.heartbeat, loop: loop,
-            client: client,
-            key: key, log: logger, emit: { emitTarget?($0) })
         var routeTarget: HTTPServer.Handler?
+        let limits = Node.serverLimits(
+            descriptors: Loop.Process.raiseOpenFileLimit(), peers: config.members.count - 1, log: logger)
+        let httpServer: HTTPServer
         do {
-            server = try HTTPServer(loop: loop, handler: { routeTarget?($0, $1) })
+            httpServer = try HTTPServer(loop: loop, limits: limits, handler: { routeTarget?($0, $1) })
         } catch {
             throw .listen(address: config.cluster.listen, reason: error.description)
         }
+        // Listening before the data folder is touched: a node whose port is taken changes nothing on disk.
+        let (host, port) = config.listenHostPort
+        let bindHost = host.isEmpty ? "0.0.0.0" : host
         do {
-            set = try ErasureSet(nodes: config.members.count, parity: config.cluster.parity)
+            listenAddress = try SocketAddress(ip: bindHost, port: port)
         } catch {
-            throw .config(ConfigError(source: "config", key: "cluster.parity", problem: error.description, fix: ""))
+            throw .listen(address: config.cluster.listen, reason: "\(bindHost) is not a numeric address")
         }
-        disk = try DataFolder.open(
-            config: config, deploymentID: config.cluster.deploymentID ?? membership.clusterID, set: set, log: logger)
+        do {
+            try httpServer.listen(on: listenAddress)
+        } catch {
+            httpServer.close()
+            if error.isAddressInUse { throw .portBusy(address: "\(listenAddress)", detail: "") }
+            throw .listen(address: "\(listenAddress)", reason: error.message)
+        }
+        server = httpServer
+        var emitTarget: ((Event) -> Void)?
+        do throws(NodeStartError) {
+            let dataDirectory = config.dataDirectory
+            do {
+                try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw .dataDirectory(path: dataDirectory, reason: "cannot create it: \(error)")
+            }
+            guard access(dataDirectory, W_OK) == 0 else {
+                throw .dataDirectory(path: dataDirectory, reason: "not writable by this user")
+            }
+            incarnation = try Incarnation.next(dataDirectory: dataDirectory)
+            key = ClusterKey(accessKey: config.credential.accessKey, secretKey: config.credential.secretKey)
+            client = HTTPClient(loop: loop)
+            membership = Membership(
+                me: me, incarnation: incarnation, members: config.members, timing: config.cluster.heartbeat, loop: loop,
+                client: client,
+                key: key, log: logger, emit: { emitTarget?($0) })
+            do {
+                set = try ErasureSet(nodes: config.members.count, parity: config.cluster.parity)
+            } catch {
+                throw .config(ConfigError(source: "config", key: "cluster.parity", problem: error.description, fix: ""))
+            }
+            disk = try DataFolder.open(
+                config: config, deploymentID: config.cluster.deploymentID ?? membership.clusterID, set: set, log: logger
+            )
+        } catch {
+            httpServer.close()
+            throw error
+        }
         let io = WorkQueue(
             loop: loop, label: "disk", limits: .init(inFlightMax: Node.diskJobsMax, queuedMax: Node.queuedJobsMax))
         let coding = WorkQueue(
@@ -147,22 +173,27 @@ public final class Node {
         }
     }
 
-    /// Starts listening, the timer and the signal handlers.
+    /// Descriptors kept for everything but client connections: data files, the log, the loop's own.
+    static let descriptorsReserved = 128
+
+    /// The server's limits, with `connectionsMax` lowered to what the descriptor limit leaves once
+    /// peer connections and files have their share (else a flood would fail accepts, not get its 503).
+    static func serverLimits(descriptors: Int, peers: Int, log: Logger) -> HTTPServerLimits {
+        var limits = HTTPServerLimits()
+        let peerConnections = peers * HTTPClientLimits().connectionsPerEndpointMax
+        let room = max(16, descriptors - peerConnections - Node.descriptorsReserved)
+        if room < limits.connectionsMax {
+            log.warn(
+                "the open-files limit (\(descriptors)) leaves room for \(room) client connections, not \(limits.connectionsMax): raise it with ulimit -n",
+                [("descriptors", .int(Int64(descriptors)))])
+            limits.connectionsMax = room
+        }
+        return limits
+    }
+
+    /// Starts the timer and the signal handlers (the node listens from its creation; the loop serves
+    /// once it runs).
     public func start() throws(NodeStartError) {
-        let (host, port) = config.listenHostPort
-        let bindHost = host.isEmpty ? "0.0.0.0" : host
-        let address: SocketAddress
-        do {
-            address = try SocketAddress(ip: bindHost, port: port)
-        } catch {
-            throw .listen(address: config.cluster.listen, reason: "\(bindHost) is not a numeric address")
-        }
-        do {
-            try server.listen(on: address)
-        } catch {
-            if error.isAddressInUse { throw .portBusy(address: "\(address)", detail: "") }
-            throw .listen(address: "\(address)", reason: error.message)
-        }
         let timer: Timer
         do {
             timer = try Timer(loop: loop, label: "node tick")
@@ -184,7 +215,7 @@ public final class Node {
         log.info(
             "devnode \(Version.string) serving",
             [
-                ("endpoint", .string(config.ownURL ?? "")), ("listen", .string("\(address)")),
+                ("endpoint", .string(config.ownURL ?? "")), ("listen", .string("\(listenAddress)")),
                 ("incarnation", .int(Int64(incarnation))),
                 ("members", .int(Int64(config.members.count))), ("dataDir", .string(config.dataDirectory)),
                 ("pid", .int(Int64(getpid()))),
