@@ -30,7 +30,7 @@ unit: deps
 	$(SWIFT) test --skip-build
 
 e2e: build
-	python3 -m pytest -q tests/e2e
+	PATH="$(CURDIR)/.venv/bin:$$PATH" python3 -m pytest -q tests/e2e
 
 bench: build
 	@scripts/bench.sh

@@ -12,6 +12,7 @@ import Glibc
 /// data/
 ///   .dc/format.json          which deployment and node this folder belongs to
 ///   .dc/tmp/<uuid>/          staged writes (anything here at start was never committed)
+///   .dc/intents.log          commits begun (replayed at start: see IntentJournal)
 ///   .dc/buckets/<name>.json  bucket records
 ///   <bucket>/<key segments>/%meta               object metadata: the commit point
 ///   <bucket>/<key segments>/%data-<uuid>/part.1 this node's shard file
@@ -24,6 +25,7 @@ public final class Disk: Sendable {
     let tmp: String
     let bucketsDir: String
     private let locks: [StripeLock] = (0..<64).map { _ in StripeLock() }
+    let journal: IntentJournal
 
     public init(root: String) throws(StorageError) {
         self.root = root
@@ -31,6 +33,7 @@ public final class Disk: Sendable {
         bucketsDir = root + "/.dc/buckets"
         try FileOps.makeDirectories(tmp)
         try FileOps.makeDirectories(bucketsDir)
+        journal = try IntentJournal(path: root + "/.dc/intents.log")
     }
 
     // MARK: Format
@@ -62,6 +65,29 @@ public final class Disk: Sendable {
         let names = (try? FileOps.entries(tmp)) ?? []
         for name in names { FileOps.removeTree(tmp + "/" + name) }
         return names.count
+    }
+
+    /// Replays the intent journal (at start, before serving): removes the data folders of commits a
+    /// crash interrupted after the data moved in but before the metadata named it. Returns how many.
+    @discardableResult
+    public func removeInterruptedCommits() -> Int {
+        var removed = 0
+        for intent in journal.intents() {
+            guard (try? validUploadID(intent.data)) != nil, !intent.object.contains("..") else { continue }
+            let objectDir = root + "/" + intent.object
+            let dataPath = objectDir + "/" + ObjectKey.dataDirPrefix + intent.data
+            guard FileOps.exists(dataPath) else { continue }
+            let metaPath = objectDir + "/" + ObjectKey.metadataFile
+            let metadata = FileOps.exists(metaPath) ? try? decodeMetadata(metaPath) : ObjectMetadata()
+            guard let metadata else { continue }  // unreadable: leave it for a human (or the scanner)
+            let used = metadata.versions.map(\.dataDir) + [metadata.replaced?.version.dataDir]
+            if !used.contains(intent.data) {
+                FileOps.removeTree(dataPath)
+                removed += 1
+            }
+        }
+        journal.clear()
+        return removed
     }
 
     // MARK: Buckets
@@ -160,30 +186,82 @@ public final class Disk: Sendable {
 
     /// Commits `version`: moves its staged data (if any) into the object's folder, then writes the new
     /// metadata and renames it into place, the moment the write becomes visible. A version with the same
-    /// id (the `null` version of an unversioned bucket) is replaced and its data removed.
+    /// id (the `null` version of an unversioned bucket) is replaced; it is kept, data and all, as the
+    /// object's `replaced` version until `settle` (an earlier one still unsettled is dropped now).
+    @discardableResult
     public func commit(
         bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?
-    ) throws(StorageError) {
+    ) throws(StorageError) -> CommitReceipt {
         let objectDir = try objectPath(bucket: bucket, key: key)
         guard FileOps.exists(bucketRecord(bucket)) else { throw .bucketNotFound(bucket) }
-        try locked(bucket, key) { () throws(StorageError) in
+        let receipt = try locked(bucket, key) { () throws(StorageError) -> CommitReceipt in
             try FileOps.makeDirectories(objectDir)
+            let metaPath = objectDir + "/" + ObjectKey.metadataFile
+            var metadata = FileOps.exists(metaPath) ? try decodeMetadata(metaPath) : ObjectMetadata()
+            if metadata.versions.contains(where: { $0.sameWrite(as: version) }) {
+                return CommitReceipt(keepsReplacedData: false)  // a retried commit: already in place
+            }
             if let staged = stagedUploadID {
                 try validUploadID(staged)
                 guard let dataDir = version.dataDir else { throw .stagedNotFound(staged) }
                 guard FileOps.exists(stagedShardPath(uploadID: staged)) else { throw .stagedNotFound(staged) }
+                try journal.record(.init(object: String(objectDir.dropFirst(root.count + 1)), data: dataDir))
                 try FileOps.rename(tmp + "/" + staged, objectDir + "/" + ObjectKey.dataDirPrefix + dataDir)
             }
-            let metaPath = objectDir + "/" + ObjectKey.metadataFile
-            var metadata = FileOps.exists(metaPath) ? try decodeMetadata(metaPath) : ObjectMetadata()
-            let replaced = metadata.versions.filter { $0.versionID == version.versionID }
+            let dropped = metadata.replaced.map { [$0.version] } ?? []
+            let replaced = metadata.versions.first { $0.versionID == version.versionID }
             metadata.versions.removeAll { $0.versionID == version.versionID }
             metadata.versions.insert(version, at: 0)
             metadata.versions.sort { $0.modTime > $1.modTime }
+            metadata.replaced = replaced.map { ReplacedVersion(version: $0, by: version) }
             try writeMetadata(metadata, at: metaPath)
-            for old in replaced where old.dataDir != nil && old.dataDir != version.dataDir {
-                FileOps.removeTree(objectDir + "/" + ObjectKey.dataDirPrefix + old.dataDir!)
+            removeData(of: dropped, unlessUsedBy: metadata, in: objectDir)
+            return CommitReceipt(keepsReplacedData: replaced?.dataDir != nil)
+        }
+        if journal.isOversized { withEveryLock { journal.clear() } }
+        return receipt
+    }
+
+    /// Settles a committed write once the coordinator knows its outcome: `undo` (it failed its quorum)
+    /// removes it and restores the version it replaced; otherwise the replaced version's data goes.
+    /// Settling a write this node does not hold (never committed, or settled already) changes nothing.
+    public func settle(bucket: String, key: String, write: ObjectVersion, undo: Bool) throws(StorageError) {
+        let objectDir = try objectPath(bucket: bucket, key: key)
+        try locked(bucket, key) { () throws(StorageError) in
+            let metaPath = objectDir + "/" + ObjectKey.metadataFile
+            guard FileOps.exists(metaPath) else { return }
+            var metadata = try decodeMetadata(metaPath)
+            let replaced = metadata.replaced.flatMap { $0.by.sameWrite(as: write) ? $0.version : nil }
+            var gone: [ObjectVersion] = []
+            if undo {
+                gone = metadata.versions.filter { $0.sameWrite(as: write) }
+                guard !gone.isEmpty else { return }
+                metadata.versions.removeAll { $0.sameWrite(as: write) }
+                if let replaced {
+                    metadata.versions.append(replaced)
+                    metadata.versions.sort { $0.modTime > $1.modTime }
+                }
+            } else {
+                guard let replaced else { return }
+                gone = [replaced]
             }
+            if replaced != nil { metadata.replaced = nil }
+            if metadata.versions.isEmpty {
+                guard unlink(metaPath) == 0 else { throw FileOps.fail(metaPath, "unlink") }
+                FileOps.syncDirectory(objectDir)
+            } else {
+                try writeMetadata(metadata, at: metaPath)
+            }
+            removeData(of: gone, unlessUsedBy: metadata, in: objectDir)
+            if metadata.versions.isEmpty { pruneEmptyFolders(from: objectDir, bucket: bucket) }
+        }
+    }
+
+    /// Removes the data folders of `versions` that no version of `metadata` still points at.
+    func removeData(of versions: [ObjectVersion], unlessUsedBy metadata: ObjectMetadata, in objectDir: String) {
+        let used = Set(metadata.versions.compactMap(\.dataDir) + [metadata.replaced?.version.dataDir].compactMap { $0 })
+        for dataDir in versions.compactMap(\.dataDir) where !used.contains(dataDir) {
+            FileOps.removeTree(objectDir + "/" + ObjectKey.dataDirPrefix + dataDir)
         }
     }
 
@@ -198,13 +276,16 @@ public final class Disk: Sendable {
                 throw .versionNotFound(bucket: bucket, key: key, versionID: versionID)
             }
             metadata.versions.removeAll { $0.versionID == versionID }
+            // A delete settles the version's history: nothing is to be restored under it any more.
+            let dropped = [gone] + (metadata.replaced.map { [$0.version] } ?? [])
+            metadata.replaced = nil
             if metadata.versions.isEmpty {
                 guard unlink(metaPath) == 0 else { throw FileOps.fail(metaPath, "unlink") }
                 FileOps.syncDirectory(objectDir)
             } else {
                 try writeMetadata(metadata, at: metaPath)
             }
-            if let dataDir = gone.dataDir { FileOps.removeTree(objectDir + "/" + ObjectKey.dataDirPrefix + dataDir) }
+            removeData(of: dropped, unlessUsedBy: metadata, in: objectDir)
             pruneEmptyFolders(from: objectDir, bucket: bucket)
         }
     }
@@ -264,6 +345,14 @@ public final class Disk: Sendable {
         hasher.combine(key)
         let lock = locks[Int(UInt(bitPattern: hasher.finalize()) % UInt(locks.count))]
         return try lock.mutex.withLock { _ throws(StorageError) in try body() }
+    }
+}
+
+extension Disk {
+    /// Runs `body` holding every object lock: no commit is in flight meanwhile.
+    func withEveryLock(_ body: () -> Void, from stripe: Int = 0) {
+        guard stripe < locks.count else { return body() }
+        locks[stripe].mutex.withLock { _ in withEveryLock(body, from: stripe + 1) }
     }
 }
 

@@ -2,13 +2,39 @@
 /// object's folder; its rename into place is the commit point of a write.
 public struct ObjectMetadata: Codable, Equatable, Sendable {
     public var versions: [ObjectVersion]
+    /// The version the last commit replaced (same version id), kept with its data until the coordinator
+    /// settles that write: restored if the write failed its quorum, dropped once it succeeded.
+    public var replaced: ReplacedVersion?
 
-    public init(versions: [ObjectVersion] = []) {
+    public init(versions: [ObjectVersion] = [], replaced: ReplacedVersion? = nil) {
         self.versions = versions
+        self.replaced = replaced
     }
 
     /// The newest version (which may be a delete marker).
     public var latest: ObjectVersion? { versions.first }
+}
+
+/// A version a commit replaced, and the write that replaced it.
+public struct ReplacedVersion: Codable, Equatable, Sendable {
+    public var version: ObjectVersion
+    /// The replacing write (`ObjectVersion.sameWrite` identifies it).
+    public var by: ObjectVersion
+
+    public init(version: ObjectVersion, by: ObjectVersion) {
+        self.version = version
+        self.by = by
+    }
+}
+
+/// What a node did with a commit.
+public struct CommitReceipt: Codable, Equatable, Sendable {
+    /// The commit replaced a version whose data the node keeps until the write is settled.
+    public var keepsReplacedData: Bool
+
+    public init(keepsReplacedData: Bool) {
+        self.keepsReplacedData = keepsReplacedData
+    }
 }
 
 /// One version of an object as one node holds it.

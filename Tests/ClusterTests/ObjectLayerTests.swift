@@ -334,6 +334,47 @@ struct ObjectLayerTests {
         }
     }
 
+    @Test(
+        "an overwrite that fails its commit quorum is taken back and the old version keeps every copy",
+        arguments: [100, 3 << 20])
+    func failedOverwriteRestores(size: Int) throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        let old = pattern(size, seed: 1)
+        _ = try c.put("b1b", "k", old).get()
+        // Nodes 3 and 4 cannot commit (their metadata file is unreadable): 2 of the 3 needed.
+        for n in [2, 3] {
+            let meta = try c.disks[n].objectPath(bucket: "b1b", key: "k") + "/%meta"
+            let fd = open(meta, O_WRONLY | O_TRUNC)
+            write(fd, "garbage", 7)
+            close(fd)
+        }
+        guard case .failure(.writeQuorum) = c.put("b1b", "k", pattern(size, seed: 2)) else {
+            Issue.record("an overwrite below write quorum succeeded")
+            return
+        }
+        for n in [0, 1] {
+            let meta = try c.disks[n].readMetadata(bucket: "b1b", key: "k")
+            #expect(meta.versions.count == 1 && meta.replaced == nil)
+            #expect(meta.latest?.etag == Crypto.md5(old).hexString)
+            if let dataDir = meta.latest?.dataDir {
+                #expect(access(try c.disks[n].shardPath(bucket: "b1b", key: "k", dataDir: dataDir), F_OK) == 0)
+            }
+        }
+        #expect(try c.get("b1b", "k").get() == old)
+    }
+
+    @Test("a node that missed a bucket's creation gets it at its first write there")
+    func missedBucketIsMadeAtCommit() throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        try c.disks[3].deleteBucket("b1b")
+        _ = try c.put("b1b", "k", pattern(10)).get()
+        #expect(try c.disks[3].readMetadata(bucket: "b1b", key: "k").latest != nil)
+    }
+
     @Test("buckets: made once, listed, refused names, deleted when empty")
     func buckets() throws {
         let c = try TestCluster(nodes: 3)

@@ -104,23 +104,81 @@ struct DiskTests {
         }
     }
 
-    @Test("a commit replaces the null version and removes the old data folder")
+    /// Stages an empty shard file for `id` and commits version `time` of `k` with it.
+    @discardableResult
+    func commitStaged(_ disk: Disk, _ id: String, time: Int64) throws -> (ObjectVersion, CommitReceipt) {
+        let staged = try disk.beginStaging(uploadID: id)
+        close(open(staged, O_WRONLY | O_CREAT, 0o644))
+        let v = version(time: time, etag: id, dataDir: id, inline: nil)
+        return (v, try disk.commit(bucket: "b1b", key: "k", version: v, stagedUploadID: id))
+    }
+
+    func dataFolderExists(_ disk: Disk, _ id: String) throws -> Bool {
+        FileOps.exists(try disk.objectPath(bucket: "b1b", key: "k") + "/%data-" + id)
+    }
+
+    @Test("a commit replaces the null version; its data goes once the write is settled")
     func commitReplaces() throws {
         try withDisk { disk in
             try disk.makeBucket("b1b", created: 1)
-            for (i, id) in ["0a0a", "0b0b"].enumerated() {
-                let staged = try disk.beginStaging(uploadID: id)
-                let fd = open(staged, O_WRONLY | O_CREAT, 0o644)
-                close(fd)
-                try disk.commit(
-                    bucket: "b1b", key: "k", version: version(time: Int64(i + 1), dataDir: id, inline: nil),
-                    stagedUploadID: id)
-            }
-            let meta = try disk.readMetadata(bucket: "b1b", key: "k")
-            #expect(meta.versions.count == 1)
-            #expect(meta.latest?.dataDir == "0b0b")
+            let (_, first) = try commitStaged(disk, "0a0a", time: 1)
+            #expect(!first.keepsReplacedData)
+            let (second, receipt) = try commitStaged(disk, "0b0b", time: 2)
+            #expect(receipt.keepsReplacedData)
+            var meta = try disk.readMetadata(bucket: "b1b", key: "k")
+            #expect(meta.versions.map(\.dataDir) == ["0b0b"])
+            #expect(meta.replaced?.version.dataDir == "0a0a")
+            #expect(try dataFolderExists(disk, "0a0a"))
+            try disk.settle(bucket: "b1b", key: "k", write: second, undo: false)
+            meta = try disk.readMetadata(bucket: "b1b", key: "k")
+            #expect(meta.replaced == nil && meta.latest?.dataDir == "0b0b")
             #expect(FileOps.exists(try disk.shardPath(bucket: "b1b", key: "k", dataDir: "0b0b")))
-            #expect(!FileOps.exists(try disk.objectPath(bucket: "b1b", key: "k") + "/%data-0a0a"))
+            #expect(try !dataFolderExists(disk, "0a0a"))
+        }
+    }
+
+    @Test("undoing an overwrite restores the version it replaced, data and all")
+    func undoRestores() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            let (first, _) = try commitStaged(disk, "0a0a", time: 1)
+            let (second, _) = try commitStaged(disk, "0b0b", time: 2)
+            try disk.settle(bucket: "b1b", key: "k", write: second, undo: true)
+            let meta = try disk.readMetadata(bucket: "b1b", key: "k")
+            #expect(meta.versions == [first] && meta.replaced == nil)
+            #expect(try dataFolderExists(disk, "0a0a") && !dataFolderExists(disk, "0b0b"))
+            // Settling again, or a write never committed here, changes nothing.
+            try disk.settle(bucket: "b1b", key: "k", write: second, undo: true)
+            try disk.settle(bucket: "b1b", key: "k", write: version(time: 9, etag: "zz"), undo: true)
+            #expect(try disk.readMetadata(bucket: "b1b", key: "k").versions == [first])
+        }
+    }
+
+    @Test("undoing a first write removes the object; a retried commit is a no-op")
+    func undoFirstWrite() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            let v = version(time: 1)
+            try disk.commit(bucket: "b1b", key: "k", version: v, stagedUploadID: nil)
+            #expect(try !disk.commit(bucket: "b1b", key: "k", version: v, stagedUploadID: nil).keepsReplacedData)
+            #expect(try disk.readMetadata(bucket: "b1b", key: "k").replaced == nil)
+            try disk.settle(bucket: "b1b", key: "k", write: v, undo: true)
+            #expect(throws: StorageError.objectNotFound(bucket: "b1b", key: "k")) {
+                try disk.readMetadata(bucket: "b1b", key: "k")
+            }
+        }
+    }
+
+    @Test("an unsettled replaced version is dropped by the next commit")
+    func nextCommitDropsUnsettled() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            try commitStaged(disk, "0a0a", time: 1)
+            try commitStaged(disk, "0b0b", time: 2)
+            try commitStaged(disk, "0c0c", time: 3)
+            let meta = try disk.readMetadata(bucket: "b1b", key: "k")
+            #expect(meta.versions.map(\.dataDir) == ["0c0c"] && meta.replaced?.version.dataDir == "0b0b")
+            #expect(try !dataFolderExists(disk, "0a0a"))
         }
     }
 
@@ -256,6 +314,30 @@ struct ListingTests {
             let p = try disk.list(bucket: "b1b", prefix: "", marker: "", delimiter: nil, limit: 10)
             #expect(p.entries.map(\.key) == ["here"])
             #expect(p.entries.first?.version.inline == nil)
+        }
+    }
+}
+
+@Suite("intent journal")
+struct IntentJournalTests {
+    @Test("a data folder moved in by a commit that never renamed its metadata is removed at start")
+    func interruptedCommit() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            let staged = try disk.beginStaging(uploadID: "0a0a")
+            close(open(staged, O_WRONLY | O_CREAT, 0o644))
+            try disk.commit(
+                bucket: "b1b", key: "k", version: version(dataDir: "0a0a", inline: nil), stagedUploadID: "0a0a")
+            // What a crash after the data rename and before the metadata rename leaves behind:
+            let objectDir = try disk.objectPath(bucket: "b1b", key: "k")
+            try FileOps.makeDirectories(objectDir + "/%data-0b0b")
+            try disk.journal.record(.init(object: "b1b/k", data: "0b0b"))
+            let reopened = try Disk(root: disk.root)
+            #expect(reopened.removeInterruptedCommits() == 1)
+            #expect(!FileOps.exists(objectDir + "/%data-0b0b"))
+            #expect(FileOps.exists(objectDir + "/%data-0a0a"))
+            #expect(reopened.journal.intents().isEmpty)
+            #expect(reopened.removeInterruptedCommits() == 0)
         }
     }
 }

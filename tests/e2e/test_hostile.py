@@ -1,13 +1,24 @@
 """Hostile and broken clients against a running node: it answers with a clear 4xx, closes, never
 crashes, and its memory stays bounded."""
 
+import http.client
+import json
+import resource
 import socket
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import boto3
+import botocore
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
 
-from conftest import Cluster, process_alive, rss_kib
+from conftest import Cluster, process_alive, rss_kib, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +47,58 @@ def exchange(port, data, timeout=15, pause_after=None):
         return received
     finally:
         s.close()
+
+
+def s3_client(node):
+    r = node.record()
+    return boto3.client(
+        "s3", endpoint_url=node.endpoint("node1"), aws_access_key_id=r["accessKey"],
+        aws_secret_access_key=r["secretKey"], region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
+
+
+@pytest.fixture(scope="module")
+def bucket(node):
+    s3_client(node).create_bucket(Bucket="hostile")
+    return "hostile"
+
+
+def signed_put_head(node, path, content_length):
+    """The head of a SigV4-signed PUT with an unsigned payload, as the raw bytes a socket sends."""
+    r = node.record()
+    host = f"127.0.0.1:{node.port('node1')}"
+    request = AWSRequest(method="PUT", url=f"http://{host}{path}", headers={
+        "Host": host, "Content-Length": str(content_length), "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+    SigV4Auth(Credentials(r["accessKey"], r["secretKey"]), "s3", "us-east-1").add_auth(request)
+    lines = [f"PUT {path} HTTP/1.1", *(f"{name}: {value}" for name, value in request.headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def stored(s3, bucket, key):
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except botocore.exceptions.ClientError as e:
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 404, e.response
+        return False
+
+
+def open_connections(node):
+    """The node's own count of its open HTTP connections (this status request's included)."""
+    conn = http.client.HTTPConnection("127.0.0.1", node.port("node1"), timeout=10)
+    try:
+        conn.request("GET", "/_dc/v1/status", headers=node.signed_headers("GET", "/_dc/v1/status"))
+        response = conn.getresponse()
+        assert response.status == 200
+        return json.loads(response.read())["http"]["connections"]
+    finally:
+        conn.close()
+
+
+def fd_limit(pid):
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError(f"no open-file limit for pid {pid}")
 
 
 def healthy(node):
@@ -86,15 +149,22 @@ def test_a_slowloris_client_is_cut_off_after_the_header_timeout(node):
     assert healthy(node)
 
 
-def test_a_body_shorter_than_its_content_length_loses_nothing_and_harms_nothing(node):
-    s = socket.create_connection(("127.0.0.1", node.port("node1")), timeout=5)
-    s.sendall(b"PUT /bucket/key HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+def test_a_body_shorter_than_its_content_length_loses_nothing_and_harms_nothing(node, bucket):
+    # Signed, so the node accepts the request and reads its body; the client then stops 990 bytes short.
+    s = socket.create_connection(("127.0.0.1", node.port("node1")), timeout=10)
+    s.sendall(signed_put_head(node, f"/{bucket}/short", 1000) + b"x" * 10)
     s.shutdown(socket.SHUT_WR)
+    reply = b""
     try:
-        s.recv(65536)
+        while chunk := s.recv(65536):
+            reply += chunk
     except ConnectionResetError:
         pass
     s.close()
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:300]
+    assert b"<Code>IncompleteBody</Code>" in reply
+    assert b"Connection: close" in reply
+    assert not stored(s3_client(node), bucket, "short")
     assert healthy(node)
 
 
@@ -145,5 +215,52 @@ def test_a_thousand_dropped_connections_leave_the_node_serving_with_bounded_memo
     assert process_alive(pid)
     time.sleep(0.5)
     grown = rss_kib(pid) - before
+    assert grown < 16 * 1024, f"RSS grew by {grown} KiB"
+    assert '"level":"error"' not in node.log("node1")
+
+
+def test_hundreds_of_connections_held_at_once_then_dropped_leave_the_node_serving_with_bounded_memory(node, bucket):
+    pid = node.pid("node1")
+    port = node.port("node1")
+    # Under the node's connection limit (1024) and both processes' descriptor limits, with room to spare.
+    ours = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    count = min(500, ours - 64, fd_limit(pid) - 64)
+    if count < 100:
+        pytest.skip(f"the open-file limit is too low to hold 100 connections (ulimit -n {ours})")
+    before_rss = rss_kib(pid)
+    before = open_connections(node)
+
+    def open_one(i):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        kind = i % 5
+        if kind == 1:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: half")  # a head never finished
+        elif kind == 2:
+            s.sendall(b"GET /minio/health/live HTTP/1.1\r\nHost: x\r\n\r\n")  # a whole request, answered; then an idle keep-alive connection
+        elif kind == 3:
+            s.sendall(signed_put_head(node, f"/{bucket}/held-{i}", 100_000) + b"z" * 1000)  # mid-body
+        elif kind == 4:
+            s.sendall(b"PUT /b/k HTTP/1.1\r\nContent-Length: 100000\r\n\r\n")  # refused, still lingering
+        return s
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        sockets = list(pool.map(open_one, range(count)))
+    try:
+        # All of them open in the node at once (the refused PUTs may already be gone), and it still serves.
+        wait_until(lambda: open_connections(node) >= before + count * 4 // 5, timeout=10, message="connections held")
+        assert healthy(node)
+    finally:
+        for i, s in enumerate(sockets):
+            if i % 3 == 0:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not FIN
+            s.close()
+    # Every dropped connection is noticed and freed, not left to its timeout.
+    wait_until(lambda: open_connections(node) <= before, timeout=5, message="dropped connections freed")
+    assert healthy(node)
+    assert process_alive(pid)
+    s3 = s3_client(node)
+    assert not any(stored(s3, bucket, f"held-{i}") for i in range(3, count, 5))
+    time.sleep(0.5)
+    grown = rss_kib(pid) - before_rss
     assert grown < 16 * 1024, f"RSS grew by {grown} KiB"
     assert '"level":"error"' not in node.log("node1")

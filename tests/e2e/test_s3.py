@@ -304,7 +304,7 @@ def test_reads_survive_parity_failures_and_writes_need_write_quorum(tmp_path, no
         write_quorum = k + 1 if k == m else k
         s3 = s3_client(c.endpoint("node1"))
         s3.create_bucket(Bucket="fail")
-        objects = {f"o{size}": os.urandom(size) for size in (0, 1000, 3 << 20)}
+        objects = {f"o{size}": os.urandom(size) for size in (0, 1000, (1 << 20) + 1, 3 << 20)}
         for key, data in objects.items():
             s3.put_object(Bucket="fail", Key=key, Body=data)
         victims = [f"node{i}" for i in range(nodes, nodes - m, -1)]
@@ -362,5 +362,39 @@ def test_a_shard_flipped_on_disk_is_detected_and_the_object_still_reads_correctl
         assert s3.get_object(Bucket="rot", Key="photo.jpg", Range="bytes=0-100")["Body"].read() == data[:101]
         log = "".join(c.log(n) for n in ("node1", "node2", "node3", "node4"))
         assert "degraded read" in log
+    finally:
+        c.cleanup()
+
+
+def test_an_object_with_fewer_than_k_readable_shards_gets_a_503_not_a_cut_body(tmp_path):
+    c = killable(tmp_path, 4)
+    try:
+        s3 = s3_client(c.endpoint("node1"))
+        s3.create_bucket(Bucket="lost")
+        s3.put_object(Bucket="lost", Key="big", Body=os.urandom(3 << 20))
+        for n in ("node2", "node3", "node4"):
+            for part in (c.dir / n / "data" / "lost" / "big").glob("%data-*/part.1"):
+                part.unlink()
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.get_object(Bucket="lost", Key="big")
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert e.value.response["Error"]["Code"] == "ServiceUnavailable"
+    finally:
+        c.cleanup()
+
+
+def test_a_bucket_made_while_a_node_was_down_reaches_it_at_its_first_write(tmp_path):
+    c = killable(tmp_path, 4)
+    try:
+        s3 = s3_client(c.endpoint("node1"))
+        c.run("kill", "node4")
+        c.run("wait-for", "node4=offline", "--seen-by", "node1", "--within", "5s")
+        s3.create_bucket(Bucket="late")
+        c.run("start", "node4")
+        c.run("kill", "node3")
+        c.run("wait-for", "node3=offline", "--seen-by", "node1", "--within", "5s")
+        s3.put_object(Bucket="late", Key="k", Body=b"needs node4")
+        assert s3.get_object(Bucket="late", Key="k")["Body"].read() == b"needs node4"
+        assert (c.dir / "node4" / "data" / "late" / "k").is_dir()
     finally:
         c.cleanup()

@@ -308,6 +308,7 @@ final class PutOperation {
             return fail(.writeQuorum(reached: nodes.count, needed: layer.set.writeQuorum, detail: failureSummary))
         }
         var committed: [Int] = []
+        var keepingReplaced: [Int] = []
         var waiting = nodes.count
         for node in nodes {
             var copy = final
@@ -315,16 +316,41 @@ final class PutOperation {
             if let inline {
                 copy.inline = inline.isEmpty ? "" : Base64.encode(inline[distribution[node]].bytes)
             }
-            layer.stores[node].commit(
-                bucket: bucket, key: key, version: copy, stagedUploadID: staged ? copy.dataDir : nil
-            ) { [self] result in
+            commit(copy, on: node, staged: staged) { [self] result in
                 waiting -= 1
                 switch result {
-                case .success: committed.append(node)
+                case .success(let receipt):
+                    committed.append(node)
+                    if receipt.keepsReplacedData { keepingReplaced.append(node) }
                 case .failure(let e): failed[node] = e.description
                 }
                 if waiting == 0 {
-                    committed.count >= layer.set.writeQuorum ? succeed(final, committed) : rollBack(final, committed)
+                    if committed.count >= layer.set.writeQuorum {
+                        for node in keepingReplaced { settle(final, on: node, undo: false) }
+                        succeed(final, committed)
+                    } else {
+                        rollBack(final, asked: nodes, committed: committed)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Commits one node's copy. A node that lacks the bucket (it was down when the bucket was made,
+    /// which a quorum of others agreed on) gets it made, and the commit once more.
+    private func commit(
+        _ copy: ObjectVersion, on node: Int, staged: Bool, retry: Bool = true,
+        _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
+    ) {
+        let store = layer.stores[node]
+        store.commit(bucket: bucket, key: key, version: copy, stagedUploadID: staged ? copy.dataDir : nil) {
+            [self] result in
+            guard retry, case .failure(.storage(.bucketNotFound)) = result else { return done(result) }
+            store.makeBucket(bucket, created: WallTime.now().millisecondsSinceEpoch) { [self] made in
+                switch made {
+                case .success, .failure(.storage(.bucketExists)):
+                    commit(copy, on: node, staged: staged, retry: false, done)
+                case .failure: done(result)
                 }
             }
         }
@@ -339,14 +365,27 @@ final class PutOperation {
         finishWith(.success(final))
     }
 
-    /// Below quorum at commit: take the version back from the nodes that committed it, so no read can
-    /// find a write the client was told failed.
-    private func rollBack(_ final: ObjectVersion, _ committed: [Int]) {
-        for node in committed {
-            layer.stores[node].deleteVersion(bucket: bucket, key: key, versionID: final.versionID) { _ in }
+    /// Below quorum at commit: take the write back from every node asked to commit it (a commit that
+    /// timed out may still have landed), restoring what it replaced, so no read can find a write the
+    /// client was told failed and the previous version keeps its redundancy.
+    /// The client hears of the failure only once the nodes have answered, so it cannot then read it.
+    private func rollBack(_ final: ObjectVersion, asked: [Int], committed: [Int]) {
+        var waiting = asked.count
+        for node in asked {
+            settle(final, on: node, undo: true) { [self] in
+                waiting -= 1
+                guard waiting == 0 else { return }
+                finishWith(
+                    .failure(
+                        .writeQuorum(reached: committed.count, needed: layer.set.writeQuorum, detail: failureSummary)))
+            }
         }
-        finishWith(
-            .failure(.writeQuorum(reached: committed.count, needed: layer.set.writeQuorum, detail: failureSummary)))
+    }
+
+    /// Tells a node the outcome of the write; a node that misses it keeps the replaced version's data
+    /// until the next write of the object settles it.
+    private func settle(_ final: ObjectVersion, on node: Int, undo: Bool, then: @escaping () -> Void = {}) {
+        layer.stores[node].settle(bucket: bucket, key: key, write: final, undo: undo) { _ in then() }
     }
 
     private func fail(_ error: ObjectError) {

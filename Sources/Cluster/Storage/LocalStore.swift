@@ -69,12 +69,19 @@ public final class LocalStore: ShardStore {
 
     public func commit(
         bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?,
-        _ done: @escaping (Result<Void, StoreError>) -> Void
+        _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
     ) {
         run(
             { disk throws(StorageError) in
                 try disk.commit(bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID)
             }, done)
+    }
+
+    public func settle(
+        bucket: String, key: String, write: ObjectVersion, undo: Bool,
+        _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        run({ disk throws(StorageError) in try disk.settle(bucket: bucket, key: key, write: write, undo: undo) }, done)
     }
 
     public func deleteVersion(

@@ -110,10 +110,18 @@ public final class RemoteStore: ShardStore {
 
     public func commit(
         bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?,
-        _ done: @escaping (Result<Void, StoreError>) -> Void
+        _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
     ) {
         let body = CommitRequest(bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID)
-        call("POST", StoragePaths.commit, body: body, answer: Empty.self) { done($0.map { _ in }) }
+        call("POST", StoragePaths.commit, body: body, answer: CommitReceipt.self, done)
+    }
+
+    public func settle(
+        bucket: String, key: String, write: ObjectVersion, undo: Bool,
+        _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        let body = SettleRequest(bucket: bucket, key: key, write: write, undo: undo)
+        call("POST", StoragePaths.settle, body: body, answer: Empty.self) { done($0.map { _ in }) }
     }
 
     public func deleteVersion(

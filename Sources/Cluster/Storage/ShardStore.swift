@@ -37,6 +37,11 @@ public protocol ShardStore: AnyObject {
     func readMetadata(bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void)
     func commit(
         bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?,
+        _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void)
+    /// Settles a committed write: `undo` takes it back (restoring what it replaced), else what it
+    /// replaced is dropped. See `Disk.settle`.
+    func settle(
+        bucket: String, key: String, write: ObjectVersion, undo: Bool,
         _ done: @escaping (Result<Void, StoreError>) -> Void)
     func deleteVersion(
         bucket: String, key: String, versionID: String, _ done: @escaping (Result<Void, StoreError>) -> Void)

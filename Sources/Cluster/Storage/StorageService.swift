@@ -44,7 +44,11 @@ public final class StorageService {
             }
         case ("POST", StoragePaths.commit):
             json(request, response, CommitRequest.self) { [local] r, done in
-                local.commit(bucket: r.bucket, key: r.key, version: r.version, stagedUploadID: r.stagedUploadID) {
+                local.commit(bucket: r.bucket, key: r.key, version: r.version, stagedUploadID: r.stagedUploadID, done)
+            }
+        case ("POST", StoragePaths.settle):
+            json(request, response, SettleRequest.self) { [local] r, done in
+                local.settle(bucket: r.bucket, key: r.key, write: r.write, undo: r.undo) {
                     done($0.map(StorageService.empty))
                 }
             }

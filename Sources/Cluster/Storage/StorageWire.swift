@@ -12,6 +12,7 @@ public enum StoragePaths {
     public static let listBuckets = "/_dc/v1/storage/buckets"
     public static let metadata = "/_dc/v1/storage/meta"
     public static let commit = "/_dc/v1/storage/commit"
+    public static let settle = "/_dc/v1/storage/settle"
     public static let deleteVersion = "/_dc/v1/storage/delete"
     public static let list = "/_dc/v1/storage/list"
     public static let stage = "/_dc/v1/storage/stage"
@@ -30,6 +31,13 @@ struct CommitRequest: Codable {
     var key: String
     var version: ObjectVersion
     var stagedUploadID: String?
+}
+
+struct SettleRequest: Codable {
+    var bucket: String
+    var key: String
+    var write: ObjectVersion
+    var undo: Bool
 }
 
 struct DeleteVersionRequest: Codable {

@@ -3,8 +3,8 @@ import Core
 import Storage
 
 /// Opens this node's data folder: refuses a folder that belongs to another deployment or node, formats
-/// an empty one, and clears writes a crash left staged (they were never committed, so no reader needs
-/// them).
+/// an empty one, and clears writes a crash left staged or half-committed (never committed, so no reader
+/// needs them).
 enum DataFolder {
     static func open(
         config: NodeConfig, deploymentID: String, set: ErasureSet, log: Logger
@@ -61,6 +61,10 @@ enum DataFolder {
         }
         let leftovers = disk.removeStaged()
         if leftovers > 0 { log.info("removed staged writes a crash left behind", [("count", .int(Int64(leftovers)))]) }
+        let interrupted = disk.removeInterruptedCommits()
+        if interrupted > 0 {
+            log.info("removed the data of commits a crash interrupted", [("count", .int(Int64(interrupted)))])
+        }
         return disk
     }
 }

@@ -49,15 +49,22 @@ extension S3Exchange {
             }
         }
         let length = range.map { Int64($0.count) } ?? v.size
-        response.writeHead(status: status, headers: headers, contentLength: length)
-        guard !head, length > 0 else { return response.end() }
-        let response = self.response
+        guard !head, length > 0 else {
+            response.writeHead(status: status, headers: headers, contentLength: length)
+            return response.end()
+        }
+        // The head waits for the first decoded block, so an object that cannot be read gets an S3 error
+        // (503) rather than a 200 with a cut body. Once it is out, a failure can only cut the stream.
         layer.readObject(
             object, range: range,
-            sink: { buffer, more in response.write(buffer) { error in more(error == nil) } }
-        ) { error in
-            // The head is out: a failure now can only cut the stream (the client sees a short body).
-            if error != nil { response.abortConnection() } else { response.end() }
+            sink: { [self] buffer, more in
+                if !response.isHeadWritten {
+                    response.writeHead(status: status, headers: headers, contentLength: length)
+                }
+                response.write(buffer) { error in more(error == nil) }
+            }
+        ) { [self] error in
+            if let error { fail(error) } else { response.end() }
         }
     }
 
