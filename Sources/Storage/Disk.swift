@@ -246,14 +246,7 @@ public final class Disk: Sendable {
                 gone = [replaced]
             }
             if replaced != nil { metadata.replaced = nil }
-            if metadata.versions.isEmpty {
-                guard unlink(metaPath) == 0 else { throw FileOps.fail(metaPath, "unlink") }
-                FileOps.syncDirectory(objectDir)
-            } else {
-                try writeMetadata(metadata, at: metaPath)
-            }
-            removeData(of: gone, unlessUsedBy: metadata, in: objectDir)
-            if metadata.versions.isEmpty { pruneEmptyFolders(from: objectDir, bucket: bucket) }
+            try rewrite(metadata, dropping: gone, in: objectDir, bucket: bucket)
         }
     }
 
@@ -279,15 +272,24 @@ public final class Disk: Sendable {
             // A delete settles the version's history: nothing is to be restored under it any more.
             let dropped = [gone] + (metadata.replaced.map { [$0.version] } ?? [])
             metadata.replaced = nil
-            if metadata.versions.isEmpty {
-                guard unlink(metaPath) == 0 else { throw FileOps.fail(metaPath, "unlink") }
-                FileOps.syncDirectory(objectDir)
-            } else {
-                try writeMetadata(metadata, at: metaPath)
-            }
-            removeData(of: dropped, unlessUsedBy: metadata, in: objectDir)
-            pruneEmptyFolders(from: objectDir, bucket: bucket)
+            try rewrite(metadata, dropping: dropped, in: objectDir, bucket: bucket)
         }
+    }
+
+    /// Puts `metadata` in place (or removes the object when no version is left), then removes the data
+    /// of the versions it dropped and, for a removed object, its emptied folders.
+    func rewrite(
+        _ metadata: ObjectMetadata, dropping: [ObjectVersion], in objectDir: String, bucket: String
+    ) throws(StorageError) {
+        let metaPath = objectDir + "/" + ObjectKey.metadataFile
+        if metadata.versions.isEmpty {
+            guard unlink(metaPath) == 0 else { throw FileOps.fail(metaPath, "unlink") }
+            FileOps.syncDirectory(objectDir)
+        } else {
+            try writeMetadata(metadata, at: metaPath)
+        }
+        removeData(of: dropping, unlessUsedBy: metadata, in: objectDir)
+        if metadata.versions.isEmpty { pruneEmptyFolders(from: objectDir, bucket: bucket) }
     }
 
     /// The shard file of a version held by this node.
