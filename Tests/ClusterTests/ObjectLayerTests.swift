@@ -19,6 +19,9 @@ final class TestCluster {
     var disks: [Disk] = []
     var layer: ObjectLayer!
     var down: Set<NodeID> = []
+    /// Nodes that take requests and never answer them (a paused process, a one-way partition).
+    var stalled: Set<Int> = []
+    var stalledRequests: [(HTTPServerRequest, HTTPServerResponse)] = []
     let client: HTTPClient
     var missed: [MissedWrite] = []
     var degraded: [DegradedRead] = []
@@ -36,8 +39,9 @@ final class TestCluster {
             disks.append(disk)
             let local = LocalStore(id: .forIndex(i), disk: disk, loop: loop, queue: io)
             let service = StorageService(local: local)
-            let server = try HTTPServer(loop: loop) { req, res in
+            let server = try HTTPServer(loop: loop) { [unowned self] req, res in
                 guard case .success = key.verify(req.head) else { return res.send(status: 403) }
+                if self.stalled.contains(i + 1) { return self.stalledRequests.append((req, res)) }
                 service.handle(req, res)
             }
             let address = try server.listen(on: SocketAddress(ip: "127.0.0.1", port: 0))
@@ -138,6 +142,9 @@ final class TestCluster {
 
     func close() {
         for s in servers { s.close() }
+        for held in stalledRequests { held.1.abortConnection() }
+        stalledRequests = []
+        layer.close()
         client.close()
         loop.run()
         let leaked = loop.close()
@@ -373,6 +380,25 @@ struct ObjectLayerTests {
         try c.disks[3].deleteBucket("b1b")
         _ = try c.put("b1b", "k", pattern(10)).get()
         #expect(try c.disks[3].readMetadata(bucket: "b1b", key: "k").latest != nil)
+    }
+
+    @Test("a node that takes requests and never answers costs a write and a read a bounded stall, not a timeout")
+    func stalledNode() throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        let before = pattern(3 << 20, seed: 1)
+        _ = try c.put("b1b", "old", before).get()
+        c.stalled.insert(3)
+        let start = c.loop.now
+        let data = pattern(3 << 20, seed: 2)
+        _ = try c.put("b1b", "new", data).get()
+        #expect(c.missed.last?.nodes == ["node3"])
+        #expect(try c.get("b1b", "new").get() == data)
+        #expect(try c.get("b1b", "old").get() == before)
+        // Each step gives up on the stalled node after its own bound (about 5 s in all here); waiting out
+        // the calls' own timeouts instead would take over 30 s. The margin is wide on purpose.
+        #expect(c.loop.now.since(start) < .seconds(15))
     }
 
     @Test("buckets: made once, listed, refused names, deleted when empty")

@@ -55,7 +55,11 @@ final class GetOperation {
     /// The block whose frames are being fetched or decoded.
     private var current: Int?
     private var frames: [ByteBuffer?]
-    private var outstanding = 0
+    /// Shards whose frame of the current block is still on its way.
+    private var awaiting: Set<Int> = []
+    /// Counts fetch rounds, so a stall timer can tell whether its round is still the current one.
+    private var fetchRound = 0
+    private var stallTimer: Timer?
     private var ready: ByteBuffer?
     private var writing = false
     private var blocksWritten = 0
@@ -119,8 +123,29 @@ final class GetOperation {
         guard addShards() else { return giveUp() }
         let wanted = usable.filter { frames[$0] == nil }
         guard !wanted.isEmpty else { return decode() }
-        outstanding = wanted.count
+        awaiting = Set(wanted)
+        fetchRound += 1
+        let round = fetchRound
         for shard in wanted { readFrame(shard: shard) }
+        guard !inline, !awaiting.isEmpty else { return }
+        // A node that stopped answering (paused, partitioned, dying) is left behind for parity.
+        if stallTimer == nil { stallTimer = try? Timer(loop: layer.loop, label: "shard read stall") }
+        stallTimer?.start(after: ObjectLayer.shardReadStallMax) { [unowned self] in
+            guard done != nil, fetchRound == round else { return }
+            readAroundStalledShards()
+        }
+    }
+
+    /// Gives up on the shards still awaited, if enough others are left to read the block without them
+    /// (else waiting on the slow ones is the only way, up to their stream timeout).
+    private func readAroundStalledShards() {
+        guard !awaiting.isEmpty else { return }
+        let spare = (0..<geometry.totalShards).count { holder[$0] != nil && !active.contains($0) && !bad.contains($0) }
+        guard usable.count - awaiting.count + spare >= geometry.dataShards else { return }
+        let stalled = awaiting
+        awaiting = []
+        for shard in stalled { markBad(shard) }
+        readMissingFrames()
     }
 
     /// Adds unused shards until k are usable; false when there are not enough left.
@@ -162,13 +187,13 @@ final class GetOperation {
     }
 
     private func frameArrived(shard: Int, _ result: Result<ByteBuffer, StoreError>) {
-        guard done != nil else { return }
-        outstanding -= 1
+        // A frame of a shard given up on as too slow arrives late: it is no longer wanted.
+        guard done != nil, awaiting.remove(shard) != nil else { return }
         switch result {
         case .success(let frame): frames[shard] = frame
         case .failure: markBad(shard)
         }
-        if outstanding == 0 { frames.count { $0 != nil } >= geometry.dataShards ? decode() : readMissingFrames() }
+        if awaiting.isEmpty { frames.count { $0 != nil } >= geometry.dataShards ? decode() : readMissingFrames() }
     }
 
     private func markBad(_ shard: Int) {
@@ -238,6 +263,8 @@ final class GetOperation {
     private func finish(_ error: ObjectError?) {
         guard let done else { return }
         self.done = nil
+        stallTimer?.close()
+        stallTimer = nil
         for (_, r) in readers { r.close() }
         readers = [:]
         reportDegraded()

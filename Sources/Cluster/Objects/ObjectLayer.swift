@@ -17,8 +17,15 @@ public final class ObjectLayer {
     /// at once instead of after a timeout.
     let isReachable: (NodeID) -> Bool
     let coders: BlockCoderCache
+    let stragglers: StragglerWatch
     private var knownBuckets: [String: Instant] = [:]
     static let bucketCacheTime: Duration = .seconds(5)
+    /// A shard that delivers nothing of a block for this long is read around (from parity) for the rest
+    /// of that read, so a paused or partitioned node costs a GET this much once, not a stream timeout.
+    public static let shardReadStallMax: Duration = .seconds(1)
+    /// A node that takes none of a write's frames for this long is dropped from the write (recorded as
+    /// missed), so one stalled node does not hold every PUT to the stream timeout.
+    public static let shardWriteStallMax: Duration = .seconds(2)
     /// Objects whose shard file would be this small or smaller live inside their metadata.
     public static let inlineShardBytesMax: Int64 = 128 << 10
 
@@ -39,32 +46,52 @@ public final class ObjectLayer {
         self.coding = coding
         self.isReachable = isReachable
         self.coders = BlockCoderCache()
+        self.stragglers = StragglerWatch(loop: loop)
     }
 
     public func nodeID(_ index: Int) -> NodeID { NodeID.forIndex(index) }
+    func index(of id: NodeID) -> Int { stores.firstIndex { $0.id == id }! }
+
+    /// Closes the layer's own timer (the node is stopping; rounds still open are abandoned).
+    public func close() {
+        stragglers.close()
+    }
 
     // MARK: Fan-out
 
+    /// How long the answers of a metadata fan-out wait for a straggler once enough nodes answered.
+    public static let metadataStragglerWait: Duration = .seconds(1)
+
+    /// A round of calls to `nodes` that ends when all answered, or `grace` after `enough` succeeded.
+    func round<T>(
+        _ nodes: [NodeID], enough: Int, grace: Duration,
+        _ end: @escaping ([NodeID: Result<T, StoreError>]) -> Void
+    ) -> NodeRound<T> {
+        NodeRound(
+            nodes: nodes, enough: enough, grace: grace, watch: stragglers, counts: { (try? $0.get()) != nil }, end: end)
+    }
+
     /// Calls every reachable node at once and collects the answers (unreachable ones fail at once).
+    /// Once a definite answer from enough nodes is in that any write quorum overlaps them in a read
+    /// quorum (N + R - W of them), a straggler gets `metadataStragglerWait` more, then counts as
+    /// unreachable.
     func fanOut<T>(
         _ call: (ShardStore, @escaping (Result<T, StoreError>) -> Void) -> Void,
         _ done: @escaping ([NodeID: Result<T, StoreError>]) -> Void
     ) {
-        var answers: [NodeID: Result<T, StoreError>] = [:]
-        var waiting = stores.count
-        for store in stores {
-            guard isReachable(store.id) else {
-                answers[store.id] = .failure(.unreachable("\(store.id) is offline"))
-                waiting -= 1
-                continue
+        let enough = min(stores.count, max(set.readQuorum, stores.count + set.readQuorum - set.writeQuorum))
+        let reachable = stores.filter { isReachable($0.id) }
+        let round = NodeRound<T>(
+            nodes: reachable.map(\.id), enough: enough, grace: ObjectLayer.metadataStragglerWait, watch: stragglers,
+            counts: { $0.isDefinite }
+        ) { [stores] answers in
+            var all = answers
+            for store in stores where all[store.id] == nil {
+                all[store.id] = .failure(.unreachable("\(store.id) is offline"))
             }
-            call(store) { result in
-                answers[store.id] = result
-                waiting -= 1
-                if waiting == 0 { done(answers) }
-            }
+            done(all)
         }
-        if waiting == 0 { done(answers) }
+        for store in reachable { call(store) { round.answered(store.id, $0) } }
     }
 
     // MARK: Buckets

@@ -117,12 +117,19 @@ final class PutOperation {
     private var size: Int64 = 0
     private var ended = false
     private var coding = false
-    private var framesInFlight = 0
+    /// Blocks sent and not yet taken by every writer, oldest first: the nodes still to take each. Up to
+    /// `blocksInFlightMax` of them overlap, so the next block is coded while the last one travels.
+    private var unacknowledged: [(block: Int, nodes: Set<Int>, sent: Instant)] = []
+    /// Checks the oldest unacknowledged block for stalled writers while any is out.
+    private var stallTimer: Timer?
+    static let blocksInFlightMax = 2
     private var writers: [Int: ShardWriter] = [:]
     private var failed: [Int: String] = [:]
     /// The frames of an object small enough to live in its metadata (decided at its single block).
     private var inlineFrames: [ByteBuffer]?
     private var blocksWritten = 0
+    /// Every block is out: the writers are being finished and the write committed.
+    private var finishing = false
 
     init(
         layer: ObjectLayer, bucket: String, key: String, options: PutOptions, coder: BlockCoder, targets: [Int],
@@ -189,12 +196,12 @@ final class PutOperation {
         process()
     }
 
-    /// Starts coding the next block when the previous one is out. The first block waits until the
-    /// object is known to be larger than it, or complete (then it may be small enough to go inline).
+    /// Starts coding the next block while fewer than `blocksInFlightMax` are out. The first block waits
+    /// until the object is known to be larger than it, or complete (it may be small enough to go inline).
     private func process() {
-        guard done != nil, !coding, framesInFlight == 0 else { return }
+        guard done != nil, !coding, !finishing, unacknowledged.count < PutOperation.blocksInFlightMax else { return }
         guard let block = pending.first else {
-            if ended { finishWrite() }
+            if ended && unacknowledged.isEmpty { finishWrite() }
             return
         }
         if blocksWritten == 0 && !ended && size <= Int64(geometry.blockSize) { return }
@@ -210,6 +217,7 @@ final class PutOperation {
                 guard done != nil else { return }
                 guard case .success(let frames) = result else { return fail(.slowDown) }
                 pending.removeFirst()
+                if pending.count < 2 { body?.resume() }
                 blocksWritten += 1
                 if blocksWritten == 1 && ended && pending.isEmpty && isInlineSize {
                     inlineFrames = frames
@@ -232,18 +240,47 @@ final class PutOperation {
 
     private func send(_ frames: [ByteBuffer]) {
         if writers.isEmpty && failed.isEmpty { openWriters() }
-        let live = writers
-        framesInFlight = live.count
-        for (node, writer) in live {
+        let block = blocksWritten - 1
+        unacknowledged.append((block, Set(writers.keys), layer.loop.iterationTime))
+        for (node, writer) in writers {
             writer.write(frames[distribution[node]]) { [self] error in
-                framesInFlight -= 1
                 if let error { nodeFailed(node, error.description) }
-                guard done != nil else { return }
-                if framesInFlight == 0 {
-                    if pending.count < 2 { body?.resume() }
-                    process()
-                }
+                acknowledged(block, by: node)
             }
+        }
+        armStallTimer()
+        process()
+    }
+
+    /// One timer per write, while it runs, watches for nodes that stopped taking part.
+    private func armStallTimer() {
+        guard stallTimer == nil, let timer = try? Timer(loop: layer.loop, label: "shard write stall") else { return }
+        stallTimer = timer
+        let period = ObjectLayer.shardWriteStallMax / 4
+        timer.start(after: period, repeating: period) { [unowned self] in dropStalledWriters() }
+    }
+
+    private func acknowledged(_ block: Int, by node: Int) {
+        guard done != nil, let i = unacknowledged.firstIndex(where: { $0.block == block }) else { return }
+        unacknowledged[i].nodes.remove(node)
+        settleAcknowledgements()
+    }
+
+    /// Drops fully taken blocks from the front, and moves the write along.
+    private func settleAcknowledgements() {
+        while let first = unacknowledged.first, first.nodes.isEmpty { unacknowledged.removeFirst() }
+        process()
+    }
+
+    /// The nodes that have not taken the oldest block out after `shardWriteStallMax` are dropped from
+    /// the write (it still has quorum without them, and records them as missed); else they are waited for.
+    private func dropStalledWriters() {
+        guard done != nil, let entry = unacknowledged.first, !entry.nodes.isEmpty,
+            layer.loop.iterationTime.since(entry.sent) >= ObjectLayer.shardWriteStallMax
+        else { return }
+        guard writers.count - entry.nodes.count >= layer.set.writeQuorum else { return }
+        for node in entry.nodes.sorted() {
+            nodeFailed(node, "stalled: took no data for \(DurationText.format(ObjectLayer.shardWriteStallMax))")
         }
     }
 
@@ -258,11 +295,13 @@ final class PutOperation {
         guard failed[node] == nil else { return }
         failed[node] = reason
         writers.removeValue(forKey: node)?.abort()
+        for i in unacknowledged.indices { unacknowledged[i].nodes.remove(node) }
         if targets.count - failed.count < layer.set.writeQuorum {
-            fail(
+            return fail(
                 .writeQuorum(
                     reached: targets.count - failed.count, needed: layer.set.writeQuorum, detail: failureSummary))
         }
+        if !finishing { settleAcknowledgements() }
     }
 
     private var failureSummary: String {
@@ -274,7 +313,8 @@ final class PutOperation {
     // MARK: Finishing
 
     private func finishWrite() {
-        guard done != nil else { return }
+        guard done != nil, !finishing else { return }
+        finishing = true
         let digests = ContentDigests(
             size: size, md5: hasher.md5.finish(), sha256: hasher.sha256?.finish(),
             checksums: Dictionary(uniqueKeysWithValues: hasher.checksums.map { ($0.algorithm, $0.finish()) }))
@@ -289,17 +329,21 @@ final class PutOperation {
             commit(final, on: targets, staged: false, inline: frames)
             return
         }
-        var finished: [Int] = []
-        var waiting = writers.count
-        for (node, writer) in writers {
-            writer.finish { [self] result in
-                waiting -= 1
-                switch result {
-                case .success: finished.append(node)
-                case .failure(let e): nodeFailed(node, e.description)
+        let round = layer.round(
+            writers.keys.map(layer.nodeID), enough: layer.set.writeQuorum, grace: ObjectLayer.shardWriteStallMax
+        ) {
+            [self] (answers: [NodeID: Result<Void, StoreError>]) in
+            var finished: [Int] = []
+            for (id, answer) in answers {
+                switch answer {
+                case .success: finished.append(layer.index(of: id))
+                case .failure(let e): nodeFailed(layer.index(of: id), e.description)
                 }
-                if waiting == 0 && done != nil { commit(final, on: finished.sorted(), staged: true, inline: nil) }
             }
+            if done != nil { commit(final, on: finished.sorted(), staged: true, inline: nil) }
+        }
+        for (node, writer) in writers {
+            writer.finish { [layer] result in round.answered(layer.nodeID(node), result) }
         }
     }
 
@@ -307,32 +351,36 @@ final class PutOperation {
         guard nodes.count >= layer.set.writeQuorum else {
             return fail(.writeQuorum(reached: nodes.count, needed: layer.set.writeQuorum, detail: failureSummary))
         }
-        var committed: [Int] = []
-        var keepingReplaced: [Int] = []
-        var waiting = nodes.count
+        var settleLater: [Int] = []
+        let round = layer.round(
+            nodes.map(layer.nodeID), enough: layer.set.writeQuorum, grace: ObjectLayer.shardWriteStallMax
+        ) {
+            [self] (answers: [NodeID: Result<CommitReceipt, StoreError>]) in
+            guard done != nil else { return }
+            var committed: [Int] = []
+            for (id, answer) in answers {
+                switch answer {
+                case .success(let receipt):
+                    committed.append(layer.index(of: id))
+                    if receipt.keepsReplacedData { settleLater.append(layer.index(of: id)) }
+                case .failure(let e): failed[layer.index(of: id)] = e.description
+                }
+            }
+            committed.sort()
+            if committed.count >= layer.set.writeQuorum {
+                for node in settleLater { settle(final, on: node, undo: false) }
+                succeed(final, committed)
+            } else {
+                rollBack(final, asked: nodes, committed: committed)
+            }
+        }
         for node in nodes {
             var copy = final
             copy.erasure?.index = distribution[node]
             if let inline {
                 copy.inline = inline.isEmpty ? "" : Base64.encode(inline[distribution[node]].bytes)
             }
-            commit(copy, on: node, staged: staged) { [self] result in
-                waiting -= 1
-                switch result {
-                case .success(let receipt):
-                    committed.append(node)
-                    if receipt.keepsReplacedData { keepingReplaced.append(node) }
-                case .failure(let e): failed[node] = e.description
-                }
-                if waiting == 0 {
-                    if committed.count >= layer.set.writeQuorum {
-                        for node in keepingReplaced { settle(final, on: node, undo: false) }
-                        succeed(final, committed)
-                    } else {
-                        rollBack(final, asked: nodes, committed: committed)
-                    }
-                }
-            }
+            commit(copy, on: node, staged: staged) { [layer] result in round.answered(layer.nodeID(node), result) }
         }
     }
 
@@ -399,6 +447,8 @@ final class PutOperation {
     private func finishWith(_ result: Result<ObjectVersion, ObjectError>) {
         let done = self.done
         self.done = nil
+        stallTimer?.close()
+        stallTimer = nil
         body = nil
         done?(result)
     }

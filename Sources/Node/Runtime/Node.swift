@@ -300,6 +300,7 @@ public final class Node {
         tickTimer = nil
         for s in signals { s.close() }
         signals = []
+        objects.close()
         client.close()
     }
 }
