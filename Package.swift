@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "ErasureTests", dependencies: ["Erasure", "Core"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Core"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Storage", "HTTP", "Loop", "Core"]),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "Cluster", "HTTP", "Core"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "Cluster", "Storage", "HTTP", "Core"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Admin", "Cluster", "Core"]),
         .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Node", "Core"]),
         .testTarget(name: "ArchitectureTests"),

@@ -92,6 +92,12 @@ public final class S3API {
         case .getObject: exchange.getObject(head: false)
         case .headObject: exchange.getObject(head: true)
         case .deleteObject: exchange.deleteObject()
+        case .createMultipartUpload: exchange.createMultipartUpload()
+        case .uploadPart: exchange.uploadPart()
+        case .completeMultipartUpload: exchange.completeMultipartUpload()
+        case .abortMultipartUpload: exchange.abortMultipartUpload()
+        case .listParts: exchange.listParts()
+        case .listMultipartUploads: exchange.listMultipartUploads()
         }
     }
 

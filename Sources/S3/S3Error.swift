@@ -106,6 +106,22 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
                 "Your previous request to create the named bucket succeeded and you already own it.", bucket: b)
         case .bucketNotEmpty(let b):
             S3Error("BucketNotEmpty", 409, "The bucket you tried to delete is not empty", bucket: b)
+        case .noSuchUpload:
+            S3Error(
+                "NoSuchUpload", 404,
+                "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+            )
+        case .invalidPart(let n):
+            S3Error(
+                "InvalidPart", 400,
+                "One or more of the specified parts could not be found (part \(n)): it may not have been uploaded, or its ETag does not match."
+            )
+        case .invalidPartOrder:
+            S3Error("InvalidPartOrder", 400, "The list of parts was not in ascending order by part number.")
+        case .entityTooSmall:
+            S3Error(
+                "EntityTooSmall", 400,
+                "Your proposed upload is smaller than the minimum allowed size: \(e.description).")
         case .writeQuorum: S3Error("ServiceUnavailable", 503, "Write quorum not available: \(e.description)")
         case .readQuorum: S3Error("ServiceUnavailable", 503, "Read quorum not available: \(e.description)")
         case .incompleteBody(let m):

@@ -15,6 +15,12 @@ public struct S3Request: Sendable {
         case getObject = "GetObject"
         case headObject = "HeadObject"
         case deleteObject = "DeleteObject"
+        case createMultipartUpload = "CreateMultipartUpload"
+        case uploadPart = "UploadPart"
+        case completeMultipartUpload = "CompleteMultipartUpload"
+        case abortMultipartUpload = "AbortMultipartUpload"
+        case listParts = "ListParts"
+        case listMultipartUploads = "ListMultipartUploads"
     }
 
     public var operation: Operation
@@ -31,14 +37,14 @@ public struct S3Request: Sendable {
     /// Bucket subresources this server does not implement yet: answered with NotImplemented, never
     /// mistaken for a listing.
     static let unsupportedBucketQueries = [
-        "acl", "policy", "cors", "lifecycle", "tagging", "versioning", "versions", "uploads", "delete", "encryption",
+        "acl", "policy", "cors", "lifecycle", "tagging", "versioning", "versions", "delete", "encryption",
         "replication",
         "website", "logging", "notification", "object-lock", "ownershipControls", "requestPayment", "accelerate",
         "analytics", "inventory",
         "metrics", "intelligent-tiering", "publicAccessBlock", "policyStatus",
     ]
     static let unsupportedObjectQueries = [
-        "acl", "tagging", "uploadId", "uploads", "retention", "legal-hold", "restore", "select", "attributes",
+        "acl", "tagging", "retention", "legal-hold", "restore", "select", "attributes",
         "torrent",
     ]
 
@@ -83,6 +89,8 @@ public struct S3Request: Sendable {
             case "GET":
                 if query.contains("location") {
                     operation = .getBucketLocation
+                } else if query.contains("uploads") {
+                    operation = .listMultipartUploads
                 } else {
                     operation = query["list-type"] == "2" ? .listObjectsV2 : .listObjects
                 }
@@ -93,13 +101,18 @@ public struct S3Request: Sendable {
         if let q = S3Request.unsupportedObjectQueries.first(where: { query.contains($0) }) {
             throw .unsupported("the object '\(q)' subresource is not supported yet")
         }
+        let upload = query.contains("uploadId")
         switch method {
         case "PUT":
-            if head.headers.contains("x-amz-copy-source") { throw .unsupported("CopyObject is not supported yet") }
-            operation = .putObject
-        case "GET": operation = .getObject
+            if head.headers.contains("x-amz-copy-source") {
+                throw .unsupported(upload ? "UploadPartCopy is not supported yet" : "CopyObject is not supported yet")
+            }
+            operation = upload ? .uploadPart : .putObject
+        case "GET": operation = upload ? .listParts : .getObject
         case "HEAD": operation = .headObject
-        case "DELETE": operation = .deleteObject
+        case "DELETE": operation = upload ? .abortMultipartUpload : .deleteObject
+        case "POST" where query.contains("uploads"): operation = .createMultipartUpload
+        case "POST" where upload: operation = .completeMultipartUpload
         default: throw .methodNotAllowed("\(method) on an object")
         }
     }

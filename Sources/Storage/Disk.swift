@@ -188,9 +188,12 @@ public final class Disk: Sendable {
     /// metadata and renames it into place, the moment the write becomes visible. A version with the same
     /// id (the `null` version of an unversioned bucket) is replaced; it is kept, data and all, as the
     /// object's `replaced` version until `settle` (an earlier one still unsettled is dropped now).
+    /// The data comes from `stagedUploadID` (a staged single-part write), or from the multipart upload
+    /// `multipartUploadID` (its folder becomes the data folder), or is inline (neither).
     @discardableResult
     public func commit(
-        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?
+        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?,
+        multipartUploadID: String? = nil
     ) throws(StorageError) -> CommitReceipt {
         let objectDir = try objectPath(bucket: bucket, key: key)
         guard FileOps.exists(bucketRecord(bucket)) else { throw .bucketNotFound(bucket) }
@@ -201,12 +204,19 @@ public final class Disk: Sendable {
             if metadata.versions.contains(where: { $0.sameWrite(as: version) }) {
                 return CommitReceipt(keepsReplacedData: false)  // a retried commit: already in place
             }
+            var source: String?
             if let staged = stagedUploadID {
                 try validUploadID(staged)
-                guard let dataDir = version.dataDir else { throw .stagedNotFound(staged) }
                 guard FileOps.exists(stagedShardPath(uploadID: staged)) else { throw .stagedNotFound(staged) }
+                source = tmp + "/" + staged
+            } else if let upload = multipartUploadID {
+                source = try prepareCompletion(uploadID: upload, parts: version.storedParts)
+            }
+            if let source {
+                guard let dataDir = version.dataDir else { throw .stagedNotFound(source) }
+                try validUploadID(dataDir)
                 try journal.record(.init(object: String(objectDir.dropFirst(root.count + 1)), data: dataDir))
-                try FileOps.rename(tmp + "/" + staged, objectDir + "/" + ObjectKey.dataDirPrefix + dataDir)
+                try FileOps.rename(source, objectDir + "/" + ObjectKey.dataDirPrefix + dataDir)
             }
             let dropped = metadata.replaced.map { [$0.version] } ?? []
             let replaced = metadata.versions.first { $0.versionID == version.versionID }
@@ -292,10 +302,13 @@ public final class Disk: Sendable {
         if metadata.versions.isEmpty { pruneEmptyFolders(from: objectDir, bucket: bucket) }
     }
 
-    /// The shard file of a version held by this node.
-    public func shardPath(bucket: String, key: String, dataDir: String) throws(StorageError) -> String {
+    /// The shard file of (a part of) a version held by this node.
+    public func shardPath(bucket: String, key: String, dataDir: String, part: Int = 1) throws(StorageError) -> String {
         try validUploadID(dataDir)
-        return try objectPath(bucket: bucket, key: key) + "/" + ObjectKey.dataDirPrefix + dataDir + "/part.1"
+        guard (1...MultipartLimits.partNumberMax).contains(part) else {
+            throw .invalidObjectName(reason: "bad part number")
+        }
+        return try objectPath(bucket: bucket, key: key) + "/" + ObjectKey.dataDirPrefix + dataDir + "/part.\(part)"
     }
 
     func writeMetadata(_ metadata: ObjectMetadata, at path: String) throws(StorageError) {

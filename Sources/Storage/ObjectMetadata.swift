@@ -60,13 +60,16 @@ public struct ObjectVersion: Codable, Equatable, Sendable {
     public var dataDir: String?
     /// This node's shard frames, base64, for small objects (no separate file).
     public var inline: String?
+    /// The parts of an object completed from a multipart upload, in order; each is erasure-coded on its
+    /// own into `part.<number>` of the data folder. Nil for a single-part object (all in `part.1`).
+    public var parts: [PartInfo]?
 
     public init(
         versionID: String, modTime: Int64, size: Int64, etag: String, contentType: String? = nil,
         userMetadata: [String: String] = [:],
         headers: [String: String] = [:], checksums: [String: String] = [:], isDeleteMarker: Bool = false,
         erasure: ErasureInfo? = nil,
-        dataDir: String? = nil, inline: String? = nil
+        dataDir: String? = nil, inline: String? = nil, parts: [PartInfo]? = nil
     ) {
         self.versionID = versionID
         self.modTime = modTime
@@ -80,12 +83,64 @@ public struct ObjectVersion: Codable, Equatable, Sendable {
         self.erasure = erasure
         self.dataDir = dataDir
         self.inline = inline
+        self.parts = parts
     }
+
+    /// The parts the object's bytes are stored in, in order: one (`part.1`) unless multipart.
+    public var storedParts: [PartInfo] { parts ?? [PartInfo(number: 1, size: size, etag: etag)] }
 
     /// The same write as seen by two nodes (everything but this node's own shard placement).
     public func sameWrite(as other: ObjectVersion) -> Bool {
         versionID == other.versionID && modTime == other.modTime && etag == other.etag && size == other.size
             && isDeleteMarker == other.isDeleteMarker
+    }
+}
+
+/// One part of a multipart object (or of an upload in progress).
+public struct PartInfo: Codable, Equatable, Sendable {
+    public var number: Int
+    public var size: Int64
+    /// MD5 hex of the part's bytes.
+    public var etag: String
+    /// `x-amz-checksum-*` values of the part (algorithm name to base64).
+    public var checksums: [String: String]?
+
+    public init(number: Int, size: Int64, etag: String, checksums: [String: String]? = nil) {
+        self.number = number
+        self.size = size
+        self.etag = etag
+        self.checksums = checksums
+    }
+}
+
+/// A multipart upload in progress, as each node records it: what the object will be once completed.
+public struct MultipartUpload: Codable, Equatable, Sendable {
+    public var uploadID: String
+    public var bucket: String
+    public var key: String
+    /// Milliseconds since the epoch.
+    public var initiated: Int64
+    /// The object's attributes (content type, user metadata, stored headers), and its erasure geometry
+    /// and shard placement: every part is coded the same way.
+    public var template: ObjectVersion
+
+    public init(uploadID: String, bucket: String, key: String, initiated: Int64, template: ObjectVersion) {
+        self.uploadID = uploadID
+        self.bucket = bucket
+        self.key = key
+        self.initiated = initiated
+        self.template = template
+    }
+}
+
+/// What one node holds of a multipart upload.
+public struct UploadState: Codable, Equatable, Sendable {
+    public var upload: MultipartUpload
+    public var parts: [PartInfo]
+
+    public init(upload: MultipartUpload, parts: [PartInfo]) {
+        self.upload = upload
+        self.parts = parts
     }
 }
 

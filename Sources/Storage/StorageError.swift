@@ -9,6 +9,7 @@ public enum StorageError: Error, Equatable, Codable, CustomStringConvertible, Se
     case objectNotFound(bucket: String, key: String)
     case versionNotFound(bucket: String, key: String, versionID: String)
     case stagedNotFound(String)
+    case uploadNotFound(String)
     case diskFull(path: String)
     case corrupt(path: String, reason: String)
     case io(path: String, errno: Int32, operation: String)
@@ -24,6 +25,7 @@ public enum StorageError: Error, Equatable, Codable, CustomStringConvertible, Se
         case .objectNotFound(let b, let k): "no object '\(k)' in bucket '\(b)'"
         case .versionNotFound(let b, let k, let v): "no version '\(v)' of '\(k)' in bucket '\(b)'"
         case .stagedNotFound(let id): "no staged upload \(id)"
+        case .uploadNotFound(let id): "no multipart upload \(id)"
         case .diskFull(let path): "the disk holding \(path) is full"
         case .corrupt(let path, let reason): "\(path) is corrupt: \(reason)"
         case .io(let path, let errno, let operation): "\(operation) \(path): \(SystemErrorText.text(errno))"

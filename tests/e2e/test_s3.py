@@ -63,10 +63,11 @@ def files(tmp_path_factory):
 
 
 def tool_env(tmp):
-    """An environment for CLI tools: credentials, single-part uploads (multipart lands with issue 5),
-    and no CA bundle variables (rclone refuses AWS_CA_BUNDLE on plain http)."""
+    """An environment for CLI tools: credentials, the clients' default multipart thresholds (8 MiB for
+    the aws cli, so 10 and 100 MiB go up in parts), and no CA bundle variables (rclone refuses
+    AWS_CA_BUNDLE on plain http)."""
     cfg = Path(tmp) / "aws.cfg"
-    cfg.write_text("[default]\nregion = us-east-1\ns3 =\n  multipart_threshold = 2GB\n")
+    cfg.write_text("[default]\nregion = us-east-1\n")
     env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_CONFIG_FILE=str(cfg), AWS_DEFAULT_REGION="us-east-1")
     env.pop("AWS_CA_BUNDLE", None)
     return env
@@ -117,7 +118,7 @@ def test_s3cmd_puts_and_gets_every_size(store, files, tmp_path):
     env = tool_env(tmp_path)
     run(["s3cmd", "-c", str(cfg), "mb", "s3://s3cmd"], env)
     for size, path in files.items():
-        run(["s3cmd", "-c", str(cfg), "put", "--disable-multipart", str(path), f"s3://s3cmd/f-{size}"], env)
+        run(["s3cmd", "-c", str(cfg), "put", "--multipart-chunk-size-mb=5", str(path), f"s3://s3cmd/f-{size}"], env)
         back = tmp_path / f"back-{size}"
         run(["s3cmd", "-c", str(cfg), "get", "--force", f"s3://s3cmd/f-{size}", str(back)], env)
         assert sha(back) == sha(path), size
@@ -127,7 +128,9 @@ def test_s3cmd_puts_and_gets_every_size(store, files, tmp_path):
 def test_rclone_copies_checks_and_syncs_a_tree(store, files, tmp_path):
     env = tool_env(tmp_path)
     env.update(RCLONE_CONFIG_DC_TYPE="s3", RCLONE_CONFIG_DC_PROVIDER="Minio", RCLONE_CONFIG_DC_ACCESS_KEY_ID=KEY,
-               RCLONE_CONFIG_DC_SECRET_ACCESS_KEY=SECRET, RCLONE_CONFIG_DC_ENDPOINT=store.endpoint("node2"))
+               RCLONE_CONFIG_DC_SECRET_ACCESS_KEY=SECRET, RCLONE_CONFIG_DC_ENDPOINT=store.endpoint("node2"),
+               # Chunked (multipart) uploads from 5 MiB, so 10 and 100 MiB go up in parts.
+               RCLONE_S3_UPLOAD_CUTOFF="5M", RCLONE_S3_CHUNK_SIZE="5M")
     src = tmp_path / "src"
     (src / "nested" / "deeper").mkdir(parents=True)
     for size, path in files.items():

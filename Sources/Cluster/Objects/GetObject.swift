@@ -7,7 +7,8 @@ extension ObjectLayer {
     /// Streams `range` (default: all) of a resolved object to `sink`, block by block: each block is read
     /// from k shards (data shards first), checked against its checksums, and rebuilt from parity when a
     /// shard is missing, unreachable or corrupt. Never hands out bytes that failed their checksum.
-    /// `sink` calls its completion with false when the reader went away.
+    /// `sink` calls its completion with false when the reader went away. A multipart object is read
+    /// part after part (each is coded on its own).
     public func readObject(
         _ object: ResolvedObject, range: Range<Int64>? = nil,
         sink: @escaping (ByteBuffer, @escaping (Bool) -> Void) -> Void,
@@ -27,8 +28,31 @@ extension ObjectLayer {
         } catch {
             return done(.internalError(error.description))
         }
-        GetOperation(layer: self, object: object, info: info, coder: coder, range: wanted, sink: sink, done: done)
+        var segments = ObjectLayer.segments(of: object.version.storedParts, covering: wanted)[...]
+        func next() {
+            guard let (part, partRange) = segments.popFirst() else { return done(nil) }
+            GetOperation(
+                layer: self, object: object, part: part, info: info, coder: coder, range: partRange, sink: sink
+            ) { error in
+                if let error { done(error) } else { next() }
+            }
             .start()
+        }
+        next()
+    }
+
+    /// The parts a byte range of an object touches, each with the range inside that part.
+    static func segments(of parts: [PartInfo], covering range: Range<Int64>) -> [(PartInfo, Range<Int64>)] {
+        var out: [(PartInfo, Range<Int64>)] = []
+        var start: Int64 = 0
+        for part in parts {
+            let end = start + part.size
+            let lower = max(range.lowerBound, start)
+            let upper = min(range.upperBound, end)
+            if lower < upper { out.append((part, (lower - start)..<(upper - start))) }
+            start = end
+        }
+        return out
     }
 }
 
@@ -37,6 +61,8 @@ extension ObjectLayer {
 final class GetOperation {
     let layer: ObjectLayer
     let object: ResolvedObject
+    /// The part read (the whole object for a single-part one).
+    let part: PartInfo
     let coder: BlockCoder
     var geometry: ErasureGeometry { coder.geometry }
     let range: Range<Int64>
@@ -65,11 +91,13 @@ final class GetOperation {
     private var blocksWritten = 0
 
     init(
-        layer: ObjectLayer, object: ResolvedObject, info: ErasureInfo, coder: BlockCoder, range: Range<Int64>,
-        sink: @escaping (ByteBuffer, @escaping (Bool) -> Void) -> Void, done: @escaping (ObjectError?) -> Void
+        layer: ObjectLayer, object: ResolvedObject, part: PartInfo, info: ErasureInfo, coder: BlockCoder,
+        range: Range<Int64>, sink: @escaping (ByteBuffer, @escaping (Bool) -> Void) -> Void,
+        done: @escaping (ObjectError?) -> Void
     ) {
         self.layer = layer
         self.object = object
+        self.part = part
         self.coder = coder
         self.range = range
         self.sink = sink
@@ -158,7 +186,7 @@ final class GetOperation {
 
     private func readFrame(shard: Int) {
         guard let block = current else { return }
-        let bytes = geometry.frameBytes(index: block, objectSize: object.version.size)
+        let bytes = geometry.frameBytes(index: block, objectSize: part.size)
         if inline {
             let copy = object.holders[layer.nodeID(holder[shard]!)]!
             guard let data = copy.inline.flatMap(Base64.decode), data.count == bytes else {
@@ -179,9 +207,10 @@ final class GetOperation {
         let offset = geometry.frameOffset(index: block)
         let end =
             geometry.frameOffset(index: blocks.upperBound)
-            + Int64(geometry.frameBytes(index: blocks.upperBound, objectSize: object.version.size))
+            + Int64(geometry.frameBytes(index: blocks.upperBound, objectSize: part.size))
         let r = layer.stores[node].openShard(
-            bucket: object.bucket, key: object.key, dataDir: copy.dataDir ?? "", offset: offset, length: end - offset)
+            bucket: object.bucket, key: object.key, dataDir: copy.dataDir ?? "", part: part.number, offset: offset,
+            length: end - offset)
         readers[shard] = r
         return r
     }
@@ -208,7 +237,7 @@ final class GetOperation {
         guard let block = current else { return }
         let coder = self.coder
         let frames = self.frames
-        let blockBytes = geometry.blockBytes(index: block, objectSize: object.version.size)
+        let blockBytes = geometry.blockBytes(index: block, objectSize: part.size)
         do {
             try layer.coding.submit({ () -> Result<BlockCoder.Decoded, BlockCoder.DecodeFailure> in
                 do throws(BlockCoder.DecodeFailure) {

@@ -11,6 +11,12 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
     case noSuchVersion(bucket: String, key: String, versionID: String)
     case bucketAlreadyOwnedByYou(String)
     case bucketNotEmpty(String)
+    case noSuchUpload(String)
+    /// A part named in a completion is not there (or has another ETag).
+    case invalidPart(number: Int)
+    case invalidPartOrder
+    /// A part other than the last is smaller than S3's minimum.
+    case entityTooSmall(number: Int, size: Int64)
     /// Too few nodes reached to write safely; nothing was made visible.
     case writeQuorum(reached: Int, needed: Int, detail: String)
     /// Too few nodes answered (or too few good shards) to read.
@@ -36,6 +42,11 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noSuchVersion(let b, let k, let v): "no version '\(v)' of '\(k)' in bucket '\(b)'"
         case .bucketAlreadyOwnedByYou(let b): "the bucket '\(b)' already exists and is yours"
         case .bucketNotEmpty(let b): "the bucket '\(b)' is not empty"
+        case .noSuchUpload(let id): "no multipart upload '\(id)'"
+        case .invalidPart(let n): "part \(n) was not uploaded, or its ETag does not match"
+        case .invalidPartOrder: "the parts are not in ascending order of their numbers"
+        case .entityTooSmall(let n, let size):
+            "part \(n) has \(size) bytes; every part but the last needs at least \(MultipartLimits.partBytesMin)"
         case .writeQuorum(let reached, let needed, let detail):
             "only \(reached) of the \(needed) nodes a write needs could take it (\(detail)); nothing was stored"
         case .readQuorum(let answered, let needed, let detail):
@@ -61,6 +72,7 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
         case .objectNotFound(let b, let k): .noSuchKey(bucket: b, key: k)
         case .versionNotFound(let b, let k, let v): .noSuchVersion(bucket: b, key: k, versionID: v)
         case .diskFull: .diskFull
+        case .uploadNotFound(let id): .noSuchUpload(id)
         case .stagedNotFound, .corrupt, .io: .internalError(e.description)
         }
     }

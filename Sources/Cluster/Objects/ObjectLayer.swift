@@ -198,12 +198,7 @@ public final class ObjectLayer {
         bucket: String, key: String, versionID: String? = nil,
         _ done: @escaping (Result<ResolvedObject, ObjectError>) -> Void
     ) {
-        do throws(StorageError) {
-            try BucketName.validate(bucket)
-            try ObjectKey.validate(key)
-        } catch {
-            return done(.failure(.from(error)))
-        }
+        if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
         fanOut({ $0.readMetadata(bucket: bucket, key: key, $1) }) { [self] answers in
             switch Quorum.resolve(answers, set: set, versionID: versionID) {
             case .found(let version, let holders):
@@ -226,12 +221,7 @@ public final class ObjectLayer {
 
     /// Deletes an object of an unversioned bucket: S3 answers success whether or not it existed.
     public func deleteObject(bucket: String, key: String, _ done: @escaping (Result<Void, ObjectError>) -> Void) {
-        do throws(StorageError) {
-            try BucketName.validate(bucket)
-            try ObjectKey.validate(key)
-        } catch {
-            return done(.failure(.from(error)))
-        }
+        if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
         fanOut({ $0.deleteVersion(bucket: bucket, key: key, versionID: "null", $1) }) { [self] answers in
             var gone: [NodeID] = []
             var noBucket = 0
@@ -285,6 +275,17 @@ public final class ObjectLayer {
     }
 
     // MARK: Helpers
+
+    /// Why a bucket name or object key cannot be used, if it cannot (S3's naming rules).
+    static func invalidName(bucket: String, key: String) -> ObjectError? {
+        do throws(StorageError) {
+            try BucketName.validate(bucket)
+            try ObjectKey.validate(key)
+            return nil
+        } catch {
+            return .from(error)
+        }
+    }
 
     func store(_ id: NodeID) -> ShardStore {
         stores.first { $0.id == id }!

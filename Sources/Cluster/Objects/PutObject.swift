@@ -46,36 +46,49 @@ extension ObjectLayer {
         verify: @escaping (ContentDigests) -> ObjectError?,
         _ done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
     ) {
-        do throws(StorageError) {
-            try BucketName.validate(bucket)
-            try ObjectKey.validate(key)
-        } catch {
-            return done(.failure(.from(error)))
-        }
-        let targets = stores.indices.filter { isReachable(nodeID($0)) }
-        guard targets.count >= set.writeQuorum else {
-            let down = stores.indices.filter { !targets.contains($0) }.map { nodeID($0).rawValue }
-            return done(
-                .failure(
-                    .writeQuorum(
-                        reached: targets.count, needed: set.writeQuorum,
-                        detail: "offline: \(down.joined(separator: ", "))")))
-        }
+        if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
+        let targets: [Int]
         let coder: BlockCoder
-        do {
-            coder = try coders.coder(for: set.geometry)
+        do throws(ObjectError) {
+            targets = try writeTargets(among: stores.indices)
+            coder = try self.coder(for: set.geometry)
         } catch {
-            return done(.failure(.internalError(error.description)))
+            return done(.failure(error))
         }
         requireBucket(bucket) { [self] error in
             if let error { return done(.failure(error)) }
             PutOperation(
-                layer: self, bucket: bucket, key: key, options: options, coder: coder, targets: targets, verify: verify,
-                done: done
+                layer: self, bucket: bucket, key: key, destination: .object, options: options, coder: coder,
+                targets: targets, verify: verify, done: done
             )
             .start(body)
         }
     }
+
+    /// The reachable nodes among `candidates`, if they make a write quorum.
+    func writeTargets(among candidates: some Sequence<Int>) throws(ObjectError) -> [Int] {
+        let targets = candidates.filter { isReachable(nodeID($0)) }
+        guard targets.count >= set.writeQuorum else {
+            let down = stores.indices.filter { !targets.contains($0) }.map { nodeID($0).rawValue }
+            throw .writeQuorum(
+                reached: targets.count, needed: set.writeQuorum, detail: "offline: \(down.joined(separator: ", "))")
+        }
+        return targets
+    }
+
+    func coder(for geometry: ErasureGeometry) throws(ObjectError) -> BlockCoder {
+        do {
+            return try coders.coder(for: geometry)
+        } catch {
+            throw .internalError(error.description)
+        }
+    }
+}
+
+/// Where a write's bytes go: a new version of the object, or a part of a multipart upload.
+enum WriteDestination {
+    case object
+    case part(MultipartUpload, number: Int)
 }
 
 /// The running digests of one write. Used by one thread-pool job at a time, in block order.
@@ -101,6 +114,7 @@ final class PutOperation {
     let layer: ObjectLayer
     let bucket: String
     let key: String
+    let destination: WriteDestination
     let options: PutOptions
     let coder: BlockCoder
     var geometry: ErasureGeometry { coder.geometry }
@@ -132,18 +146,24 @@ final class PutOperation {
     private var finishing = false
 
     init(
-        layer: ObjectLayer, bucket: String, key: String, options: PutOptions, coder: BlockCoder, targets: [Int],
-        verify: @escaping (ContentDigests) -> ObjectError?, done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
+        layer: ObjectLayer, bucket: String, key: String, destination: WriteDestination, options: PutOptions,
+        coder: BlockCoder, targets: [Int], verify: @escaping (ContentDigests) -> ObjectError?,
+        done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
     ) {
         self.layer = layer
         self.bucket = bucket
         self.key = key
+        self.destination = destination
         self.options = options
         self.coder = coder
         self.targets = targets
         self.verify = verify
         self.done = done
-        self.distribution = layer.set.distribution(bucket: bucket, key: key)
+        if case .part(let upload, _) = destination, let erasure = upload.template.erasure {
+            self.distribution = erasure.distribution
+        } else {
+            self.distribution = layer.set.distribution(bucket: bucket, key: key)
+        }
         self.hasher = ContentHasher(options: options)
         self.filling = ByteBuffer(capacity: coder.geometry.blockSize)
         let g = coder.geometry
@@ -231,8 +251,11 @@ final class PutOperation {
         }
     }
 
+    /// Whether the object is small enough to live in its metadata (a part never is: it joins a data
+    /// folder).
     private var isInlineSize: Bool {
-        size <= Int64(geometry.blockSize)
+        guard case .object = destination else { return false }
+        return size <= Int64(geometry.blockSize)
             && geometry.shardFileBytes(objectSize: size) <= ObjectLayer.inlineShardBytesMax
     }
 
@@ -323,7 +346,8 @@ final class PutOperation {
         final.size = size
         final.etag = digests.md5.hexString
         for (algorithm, value) in digests.checksums { final.checksums[algorithm.rawValue] = Base64.encode(value) }
-        if let frames = inlineFrames ?? (size == 0 ? [] : nil) {
+        if case .part = destination, writers.isEmpty, failed.isEmpty { openWriters() }  // an empty part: empty files
+        if case .object = destination, let frames = inlineFrames ?? (size == 0 ? [] : nil) {
             // Small: every node's shard travels inside its metadata; no staged file.
             final.dataDir = nil
             commit(final, on: targets, staged: false, inline: frames)
@@ -340,7 +364,11 @@ final class PutOperation {
                 case .failure(let e): nodeFailed(layer.index(of: id), e.description)
                 }
             }
-            if done != nil { commit(final, on: finished.sorted(), staged: true, inline: nil) }
+            guard done != nil else { return }
+            switch destination {
+            case .object: commit(final, on: finished.sorted(), staged: true, inline: nil)
+            case .part(let upload, let number): commitPart(final, upload: upload, number: number, on: finished.sorted())
+            }
         }
         for (node, writer) in writers {
             writer.finish { [layer] result in round.answered(layer.nodeID(node), result) }
@@ -351,89 +379,42 @@ final class PutOperation {
         guard nodes.count >= layer.set.writeQuorum else {
             return fail(.writeQuorum(reached: nodes.count, needed: layer.set.writeQuorum, detail: failureSummary))
         }
-        var settleLater: [Int] = []
+        let source: CommitSource = inline.map { .inline($0) } ?? (staged ? .staged : .inline([]))
+        layer.commitVersion(bucket: bucket, key: key, final, on: nodes, source: source) { [self] result in
+            guard done != nil else { return }
+            finishWith(result.map { _ in final })
+        }
+    }
+
+    /// Records the staged shard files as part `number` of `upload`: done once write quorum has it (a
+    /// failed part is not taken back; the client retries it or aborts the upload).
+    private func commitPart(_ final: ObjectVersion, upload: MultipartUpload, number: Int, on nodes: [Int]) {
+        guard nodes.count >= layer.set.writeQuorum else {
+            return fail(.writeQuorum(reached: nodes.count, needed: layer.set.writeQuorum, detail: failureSummary))
+        }
+        let part = PartInfo(
+            number: number, size: final.size, etag: final.etag,
+            checksums: final.checksums.isEmpty ? nil : final.checksums
+        )
         let round = layer.round(
             nodes.map(layer.nodeID), enough: layer.set.writeQuorum, grace: ObjectLayer.shardWriteStallMax
-        ) {
-            [self] (answers: [NodeID: Result<CommitReceipt, StoreError>]) in
+        ) { [self] (answers: [NodeID: Result<Void, StoreError>]) in
             guard done != nil else { return }
-            var committed: [Int] = []
             for (id, answer) in answers {
-                switch answer {
-                case .success(let receipt):
-                    committed.append(layer.index(of: id))
-                    if receipt.keepsReplacedData { settleLater.append(layer.index(of: id)) }
-                case .failure(let e): failed[layer.index(of: id)] = e.description
-                }
+                if case .failure(let e) = answer { failed[layer.index(of: id)] = e.description }
             }
-            committed.sort()
-            if committed.count >= layer.set.writeQuorum {
-                for node in settleLater { settle(final, on: node, undo: false) }
-                succeed(final, committed)
-            } else {
-                rollBack(final, asked: nodes, committed: committed)
+            let recorded = answers.filter { (try? $0.value.get()) != nil }.count
+            guard recorded >= layer.set.writeQuorum else {
+                return finishWith(
+                    .failure(.writeQuorum(reached: recorded, needed: layer.set.writeQuorum, detail: failureSummary)))
             }
+            finishWith(.success(final))
         }
         for node in nodes {
-            var copy = final
-            copy.erasure?.index = distribution[node]
-            if let inline {
-                copy.inline = inline.isEmpty ? "" : Base64.encode(inline[distribution[node]].bytes)
-            }
-            commit(copy, on: node, staged: staged) { [layer] result in round.answered(layer.nodeID(node), result) }
-        }
-    }
-
-    /// Commits one node's copy. A node that lacks the bucket (it was down when the bucket was made,
-    /// which a quorum of others agreed on) gets it made, and the commit once more.
-    private func commit(
-        _ copy: ObjectVersion, on node: Int, staged: Bool, retry: Bool = true,
-        _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
-    ) {
-        let store = layer.stores[node]
-        store.commit(bucket: bucket, key: key, version: copy, stagedUploadID: staged ? copy.dataDir : nil) {
-            [self] result in
-            guard retry, case .failure(.storage(.bucketNotFound)) = result else { return done(result) }
-            store.makeBucket(bucket, created: WallTime.now().millisecondsSinceEpoch) { [self] made in
-                switch made {
-                case .success, .failure(.storage(.bucketExists)):
-                    commit(copy, on: node, staged: staged, retry: false, done)
-                case .failure: done(result)
-                }
+            layer.stores[node].commitPart(uploadID: upload.uploadID, part: part, stagedUploadID: final.dataDir!) {
+                [layer] result in round.answered(layer.nodeID(node), result)
             }
         }
-    }
-
-    private func succeed(_ final: ObjectVersion, _ committed: [Int]) {
-        let missed = layer.stores.indices.filter { !committed.contains($0) }.map(layer.nodeID)
-        if !missed.isEmpty {
-            layer.onMissedWrite?(
-                MissedWrite(bucket: bucket, key: key, versionID: final.versionID, isDelete: false, nodes: missed))
-        }
-        finishWith(.success(final))
-    }
-
-    /// Below quorum at commit: take the write back from every node asked to commit it (a commit that
-    /// timed out may still have landed), restoring what it replaced, so no read can find a write the
-    /// client was told failed and the previous version keeps its redundancy.
-    /// The client hears of the failure only once the nodes have answered, so it cannot then read it.
-    private func rollBack(_ final: ObjectVersion, asked: [Int], committed: [Int]) {
-        var waiting = asked.count
-        for node in asked {
-            settle(final, on: node, undo: true) { [self] in
-                waiting -= 1
-                guard waiting == 0 else { return }
-                finishWith(
-                    .failure(
-                        .writeQuorum(reached: committed.count, needed: layer.set.writeQuorum, detail: failureSummary)))
-            }
-        }
-    }
-
-    /// Tells a node the outcome of the write; a node that misses it keeps the replaced version's data
-    /// until the next write of the object settles it.
-    private func settle(_ final: ObjectVersion, on node: Int, undo: Bool, then: @escaping () -> Void = {}) {
-        layer.stores[node].settle(bucket: bucket, key: key, write: final, undo: undo) { _ in then() }
     }
 
     private func fail(_ error: ObjectError) {

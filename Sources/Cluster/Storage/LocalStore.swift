@@ -68,13 +68,40 @@ public final class LocalStore: ShardStore {
     }
 
     public func commit(
-        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?,
+        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?, multipartUploadID: String?,
         _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
     ) {
         run(
             { disk throws(StorageError) in
-                try disk.commit(bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID)
+                try disk.commit(
+                    bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID,
+                    multipartUploadID: multipartUploadID)
             }, done)
+    }
+
+    public func createUpload(_ upload: MultipartUpload, _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        run({ disk throws(StorageError) in try disk.createUpload(upload) }, done)
+    }
+
+    public func uploadState(_ uploadID: String, _ done: @escaping (Result<UploadState, StoreError>) -> Void) {
+        run({ disk throws(StorageError) in try disk.uploadState(uploadID) }, done)
+    }
+
+    public func commitPart(
+        uploadID: String, part: PartInfo, stagedUploadID: String, _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        run(
+            { disk throws(StorageError) in
+                try disk.commitPart(uploadID: uploadID, part: part, stagedUploadID: stagedUploadID)
+            }, done)
+    }
+
+    public func abortUpload(_ uploadID: String, _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        run({ disk throws(StorageError) in try disk.abortUpload(uploadID) }, done)
+    }
+
+    public func listUploads(bucket: String, _ done: @escaping (Result<[MultipartUpload], StoreError>) -> Void) {
+        run({ disk throws(StorageError) in try disk.listUploads(bucket: bucket) }, done)
     }
 
     public func settle(
@@ -106,10 +133,14 @@ public final class LocalStore: ShardStore {
         LocalShardWriter(store: self, uploadID: uploadID)
     }
 
-    public func openShard(bucket: String, key: String, dataDir: String, offset: Int64, length: Int64) -> ShardReader {
+    public func openShard(
+        bucket: String, key: String, dataDir: String, part: Int, offset: Int64, length: Int64
+    ) -> ShardReader {
         LocalShardReader(
             store: self,
-            path: Result { () throws(StorageError) in try disk.shardPath(bucket: bucket, key: key, dataDir: dataDir) },
+            path: Result { () throws(StorageError) in
+                try disk.shardPath(bucket: bucket, key: key, dataDir: dataDir, part: part)
+            },
             offset: offset, length: length)
     }
 }

@@ -109,11 +109,43 @@ public final class RemoteStore: ShardStore {
     }
 
     public func commit(
-        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?,
+        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?, multipartUploadID: String?,
         _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
     ) {
-        let body = CommitRequest(bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID)
+        let body = CommitRequest(
+            bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID,
+            multipartUploadID: multipartUploadID)
         call("POST", StoragePaths.commit, body: body, answer: CommitReceipt.self, done)
+    }
+
+    public func createUpload(_ upload: MultipartUpload, _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        call("POST", StoragePaths.createUpload, body: upload, answer: Empty.self) { done($0.map { _ in }) }
+    }
+
+    public func uploadState(_ uploadID: String, _ done: @escaping (Result<UploadState, StoreError>) -> Void) {
+        call(
+            "GET", StoragePaths.uploadState, query: QueryParameters([("upload", uploadID)]), body: Empty?.none,
+            answer: UploadState.self, done)
+    }
+
+    public func commitPart(
+        uploadID: String, part: PartInfo, stagedUploadID: String, _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        let body = CommitPartRequest(uploadID: uploadID, part: part, stagedUploadID: stagedUploadID)
+        call("POST", StoragePaths.commitPart, body: body, answer: Empty.self) { done($0.map { _ in }) }
+    }
+
+    public func abortUpload(_ uploadID: String, _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        call(
+            "POST", StoragePaths.abortUpload, query: QueryParameters([("upload", uploadID)]), body: Empty?.none,
+            answer: Empty.self
+        ) { done($0.map { _ in }) }
+    }
+
+    public func listUploads(bucket: String, _ done: @escaping (Result<[MultipartUpload], StoreError>) -> Void) {
+        call(
+            "GET", StoragePaths.listUploads, query: QueryParameters([("bucket", bucket)]), body: Empty?.none,
+            answer: [MultipartUpload].self, done)
     }
 
     public func settle(
@@ -148,9 +180,11 @@ public final class RemoteStore: ShardStore {
         RemoteShardWriter(store: self, uploadID: uploadID, length: length)
     }
 
-    public func openShard(bucket: String, key: String, dataDir: String, offset: Int64, length: Int64) -> ShardReader {
+    public func openShard(
+        bucket: String, key: String, dataDir: String, part: Int, offset: Int64, length: Int64
+    ) -> ShardReader {
         let q = QueryParameters([
-            ("bucket", bucket), ("key", key), ("dataDir", dataDir), ("offset", String(offset)),
+            ("bucket", bucket), ("key", key), ("dataDir", dataDir), ("part", String(part)), ("offset", String(offset)),
             ("length", String(length)),
         ])
         return RemoteShardReader(store: self, target: target(StoragePaths.shard, q))

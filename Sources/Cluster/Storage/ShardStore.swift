@@ -35,8 +35,10 @@ public protocol ShardStore: AnyObject {
     func listBuckets(_ done: @escaping (Result<[BucketInfo], StoreError>) -> Void)
 
     func readMetadata(bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void)
+    /// Commits a version whose data is staged (`stagedUploadID`), a completed multipart upload
+    /// (`multipartUploadID`), or inline (neither). See `Disk.commit`.
     func commit(
-        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?,
+        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?, multipartUploadID: String?,
         _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void)
     /// Settles a committed write: `undo` takes it back (restoring what it replaced), else what it
     /// replaced is dropped. See `Disk.settle`.
@@ -49,10 +51,19 @@ public protocol ShardStore: AnyObject {
         bucket: String, prefix: String, marker: String, delimiter: String?, limit: Int,
         _ done: @escaping (Result<ListPage, StoreError>) -> Void)
 
+    func createUpload(_ upload: MultipartUpload, _ done: @escaping (Result<Void, StoreError>) -> Void)
+    func uploadState(_ uploadID: String, _ done: @escaping (Result<UploadState, StoreError>) -> Void)
+    func commitPart(
+        uploadID: String, part: PartInfo, stagedUploadID: String, _ done: @escaping (Result<Void, StoreError>) -> Void)
+    func abortUpload(_ uploadID: String, _ done: @escaping (Result<Void, StoreError>) -> Void)
+    func listUploads(bucket: String, _ done: @escaping (Result<[MultipartUpload], StoreError>) -> Void)
+
     /// A writer for the shard file of an upload (`length` when known); its frames are staged until commit.
     func stage(uploadID: String, length: Int64?) -> ShardWriter
-    /// A reader of `length` bytes of a version's shard file from `offset`.
-    func openShard(bucket: String, key: String, dataDir: String, offset: Int64, length: Int64) -> ShardReader
+    /// A reader of `length` bytes of a version's shard file (of `part`) from `offset`.
+    func openShard(
+        bucket: String, key: String, dataDir: String, part: Int, offset: Int64, length: Int64
+    ) -> ShardReader
 }
 
 /// Writes a staged shard file in order; back-pressure: write the next frame after `done`.

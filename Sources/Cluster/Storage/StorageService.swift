@@ -44,7 +44,9 @@ public final class StorageService {
             }
         case ("POST", StoragePaths.commit):
             json(request, response, CommitRequest.self) { [local] r, done in
-                local.commit(bucket: r.bucket, key: r.key, version: r.version, stagedUploadID: r.stagedUploadID, done)
+                local.commit(
+                    bucket: r.bucket, key: r.key, version: r.version, stagedUploadID: r.stagedUploadID,
+                    multipartUploadID: r.multipartUploadID, done)
             }
         case ("POST", StoragePaths.settle):
             json(request, response, SettleRequest.self) { [local] r, done in
@@ -64,6 +66,22 @@ public final class StorageService {
                 delimiter: query["delimiter"],
                 limit: min(Int(query["limit"] ?? "") ?? 1000, 10_000)
             ) { StorageService.answer(response, $0) }
+        case ("POST", StoragePaths.createUpload):
+            json(request, response, MultipartUpload.self) { [local] upload, done in
+                local.createUpload(upload) { done($0.map(StorageService.empty)) }
+            }
+        case ("GET", StoragePaths.uploadState):
+            local.uploadState(query["upload"] ?? "") { StorageService.answer(response, $0) }
+        case ("POST", StoragePaths.commitPart):
+            json(request, response, CommitPartRequest.self) { [local] r, done in
+                local.commitPart(uploadID: r.uploadID, part: r.part, stagedUploadID: r.stagedUploadID) {
+                    done($0.map(StorageService.empty))
+                }
+            }
+        case ("POST", StoragePaths.abortUpload):
+            local.abortUpload(query["upload"] ?? "") { StorageService.answer(response, $0.map(StorageService.empty)) }
+        case ("GET", StoragePaths.listUploads):
+            local.listUploads(bucket: query["bucket"] ?? "") { StorageService.answer(response, $0) }
         case ("PUT", StoragePaths.stage):
             stage(request, response, uploadID: query["upload"] ?? "")
         case ("POST", StoragePaths.abort):
@@ -71,7 +89,7 @@ public final class StorageService {
             response.send(status: 204)
         case ("GET", StoragePaths.shard):
             guard let offset = Int64(query["offset"] ?? ""), let length = Int64(query["length"] ?? ""), offset >= 0,
-                length >= 0
+                length >= 0, let part = Int(query["part"] ?? "1")
             else {
                 return StorageService.fail(response, .invalidObjectName(reason: "a shard read needs offset and length"))
             }
@@ -79,7 +97,7 @@ public final class StorageService {
                 response,
                 local.openShard(
                     bucket: query["bucket"] ?? "", key: query["key"] ?? "", dataDir: query["dataDir"] ?? "",
-                    offset: offset, length: length),
+                    part: part, offset: offset, length: length),
                 length: length)
         default:
             response.send(

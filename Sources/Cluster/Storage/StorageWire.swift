@@ -18,6 +18,11 @@ public enum StoragePaths {
     public static let stage = "/_dc/v1/storage/stage"
     public static let abort = "/_dc/v1/storage/abort"
     public static let shard = "/_dc/v1/storage/shard"
+    public static let createUpload = "/_dc/v1/storage/upload/create"
+    public static let uploadState = "/_dc/v1/storage/upload"
+    public static let commitPart = "/_dc/v1/storage/upload/part"
+    public static let abortUpload = "/_dc/v1/storage/upload/abort"
+    public static let listUploads = "/_dc/v1/storage/uploads"
 }
 
 struct BucketRequest: Codable {
@@ -31,6 +36,13 @@ struct CommitRequest: Codable {
     var key: String
     var version: ObjectVersion
     var stagedUploadID: String?
+    var multipartUploadID: String?
+}
+
+struct CommitPartRequest: Codable {
+    var uploadID: String
+    var part: PartInfo
+    var stagedUploadID: String
 }
 
 struct SettleRequest: Codable {
@@ -54,7 +66,7 @@ extension StorageError {
     /// The HTTP status a node answers with for this error.
     var httpStatus: Int {
         switch self {
-        case .bucketNotFound, .objectNotFound, .versionNotFound, .stagedNotFound: 404
+        case .bucketNotFound, .objectNotFound, .versionNotFound, .stagedNotFound, .uploadNotFound: 404
         case .bucketExists, .bucketNotEmpty: 409
         case .invalidBucketName, .invalidObjectName, .keyTooLong: 400
         case .diskFull: 507

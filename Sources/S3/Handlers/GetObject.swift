@@ -32,15 +32,31 @@ extension S3Exchange {
         if v.versionID != "null" { headers.add("x-amz-version-id", v.versionID) }
         var status = 200
         var range: Range<Int64>?
-        switch ByteRange.parse(request.head.headers["Range"], size: v.size) {
-        case .whole: break
-        case .unsatisfiable:
-            response.defaultHeaders.add("Content-Range", "bytes */\(v.size)")
-            return fail(.invalidRange(v.size))
-        case .partial(let r):
-            status = 206
-            range = r
-            headers.add("Content-Range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(v.size)")
+        if s3.query.contains("partNumber") {
+            // One part of a multipart object (part 1 of a single-part one is all of it).
+            guard let number = partNumber() else { return }
+            let parts = v.storedParts
+            guard let i = parts.firstIndex(where: { $0.number == number }) else {
+                return fail(S3Error("InvalidPartNumber", 416, "The requested partnumber is not satisfiable"))
+            }
+            let start = parts[..<i].reduce(Int64(0)) { $0 + $1.size }
+            headers.add("x-amz-mp-parts-count", String(parts.count))
+            if v.parts != nil {
+                status = 206
+                range = start..<(start + parts[i].size)
+                headers.add("Content-Range", "bytes \(start)-\(start + parts[i].size - 1)/\(v.size)")
+            }
+        } else {
+            switch ByteRange.parse(request.head.headers["Range"], size: v.size) {
+            case .whole: break
+            case .unsatisfiable:
+                response.defaultHeaders.add("Content-Range", "bytes */\(v.size)")
+                return fail(.invalidRange(v.size))
+            case .partial(let r):
+                status = 206
+                range = r
+                headers.add("Content-Range", "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(v.size)")
+            }
         }
         // A checksum covers the whole object: a partial read does not get it (clients would check it).
         if range == nil && request.head.headers["x-amz-checksum-mode"]?.uppercased() == "ENABLED" {

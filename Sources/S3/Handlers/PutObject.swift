@@ -9,93 +9,10 @@ extension S3Exchange {
     ]
 
     func putObject() {
-        let headers = request.head.headers
-        let payloadHash = auth.payloadHash
-        let streaming = payloadHash.hasPrefix("STREAMING-") || headers.hasToken("aws-chunked", in: "Content-Encoding")
-        var decoder: AWSChunkedDecoder?
-        if streaming {
-            switch payloadHash {
-            case SigV4.streamingSigned, SigV4.streamingSignedTrailer:
-                guard let claim = auth.v4 else {
-                    return fail(.invalidRequest("signed aws-chunked bodies need a SigV4 request"))
-                }
-                decoder = AWSChunkedDecoder(
-                    signing: .signed(claim: claim, signingKey: api.signingKey(for: claim.scope)),
-                    expectsTrailer: payloadHash == SigV4.streamingSignedTrailer)
-            case SigV4.streamingUnsignedTrailer:
-                decoder = AWSChunkedDecoder(signing: .unsigned, expectsTrailer: true)
-            default:
-                return fail(.notImplemented("x-amz-content-sha256 '\(payloadHash)' is not supported"))
-            }
-        }
         var options = PutOptions()
-        if streaming {
-            if let decoded = headers["x-amz-decoded-content-length"] {
-                guard let n = Int64(decoded), n >= 0 else {
-                    return fail(.invalidArgument("x-amz-decoded-content-length is not a number"))
-                }
-                options.size = n
-            }
-        } else if let length = request.head.contentLength {
-            options.size = length
-        } else if !request.head.isChunked {
-            return fail(.missingContentLength())
-        }
-        if let size = options.size, size > options.sizeMax {
-            return fail(.from(.entityTooLarge(limit: options.sizeMax)))
-        }
-        options.contentType = headers["Content-Type"] ?? "binary/octet-stream"
-        var metadataBytes = 0
-        for (name, value) in headers where name.lowercased().hasPrefix("x-amz-meta-") {
-            let key = String(name.dropFirst("x-amz-meta-".count)).lowercased()
-            metadataBytes += key.utf8.count + value.utf8.count
-            options.userMetadata[key] = options.userMetadata[key].map { $0 + "," + value } ?? value
-        }
-        guard metadataBytes <= S3API.userMetadataBytesMax else { return fail(.metadataTooLarge()) }
-        for name in S3Exchange.storedHeaders {
-            guard var value = headers[name] else { continue }
-            if name == "Content-Encoding" {
-                value = value.split(separator: ",").map { $0.trimmingCharacters() }.filter { $0 != "aws-chunked" }
-                    .joined(separator: ",")
-                if value.isEmpty { continue }
-            }
-            options.headers[name] = value
-        }
-        // Checksums the client announced, in headers or as trailers.
-        var algorithms = Set(headers.fields.compactMap { ChecksumAlgorithm(headerName: $0.name) })
-        for trailer in headers.values("x-amz-trailer").flatMap({ $0.split(separator: ",") }) {
-            guard let a = ChecksumAlgorithm(headerName: trailer.trimmingCharacters()) else {
-                return fail(.invalidArgument("unsupported trailer '\(trailer)'"))
-            }
-            algorithms.insert(a)
-        }
-        if let sdk = headers["x-amz-sdk-checksum-algorithm"] {
-            guard let a = ChecksumAlgorithm(rawValue: sdk.uppercased()) else {
-                return fail(.invalidArgument("unsupported checksum algorithm '\(sdk)'"))
-            }
-            algorithms.insert(a)
-        }
-        options.checksums = algorithms.sorted { $0.rawValue < $1.rawValue }
-        let signedPayload = payloadHash.count == 64 && payloadHash.allSatisfy(\.isHexDigit)
-        options.computeSHA256 = signedPayload
-        if !signedPayload && !streaming && payloadHash != SigV4.unsignedPayload && payloadHash != SigV4.emptySHA256 {
-            return fail(
-                .invalidArgument(
-                    "x-amz-content-sha256 '\(payloadHash)' is not a SHA-256, UNSIGNED-PAYLOAD or a streaming mode"))
-        }
-        var contentMD5: [UInt8]?
-        if let md5 = headers["Content-MD5"] {
-            guard let bytes = Base64.decode(md5), bytes.count == 16 else {
-                return fail(.invalidDigest("The Content-MD5 you specified is not valid."))
-            }
-            contentMD5 = bytes
-        }
-        let body = S3Body(request: request, decoder: decoder)
+        guard readObjectAttributes(into: &options), let incoming = incomingBody(options) else { return }
         layer.putObject(
-            bucket: s3.bucket, key: s3.key, options: options, body: body,
-            verify: { [self] digests in
-                verifyDigests(digests, contentMD5: contentMD5, signedPayload: signedPayload, body: body)
-            }
+            bucket: s3.bucket, key: s3.key, options: incoming.options, body: incoming.body, verify: incoming.verify
         ) { [self] result in
             switch result {
             case .failure(let e): fail(e)
@@ -105,6 +22,122 @@ extension S3Exchange {
                 response.send(status: 200, headers: out)
             }
         }
+    }
+
+    /// The attributes an object keeps from the request that creates it (PutObject,
+    /// CreateMultipartUpload): content type, user metadata, stored headers. False after answering with
+    /// an error.
+    func readObjectAttributes(into options: inout PutOptions) -> Bool {
+        let headers = request.head.headers
+        options.contentType = headers["Content-Type"] ?? "binary/octet-stream"
+        var metadataBytes = 0
+        for (name, value) in headers where name.lowercased().hasPrefix("x-amz-meta-") {
+            let key = String(name.dropFirst("x-amz-meta-".count)).lowercased()
+            metadataBytes += key.utf8.count + value.utf8.count
+            options.userMetadata[key] = options.userMetadata[key].map { $0 + "," + value } ?? value
+        }
+        guard metadataBytes <= S3API.userMetadataBytesMax else {
+            fail(.metadataTooLarge())
+            return false
+        }
+        for name in S3Exchange.storedHeaders {
+            guard var value = headers[name] else { continue }
+            if name == "Content-Encoding" {
+                value = value.split(separator: ",").map { $0.trimmingCharacters() }.filter { $0 != "aws-chunked" }
+                    .joined(separator: ",")
+                if value.isEmpty { continue }
+            }
+            options.headers[name] = value
+        }
+        return true
+    }
+
+    /// A request body as the object layer takes it (PutObject, UploadPart): its decoded length, the
+    /// aws-chunked decoder when framed, the digests to compute, and the check of every digest the client
+    /// sent. Nil after answering with an error.
+    func incomingBody(
+        _ base: PutOptions
+    ) -> (options: PutOptions, body: S3Body, verify: (ContentDigests) -> ObjectError?)? {
+        let headers = request.head.headers
+        let payloadHash = auth.payloadHash
+        let streaming = payloadHash.hasPrefix("STREAMING-") || headers.hasToken("aws-chunked", in: "Content-Encoding")
+        var decoder: AWSChunkedDecoder?
+        if streaming {
+            switch payloadHash {
+            case SigV4.streamingSigned, SigV4.streamingSignedTrailer:
+                guard let claim = auth.v4 else {
+                    fail(.invalidRequest("signed aws-chunked bodies need a SigV4 request"))
+                    return nil
+                }
+                decoder = AWSChunkedDecoder(
+                    signing: .signed(claim: claim, signingKey: api.signingKey(for: claim.scope)),
+                    expectsTrailer: payloadHash == SigV4.streamingSignedTrailer)
+            case SigV4.streamingUnsignedTrailer:
+                decoder = AWSChunkedDecoder(signing: .unsigned, expectsTrailer: true)
+            default:
+                fail(.notImplemented("x-amz-content-sha256 '\(payloadHash)' is not supported"))
+                return nil
+            }
+        }
+        var options = base
+        if streaming {
+            if let decoded = headers["x-amz-decoded-content-length"] {
+                guard let n = Int64(decoded), n >= 0 else {
+                    fail(.invalidArgument("x-amz-decoded-content-length is not a number"))
+                    return nil
+                }
+                options.size = n
+            }
+        } else if let length = request.head.contentLength {
+            options.size = length
+        } else if !request.head.isChunked {
+            fail(.missingContentLength())
+            return nil
+        }
+        if let size = options.size, size > options.sizeMax {
+            fail(.from(.entityTooLarge(limit: options.sizeMax)))
+            return nil
+        }
+        // Checksums the client announced, in headers or as trailers.
+        var algorithms = Set(headers.fields.compactMap { ChecksumAlgorithm(headerName: $0.name) })
+        for trailer in headers.values("x-amz-trailer").flatMap({ $0.split(separator: ",") }) {
+            guard let a = ChecksumAlgorithm(headerName: trailer.trimmingCharacters()) else {
+                fail(.invalidArgument("unsupported trailer '\(trailer)'"))
+                return nil
+            }
+            algorithms.insert(a)
+        }
+        if let sdk = headers["x-amz-sdk-checksum-algorithm"] {
+            guard let a = ChecksumAlgorithm(rawValue: sdk.uppercased()) else {
+                fail(.invalidArgument("unsupported checksum algorithm '\(sdk)'"))
+                return nil
+            }
+            algorithms.insert(a)
+        }
+        options.checksums = algorithms.sorted { $0.rawValue < $1.rawValue }
+        let signedPayload = payloadHash.count == 64 && payloadHash.allSatisfy(\.isHexDigit)
+        options.computeSHA256 = signedPayload
+        if !signedPayload && !streaming && payloadHash != SigV4.unsignedPayload && payloadHash != SigV4.emptySHA256 {
+            fail(
+                .invalidArgument(
+                    "x-amz-content-sha256 '\(payloadHash)' is not a SHA-256, UNSIGNED-PAYLOAD or a streaming mode"))
+            return nil
+        }
+        var contentMD5: [UInt8]?
+        if let md5 = headers["Content-MD5"] {
+            guard let bytes = Base64.decode(md5), bytes.count == 16 else {
+                fail(.invalidDigest("The Content-MD5 you specified is not valid."))
+                return nil
+            }
+            contentMD5 = bytes
+        }
+        let body = S3Body(request: request, decoder: decoder)
+        return (
+            options, body,
+            { [self] digests in
+                verifyDigests(digests, contentMD5: contentMD5, signedPayload: signedPayload, body: body)
+            }
+        )
     }
 
     /// Every digest the client sent must match the content, or nothing is committed.

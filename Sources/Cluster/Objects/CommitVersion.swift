@@ -1,0 +1,103 @@
+import Core
+import Loop
+import Storage
+
+/// Where the data of a version being committed is, on each node.
+enum CommitSource {
+    /// In the staged shard file named by the version's data folder.
+    case staged
+    /// Inside the metadata: each node's frames, by shard index (none for an empty object).
+    case inline([ByteBuffer])
+    /// In the folder of a completed multipart upload.
+    case upload(String)
+}
+
+extension ObjectLayer {
+    /// Commits `final` on `nodes` (each gets its own shard index and inline frames) and succeeds with
+    /// the nodes that committed once write quorum did. Below quorum the write is taken back from every
+    /// node asked (a commit that timed out may still have landed), restoring what it replaced, and only
+    /// then fails: so no read finds a write its client was told failed, and the previous version keeps
+    /// its redundancy. Nodes that kept replaced data are told to drop it; missed nodes are reported.
+    func commitVersion(
+        bucket: String, key: String, _ final: ObjectVersion, on nodes: [Int], source: CommitSource,
+        _ done: @escaping (Result<[Int], ObjectError>) -> Void
+    ) {
+        var settleLater: [Int] = []
+        let round = round(nodes.map(nodeID), enough: set.writeQuorum, grace: ObjectLayer.shardWriteStallMax) {
+            [self] (answers: [NodeID: Result<CommitReceipt, StoreError>]) in
+            var committed: [Int] = []
+            for (id, answer) in answers {
+                guard case .success(let receipt) = answer else { continue }
+                committed.append(index(of: id))
+                if receipt.keepsReplacedData { settleLater.append(index(of: id)) }
+            }
+            committed.sort()
+            guard committed.count >= set.writeQuorum else {
+                let error = ObjectError.writeQuorum(
+                    reached: committed.count, needed: set.writeQuorum, detail: ObjectLayer.summary(answers))
+                return settle(bucket: bucket, key: key, final, on: nodes, undo: true) { done(.failure(error)) }
+            }
+            settle(bucket: bucket, key: key, final, on: settleLater.filter(committed.contains), undo: false) {}
+            let missed = stores.indices.filter { !committed.contains($0) }.map(nodeID)
+            if !missed.isEmpty {
+                onMissedWrite?(
+                    MissedWrite(bucket: bucket, key: key, versionID: final.versionID, isDelete: false, nodes: missed))
+            }
+            done(.success(committed))
+        }
+        for node in nodes {
+            var copy = final
+            let shard = final.erasure?.distribution[node] ?? 0
+            copy.erasure?.index = shard
+            if case .inline(let frames) = source {
+                copy.inline = frames.isEmpty ? "" : Base64.encode(frames[shard].bytes)
+            }
+            commit(bucket: bucket, key: key, copy, on: node, source: source) { [self] result in
+                round.answered(nodeID(node), result)
+            }
+        }
+    }
+
+    /// Commits one node's copy. A node that lacks the bucket (it was down when the bucket was made,
+    /// which a quorum of others agreed on) gets it made, and the commit once more.
+    private func commit(
+        bucket: String, key: String, _ copy: ObjectVersion, on node: Int, source: CommitSource, retry: Bool = true,
+        _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
+    ) {
+        let store = stores[node]
+        var staged: String?
+        var upload: String?
+        switch source {
+        case .staged: staged = copy.dataDir
+        case .upload(let id): upload = id
+        case .inline: break
+        }
+        store.commit(bucket: bucket, key: key, version: copy, stagedUploadID: staged, multipartUploadID: upload) {
+            [self] result in
+            guard retry, case .failure(.storage(.bucketNotFound)) = result else { return done(result) }
+            store.makeBucket(bucket, created: WallTime.now().millisecondsSinceEpoch) { [self] made in
+                switch made {
+                case .success, .failure(.storage(.bucketExists)):
+                    commit(bucket: bucket, key: key, copy, on: node, source: source, retry: false, done)
+                case .failure: done(result)
+                }
+            }
+        }
+    }
+
+    /// Tells nodes the outcome of a write (see `Disk.settle`), then calls `then` once all answered. A
+    /// node that misses it keeps the replaced version's data until the object's next write settles it.
+    func settle(
+        bucket: String, key: String, _ write: ObjectVersion, on nodes: [Int], undo: Bool,
+        then: @escaping () -> Void
+    ) {
+        guard !nodes.isEmpty else { return then() }
+        var waiting = nodes.count
+        for node in nodes {
+            stores[node].settle(bucket: bucket, key: key, write: write, undo: undo) { _ in
+                waiting -= 1
+                if waiting == 0 { then() }
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Core
+import Storage
+import Testing
+
+@testable import Cluster
+
+@Suite("multipart plan")
+struct MultipartPlanTests {
+    let set = try! ErasureSet(nodes: 4, parity: 2)
+    let upload = MultipartUpload(
+        uploadID: "ab", bucket: "b1b", key: "k", initiated: 1,
+        template: ObjectVersion(versionID: "null", modTime: 0, size: 0, etag: ""))
+
+    func part(_ n: Int, _ etag: String, _ size: Int64 = 5 << 20) -> PartInfo {
+        PartInfo(number: n, size: size, etag: etag)
+    }
+
+    func states(_ holdings: [Int: [PartInfo]]) -> [NodeID: UploadState] {
+        Dictionary(
+            uniqueKeysWithValues: holdings.map {
+                (NodeID.forIndex($0.key), UploadState(upload: upload, parts: $0.value))
+            })
+    }
+
+    @Test("an upload exists when a read quorum holds it, and is gone when no write quorum can")
+    func resolve() {
+        let found: Result<UploadState, StoreError> = .success(UploadState(upload: upload, parts: []))
+        let missing: Result<UploadState, StoreError> = .failure(.storage(.uploadNotFound("ab")))
+        let down: Result<UploadState, StoreError> = .failure(.unreachable("down"))
+        func answers(_ r: [Result<UploadState, StoreError>]) -> [NodeID: Result<UploadState, StoreError>] {
+            Dictionary(uniqueKeysWithValues: r.enumerated().map { (NodeID.forIndex($0.offset), $0.element) })
+        }
+        guard
+            case .found = MultipartPlan.resolve(
+                answers([found, found, missing, down]), bucket: "b1b", key: "k", set: set)
+        else {
+            Issue.record("two of four hold it: found")
+            return
+        }
+        #expect(
+            MultipartPlan.resolve(answers([found, missing, missing, down]), bucket: "b1b", key: "k", set: set)
+                == .notFound)
+        #expect(
+            MultipartPlan.resolve(answers([found, missing, down, down]), bucket: "b1b", key: "k", set: set)
+                == .unavailable(answered: 2, needed: 2))
+        // Another key's upload id is not this key's.
+        #expect(
+            MultipartPlan.resolve(answers([found, found, found, found]), bucket: "b1b", key: "x", set: set) == .notFound
+        )
+    }
+
+    @Test("a completion takes the parts held with their ETag on k nodes, by the nodes holding all of them")
+    func completion() throws {
+        let s = states([
+            0: [part(1, "aa"), part(2, "bb", 10)], 1: [part(1, "aa"), part(2, "bb", 10)], 2: [part(1, "aa")],
+            3: [part(1, "aa"), part(2, "bb", 10)],
+        ])
+        let plan = try MultipartPlan.completion(requested: [(1, "\"AA\""), (2, "bb")], states: s, set: set).get()
+        #expect(plan.parts.map(\.number) == [1, 2])
+        #expect(plan.nodes == ["node1", "node2", "node4"])
+        #expect(
+            MultipartPlan.completion(requested: [(2, "bb"), (1, "aa")], states: s, set: set)
+                == .failure(.invalidPartOrder))
+        #expect(
+            MultipartPlan.completion(requested: [(1, "aa"), (1, "aa")], states: s, set: set)
+                == .failure(.invalidPartOrder))
+        #expect(
+            MultipartPlan.completion(requested: [(1, "zz")], states: s, set: set) == .failure(.invalidPart(number: 1)))
+        #expect(
+            MultipartPlan.completion(requested: [(2, "bb"), (3, "cc")], states: s, set: set)
+                == .failure(.entityTooSmall(number: 2, size: 10)))
+    }
+
+    @Test("a part held by fewer than k nodes cannot be completed")
+    func tooFewHolders() {
+        let s = states([0: [part(1, "aa")], 1: [], 2: [], 3: []])
+        #expect(
+            MultipartPlan.completion(requested: [(1, "aa")], states: s, set: set) == .failure(.invalidPart(number: 1)))
+    }
+
+    @Test("the ETag is the MD5 of the parts' MD5s and their count; composite checksums likewise")
+    func etag() {
+        let a = Crypto.md5(Array("first".utf8))
+        let b = Crypto.md5(Array("second".utf8))
+        let parts = [part(1, a.hexString), part(2, b.hexString)]
+        #expect(MultipartPlan.etag(of: parts) == Crypto.md5(a + b).hexString + "-2")
+        var withSums = parts
+        withSums[0].checksums = ["CRC32": Base64.encode([0, 0, 0, 1])]
+        #expect(MultipartPlan.compositeChecksums(of: withSums).isEmpty)  // not every part has one
+        withSums[1].checksums = ["CRC32": Base64.encode([0, 0, 0, 2])]
+        var crc = RunningChecksum(.crc32)
+        [UInt8]([0, 0, 0, 1, 0, 0, 0, 2]).withUnsafeBytes { crc.update($0) }
+        #expect(MultipartPlan.compositeChecksums(of: withSums) == ["CRC32": Base64.encode(crc.finish()) + "-2"])
+    }
+
+    @Test("parts agreed on are those a read quorum holds with the same ETag")
+    func agreed() {
+        let s = states([
+            0: [part(1, "aa"), part(2, "new")], 1: [part(1, "aa"), part(2, "new")], 2: [part(2, "old")], 3: [],
+        ])
+        #expect(MultipartPlan.agreedParts(s, set: set).map(\.etag) == ["aa", "new"])
+    }
+}
