@@ -2,7 +2,7 @@
 """make bench: the foundation's benchmarks, each reported as the median of several runs, with ratios
 against a peer measured in the same run (the machine is shared and noisy). Prints a Markdown report.
 
-  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster]
+  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster|store]
 """
 
 import argparse
@@ -123,11 +123,105 @@ def cluster_bench(runs):
     return "\n".join(lines)
 
 
+def codec_bench(runs):
+    """CodecBench: encode and decode GB/s per core (thread CPU time), median of `runs`."""
+    rows = {}
+    for _ in range(runs):
+        for line in sh(BIN / "CodecBench", "1").splitlines():
+            m = re.match(r"(\S+) encode ([\d.]+) GB/s\s+decode\((\d+) lost\) ([\d.]+) GB/s", line)
+            if m:
+                rows.setdefault(m.group(1), []).append((float(m.group(2)), float(m.group(4)), m.group(3)))
+    lines = [f"| geometry (median of {runs}) | encode GB/s per core | decode GB/s per core (m data shards lost) |", "|---|---|---|"]
+    for geometry, v in rows.items():
+        lines.append(f"| {geometry} | {statistics.median(e for e, _, _ in v):.2f} | {statistics.median(d for _, d, _ in v):.2f} ({v[0][2]} lost) |")
+    return "\n".join(lines)
+
+
+def devcluster_bench(args):
+    out = sh(BIN / "devcluster", "bench", "--json", *args)
+    return {p["phase"]: p for p in json.loads(out)["phases"]}
+
+
+def moto_server():
+    port = free_base_port(1)
+    p = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            import urllib.request
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            return p, port
+        except Exception:
+            time.sleep(0.1)
+    stop(p)
+    raise RuntimeError("moto.server did not start (pip install 'moto[server]')")
+
+
+STORE_LOADS = [  # (label, size, count, concurrency)
+    ("1 MiB", "1MiB", 300, 8),
+    ("64 MiB", "64MiB", 8, 4),
+    ("4 KiB", "4KiB", 2000, 16),
+]
+
+
+def store_bench(runs):
+    """devcluster bench against a 4-node cluster and against moto's server, alternating, `runs` times."""
+    cluster = Cluster(tempfile.mkdtemp(prefix="dc-bench-"))
+    moto, moto_port = moto_server()
+    results = {}
+    try:
+        cluster.up(4, demo=False)
+        for _ in range(runs):
+            for label, size, count, conc in STORE_LOADS:
+                load = ["--size", size, "--count", str(count), "--concurrency", str(conc), "--duration", "60s"]
+                ours = devcluster_bench(["--home", cluster.home, "--name", cluster.name, *load])
+                peer = devcluster_bench(["--endpoint", f"http://127.0.0.1:{moto_port}", "--access-key", "a",
+                                         "--secret-key", "b", *load])
+                for phase in ("PUT", "GET"):
+                    results.setdefault((label, phase), []).append((ours[phase], peer[phase]))
+    finally:
+        stop(moto)
+        cluster.cleanup()
+    med = lambda xs: statistics.median(xs)
+    lines = [f"| load (concurrency; median of {runs} runs) | devcluster MB/s | ops/s | p50 / p99 ms | moto MB/s | ratio |",
+             "|---|---|---|---|---|---|"]
+    for (label, phase), v in results.items():
+        conc = next(c for l, _, _, c in STORE_LOADS if l == label)
+        mb = med(o["megabytesPerSecond"] for o, _ in v)
+        ops = med(o["operationsPerSecond"] for o, _ in v)
+        p50 = med(o["latencyMs"]["p50"] for o, _ in v)
+        p99 = med(o["latencyMs"]["p99"] for o, _ in v)
+        peer = med(p["megabytesPerSecond"] for _, p in v)
+        errors = sum(o["errors"] for o, _ in v)
+        lines.append(f"| {phase} {label} (c{conc}) | {mb:.1f} | {ops:.0f} | {p50:.1f} / {p99:.1f} | {peer:.1f} | {mb / peer:.2f} |"
+                     + (f" {errors} errors" if errors else ""))
+    lines.append("")
+    lines.append(f"Peak RSS of each node during one 1 GiB streaming PUT: {streaming_put_rss()}")
+    return "\n".join(lines)
+
+
+def streaming_put_rss():
+    """Peak RSS (VmHWM) of every node of a fresh 4-node cluster after one 1 GiB PUT."""
+    c = Cluster(tempfile.mkdtemp(prefix="dc-bench-"))
+    try:
+        c.up(4, demo=False)
+        devcluster_bench(["--home", c.home, "--name", c.name, "--size", "1GiB", "--count", "1", "--concurrency", "1",
+                          "--phases", "put", "--duration", "120s"])
+        peaks = []
+        for pid in c.pids().values():
+            status = Path(f"/proc/{pid}/status").read_text()
+            peaks.append(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024)
+        return ", ".join(f"{p:.0f}" for p in peaks) + f" MiB (max {max(peaks):.0f}; aim <= 100)"
+    finally:
+        c.cleanup()
+        shutil.rmtree(c.home, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--only", choices=["http", "cluster"])
+    parser.add_argument("--only", choices=["http", "cluster", "store"])
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}; {datetime.now():%Y-%m-%d %H:%M}\n")
     if args.only in (None, "http"):
@@ -136,6 +230,11 @@ def main():
     if args.only in (None, "cluster"):
         print("### Cluster start, memory, failure detection\n")
         print(cluster_bench(max(args.runs, 3)) + "\n")
+    if args.only in (None, "store"):
+        print("### Erasure codec\n")
+        print(codec_bench(args.runs) + "\n")
+        print("### Object store: devcluster bench, 4 nodes, against moto in the same run\n")
+        print(store_bench(args.runs) + "\n")
     print(f"Load average after: {os.getloadavg()[0]:.2f}")
 
 

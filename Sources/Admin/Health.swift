@@ -4,7 +4,7 @@ import HTTP
 /// MinIO's probe endpoints, so probes written for MinIO work unchanged.
 ///
 /// - `/minio/health/live` and `/ready`: 200 while the process serves.
-/// - `/minio/health/cluster`: 200 while a quorum of nodes is online as this node sees it, else 503.
+/// - `/minio/health/cluster`: 200 while write quorum of nodes is online as this node sees it, else 503.
 /// - `/minio/health/cluster?maintenance=true`: 412 when stopping this node would lose that quorum
 ///   ("is it safe to stop this node?"), 200 otherwise.
 public enum Health {
@@ -21,9 +21,6 @@ public enum Health {
             self.shuttingDown = shuttingDown
         }
     }
-
-    /// A majority of the members. (Write quorum from the erasure geometry replaces it with the store.)
-    public static func majority(of members: Int) -> Int { members / 2 + 1 }
 
     public static func respond(path: Substring, query: Substring?, snapshot: Snapshot, response: HTTPServerResponse) {
         var headers: HTTPHeaders = [

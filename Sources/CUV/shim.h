@@ -6,3 +6,6 @@ static inline int dc_o_direct(void) { return 0200000; }
 #else
 static inline int dc_o_direct(void) { return 040000; }
 #endif
+
+/* mallopt and its options, for the Loop layer's process set-up (not in Swift's Glibc module). */
+#include <malloc.h>

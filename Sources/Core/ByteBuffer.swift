@@ -8,11 +8,19 @@ public final class ByteBuffer: @unchecked Sendable {
     public let capacity: Int
     public private(set) var count: Int = 0
     public let pointer: UnsafeMutableRawPointer
+    /// The size of the pooled allocation behind `pointer` (nil: allocated for this buffer alone).
+    private let pooledSize: Int?
 
     public init(capacity: Int, alignment: Int = 64) {
         precondition(capacity >= 0, "negative ByteBuffer capacity")
+        precondition(alignment <= BufferPool.alignment, "ByteBuffer alignment \(alignment) above a page")
         self.capacity = capacity
-        self.pointer = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1), alignment: alignment)
+        pooledSize = BufferPool.sizeClass(capacity)
+        if let size = pooledSize {
+            pointer = BufferPool.shared.take(size)
+        } else {
+            pointer = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1), alignment: alignment)
+        }
     }
 
     public convenience init(copying bytes: UnsafeRawBufferPointer) {
@@ -26,7 +34,7 @@ public final class ByteBuffer: @unchecked Sendable {
     }
 
     deinit {
-        pointer.deallocate()
+        if let size = pooledSize { BufferPool.shared.give(pointer, size: size) } else { pointer.deallocate() }
     }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: pointer, count: count) }

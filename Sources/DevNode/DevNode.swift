@@ -66,6 +66,7 @@ struct DevNode: ParsableCommand {
 
     mutating func run() throws {
         Loop.Process.ignoreBrokenPipe()
+        Loop.Process.limitAllocatorRetention()
         // Before libuv starts its pool: disk calls and erasure coding share it (unless the user chose).
         setenv("UV_THREADPOOL_SIZE", String(Node.threadPoolSize), 0)
         let environment = ProcessInfo.processInfo.environment

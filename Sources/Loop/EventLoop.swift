@@ -216,6 +216,16 @@ public enum Process {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    /// Keeps the allocator from hoarding freed block buffers. By default glibc raises its mmap
+    /// threshold after the first large free, so every later 1 MiB buffer comes from an arena and stays
+    /// there once freed, and every thread-pool thread gets an arena of its own: a node that moved a few
+    /// GiB then sat on 150 MiB. With a fixed threshold, buffers of 256 KiB and more are mapped and
+    /// returned on free; two arenas serve the loop and the pool.
+    public static func limitAllocatorRetention() {
+        mallopt(M_MMAP_THRESHOLD, 256 << 10)
+        mallopt(M_ARENA_MAX, 2)
+    }
+
     /// Raises the soft limit on open descriptors to the hard limit (at most `wanted`) and returns the
     /// limit now in force: every connection, peer connection and open file takes one.
     @discardableResult

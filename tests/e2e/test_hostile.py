@@ -24,9 +24,11 @@ from conftest import Cluster, process_alive, rss_kib, wait_until
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     c = Cluster(tmp_path_factory.mktemp("hostile"))
-    c.up(1)
-    yield c
-    c.cleanup()
+    try:
+        c.up(1)
+        yield c
+    finally:
+        c.cleanup()
 
 
 def exchange(port, data, timeout=15, pause_after=None):

@@ -20,10 +20,12 @@ MiB = 1 << 20
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     c = Cluster(tmp_path_factory.mktemp("multipart"))
-    c.up(4)
-    s3_client(c.endpoint("node1")).create_bucket(Bucket="mpu")
-    yield c
-    c.cleanup()
+    try:
+        c.up(4)
+        s3_client(c.endpoint("node1")).create_bucket(Bucket="mpu")
+        yield c
+    finally:
+        c.cleanup()
 
 
 def error_code(call):

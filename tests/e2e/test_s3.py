@@ -41,9 +41,11 @@ def sha(path_or_bytes):
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     c = Cluster(tmp_path_factory.mktemp("s3"))
-    c.up(4)
-    yield c
-    c.cleanup()
+    try:
+        c.up(4)
+        yield c
+    finally:
+        c.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +292,11 @@ def test_bad_content_md5_and_signed_payload_are_refused_and_store_nothing(store)
 
 def killable(tmp_path, nodes):
     c = Cluster(tmp_path)
-    c.up(nodes)
+    try:
+        c.up(nodes)
+    except BaseException:
+        c.cleanup()
+        raise
     return c
 
 
