@@ -8,16 +8,16 @@ public final class ByteBuffer: @unchecked Sendable {
     public let capacity: Int
     public private(set) var count: Int = 0
     public let pointer: UnsafeMutableRawPointer
-    /// The size of the pooled allocation behind `pointer` (nil: allocated for this buffer alone).
-    private let pooledSize: Int?
+    /// The pooled allocation behind `pointer` (nil: allocated for this buffer alone).
+    private let pooled: BufferPool.Allocation?
 
     public init(capacity: Int, alignment: Int = 64) {
         precondition(capacity >= 0, "negative ByteBuffer capacity")
         precondition(alignment <= BufferPool.alignment, "ByteBuffer alignment \(alignment) above a page")
         self.capacity = capacity
-        pooledSize = BufferPool.sizeClass(capacity)
-        if let size = pooledSize {
-            pointer = BufferPool.shared.take(size)
+        pooled = BufferPool.sizeClass(capacity).map { BufferPool.shared.take($0) }
+        if let pooled {
+            pointer = pooled.start(alignment: alignment)
         } else {
             pointer = UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1), alignment: alignment)
         }
@@ -34,7 +34,7 @@ public final class ByteBuffer: @unchecked Sendable {
     }
 
     deinit {
-        if let size = pooledSize { BufferPool.shared.give(pointer, size: size) } else { pointer.deallocate() }
+        if let pooled { BufferPool.shared.give(pooled) } else { pointer.deallocate() }
     }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: pointer, count: count) }
