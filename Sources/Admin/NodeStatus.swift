@@ -13,10 +13,12 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var timing: Timing
     public var peers: [Peer]
     public var http: HTTPSummary
+    /// Rebuild, heal queue and scanner (absent from nodes older than healing).
+    public var healing: HealingSummary?
 
     public init(
         schemaVersion: Int, node: Identity, cluster: ClusterSummary, load: NodeLoad, timing: Timing, peers: [Peer],
-        http: HTTPSummary
+        http: HTTPSummary, healing: HealingSummary? = nil
     ) {
         self.schemaVersion = schemaVersion
         self.node = node
@@ -25,6 +27,76 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         self.timing = timing
         self.peers = peers
         self.http = http
+        self.healing = healing
+    }
+
+    public struct HealingSummary: Codable, Sendable, Equatable {
+        /// A rebuild of this node's data folder from its peers, while one runs.
+        public var rebuild: Rebuild?
+        public var queued: Int
+        public var running: Int
+        public var healed: Int
+        public var removed: Int
+        public var failed: Int
+        /// Missed writes this node holds for peers, still to replay.
+        public var missedPending: Int
+        public var scan: Scan?
+
+        public init(
+            rebuild: Rebuild?, queued: Int, running: Int, healed: Int, removed: Int, failed: Int, missedPending: Int,
+            scan: Scan?
+        ) {
+            self.rebuild = rebuild
+            self.queued = queued
+            self.running = running
+            self.healed = healed
+            self.removed = removed
+            self.failed = failed
+            self.missedPending = missedPending
+            self.scan = scan
+        }
+
+        public struct Rebuild: Codable, Sendable, Equatable {
+            /// deciding, counting, rebuilding.
+            public var phase: String
+            public var objectsDone: Int64
+            public var objectsTotal: Int64
+            public var bytesDone: Int64
+            public var bytesTotal: Int64
+            public var bytesPerSecond: Double
+            public var etaMs: Int64?
+
+            public init(
+                phase: String, objectsDone: Int64, objectsTotal: Int64, bytesDone: Int64, bytesTotal: Int64,
+                bytesPerSecond: Double, etaMs: Int64?
+            ) {
+                self.phase = phase
+                self.objectsDone = objectsDone
+                self.objectsTotal = objectsTotal
+                self.bytesDone = bytesDone
+                self.bytesTotal = bytesTotal
+                self.bytesPerSecond = bytesPerSecond
+                self.etaMs = etaMs
+            }
+        }
+
+        public struct Scan: Codable, Sendable, Equatable {
+            public var pass: Int
+            public var objects: Int64
+            public var bytes: Int64
+            public var bad: Int64
+            public var finished: Bool
+            public var unthrottled: Bool
+
+            public init(pass: Int, objects: Int64, bytes: Int64, bad: Int64, finished: Bool, unthrottled: Bool) {
+                self.pass = pass
+                self.objects = objects
+                self.bytes = bytes
+                self.bad = bad
+                self.finished = finished
+                self.unthrottled = unthrottled
+            }
+        }
     }
     public struct Identity: Codable, Sendable, Equatable {
         public var id: String
@@ -136,6 +208,9 @@ public enum AdminPaths {
     public static let internalPrefix = "/_dc/v1/"
     public static let status = "/_dc/v1/status"
     public static let events = "/_dc/v1/events"
+    /// `POST`: start a full scan-and-heal pass now. `GET` of `verify`: check every local shard.
+    public static let heal = "/_dc/v1/heal"
+    public static let verify = "/_dc/v1/verify"
     public static let healthLive = "/minio/health/live"
     public static let healthReady = "/minio/health/ready"
     public static let healthCluster = "/minio/health/cluster"

@@ -75,6 +75,23 @@ public final class Membership {
 
     public func state(of peer: NodeID) -> FailureDetector.State { detector.state(of: peer) }
 
+    /// Since when a peer has been online, if it is.
+    public func onlineSince(_ peer: NodeID) -> Instant? {
+        guard let d = detector.peers[peer], d.state == .online else { return nil }
+        return d.since
+    }
+
+    /// The peers online that say in their heartbeats they are rebuilding their data.
+    public var healingPeers: Set<NodeID> {
+        Set(
+            peers.map(\.id).filter {
+                detector.state(of: $0) == .online && reported[$0]?.health == Membership.healingHealth
+            })
+    }
+
+    /// The `health` a node rebuilding its data folder reports.
+    public static let healingHealth = "healing"
+
     /// Members (self included) this node currently sees online.
     public var onlineCount: Int { 1 + peers.count { detector.state(of: $0.id) == .online } }
 

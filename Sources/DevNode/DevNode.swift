@@ -58,6 +58,11 @@ struct DevNode: ParsableCommand {
         help: ArgumentHelp("Log level on standard output (standalone): debug, info, warn, error.", valueName: "level"))
     var logLevel: String = "info"
 
+    @Flag(
+        name: .customLong("new-cluster"),
+        help: "The cluster is being created: an empty data folder is new, not lost (devcluster up passes it).")
+    var newCluster = false
+
     @Argument(
         help: ArgumentHelp(
             "Every member's URL, in order (standalone): http://host:port/path, ranges like {1...4} allowed.",
@@ -95,7 +100,7 @@ struct DevNode: ParsableCommand {
         }
         let code: Int32
         do {
-            let node = try Node(config: nodeConfig, loop: loop, logger: logger)
+            let node = try Node(config: nodeConfig, loop: loop, logger: logger, newCluster: newCluster)
             try node.start()
             code = node.run()
         } catch {

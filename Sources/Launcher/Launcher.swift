@@ -223,7 +223,7 @@ public final class Launcher {
             }
         }
         try home.save(record)
-        try spawn(record.nodes.map(\.id), in: &record)
+        try spawn(record.nodes.map(\.id), in: &record, newCluster: true)
         try home.save(record)
         note("up", "all", "\(count) nodes on ports \(ports.first!)-\(ports.last!)")
         return record
@@ -244,8 +244,9 @@ public final class Launcher {
         return parts.joined(separator: "-")
     }
 
-    /// Starts the given nodes' processes (their ports must be free) and records them.
-    public func spawn(_ ids: [String], in record: inout ClusterRecord) throws(LauncherError) {
+    /// Starts the given nodes' processes (their ports must be free) and records them. `newCluster`:
+    /// the nodes are being created, so their empty data folders are new, not lost.
+    public func spawn(_ ids: [String], in record: inout ClusterRecord, newCluster: Bool = false) throws(LauncherError) {
         var childEnvironment = environment
         // The rendered config is the single source of the credentials.
         for key in [NodeConfig.environmentAccessKey, NodeConfig.environmentSecretKey] { childEnvironment[key] = nil }
@@ -263,7 +264,8 @@ public final class Launcher {
             let spawnedAt = WallTime.now()
             do {
                 process = try ProcessControl.spawnDetached(
-                    executable: devnodePath, arguments: ["--config", home.configPath(id)],
+                    executable: devnodePath,
+                    arguments: ["--config", home.configPath(id)] + (newCluster ? ["--new-cluster"] : []),
                     environment: childEnvironment,
                     logPath: home.logPath(id), workingDirectory: home.nodeDirectory(id))
             } catch {

@@ -13,6 +13,7 @@ import Glibc
 ///   .dc/format.json          which deployment and node this folder belongs to
 ///   .dc/tmp/<uuid>/          staged writes (anything here at start was never committed)
 ///   .dc/intents.log          commits begun (replayed at start: see IntentJournal)
+///   .dc/missed.log           writes other nodes missed, to replay on them (see MissedJournal)
 ///   .dc/buckets/<name>.json  bucket records
 ///   <bucket>/<key segments>/%meta               object metadata: the commit point
 ///   <bucket>/<key segments>/%data-<uuid>/part.1 this node's shard file
@@ -26,6 +27,7 @@ public final class Disk: Sendable {
     let bucketsDir: String
     private let locks: [StripeLock] = (0..<64).map { _ in StripeLock() }
     let journal: IntentJournal
+    let missed: MissedJournal
 
     public init(root: String) throws(StorageError) {
         self.root = root
@@ -34,6 +36,7 @@ public final class Disk: Sendable {
         try FileOps.makeDirectories(tmp)
         try FileOps.makeDirectories(bucketsDir)
         journal = try IntentJournal(path: root + "/.dc/intents.log")
+        missed = try MissedJournal(path: root + "/.dc/missed.log")
     }
 
     // MARK: Format
@@ -163,14 +166,18 @@ public final class Disk: Sendable {
         }
     }
 
-    /// Where a staged shard file is written before its commit.
-    public func stagedShardPath(uploadID: String) -> String { tmp + "/" + uploadID + "/part.1" }
+    /// Where a staged shard file (of part `part`) is written before its commit.
+    public func stagedShardPath(uploadID: String, part: Int = 1) -> String { tmp + "/" + uploadID + "/part.\(part)" }
 
-    /// Prepares a staging folder for an upload's shard file.
-    public func beginStaging(uploadID: String) throws(StorageError) -> String {
+    /// Prepares a staging folder for an upload's shard file (a heal of a multipart object stages each
+    /// of its parts in the same folder).
+    public func beginStaging(uploadID: String, part: Int = 1) throws(StorageError) -> String {
         try validUploadID(uploadID)
+        guard (1...MultipartLimits.partNumberMax).contains(part) else {
+            throw .invalidObjectName(reason: "bad part number")
+        }
         try FileOps.makeDirectories(tmp + "/" + uploadID)
-        return stagedShardPath(uploadID: uploadID)
+        return stagedShardPath(uploadID: uploadID, part: part)
     }
 
     public func abortStaging(uploadID: String) {
@@ -188,6 +195,8 @@ public final class Disk: Sendable {
     /// metadata and renames it into place, the moment the write becomes visible. A version with the same
     /// id (the `null` version of an unversioned bucket) is replaced; it is kept, data and all, as the
     /// object's `replaced` version until `settle` (an earlier one still unsettled is dropped now).
+    /// Committing a write this node already holds is a heal: its shard (data folder or inline frames)
+    /// is swapped for the new one; the same shard again changes nothing (a retried commit).
     /// The data comes from `stagedUploadID` (a staged single-part write), or from the multipart upload
     /// `multipartUploadID` (its folder becomes the data folder), or is inline (neither).
     @discardableResult
@@ -201,13 +210,19 @@ public final class Disk: Sendable {
             try FileOps.makeDirectories(objectDir)
             let metaPath = objectDir + "/" + ObjectKey.metadataFile
             var metadata = FileOps.exists(metaPath) ? try decodeMetadata(metaPath) : ObjectMetadata()
-            if metadata.versions.contains(where: { $0.sameWrite(as: version) }) {
+            let held = metadata.versions.firstIndex { $0.sameWrite(as: version) }
+            if let held, metadata.versions[held].dataDir == version.dataDir,
+                metadata.versions[held].inline == version.inline
+            {
                 return CommitReceipt(keepsReplacedData: false)  // a retried commit: already in place
             }
             var source: String?
             if let staged = stagedUploadID {
                 try validUploadID(staged)
-                guard FileOps.exists(stagedShardPath(uploadID: staged)) else { throw .stagedNotFound(staged) }
+                for part in version.storedParts
+                where !FileOps.exists(stagedShardPath(uploadID: staged, part: part.number)) {
+                    throw .stagedNotFound("\(staged)/part.\(part.number)")
+                }
                 source = tmp + "/" + staged
             } else if let upload = multipartUploadID {
                 source = try prepareCompletion(uploadID: upload, parts: version.storedParts)
@@ -217,6 +232,14 @@ public final class Disk: Sendable {
                 try validUploadID(dataDir)
                 try journal.record(.init(object: String(objectDir.dropFirst(root.count + 1)), data: dataDir))
                 try FileOps.rename(source, objectDir + "/" + ObjectKey.dataDirPrefix + dataDir)
+            }
+            if let held {
+                // A heal: the version keeps its place, with its new shard.
+                let old = metadata.versions[held]
+                metadata.versions[held] = version
+                try writeMetadata(metadata, at: metaPath)
+                removeData(of: [old], unlessUsedBy: metadata, in: objectDir)
+                return CommitReceipt(keepsReplacedData: false)
             }
             let dropped = metadata.replaced.map { [$0.version] } ?? []
             let replaced = metadata.versions.first { $0.versionID == version.versionID }

@@ -186,7 +186,7 @@ struct DiskTests {
     func missingStaged() throws {
         try withDisk { disk in
             try disk.makeBucket("b1b", created: 1)
-            #expect(throws: StorageError.stagedNotFound("beef")) {
+            #expect(throws: StorageError.stagedNotFound("beef/part.1")) {
                 try disk.commit(
                     bucket: "b1b", key: "k", version: version(dataDir: "beef", inline: nil), stagedUploadID: "beef")
             }

@@ -38,12 +38,10 @@ extension ObjectLayer {
                 return settle(bucket: bucket, key: key, final, on: nodes, undo: true) { done(.failure(error)) }
             }
             settle(bucket: bucket, key: key, final, on: settleLater.filter(committed.contains), undo: false) {}
-            let missed = stores.indices.filter { !committed.contains($0) }.map(nodeID)
-            if !missed.isEmpty {
-                onMissedWrite?(
-                    MissedWrite(bucket: bucket, key: key, versionID: final.versionID, isDelete: false, nodes: missed))
-            }
-            done(.success(committed))
+            let missed = MissedWrite(
+                bucket: bucket, key: key, versionID: final.versionID, isDelete: false,
+                nodes: stores.indices.filter { !committed.contains($0) }.map(nodeID))
+            journal(missed, holders: committed.map(nodeID)) { done(.success(committed)) }
         }
         for node in nodes {
             var copy = final
@@ -60,7 +58,7 @@ extension ObjectLayer {
 
     /// Commits one node's copy. A node that lacks the bucket (it was down when the bucket was made,
     /// which a quorum of others agreed on) gets it made, and the commit once more.
-    private func commit(
+    func commit(
         bucket: String, key: String, _ copy: ObjectVersion, on node: Int, source: CommitSource, retry: Bool = true,
         _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
     ) {
@@ -83,6 +81,23 @@ extension ObjectLayer {
                 }
             }
         }
+    }
+
+    /// Records a write some nodes missed in the durable journal of every node that took it, before the
+    /// write is acknowledged: any of them can replay it on the missed nodes once they are back, even
+    /// after restarting itself. Waits for one holder to have it durably (and the others a moment more).
+    func journal(_ missed: MissedWrite, holders: [NodeID], then: @escaping () -> Void) {
+        guard !missed.nodes.isEmpty else { return then() }
+        onMissedWrite?(missed)
+        let entry = MissedEntry(
+            id: Crypto.randomBytes(8).hexString, bucket: missed.bucket, key: missed.key,
+            versionID: missed.versionID, isDelete: missed.isDelete, peers: missed.nodes.map(\.rawValue),
+            holders: holders.sorted().map(\.rawValue), time: WallTime.now().millisecondsSinceEpoch)
+        let round = NodeRound<Void>(
+            nodes: holders, enough: 1, grace: ObjectLayer.metadataStragglerWait, watch: stragglers,
+            counts: { (try? $0.get()) != nil }
+        ) { _ in then() }
+        for id in holders { store(id).recordMissed([entry]) { round.answered(id, $0) } }
     }
 
     /// Tells nodes the outcome of a write (see `Disk.settle`), then calls `then` once all answered. A

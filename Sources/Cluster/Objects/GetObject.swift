@@ -9,8 +9,10 @@ extension ObjectLayer {
     /// shard is missing, unreachable or corrupt. Never hands out bytes that failed their checksum.
     /// `sink` calls its completion with false when the reader went away. A multipart object is read
     /// part after part (each is coded on its own).
+    /// `reportsDegraded`: whether a read that had to work around shards is reported (a heal, which
+    /// reads around the very shards it rebuilds, is not).
     public func readObject(
-        _ object: ResolvedObject, range: Range<Int64>? = nil,
+        _ object: ResolvedObject, range: Range<Int64>? = nil, reportsDegraded: Bool = true,
         sink: @escaping (ByteBuffer, @escaping (Bool) -> Void) -> Void,
         _ done: @escaping (ObjectError?) -> Void
     ) {
@@ -32,7 +34,8 @@ extension ObjectLayer {
         func next() {
             guard let (part, partRange) = segments.popFirst() else { return done(nil) }
             GetOperation(
-                layer: self, object: object, part: part, info: info, coder: coder, range: partRange, sink: sink
+                layer: self, object: object, part: part, info: info, coder: coder, range: partRange,
+                reportsDegraded: reportsDegraded, sink: sink
             ) { error in
                 if let error { done(error) } else { next() }
             }
@@ -63,6 +66,7 @@ final class GetOperation {
     let object: ResolvedObject
     /// The part read (the whole object for a single-part one).
     let part: PartInfo
+    let reportsDegraded: Bool
     let coder: BlockCoder
     var geometry: ErasureGeometry { coder.geometry }
     let range: Range<Int64>
@@ -92,9 +96,10 @@ final class GetOperation {
 
     init(
         layer: ObjectLayer, object: ResolvedObject, part: PartInfo, info: ErasureInfo, coder: BlockCoder,
-        range: Range<Int64>, sink: @escaping (ByteBuffer, @escaping (Bool) -> Void) -> Void,
+        range: Range<Int64>, reportsDegraded: Bool, sink: @escaping (ByteBuffer, @escaping (Bool) -> Void) -> Void,
         done: @escaping (ObjectError?) -> Void
     ) {
+        self.reportsDegraded = reportsDegraded
         self.layer = layer
         self.object = object
         self.part = part
@@ -301,6 +306,7 @@ final class GetOperation {
     }
 
     private func reportDegraded() {
+        guard reportsDegraded else { return }
         let missing = layer.stores.indices.map(layer.nodeID).filter { object.holders[$0] == nil }
         let corruptNodes = corrupt.compactMap { holder[$0] }.map(layer.nodeID)
         let unreadable = bad.subtracting(corrupt).compactMap { holder[$0] }.map(layer.nodeID)

@@ -25,7 +25,7 @@ extension ObjectLayer {
             let upload = MultipartUpload(
                 uploadID: id, bucket: bucket, key: key, initiated: WallTime.now().millisecondsSinceEpoch,
                 template: template)
-            fanOut({ $0.createUpload(upload, $1) }) { [self] answers in
+            fanOut(includingHealing: true, { $0.createUpload(upload, $1) }) { [self] answers in
                 let made = answers.filter { (try? $0.value.get()) != nil }.map(\.key)
                 guard made.count >= set.writeQuorum else {
                     for node in made { store(node).abortUpload(id) { _ in } }
@@ -139,7 +139,7 @@ extension ObjectLayer {
     ) {
         resolveUpload(bucket: bucket, key: key, uploadID: uploadID) { [self] result in
             if case .failure(let e) = result { return done(.failure(e)) }
-            fanOut({ $0.abortUpload(uploadID, $1) }) { _ in done(.success(())) }
+            fanOut(includingHealing: true, { $0.abortUpload(uploadID, $1) }) { _ in done(.success(())) }
         }
     }
 

@@ -18,6 +18,9 @@ public final class ObjectLayer {
     let isReachable: (NodeID) -> Bool
     let coders: BlockCoderCache
     let stragglers: StragglerWatch
+    /// Nodes being rebuilt from an empty data folder (this one, or peers that say so in their
+    /// heartbeats): written to, healed, but never a source of good data.
+    public var healingNodes: Set<NodeID> = []
     private var knownBuckets: [String: Instant] = [:]
     static let bucketCacheTime: Duration = .seconds(5)
     /// A shard that delivers nothing of a block for this long is read around (from parity) for the rest
@@ -74,20 +77,22 @@ public final class ObjectLayer {
     /// Calls every reachable node at once and collects the answers (unreachable ones fail at once).
     /// Once a definite answer from enough nodes is in that any write quorum overlaps them in a read
     /// quorum (N + R - W of them), a straggler gets `metadataStragglerWait` more, then counts as
-    /// unreachable.
+    /// unreachable. Nodes being rebuilt from empty are not asked (they count as unreachable: what they
+    /// lack proves nothing), unless `includingHealing` (calls that change or heal the nodes).
     func fanOut<T>(
-        _ call: (ShardStore, @escaping (Result<T, StoreError>) -> Void) -> Void,
+        includingHealing: Bool = false, _ call: (ShardStore, @escaping (Result<T, StoreError>) -> Void) -> Void,
         _ done: @escaping ([NodeID: Result<T, StoreError>]) -> Void
     ) {
         let enough = min(stores.count, max(set.readQuorum, stores.count + set.readQuorum - set.writeQuorum))
-        let reachable = stores.filter { isReachable($0.id) }
+        let reachable = stores.filter { isReachable($0.id) && (includingHealing || !healingNodes.contains($0.id)) }
         let round = NodeRound<T>(
             nodes: reachable.map(\.id), enough: enough, grace: ObjectLayer.metadataStragglerWait, watch: stragglers,
             counts: { $0.isDefinite }
-        ) { [stores] answers in
+        ) { [stores, healing = healingNodes] answers in
             var all = answers
             for store in stores where all[store.id] == nil {
-                all[store.id] = .failure(.unreachable("\(store.id) is offline"))
+                all[store.id] = .failure(
+                    .unreachable("\(store.id) is \(healing.contains(store.id) ? "healing" : "offline")"))
             }
             done(all)
         }
@@ -103,7 +108,7 @@ public final class ObjectLayer {
             return done(.failure(.from(error)))
         }
         let created = WallTime.now().millisecondsSinceEpoch
-        fanOut({ $0.makeBucket(name, created: created, $1) }) { [self] answers in
+        fanOut(includingHealing: true, { $0.makeBucket(name, created: created, $1) }) { [self] answers in
             let made = answers.filter { (try? $0.value.get()) != nil }.map(\.key)
             let existed = answers.values.count { $0.failure == .storage(.bucketExists(name)) }
             if existed >= set.metadataQuorum { return done(.failure(.bucketAlreadyOwnedByYou(name))) }
@@ -176,7 +181,7 @@ public final class ObjectLayer {
                 return done(.failure(.bucketNotEmpty(name)))
             case .success: break
             }
-            fanOut({ $0.deleteBucket(name, force: false, $1) }) { [self] answers in
+            fanOut(includingHealing: true, { $0.deleteBucket(name, force: false, $1) }) { [self] answers in
                 knownBuckets[name] = nil
                 if answers.values.contains(where: { $0.failure == .storage(.bucketNotEmpty(name)) }) {
                     return done(.failure(.bucketNotEmpty(name)))
@@ -222,7 +227,8 @@ public final class ObjectLayer {
     /// Deletes an object of an unversioned bucket: S3 answers success whether or not it existed.
     public func deleteObject(bucket: String, key: String, _ done: @escaping (Result<Void, ObjectError>) -> Void) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
-        fanOut({ $0.deleteVersion(bucket: bucket, key: key, versionID: "null", $1) }) { [self] answers in
+        fanOut(includingHealing: true, { $0.deleteVersion(bucket: bucket, key: key, versionID: "null", $1) }) {
+            [self] answers in
             var gone: [NodeID] = []
             var noBucket = 0
             for (node, r) in answers {
@@ -239,12 +245,10 @@ public final class ObjectLayer {
                     .failure(
                         .writeQuorum(reached: gone.count, needed: set.metadataQuorum, detail: Self.summary(answers))))
             }
-            let missed = answers.keys.filter { !gone.contains($0) }
-            if !missed.isEmpty {
-                onMissedWrite?(
-                    MissedWrite(bucket: bucket, key: key, versionID: "null", isDelete: true, nodes: missed.sorted()))
-            }
-            done(.success(()))
+            let missed = MissedWrite(
+                bucket: bucket, key: key, versionID: "null", isDelete: true,
+                nodes: answers.keys.filter { !gone.contains($0) }.sorted())
+            journal(missed, holders: gone) { done(.success(())) }
         }
     }
 

@@ -310,7 +310,7 @@ final class PutOperation {
     private func openWriters() {
         let length = options.size.map { geometry.shardFileBytes(objectSize: $0) }
         for node in targets {
-            writers[node] = layer.stores[node].stage(uploadID: version.dataDir!, length: length)
+            writers[node] = layer.stores[node].stage(uploadID: version.dataDir!, part: 1, length: length)
         }
     }
 

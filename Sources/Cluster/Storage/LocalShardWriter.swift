@@ -34,10 +34,11 @@ final class LocalShardWriter: ShardWriter {
     /// The last write, truncate and sync are under way.
     private var sealing = false
 
-    init(store: LocalStore, uploadID: String) {
+    init(store: LocalStore, uploadID: String, part: Int) {
         self.store = store
         self.uploadID = uploadID
-        store.run({ disk throws(StorageError) in try disk.beginStaging(uploadID: uploadID) }) { [self] result in
+        store.run({ disk throws(StorageError) in try disk.beginStaging(uploadID: uploadID, part: part) }) {
+            [self] result in
             switch result {
             case .failure(let e): fail(e)
             case .success(let path):
@@ -157,8 +158,7 @@ final class LocalShardWriter: ShardWriter {
     func abort() {
         if failure == nil { failure = .failed("aborted") }
         if !writing { closeDescriptor() }  // else when the write in flight completes: the fd stays ours till then
-        let id = uploadID
-        store.run({ disk throws(StorageError) in disk.abortStaging(uploadID: id) }) { _ in }
+        store.abortStaging(uploadID: uploadID)
     }
 
     private func closeDescriptor() {

@@ -79,6 +79,10 @@ public final class LocalStore: ShardStore {
             }, done)
     }
 
+    public func recordMissed(_ entries: [MissedEntry], _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        run({ disk throws(StorageError) in try disk.recordMissed(entries) }, done)
+    }
+
     public func createUpload(_ upload: MultipartUpload, _ done: @escaping (Result<Void, StoreError>) -> Void) {
         run({ disk throws(StorageError) in try disk.createUpload(upload) }, done)
     }
@@ -129,8 +133,13 @@ public final class LocalStore: ShardStore {
             }, done)
     }
 
-    public func stage(uploadID: String, length: Int64?) -> ShardWriter {
-        LocalShardWriter(store: self, uploadID: uploadID)
+    /// Drops whatever is staged under `uploadID` (a coordinator's abort).
+    func abortStaging(uploadID: String) {
+        run({ disk throws(StorageError) in disk.abortStaging(uploadID: uploadID) }) { _ in }
+    }
+
+    public func stage(uploadID: String, part: Int, length: Int64?) -> ShardWriter {
+        LocalShardWriter(store: self, uploadID: uploadID, part: part)
     }
 
     public func openShard(

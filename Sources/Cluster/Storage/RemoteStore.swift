@@ -118,6 +118,10 @@ public final class RemoteStore: ShardStore {
         call("POST", StoragePaths.commit, body: body, answer: CommitReceipt.self, done)
     }
 
+    public func recordMissed(_ entries: [MissedEntry], _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        call("POST", StoragePaths.recordMissed, body: entries, answer: Empty.self) { done($0.map { _ in }) }
+    }
+
     public func createUpload(_ upload: MultipartUpload, _ done: @escaping (Result<Void, StoreError>) -> Void) {
         call("POST", StoragePaths.createUpload, body: upload, answer: Empty.self) { done($0.map { _ in }) }
     }
@@ -176,8 +180,8 @@ public final class RemoteStore: ShardStore {
         call("GET", StoragePaths.list, query: q, body: Empty?.none, answer: ListPage.self, done)
     }
 
-    public func stage(uploadID: String, length: Int64?) -> ShardWriter {
-        RemoteShardWriter(store: self, uploadID: uploadID, length: length)
+    public func stage(uploadID: String, part: Int, length: Int64?) -> ShardWriter {
+        RemoteShardWriter(store: self, uploadID: uploadID, part: part, length: length)
     }
 
     public func openShard(
@@ -199,10 +203,10 @@ final class RemoteShardWriter: ShardWriter {
     private var outcome: Result<Void, StoreError>?
     private var finishing: ((Result<Void, StoreError>) -> Void)?
 
-    init(store: RemoteStore, uploadID: String, length: Int64?) {
+    init(store: RemoteStore, uploadID: String, part: Int, length: Int64?) {
         self.store = store
         self.uploadID = uploadID
-        let target = store.target(StoragePaths.stage, QueryParameters([("upload", uploadID)]))
+        let target = store.target(StoragePaths.stage, QueryParameters([("upload", uploadID), ("part", String(part))]))
         var headers = store.key.sign(method: "PUT", target: target, caller: store.caller)
         headers.add("Content-Type", "application/octet-stream")
         let request = HTTPClientRequest(method: "PUT", target: target, headers: headers, streamedBodyLength: length)

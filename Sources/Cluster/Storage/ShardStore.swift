@@ -51,6 +51,9 @@ public protocol ShardStore: AnyObject {
         bucket: String, prefix: String, marker: String, delimiter: String?, limit: Int,
         _ done: @escaping (Result<ListPage, StoreError>) -> Void)
 
+    /// Records missed writes in the node's durable journal (synced before it answers).
+    func recordMissed(_ entries: [MissedEntry], _ done: @escaping (Result<Void, StoreError>) -> Void)
+
     func createUpload(_ upload: MultipartUpload, _ done: @escaping (Result<Void, StoreError>) -> Void)
     func uploadState(_ uploadID: String, _ done: @escaping (Result<UploadState, StoreError>) -> Void)
     func commitPart(
@@ -58,8 +61,9 @@ public protocol ShardStore: AnyObject {
     func abortUpload(_ uploadID: String, _ done: @escaping (Result<Void, StoreError>) -> Void)
     func listUploads(bucket: String, _ done: @escaping (Result<[MultipartUpload], StoreError>) -> Void)
 
-    /// A writer for the shard file of an upload (`length` when known); its frames are staged until commit.
-    func stage(uploadID: String, length: Int64?) -> ShardWriter
+    /// A writer for the shard file of an upload (of part `part`; `length` when known); its frames are
+    /// staged until commit.
+    func stage(uploadID: String, part: Int, length: Int64?) -> ShardWriter
     /// A reader of `length` bytes of a version's shard file (of `part`) from `offset`.
     func openShard(
         bucket: String, key: String, dataDir: String, part: Int, offset: Int64, length: Int64

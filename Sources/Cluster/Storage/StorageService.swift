@@ -7,7 +7,7 @@ import Storage
 /// Answers the storage RPC of other nodes from this node's `LocalStore`. The router has already checked
 /// the cluster signature. Loop-bound.
 public final class StorageService {
-    let local: LocalStore
+    public let local: LocalStore
     static let encoder = JSONEncoder()
     static let decoder = JSONDecoder()
     /// Largest JSON body of a storage call (a commit carries inline data of up to 128 KiB, in base64).
@@ -66,6 +66,10 @@ public final class StorageService {
                 delimiter: query["delimiter"],
                 limit: min(Int(query["limit"] ?? "") ?? 1000, 10_000)
             ) { StorageService.answer(response, $0) }
+        case ("POST", StoragePaths.recordMissed):
+            json(request, response, [MissedEntry].self) { [local] entries, done in
+                local.recordMissed(entries) { done($0.map(StorageService.empty)) }
+            }
         case ("POST", StoragePaths.createUpload):
             json(request, response, MultipartUpload.self) { [local] upload, done in
                 local.createUpload(upload) { done($0.map(StorageService.empty)) }
@@ -83,9 +87,9 @@ public final class StorageService {
         case ("GET", StoragePaths.listUploads):
             local.listUploads(bucket: query["bucket"] ?? "") { StorageService.answer(response, $0) }
         case ("PUT", StoragePaths.stage):
-            stage(request, response, uploadID: query["upload"] ?? "")
+            stage(request, response, uploadID: query["upload"] ?? "", part: Int(query["part"] ?? "1") ?? 0)
         case ("POST", StoragePaths.abort):
-            local.stage(uploadID: query["upload"] ?? "", length: nil).abort()
+            local.abortStaging(uploadID: query["upload"] ?? "")
             response.send(status: 204)
         case ("GET", StoragePaths.shard):
             guard let offset = Int64(query["offset"] ?? ""), let length = Int64(query["length"] ?? ""), offset >= 0,
@@ -141,8 +145,8 @@ public final class StorageService {
 
     /// `PUT stage?upload=ID`: writes the body to the staged shard file, holding the client back while
     /// more than two pieces wait for the disk, and answers once the file is fsynced.
-    private func stage(_ request: HTTPServerRequest, _ response: HTTPServerResponse, uploadID: String) {
-        let writer = local.stage(uploadID: uploadID, length: request.head.contentLength)
+    private func stage(_ request: HTTPServerRequest, _ response: HTTPServerResponse, uploadID: String, part: Int) {
+        let writer = local.stage(uploadID: uploadID, part: part, length: request.head.contentLength)
         var piece = ByteBuffer(capacity: StorageService.stageWriteBytes)
         var inFlight = 0
         var failure: StoreError?

@@ -19,6 +19,7 @@ public enum StoragePaths {
     public static let abort = "/_dc/v1/storage/abort"
     public static let shard = "/_dc/v1/storage/shard"
     public static let createUpload = "/_dc/v1/storage/upload/create"
+    public static let recordMissed = "/_dc/v1/storage/missed"
     public static let uploadState = "/_dc/v1/storage/upload"
     public static let commitPart = "/_dc/v1/storage/upload/part"
     public static let abortUpload = "/_dc/v1/storage/upload/abort"

@@ -6,9 +6,10 @@ import Storage
 /// an empty one, and clears writes a crash left staged or half-committed (never committed, so no reader
 /// needs them).
 enum DataFolder {
+    /// The folder, and whether it was empty and formatted now (it may have to be rebuilt).
     static func open(
         config: NodeConfig, deploymentID: String, set: ErasureSet, log: Logger
-    ) throws(NodeStartError) -> Disk {
+    ) throws(NodeStartError) -> (disk: Disk, formattedNow: Bool) {
         let path = config.dataDirectory
         let disk: Disk
         do {
@@ -27,6 +28,7 @@ enum DataFolder {
             throw .dataDirectory(
                 path: path, reason: "its format file is unreadable (\(error)): move the folder aside to start it empty")
         }
+        var formattedNow = false
         if let existing {
             guard existing.deploymentID == wanted.deploymentID, existing.nodeID == wanted.nodeID,
                 existing.index == wanted.index
@@ -58,6 +60,7 @@ enum DataFolder {
             }
             log.info(
                 "formatted a new data folder", [("dataDir", .string(path)), ("deploymentId", .string(deploymentID))])
+            formattedNow = true
         }
         let leftovers = disk.removeStaged()
         if leftovers > 0 { log.info("removed staged writes a crash left behind", [("count", .int(Int64(leftovers)))]) }
@@ -65,6 +68,6 @@ enum DataFolder {
         if interrupted > 0 {
             log.info("removed the data of commits a crash interrupted", [("count", .int(Int64(interrupted)))])
         }
-        return disk
+        return (disk, formattedNow)
     }
 }

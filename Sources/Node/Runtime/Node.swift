@@ -28,6 +28,9 @@ public final class Node {
     let disk: Disk
     let objects: ObjectLayer
     let storage: StorageService
+    let healer: Healer
+    let rebuilder: Rebuilder
+    let scanner: Scanner
     let s3: S3API
     let startedAt = WallTime.now()
     let startInstant: Instant
@@ -60,7 +63,9 @@ public final class Node {
     /// libuv's thread pool size, set before the loop starts (unless the environment chose one).
     public static let threadPoolSize = 8
 
-    public init(config: NodeConfig, loop: EventLoop, logger: Logger) throws(NodeStartError) {
+    /// `newCluster`: the launcher is creating the cluster, so an empty data folder is simply new (else
+    /// the node asks its peers whether it lost data it must rebuild).
+    public init(config: NodeConfig, loop: EventLoop, logger: Logger, newCluster: Bool = false) throws(NodeStartError) {
         self.config = config
         self.loop = loop
         self.log = logger
@@ -93,6 +98,8 @@ public final class Node {
         }
         server = httpServer
         var emitTarget: ((Event) -> Void)?
+        let formattedNow: Bool
+        let savedRebuild: HealingState?
         do throws(NodeStartError) {
             let dataDirectory = config.dataDirectory
             do {
@@ -115,9 +122,10 @@ public final class Node {
             } catch {
                 throw .config(ConfigError(source: "config", key: "cluster.parity", problem: error.description, fix: ""))
             }
-            disk = try DataFolder.open(
+            (disk, formattedNow) = try DataFolder.open(
                 config: config, deploymentID: config.cluster.deploymentID ?? membership.clusterID, set: set, log: logger
             )
+            savedRebuild = try? disk.readHealingState()
         } catch {
             httpServer.close()
             throw error
@@ -140,6 +148,13 @@ public final class Node {
             id == nodeID || membership.state(of: id) != .offline
         }
         storage = StorageService(local: local)
+        let emitHealing: (Event) -> Void = { emitTarget?($0) }
+        healer = Healer(
+            layer: objects, local: local, log: logger, onlineSince: { membership.onlineSince($0) }, emit: emitHealing)
+        rebuilder = Rebuilder(
+            layer: objects, local: local, fresh: formattedNow && !newCluster, saved: savedRebuild, log: logger,
+            emit: emitHealing)
+        scanner = Scanner(layer: objects, local: local, healer: healer, emit: emitHealing)
         let domains =
             ["localhost"] + (ProcessInfoLite.environment("MINIO_DOMAIN")?.split(separator: ",").map(String.init) ?? [])
         s3 = S3API(
@@ -152,7 +167,9 @@ public final class Node {
         emitTarget = { [unowned self] in self.emit($0) }
         routeTarget = { [unowned self] in self.route($0, $1) }
         membership.load = { [unowned self] in self.currentLoad() }
-        membership.health = { [unowned self] in self.isShuttingDown ? "stopping" : "ok" }
+        membership.health = { [unowned self] in
+            self.isShuttingDown ? "stopping" : self.rebuilder.isHealing ? Membership.healingHealth : "ok"
+        }
 
         objects.onMissedWrite = { [unowned self] missed in
             self.log.info(
@@ -162,15 +179,7 @@ public final class Node {
                     ("nodes", .array(missed.nodes.map { .string($0.rawValue) })),
                 ])
         }
-        objects.onDegradedRead = { [unowned self] read in
-            self.log.warn(
-                "degraded read",
-                [
-                    ("bucket", .string(read.bucket)), ("key", .string(read.key)),
-                    ("corrupt", .array(read.corrupt.map { .string($0.rawValue) })),
-                    ("missing", .array(read.missing.map { .string($0.rawValue) })),
-                ])
-        }
+        objects.onDegradedRead = { [unowned self] read in self.degradedRead(read) }
     }
 
     /// Descriptors kept for everything but client connections: data files, the log, the loop's own.
@@ -244,12 +253,41 @@ public final class Node {
     private func tick() {
         let now = loop.now
         membership.tick(now: now)
+        objects.healingNodes = membership.healingPeers.union(rebuilder.isHealing ? [me] : [])
+        rebuilder.tick(now: loop.iterationTime)
+        healer.tick(now: loop.iterationTime)
+        scanner.tick(now: loop.iterationTime, paused: rebuilder.isHealing || isShuttingDown)
         if now >= nextDiskSample {
             nextDiskSample = now + Node.diskSampleInterval
             FileSystem.diskSpace(loop: loop, path: config.dataDirectory) { [weak self] result in
                 if case .success(let space) = result { self?.diskSpace = space }
             }
         }
+    }
+
+    /// A read that worked around shards heals them (and a shard that failed its checksum is news).
+    func degradedRead(_ read: DegradedRead) {
+        log.warn(
+            "degraded read",
+            [
+                ("bucket", .string(read.bucket)), ("key", .string(read.key)),
+                ("corrupt", .array(read.corrupt.map { .string($0.rawValue) })),
+                ("missing", .array(read.missing.map { .string($0.rawValue) })),
+            ])
+        for node in read.corrupt {
+            emit(
+                Event(
+                    source: me.rawValue, kind: .bitrotDetected,
+                    fields: [
+                        ("bucket", .string(read.bucket)), ("key", .string(read.key)),
+                        ("shardNode", .string(node.rawValue)),
+                        ("problem", .string("corrupt")), ("by", .string("read")),
+                    ]))
+        }
+        var request = HealRequest(bucket: read.bucket, key: read.key)
+        request.corrupt = Set(read.corrupt)
+        request.only = Set(read.corrupt + read.missing)
+        healer.enqueue(request, reason: "read", now: loop.iterationTime)
     }
 
     func currentLoad() -> NodeLoad {

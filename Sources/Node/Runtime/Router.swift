@@ -43,6 +43,8 @@ extension Node {
         case ("POST", MembershipPaths.leave): membership.handleLeave(request, response)
         case ("GET", AdminPaths.status): sendJSON(response, status())
         case ("GET", AdminPaths.events): sendEvents(request, response)
+        case ("POST", AdminPaths.heal): sendJSON(response, ["pass": scanner.startPass(unthrottled: true)])
+        case ("GET", AdminPaths.verify): sendVerification(response)
         default: sendText(response, 404, "no such internal endpoint: \(method) \(request.head.path)")
         }
     }
@@ -81,7 +83,26 @@ extension Node {
             http: .init(
                 connections: server.connectionCount, requests: server.stats.requests,
                 protocolErrors: server.stats.protocolErrors,
-                timeouts: server.stats.timeouts, connectionsRefused: server.stats.connectionsRefused))
+                timeouts: server.stats.timeouts, connectionsRefused: server.stats.connectionsRefused),
+            healing: healingSummary())
+    }
+
+    func healingSummary() -> NodeStatus.HealingSummary {
+        let h = healer.stats
+        let rebuild = rebuilder.progress(now: loop.iterationTime).map {
+            NodeStatus.HealingSummary.Rebuild(
+                phase: $0.phase.rawValue, objectsDone: $0.objectsDone, objectsTotal: $0.objectsTotal,
+                bytesDone: $0.bytesDone, bytesTotal: $0.bytesTotal, bytesPerSecond: $0.bytesPerSecond,
+                etaMs: $0.etaSeconds.map { Int64($0 * 1000) })
+        }
+        let scan = scanner.pass.map {
+            NodeStatus.HealingSummary.Scan(
+                pass: $0.number, objects: $0.objects, bytes: $0.bytes, bad: $0.bad, finished: $0.finished,
+                unthrottled: $0.unthrottled)
+        }
+        return .init(
+            rebuild: rebuild, queued: h.queued, running: h.running, healed: h.healed, removed: h.removed,
+            failed: h.failed, missedPending: h.missedPending, scan: scan)
     }
 
     /// `GET /_dc/v1/events?after=N&limit=M`: JSON lines of the events numbered after N.
@@ -118,5 +139,54 @@ extension Node {
     func sendText(_ response: HTTPServerResponse, _ status: Int, _ text: String) {
         response.send(
             status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array((text + "\n").utf8))
+    }
+}
+
+extension Node {
+    /// `GET /_dc/v1/verify`: reads back every shard this node holds, bucket by bucket, and streams one
+    /// JSON line per object version (`devcluster verify` merges the nodes' lines). Chunked, so a large
+    /// store answers as it goes.
+    func sendVerification(_ response: HTTPServerResponse) {
+        let local = storage.local
+        response.writeHead(status: 200, headers: ["Content-Type": "application/x-ndjson"], contentLength: nil)
+        local.listBuckets { result in
+            guard case .success(let buckets) = result else { return response.abortConnection() }
+            var rest = buckets.map(\.name)[...]
+            func nextBucket() {
+                guard let bucket = rest.popFirst() else { return response.end() }
+                page(bucket, marker: "")
+            }
+            func page(_ bucket: String, marker: String) {
+                local.list(bucket: bucket, prefix: "", marker: marker, delimiter: nil, limit: 256) { result in
+                    guard case .success(let listed) = result else { return nextBucket() }
+                    var entries = listed.entries[...]
+                    func nextEntry() {
+                        guard let entry = entries.popFirst() else {
+                            if listed.isTruncated, let m = listed.nextMarker { return page(bucket, marker: m) }
+                            return nextBucket()
+                        }
+                        local.checkShard(bucket: bucket, key: entry.key, version: entry.version) { check in
+                            let c = (try? check.get()) ?? ShardCheck(status: .missing, bytes: 0, detail: "unreadable")
+                            let v = entry.version
+                            var line = ""
+                            JSONValue.object([
+                                ("bucket", .string(bucket)), ("key", .string(entry.key)),
+                                ("versionId", .string(v.versionID)), ("modTime", .int(v.modTime)),
+                                ("etag", .string(v.etag)), ("size", .int(v.size)),
+                                ("shard", .int(Int64(v.erasure?.index ?? 0))),
+                                ("shards", .int(Int64((v.erasure?.dataShards ?? 1) + (v.erasure?.parityShards ?? 0)))),
+                                ("dataShards", .int(Int64(v.erasure?.dataShards ?? 1))),
+                                ("status", .string(c.status.rawValue)), ("detail", .string(c.detail ?? "")),
+                                ("bytes", .int(c.bytes)),
+                            ]).write(to: &line)
+                            line += "\n"
+                            response.write(Array(line.utf8)) { error in if error == nil { nextEntry() } }
+                        }
+                    }
+                    nextEntry()
+                }
+            }
+            nextBucket()
+        }
     }
 }

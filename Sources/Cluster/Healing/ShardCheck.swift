@@ -1,0 +1,87 @@
+import Core
+import Erasure
+import Storage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What reading back one node's shard of a version found.
+public struct ShardCheck: Codable, Equatable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        case ok
+        /// A frame failed its checksum, or a file is shorter than its frames.
+        case corrupt
+        /// A shard file is not there.
+        case missing
+    }
+
+    public var status: Status
+    /// Bytes read and checked.
+    public var bytes: Int64
+    public var detail: String?
+
+    public init(status: Status, bytes: Int64, detail: String? = nil) {
+        self.status = status
+        self.bytes = bytes
+        self.detail = detail
+    }
+}
+
+extension LocalStore {
+    /// Reads this node's shard of `version` (every part's file, or the inline frames) and checks every
+    /// frame against its CRC-64. Blocking work on the disk queue.
+    public func checkShard(
+        bucket: String, key: String, version: ObjectVersion, _ done: @escaping (Result<ShardCheck, StoreError>) -> Void
+    ) {
+        run(
+            { disk throws(StorageError) in try LocalStore.check(disk, bucket: bucket, key: key, version: version) },
+            done)
+    }
+
+    static func check(
+        _ disk: Disk, bucket: String, key: String, version: ObjectVersion
+    ) throws(StorageError)
+        -> ShardCheck
+    {
+        let geometry = ErasureGeometry(of: version)
+        guard let dataDir = version.dataDir else {
+            guard version.size > 0 else { return ShardCheck(status: .ok, bytes: 0) }
+            guard let frame = version.inline.flatMap(Base64.decode),
+                frame.count == geometry.frameBytes(index: 0, objectSize: version.size)
+            else { return ShardCheck(status: .corrupt, bytes: 0, detail: "inline shard of the wrong size") }
+            let ok = frame.withUnsafeBytes { BlockCoder.verify($0) }
+            return ShardCheck(
+                status: ok ? .ok : .corrupt, bytes: Int64(frame.count), detail: ok ? nil : "inline frame 0")
+        }
+        var bytes: Int64 = 0
+        for part in version.storedParts {
+            let path = try disk.shardPath(bucket: bucket, key: key, dataDir: dataDir, part: part.number)
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                return ShardCheck(
+                    status: .missing, bytes: bytes, detail: "part \(part.number): \(String(cString: strerror(errno)))")
+            }
+            defer { close(fd) }
+            let buffer = ByteBuffer(capacity: geometry.frameBytes(index: 0, objectSize: max(part.size, 1)))
+            var offset: Int64 = 0
+            for block in 0..<geometry.blockCount(objectSize: part.size) {
+                let n = geometry.frameBytes(index: block, objectSize: part.size)
+                buffer.removeAll()
+                let got = pread(fd, buffer.pointer, n, off_t(offset))
+                guard got == n else {
+                    return ShardCheck(
+                        status: .corrupt, bytes: bytes, detail: "part \(part.number) block \(block): short file")
+                }
+                buffer.setCount(n)
+                guard BlockCoder.verify(buffer.bytes) else {
+                    return ShardCheck(
+                        status: .corrupt, bytes: bytes, detail: "part \(part.number) block \(block): checksum")
+                }
+                offset += Int64(n)
+                bytes += Int64(n)
+            }
+        }
+        return ShardCheck(status: .ok, bytes: bytes)
+    }
+}
