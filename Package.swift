@@ -56,12 +56,13 @@ let package = Package(
 
         // MARK: The launcher
         .target(
-            name: "Launcher", dependencies: ["CProcess", "Node", "S3", "Admin", "Cluster", "HTTP", "Loop", "Core"],
+            name: "Launcher",
+            dependencies: ["CProcess", "Node", "S3", "Admin", "Cluster", "Storage", "HTTP", "Loop", "Core"],
             exclude: ["README.md"]),
         .executableTarget(
             name: "DevCluster",
             dependencies: [
-                "Launcher", "Node", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Launcher", "Node", "Admin", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 

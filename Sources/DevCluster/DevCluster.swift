@@ -25,7 +25,7 @@ struct DevCluster: ParsableCommand {
             CommandGroup(
                 name: "Nodes", subcommands: [Kill.self, Stop.self, Start.self, Restart.self, Pause.self, Resume.self]),
             CommandGroup(name: "Observe", subcommands: [Status.self, Logs.self, Events.self, WaitFor.self]),
-            CommandGroup(name: "Data", subcommands: [Bench.self]),
+            CommandGroup(name: "Data", subcommands: [Verify.self, Heal.self, Wipe.self, Corrupt.self, Bench.self]),
         ])
 
     static func main() {

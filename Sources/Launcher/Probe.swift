@@ -49,9 +49,16 @@ public enum Probe {
         return out
     }
 
-    /// Sends one request to each target and returns the responses by target id.
+    /// A request to a node's internal endpoint, signed as `devcluster`.
+    public static func request(_ method: String, _ target: String, key: ClusterKey) -> HTTPClientRequest {
+        HTTPClientRequest(
+            method: method, target: target, headers: key.sign(method: method, target: target, caller: "devcluster"))
+    }
+
+    /// Sends one request to each target and returns the responses by target id (bodies up to
+    /// `bodyBytesMax`).
     public static func send(
-        _ requests: [(Target, HTTPClientRequest)], timeout: Duration
+        _ requests: [(Target, HTTPClientRequest)], timeout: Duration, bodyBytesMax: Int? = nil
     ) -> [String: Result<HTTPClientResponse, ProbeError>] {
         var results: [String: Result<HTTPClientResponse, ProbeError>] = [:]
         guard let loop = try? EventLoop() else {
@@ -60,6 +67,7 @@ public enum Probe {
         }
         var limits = HTTPClientLimits()
         limits.connectTimeout = min(limits.connectTimeout, timeout)
+        if let bodyBytesMax { limits.responseBodyBytesMax = bodyBytesMax }
         let client = HTTPClient(loop: loop, limits: limits)
         var waiting = requests.count
         for (target, request) in requests {

@@ -43,7 +43,9 @@ public enum Timeline {
             case "node_offline": .red
             case "node_suspect", "node_stalled", "node_stopping": .yellow
             case "node_online", "node_started": .green
-            case "node_restarted": .cyan
+            case "node_restarted", "heal_started", "heal_progress": .cyan
+            case "heal_finished": .green
+            case "bitrot_detected": .red
             default: kind.hasPrefix("launcher_") ? .magenta : .plain
             }
         let source = event.source.padding(to: 11)
@@ -67,6 +69,23 @@ public enum Timeline {
         case "node_started":
             return "started, pid \(e["pid"]?.intValue.map(String.init) ?? "?"), \(e["endpoint"]?.stringValue ?? "")"
         case "node_stopping": return "stopping (\(reason))"
+        case "bitrot_detected":
+            let object = (e["bucket"]?.stringValue ?? "") + "/" + (e["key"]?.stringValue ?? "")
+            return "\(object): \(e["shardNode"]?.stringValue ?? "?")'s shard is \(e["problem"]?.stringValue ?? "bad")"
+                + " (found by \(e["by"]?.stringValue ?? "?")\(e["detail"]?.stringValue.map { $0.isEmpty ? "" : ": " + $0 } ?? ""))"
+        case "heal_started":
+            return "rebuilding this node from its peers: \(e["objectsTotal"]?.intValue ?? 0) objects, "
+                + ByteSize.format(e["bytesTotal"]?.intValue ?? 0)
+        case "heal_progress":
+            let rate = e["bytesPerSecond"]?.intValue ?? 0
+            let eta = e["etaMs"]?.intValue.map { ", ETA " + DurationText.format(.milliseconds($0)) } ?? ""
+            return "\(e["objectsDone"]?.intValue ?? 0)/\(e["objectsTotal"]?.intValue ?? 0) objects, "
+                + "\(ByteSize.format(e["bytesDone"]?.intValue ?? 0))/\(ByteSize.format(e["bytesTotal"]?.intValue ?? 0))"
+                + (rate > 0 ? ", \(ByteSize.format(rate))/s" : "") + eta
+        case "heal_finished":
+            let failed = e["failed"]?.intValue ?? 0
+            return "rebuilt: \(e["objects"]?.intValue ?? 0) objects, \(ByteSize.format(e["bytes"]?.intValue ?? 0)) in "
+                + DurationText.format(.milliseconds(e["ms"]?.intValue ?? 0)) + (failed > 0 ? ", \(failed) failed" : "")
         default:
             if e.kind.rawValue.hasPrefix("launcher_") {
                 let target = e["target"]?.stringValue ?? ""

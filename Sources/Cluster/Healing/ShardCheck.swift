@@ -40,10 +40,15 @@ extension LocalStore {
     }
 
     static func check(
-        _ disk: Disk, bucket: String, key: String, version: ObjectVersion
+        _ disk: Disk, bucket: String, key: String, version listed: ObjectVersion
     ) throws(StorageError)
         -> ShardCheck
     {
+        // Listings leave inline frames out: the metadata file has them.
+        let versions = try disk.readMetadata(bucket: bucket, key: key).versions
+        guard let version = versions.first(where: { $0.sameWrite(as: listed) }) else {
+            return ShardCheck(status: .missing, bytes: 0, detail: "the version is gone")
+        }
         let geometry = ErasureGeometry(of: version)
         guard let dataDir = version.dataDir else {
             guard version.size > 0 else { return ShardCheck(status: .ok, bytes: 0) }

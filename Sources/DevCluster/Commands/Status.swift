@@ -1,3 +1,4 @@
+import Admin
 import ArgumentParser
 import Cluster
 import Core
@@ -58,9 +59,10 @@ extension DevCluster {
                     (n.process.rawValue, processColor), (seen, seenColor),
                     (snapshot.heartbeatAge(of: n.id).map { DurationText.format(.milliseconds($0)) } ?? "-", .plain),
                     (n.status.map { DurationText.format(.milliseconds($0.node.uptimeMs)) } ?? "-", .plain),
+                    dataCell(n.status?.healing),
                 ]
             }
-            say(s.table(["NODE", "PID", "ENDPOINT", "PROCESS", "SEEN AS", "HEARTBEAT AGE", "UPTIME"], rows))
+            say(s.table(["NODE", "PID", "ENDPOINT", "PROCESS", "SEEN AS", "HEARTBEAT AGE", "UPTIME", "DATA"], rows))
             guard snapshot.nodes.count > 1 else { return }
             say("who sees whom (each row is one node's view):")
             let ids = snapshot.nodes.map(\.id)
@@ -82,6 +84,11 @@ extension DevCluster {
             for n in snapshot.nodes where n.process == .running && n.status == nil {
                 say(s.paint("\(n.id) runs but does not answer: \(n.probeError ?? "?")", .yellow))
             }
+        }
+
+        func dataCell(_ h: NodeStatus.HealingSummary?) -> (text: String, color: Style.Color) {
+            let text = HealingText.describe(h)
+            return (text, text == "ok" ? .green : (text == "-" ? .plain : .yellow))
         }
 
         func statusJSON(_ record: ClusterRecord, _ snapshot: ClusterSnapshot, _ launcher: Launcher) -> JSONValue {
@@ -109,6 +116,21 @@ extension DevCluster {
                                 pairs.append(("requestsInFlight", .int(Int64(status.load.requestsInFlight))))
                                 pairs.append(
                                     ("diskFreeBytes", status.load.diskFreeBytes.map { .int(Int64($0)) } ?? .null))
+                                pairs.append(("data", .string(HealingText.describe(status.healing))))
+                                if let r = status.healing?.rebuild {
+                                    pairs.append(
+                                        (
+                                            "healing",
+                                            .object([
+                                                ("phase", .string(r.phase)), ("objectsDone", .int(r.objectsDone)),
+                                                ("objectsTotal", .int(r.objectsTotal)),
+                                                ("bytesDone", .int(r.bytesDone)),
+                                                ("bytesTotal", .int(r.bytesTotal)),
+                                                ("bytesPerSecond", .int(Int64(r.bytesPerSecond))),
+                                                ("etaMs", r.etaMs.map { .int($0) } ?? .null),
+                                            ])
+                                        ))
+                                }
                             } else {
                                 pairs.append(("view", .null))
                                 pairs.append(("error", .string(n.probeError ?? "not answering")))
