@@ -7,7 +7,7 @@ DEVCLUSTER := $(BIN)/devcluster
 # Never two Swift builds at once on this 2-core class of machine: every build takes this lock.
 LOCK := flock /tmp/devcluster-swift-build.lock
 
-.PHONY: deps build up down test unit e2e bench install lint clean
+.PHONY: deps build up down test unit e2e bench install lint clean demo-rebuild demo-bitrot
 
 deps:
 	@scripts/install-deps.sh
@@ -31,6 +31,13 @@ unit: deps
 
 e2e: build
 	PATH="$(CURDIR)/.venv/bin:$$PATH" python3 -m pytest -q tests/e2e
+
+# Tutorials that are also tests (scenarios/): narrated here, run as checks by make test.
+demo-rebuild: build
+	python3 scripts/scenario.py scenarios/rebuild.scenario --home sandbox
+
+demo-bitrot: build
+	python3 scripts/scenario.py scenarios/bitrot.scenario --home sandbox
 
 bench: build
 	@scripts/bench.sh

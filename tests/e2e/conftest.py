@@ -33,14 +33,27 @@ def port_block_free(base, count):
     return True
 
 
-_next_base = [20000 + (os.getpid() * 37) % 20000]
+def _ephemeral_range():
+    """The kernel's range for outgoing connections' ports: a node must not listen in it, or a client
+    connection of a previous test could hold its port."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+# Ports for test clusters: below the ephemeral range (unless it starts too low to leave room).
+PORTS_LOW = 20000
+PORTS_HIGH = max(PORTS_LOW + 2000, min(32000, _ephemeral_range()[0] - 100))
+_next_base = [PORTS_LOW + (os.getpid() * 37) % (PORTS_HIGH - PORTS_LOW)]
 
 
 def free_base_port(count=8):
     """A base port with `count` free ports after it (never 8080: tests must not assume it is free)."""
     for _ in range(2000):
         base = _next_base[0]
-        _next_base[0] = 20000 + (base - 20000 + count + 3) % 40000
+        _next_base[0] = PORTS_LOW + (base - PORTS_LOW + count + 3) % (PORTS_HIGH - PORTS_LOW - count)
         if port_block_free(base, count):
             return base
     raise RuntimeError("no free port block found")
