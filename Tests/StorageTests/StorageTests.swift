@@ -341,3 +341,43 @@ struct IntentJournalTests {
         }
     }
 }
+
+@Suite("missed-write journal")
+struct MissedJournalTests {
+    func entry(_ id: String, peers: [String]) -> MissedEntry {
+        MissedEntry(
+            id: id, bucket: "b1b", key: "k\(id)", versionID: "null", isDelete: false, peers: peers, holders: ["node1"],
+            time: 1)
+    }
+
+    @Test("entries survive a restart until every missed peer is marked done")
+    func survives() throws {
+        try withDisk { disk in
+            try disk.recordMissed([entry("aa", peers: ["node2", "node3"]), entry("bb", peers: ["node2"])])
+            disk.markMissedDone(["aa"], peer: "node2")
+            let reopened = try Disk(root: disk.root)
+            #expect(reopened.pendingMissed().map(\.id) == ["aa", "bb"])
+            #expect(reopened.pendingMissed().first?.peers == ["node3"])
+            reopened.markMissedDone(["aa"], peer: "node3")
+            reopened.markMissedDone(["bb"], peer: "node2")
+            #expect(try Disk(root: disk.root).pendingMissed().isEmpty)
+        }
+    }
+
+    @Test("a heal commit swaps the shard of a version this node holds; the same shard again is a no-op")
+    func healCommit() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            let first = version(time: 5, dataDir: "0a0a", inline: nil)
+            for id in ["0a0a", "0b0b"] { close(open(try disk.beginStaging(uploadID: id), O_WRONLY | O_CREAT, 0o644)) }
+            try disk.commit(bucket: "b1b", key: "k", version: first, stagedUploadID: "0a0a")
+            var healed = first
+            healed.dataDir = "0b0b"
+            try disk.commit(bucket: "b1b", key: "k", version: healed, stagedUploadID: "0b0b")
+            let meta = try disk.readMetadata(bucket: "b1b", key: "k")
+            #expect(meta.versions == [healed] && meta.replaced == nil)
+            #expect(!FileOps.exists(try disk.objectPath(bucket: "b1b", key: "k") + "/%data-0a0a"))
+            #expect(try !disk.commit(bucket: "b1b", key: "k", version: healed, stagedUploadID: nil).keepsReplacedData)
+        }
+    }
+}
