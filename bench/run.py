@@ -2,7 +2,7 @@
 """make bench: the foundation's benchmarks, each reported as the median of several runs, with ratios
 against a peer measured in the same run (the machine is shared and noisy). Prints a Markdown report.
 
-  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster|store]
+  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster|store|heal]
 """
 
 import argparse
@@ -217,11 +217,63 @@ def streaming_put_rss():
         shutil.rmtree(c.home, ignore_errors=True)
 
 
+def heal_bench(runs):
+    """Rebuild rate of a wiped node, and time from a node's return to full redundancy of what it missed."""
+    rebuild = {"1 MiB": [], "4 KiB": []}
+    missed = []
+    for _ in range(runs):
+        for label, size, count in (("1 MiB", "1MiB", 300), ("4 KiB", "4KiB", 2000)):
+            c = Cluster(tempfile.mkdtemp(prefix="dc-bench-"))
+            try:
+                c.up(4, demo=True)
+                devcluster_bench(["--home", c.home, "--name", c.name, "--size", size, "--count", str(count),
+                                  "--concurrency", "8", "--phases", "put", "--keep"])
+                c.run("wipe", "node4")
+                deadline = time.monotonic() + 300
+                while not [e for e in c.events() if e["event"] == "heal_finished" and e["node"] == "node4"]:
+                    assert time.monotonic() < deadline, "the rebuild did not finish"
+                    time.sleep(0.2)
+                done = [e for e in c.events() if e["event"] == "heal_finished" and e["node"] == "node4"][-1]
+                seconds = max(done["ms"], 1) / 1000
+                rebuild[label].append((done["bytes"] / seconds / 1e6, done["objects"] / seconds))
+            finally:
+                c.cleanup()
+                shutil.rmtree(c.home, ignore_errors=True)
+        c = Cluster(tempfile.mkdtemp(prefix="dc-bench-"))
+        try:
+            c.up(4, demo=True)
+            c.run("kill", "node2")
+            c.run("wait-for", "node2=offline", "--within", "5s")
+            devcluster_bench(["--home", c.home, "--name", c.name, "--size", "1MiB", "--count", "200",
+                              "--concurrency", "8", "--phases", "put", "--keep"])
+            c.run("start", "node2")
+            back = time.monotonic()
+            while True:
+                nodes = json.loads(c.run("status", "--json", check=False).stdout)["nodes"]
+                if all(n.get("data") == "ok" for n in nodes):
+                    break
+                time.sleep(0.05)
+            missed.append(time.monotonic() - back)
+            assert c.run("verify", check=False).returncode == 0, "not clean after the replay"
+        finally:
+            c.cleanup()
+            shutil.rmtree(c.home, ignore_errors=True)
+    med = statistics.median
+    lines = [f"| measure (median of {runs} runs) | result | aim |", "|---|---|---|"]
+    for label, v in rebuild.items():
+        lines.append(f"| rebuild of a wiped node, {label} objects | {med(m for m, _ in v):.0f} MB/s, {med(o for _, o in v):.0f} objects/s | >= 200 MB/s |")
+    lines.append(f"| 200 x 1 MiB written while a node was down: its return to fully redundant (s) | {med(missed):.2f} (max {max(missed):.2f}) | <= 5 |")
+    lines.append("")
+    lines.append("All runs: " + json.dumps({"rebuild": {k: [[round(m), round(o)] for m, o in v] for k, v in rebuild.items()},
+                                            "missed_s": [round(x, 2) for x in missed]}))
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--only", choices=["http", "cluster", "store"])
+    parser.add_argument("--only", choices=["http", "cluster", "store", "heal"])
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}; {datetime.now():%Y-%m-%d %H:%M}\n")
     if args.only in (None, "http"):
@@ -235,6 +287,9 @@ def main():
         print(codec_bench(args.runs) + "\n")
         print("### Object store: devcluster bench, 4 nodes, against moto in the same run\n")
         print(store_bench(args.runs) + "\n")
+    if args.only in (None, "heal"):
+        print("### Healing\n")
+        print(heal_bench(args.runs) + "\n")
     print(f"Load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -233,10 +233,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario")
     parser.add_argument("--check", action="store_true", help="run as a test: no narration, exit 1 on a miss")
-    parser.add_argument("--home", help="where the cluster lives (default: a temporary folder)")
+    parser.add_argument("--home", help="the folder for the scenario's cluster home (default: a temporary one)")
     args = parser.parse_args()
     from conftest import free_base_port
-    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="dc-scenario-"))
+    # A folder of clusters of its own: `--fresh` in a scenario never touches the user's clusters.
+    stem = Path(args.scenario).stem
+    home = Path(args.home) / f"scenario-{stem}" if args.home else Path(tempfile.mkdtemp(prefix="dc-scenario-"))
     port = free_base_port(20) if args.check else 8080
     sys.exit(Runner(args.scenario, args.check, home, port).run())
 

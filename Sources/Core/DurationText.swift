@@ -17,20 +17,27 @@ public enum DurationText {
         ("us", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
     ]
 
+    /// One or more number-unit pairs: `200ms`, `1.5s`, and what `format` writes, like `3m05s`.
     public static func parse(_ text: String) throws(ParseError) -> Duration {
-        let trimmed = text.trimmingSpaces()
+        let trimmed = Array(text.trimmingSpaces())
         guard !trimmed.isEmpty else { throw .empty }
-        // Longest suffix first so "ms" is not read as "m" + garbage.
-        for unit in units.sorted(by: { $0.suffix.count > $1.suffix.count }) where trimmed.hasSuffix(unit.suffix) {
-            let number = trimmed.dropLast(unit.suffix.count)
-            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }),
-                number.filter({ $0 == "." }).count <= 1, let value = Double(number), value.isFinite
+        var total = 0.0
+        var i = 0
+        while i < trimmed.count {
+            let start = i
+            while i < trimmed.count, trimmed[i].isNumber || trimmed[i] == "." { i += 1 }
+            let number = String(trimmed[start..<i])
+            guard !number.isEmpty, number.filter({ $0 == "." }).count <= 1, let value = Double(number), value.isFinite
             else { throw .malformed(text) }
-            let nanos = value * unit.nanoseconds
-            guard nanos < 9.2e18 else { throw .malformed(text) }
-            return .nanoseconds(Int64(nanos.rounded()))
+            let unitStart = i
+            while i < trimmed.count, trimmed[i].isLetter { i += 1 }
+            guard let unit = units.first(where: { $0.suffix == String(trimmed[unitStart..<i]) }) else {
+                throw .malformed(text)
+            }
+            total += value * unit.nanoseconds
         }
-        throw .malformed(text)
+        guard total < 9.2e18 else { throw .malformed(text) }
+        return .nanoseconds(Int64(total.rounded()))
     }
 
     /// A short human form: `850us`, `340ms`, `1.2s`, `3m05s`.

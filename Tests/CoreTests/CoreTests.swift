@@ -8,13 +8,15 @@ struct DurationTextTests {
         "people's durations parse",
         arguments: [
             ("200ms", 200_000_000), ("1s", 1_000_000_000), ("1.5s", 1_500_000_000), ("2m", 120_000_000_000),
-            ("500us", 500_000), (" 3s ", 3_000_000_000),
+            ("500us", 500_000), (" 3s ", 3_000_000_000), ("3m05s", 185_000_000_000), ("1h30m", 5_400_000_000_000),
         ])
     func parses(text: String, nanoseconds: Int64) throws {
         #expect(try DurationText.parse(text).nanoseconds == nanoseconds)
     }
 
-    @Test("nonsense is refused with an example", arguments: ["", "1", "fast", "1.2.3s", "-1s", "ms", "1e9s", "s1"])
+    @Test(
+        "nonsense is refused with an example",
+        arguments: ["", "1", "fast", "1.2.3s", "-1s", "ms", "1e9s", "s1", "1s2", "3m05"])
     func refuses(text: String) {
         #expect(throws: DurationText.ParseError.self) { try DurationText.parse(text) }
     }
@@ -26,7 +28,9 @@ struct DurationTextTests {
         #expect(DurationText.format(.seconds(3)) == "3s")
         #expect(DurationText.format(.seconds(185)) == "3m05s")
         #expect(DurationText.format(.microseconds(850)) == "850us")
-        for d in [Duration.milliseconds(200), .seconds(1), .seconds(3), .milliseconds(1500)] {
+        for d in [
+            Duration.milliseconds(200), .seconds(1), .seconds(3), .milliseconds(1500), .seconds(300), .seconds(185),
+        ] {
             #expect(try DurationText.parse(DurationText.format(d)) == d)
         }
     }

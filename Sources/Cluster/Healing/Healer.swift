@@ -19,7 +19,7 @@ public final class Healer {
         /// Objects waiting at most; past it, new work is refused (the scanner finds it again).
         public var queueCountMax = 10_000
         /// Heals running at once (each reads k shards and writes one, a block at a time).
-        public var jobsMax = 2
+        public var jobsMax = 4
         /// Attempts before a heal is given up on until the next scan.
         public var attemptsMax = 8
         /// How long a missed write waits, per rank, for the holders before this one to replay it.
@@ -44,6 +44,8 @@ public final class Healer {
         var notBefore: Instant
         /// Missed-write entries this heal settles, per peer.
         var missed: [NodeID: Set<String>] = [:]
+        /// The other nodes that hold those entries (told once they are settled).
+        var holders: Set<NodeID> = []
     }
 
     let layer: ObjectLayer
@@ -78,21 +80,21 @@ public final class Healer {
     /// Queues an object (merged with a heal already queued for it). False when the queue is full.
     @discardableResult
     public func enqueue(
-        _ request: HealRequest, reason: String, missed: [NodeID: Set<String>] = [:], now: Instant
-    )
-        -> Bool
-    {
+        _ request: HealRequest, reason: String, missed: [NodeID: Set<String>] = [:], holders: Set<NodeID> = [],
+        now: Instant
+    ) -> Bool {
         let id = request.bucket + "/" + request.key
         if var task = tasks[id] {
             task.request.corrupt.formUnion(request.corrupt)
             task.request.only = task.request.only.flatMap { a in request.only.map { a.union($0) } }
             task.request.removedBefore = [task.request.removedBefore, request.removedBefore].compactMap { $0 }.max()
             for (peer, ids) in missed { task.missed[peer, default: []].formUnion(ids) }
+            task.holders.formUnion(holders)
             tasks[id] = task
             return true
         }
         guard tasks.count < limits.queueCountMax else { return false }
-        tasks[id] = Task(request: request, reason: reason, notBefore: now, missed: missed)
+        tasks[id] = Task(request: request, reason: reason, notBefore: now, missed: missed, holders: holders)
         order.append(id)
         stats.queued = tasks.count
         return true
@@ -121,7 +123,8 @@ public final class Healer {
                 var request = HealRequest(bucket: entry.bucket, key: entry.key)
                 request.only = [peer]
                 if entry.isDelete { request.removedBefore = entry.time }
-                enqueue(request, reason: "missed write", missed: [peer: [entry.id]], now: now)
+                let others = Set(entry.holders.map { NodeID($0) }).subtracting([me])
+                enqueue(request, reason: "missed write", missed: [peer: [entry.id]], holders: others, now: now)
             }
         }
     }
@@ -183,7 +186,10 @@ public final class Healer {
     /// was found healthy).
     private func settleMissed(_ task: Task, healed: Set<NodeID>? = nil) {
         for (peer, ids) in task.missed where healed?.contains(peer) ?? true {
-            local.run({ disk throws(StorageError) in disk.markMissedDone(Array(ids), peer: peer.rawValue) }) { _ in }
+            // Here and on the other holders, so they need not find out for themselves.
+            for holder in [me] + task.holders.sorted() {
+                layer.store(holder).markMissedDone(Array(ids), peer: peer) { _ in }
+            }
         }
     }
 

@@ -28,7 +28,7 @@ public final class Rebuilder {
     }
 
     /// Objects healed at once, and listed per page.
-    static let jobsMax = 4
+    static let jobsMax = 8
     static let pageSize = 256
     static let progressInterval: Duration = .seconds(1)
 

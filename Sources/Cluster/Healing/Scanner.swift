@@ -7,7 +7,7 @@ import Storage
 /// cluster (a node that lacks it is healed). Throttled to `Limits` so that serving comes first; a
 /// pass asked for by `devcluster heal` runs flat out. Loop-bound; driven by `tick`.
 public final class Scanner {
-    public struct Limits: Sendable {
+    public struct Limits: Sendable, Equatable {
         /// Shard bytes read per second, and objects per second, by a throttled pass.
         public var bytesPerSecond: Int64 = 64 << 20
         public var objectsPerSecond: Int64 = 200

@@ -83,6 +83,12 @@ public final class LocalStore: ShardStore {
         run({ disk throws(StorageError) in try disk.recordMissed(entries) }, done)
     }
 
+    public func markMissedDone(
+        _ ids: [String], peer: NodeID, _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        run({ disk throws(StorageError) in disk.markMissedDone(ids, peer: peer.rawValue) }, done)
+    }
+
     public func createUpload(_ upload: MultipartUpload, _ done: @escaping (Result<Void, StoreError>) -> Void) {
         run({ disk throws(StorageError) in try disk.createUpload(upload) }, done)
     }

@@ -122,6 +122,13 @@ public final class RemoteStore: ShardStore {
         call("POST", StoragePaths.recordMissed, body: entries, answer: Empty.self) { done($0.map { _ in }) }
     }
 
+    public func markMissedDone(
+        _ ids: [String], peer: NodeID, _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        let body = MissedDoneRequest(ids: ids, peer: peer.rawValue)
+        call("POST", StoragePaths.missedDone, body: body, answer: Empty.self) { done($0.map { _ in }) }
+    }
+
     public func createUpload(_ upload: MultipartUpload, _ done: @escaping (Result<Void, StoreError>) -> Void) {
         call("POST", StoragePaths.createUpload, body: upload, answer: Empty.self) { done($0.map { _ in }) }
     }

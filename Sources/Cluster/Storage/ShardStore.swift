@@ -53,6 +53,8 @@ public protocol ShardStore: AnyObject {
 
     /// Records missed writes in the node's durable journal (synced before it answers).
     func recordMissed(_ entries: [MissedEntry], _ done: @escaping (Result<Void, StoreError>) -> Void)
+    /// Marks journal entries replayed on `peer` (another holder did it).
+    func markMissedDone(_ ids: [String], peer: NodeID, _ done: @escaping (Result<Void, StoreError>) -> Void)
 
     func createUpload(_ upload: MultipartUpload, _ done: @escaping (Result<Void, StoreError>) -> Void)
     func uploadState(_ uploadID: String, _ done: @escaping (Result<UploadState, StoreError>) -> Void)

@@ -70,6 +70,10 @@ public final class StorageService {
             json(request, response, [MissedEntry].self) { [local] entries, done in
                 local.recordMissed(entries) { done($0.map(StorageService.empty)) }
             }
+        case ("POST", StoragePaths.missedDone):
+            json(request, response, MissedDoneRequest.self) { [local] r, done in
+                local.markMissedDone(r.ids, peer: NodeID(r.peer)) { done($0.map(StorageService.empty)) }
+            }
         case ("POST", StoragePaths.createUpload):
             json(request, response, MultipartUpload.self) { [local] upload, done in
                 local.createUpload(upload) { done($0.map(StorageService.empty)) }

@@ -20,6 +20,7 @@ public enum StoragePaths {
     public static let shard = "/_dc/v1/storage/shard"
     public static let createUpload = "/_dc/v1/storage/upload/create"
     public static let recordMissed = "/_dc/v1/storage/missed"
+    public static let missedDone = "/_dc/v1/storage/missed/done"
     public static let uploadState = "/_dc/v1/storage/upload"
     public static let commitPart = "/_dc/v1/storage/upload/part"
     public static let abortUpload = "/_dc/v1/storage/upload/abort"
@@ -38,6 +39,11 @@ struct CommitRequest: Codable {
     var version: ObjectVersion
     var stagedUploadID: String?
     var multipartUploadID: String?
+}
+
+struct MissedDoneRequest: Codable {
+    var ids: [String]
+    var peer: String
 }
 
 struct CommitPartRequest: Codable {

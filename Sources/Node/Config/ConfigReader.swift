@@ -58,6 +58,15 @@ struct ConfigReader {
         }
     }
 
+    /// A whole number at least `minimum`.
+    mutating func count(_ key: String, minimum: Int64 = 1) throws(ConfigError) -> Int64? {
+        guard let v = value(key) else { return nil }
+        guard let n = v.intValue, n >= minimum else {
+            throw error(key, "expected a whole number from \(minimum), found \(v.text)")
+        }
+        return n
+    }
+
     mutating func duration(_ key: String) throws(ConfigError) -> Duration? {
         guard let text = try string(key) else { return nil }
         do {

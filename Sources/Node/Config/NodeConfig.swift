@@ -48,6 +48,9 @@ public struct NodeConfig: Equatable, Sendable {
         public var dataDir: String
         public var faults: Bool
         public var deploymentID: String?
+        /// The background pass over every shard (`cluster.scanner`: bytesPerSecond, objectsPerSecond,
+        /// interval).
+        public var scanner = Scanner.Limits()
     }
 
     public var version = NodeConfig.currentVersion
@@ -219,10 +222,16 @@ public struct NodeConfig: Equatable, Sendable {
             guard let p = v.intValue else { throw c.error("parity", "expected a number or \"auto\", found \(v.text)") }
             parity = Int(p)
         }
-        let cluster = Cluster(
+        var cluster = Cluster(
             nodeID: NodeID(nodeID), listen: listen, nodes: nodes, parity: parity, heartbeat: timing,
             dataDir: try c.string("dataDir") ?? "data", faults: try c.onOff("faults") ?? false,
             deploymentID: try c.string("deploymentId"))
+        if var sc = try c.object("scanner") {
+            if let v = try sc.count("bytesPerSecond", minimum: 1 << 16) { cluster.scanner.bytesPerSecond = v }
+            if let v = try sc.count("objectsPerSecond") { cluster.scanner.objectsPerSecond = v }
+            if let v = try sc.duration("interval") { cluster.scanner.interval = v }
+            try sc.finish()
+        }
         try c.finish()
 
         var config = NodeConfig(cluster: cluster, baseDirectory: baseDirectory)
@@ -297,6 +306,14 @@ public struct NodeConfig: Equatable, Sendable {
                 ])
             ),
             ("dataDir", .string(cluster.dataDir)), ("faults", .string(cluster.faults ? "on" : "off")),
+            (
+                "scanner",
+                .object([
+                    ("bytesPerSecond", .int(cluster.scanner.bytesPerSecond)),
+                    ("objectsPerSecond", .int(cluster.scanner.objectsPerSecond)),
+                    ("interval", .string(DurationText.format(cluster.scanner.interval))),
+                ])
+            ),
         ]
         if let id = cluster.deploymentID { clusterPairs.append(("deploymentId", .string(id))) }
         func target(_ t: LogTarget) -> [(String, JSONValue)] {

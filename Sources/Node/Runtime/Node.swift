@@ -154,7 +154,8 @@ public final class Node {
         rebuilder = Rebuilder(
             layer: objects, local: local, fresh: formattedNow && !newCluster, saved: savedRebuild, log: logger,
             emit: emitHealing)
-        scanner = Scanner(layer: objects, local: local, healer: healer, emit: emitHealing)
+        scanner = Scanner(
+            layer: objects, local: local, healer: healer, limits: config.cluster.scanner, emit: emitHealing)
         let domains =
             ["localhost"] + (ProcessInfoLite.environment("MINIO_DOMAIN")?.split(separator: ",").map(String.init) ?? [])
         s3 = S3API(
