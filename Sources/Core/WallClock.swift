@@ -47,6 +47,32 @@ public struct WallTime: Comparable, Hashable, Sendable, Codable {
             + "\(pad(parts.hour, 2)):\(pad(parts.minute, 2)):\(pad(parts.second, 2)) GMT"
     }
 
+    /// Parses an HTTP date (`Wed, 25 Nov 2026 13:40:01 GMT`, RFC 7231's preferred form), or RFC 3339.
+    public init?(httpDate text: String) {
+        let trimmed = text.trimmingSpaces()
+        let fields = trimmed.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard fields.count == 6, fields[0].hasSuffix(","), fields[5] == "GMT", let day = Int(fields[1]),
+            let month = months.firstIndex(of: String(fields[2])), let year = Int(fields[3])
+        else {
+            guard let iso = WallTime(iso8601: trimmed) else { return nil }
+            self = iso
+            return
+        }
+        let clock = fields[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3, (1...31).contains(day), (0...23).contains(clock[0]), (0...59).contains(clock[1]),
+            (0...60).contains(clock[2])
+        else { return nil }
+        var tmValue = tm()
+        tmValue.tm_year = Int32(year - 1900)
+        tmValue.tm_mon = Int32(month)
+        tmValue.tm_mday = Int32(day)
+        tmValue.tm_hour = Int32(clock[0])
+        tmValue.tm_min = Int32(clock[1])
+        tmValue.tm_sec = Int32(clock[2])
+        self.init(millisecondsSinceEpoch: Int64(timegm(&tmValue)) * 1000)
+    }
+
     /// Parses the RFC 3339 form written by `iso8601` (UTC, optional fraction).
     public init?(iso8601 text: String) {
         let bytes = Array(text.utf8)

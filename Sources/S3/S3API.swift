@@ -98,6 +98,9 @@ public final class S3API {
         case .abortMultipartUpload: exchange.abortMultipartUpload()
         case .listParts: exchange.listParts()
         case .listMultipartUploads: exchange.listMultipartUploads()
+        case .copyObject: exchange.copyObject()
+        case .uploadPartCopy: exchange.uploadPartCopy()
+        case .deleteObjects: exchange.deleteObjects()
         }
     }
 

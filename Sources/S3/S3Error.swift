@@ -63,6 +63,10 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
     }
     static func incompleteBody(_ m: String) -> S3Error { S3Error("IncompleteBody", 400, m) }
     static func malformedXML(_ m: String) -> S3Error { S3Error("MalformedXML", 400, m) }
+    static func preconditionFailed(_ condition: String) -> S3Error {
+        S3Error(
+            "PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold (\(condition)).")
+    }
     static func metadataTooLarge() -> S3Error {
         S3Error("MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size (2 KiB).")
     }

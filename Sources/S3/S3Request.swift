@@ -21,6 +21,9 @@ public struct S3Request: Sendable {
         case abortMultipartUpload = "AbortMultipartUpload"
         case listParts = "ListParts"
         case listMultipartUploads = "ListMultipartUploads"
+        case copyObject = "CopyObject"
+        case uploadPartCopy = "UploadPartCopy"
+        case deleteObjects = "DeleteObjects"
     }
 
     public var operation: Operation
@@ -37,7 +40,7 @@ public struct S3Request: Sendable {
     /// Bucket subresources this server does not implement yet: answered with NotImplemented, never
     /// mistaken for a listing.
     static let unsupportedBucketQueries = [
-        "acl", "policy", "cors", "lifecycle", "tagging", "versioning", "versions", "delete", "encryption",
+        "acl", "policy", "cors", "lifecycle", "tagging", "versioning", "versions", "encryption",
         "replication",
         "website", "logging", "notification", "object-lock", "ownershipControls", "requestPayment", "accelerate",
         "analytics", "inventory",
@@ -82,6 +85,10 @@ public struct S3Request: Sendable {
             if let q = S3Request.unsupportedBucketQueries.first(where: { query.contains($0) }) {
                 throw .unsupported("the bucket '\(q)' subresource is not supported yet")
             }
+            if method == "POST" && query.contains("delete") {
+                operation = .deleteObjects
+                return
+            }
             switch method {
             case "PUT": operation = .createBucket
             case "HEAD": operation = .headBucket
@@ -104,10 +111,8 @@ public struct S3Request: Sendable {
         let upload = query.contains("uploadId")
         switch method {
         case "PUT":
-            if head.headers.contains("x-amz-copy-source") {
-                throw .unsupported(upload ? "UploadPartCopy is not supported yet" : "CopyObject is not supported yet")
-            }
-            operation = upload ? .uploadPart : .putObject
+            let copy = head.headers.contains("x-amz-copy-source")
+            operation = upload ? (copy ? .uploadPartCopy : .uploadPart) : (copy ? .copyObject : .putObject)
         case "GET": operation = upload ? .listParts : .getObject
         case "HEAD": operation = .headObject
         case "DELETE": operation = upload ? .abortMultipartUpload : .deleteObject

@@ -20,14 +20,33 @@ extension S3Exchange {
         }
     }
 
+    /// `response-*` query parameters of a GET: the response headers they override.
+    static let responseOverrides = [
+        ("response-content-type", "Content-Type"), ("response-content-language", "Content-Language"),
+        ("response-expires", "Expires"), ("response-cache-control", "Cache-Control"),
+        ("response-content-disposition", "Content-Disposition"), ("response-content-encoding", "Content-Encoding"),
+    ]
+
     private func send(_ object: ResolvedObject, head: Bool) {
         let v = object.version
-        var headers: HTTPHeaders = [
+        let validators: HTTPHeaders = [
             "ETag": "\"\(v.etag)\"", "Last-Modified": WallTime(millisecondsSinceEpoch: v.modTime).httpDate,
-            "Accept-Ranges": "bytes",
-            "Content-Type": v.contentType ?? "binary/octet-stream",
         ]
-        for (name, value) in v.headers.sorted(by: { $0.key < $1.key }) { headers.add(name, value) }
+        switch Preconditions(request.head.headers).evaluate(etag: v.etag, modified: v.modTime) {
+        case .proceed: break
+        case .notModified:
+            response.writeHead(status: 304, headers: validators, contentLength: nil)
+            return response.end()
+        case .failed: return fail(.preconditionFailed("If-Match / If-Unmodified-Since"))
+        }
+        var headers = validators
+        headers.add("Accept-Ranges", "bytes")
+        var stored = v.headers
+        stored["Content-Type"] = v.contentType ?? "binary/octet-stream"
+        for (parameter, header) in S3Exchange.responseOverrides {
+            if let value = s3.query[parameter] { stored[header] = value }
+        }
+        for (name, value) in stored.sorted(by: { $0.key < $1.key }) { headers.add(name, value) }
         for (name, value) in v.userMetadata.sorted(by: { $0.key < $1.key }) { headers.add("x-amz-meta-\(name)", value) }
         if v.versionID != "null" { headers.add("x-amz-version-id", v.versionID) }
         var status = 200

@@ -1,0 +1,99 @@
+import Cluster
+import Core
+import HTTP
+
+extension S3Exchange {
+    /// Keys in one DeleteObjects request, at most (S3's limit).
+    static let deleteKeysMax = 1000
+    /// Deletes of one request running at once.
+    static let deletesInFlightMax = 16
+
+    /// DeleteObjects (`POST /bucket?delete`): up to 1000 keys, each deleted on its own; the result
+    /// lists each key deleted (unless Quiet) and each that failed, with its error.
+    func deleteObjects() {
+        request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
+            guard case .success(let bytes) = body else {
+                return fail(S3Error.incompleteBody("the request body did not arrive whole"))
+            }
+            if let md5 = request.head.headers["Content-MD5"], Base64.decode(md5) != Crypto.md5(bytes) {
+                return fail(S3Error.badDigest("The Content-MD5 you specified did not match what we received."))
+            }
+            let quiet: Bool
+            let keys: [(key: String, versionID: String?)]
+            do throws(S3Error) {
+                (quiet, keys) = try S3Exchange.deleteRequest(bytes)
+            } catch {
+                return fail(error)
+            }
+            var results: [(key: String, error: S3Error?)?] = Array(repeating: nil, count: keys.count)
+            var next = 0
+            var running = 0
+            func launch() {
+                while running < S3Exchange.deletesInFlightMax && next < keys.count {
+                    let i = next
+                    next += 1
+                    running += 1
+                    let item = keys[i]
+                    let finish = { (error: S3Error?) in
+                        results[i] = (item.key, error)
+                        running -= 1
+                        if running == 0 && next == keys.count { respond() } else { launch() }
+                    }
+                    if let v = item.versionID, v != "null" {
+                        finish(.invalidArgument("versionId \(v): this bucket has no versions"))
+                        continue
+                    }
+                    layer.deleteObject(bucket: s3.bucket, key: item.key) { result in
+                        finish(result.failure.map(S3Error.from))
+                    }
+                }
+            }
+            func respond() {
+                var w = XMLWriter()
+                w.open("DeleteResult", namespace: true)
+                for case let (key, error)? in results {
+                    if let error {
+                        w.open("Error")
+                        w.element("Key", key)
+                        w.element("Code", error.code)
+                        w.element("Message", error.message)
+                        w.close("Error")
+                    } else if !quiet {
+                        w.open("Deleted")
+                        w.element("Key", key)
+                        w.close("Deleted")
+                    }
+                }
+                w.close("DeleteResult")
+                sendXML(w.document)
+            }
+            launch()
+        }
+    }
+
+    /// The Quiet flag and the keys of a Delete document.
+    static func deleteRequest(_ bytes: [UInt8]) throws(S3Error) -> (Bool, [(key: String, versionID: String?)]) {
+        let xml: XMLElement
+        do throws(XMLElement.Failure) {
+            xml = try XMLElement.parse(bytes)
+        } catch {
+            throw .malformedXML("The XML you provided was not well-formed: \(error)")
+        }
+        guard xml.name == "Delete" else { throw .malformedXML("expected Delete") }
+        let keys = try xml.all("Object").map { o throws(S3Error) -> (key: String, versionID: String?) in
+            guard let key = o.child("Key")?.text, !key.isEmpty else { throw .malformedXML("every Object needs a Key") }
+            return (key, o.child("VersionId")?.text)
+        }
+        guard !keys.isEmpty, keys.count <= deleteKeysMax else {
+            throw .malformedXML("a Delete names 1 to \(deleteKeysMax) objects")
+        }
+        return (xml.child("Quiet")?.text.lowercased() == "true", keys)
+    }
+}
+
+extension Result where Failure == ObjectError {
+    fileprivate var failure: ObjectError? {
+        if case .failure(let e) = self { return e }
+        return nil
+    }
+}
