@@ -214,3 +214,12 @@ def wait_until(predicate, timeout, interval=0.05, message="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"{message} not met within {timeout}s")
+
+
+def s3_error(call):
+    """The S3 error code and HTTP status a boto3 call fails with (it must fail)."""
+    import botocore
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call()
+    r = e.value.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]

@@ -11,7 +11,7 @@ import botocore
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from conftest import Cluster
+from conftest import Cluster, s3_error
 from test_s3 import KEY, SECRET, run, s3_client, tool_env
 
 MiB = 1 << 20
@@ -26,12 +26,6 @@ def store(tmp_path_factory):
         yield c
     finally:
         c.cleanup()
-
-
-def error_code(call):
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        call()
-    return e.value.response["Error"]["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def upload_parts(s3, key, parts):
@@ -75,7 +69,7 @@ def test_the_etag_attributes_and_completion_result_are_s3s(store):
     assert head["ContentLength"] == 10 * MiB + 4
     assert s3.get_object(Bucket="mpu", Key="attrs")["Body"].read() == b"".join(parts)
     # The upload is gone once completed.
-    assert error_code(lambda: s3.list_parts(Bucket="mpu", Key="attrs", UploadId=uid))[0] == "NoSuchUpload"
+    assert s3_error(lambda: s3.list_parts(Bucket="mpu", Key="attrs", UploadId=uid))[0] == "NoSuchUpload"
 
 
 def test_completion_refuses_missing_reordered_and_small_parts(store):
@@ -83,12 +77,12 @@ def test_completion_refuses_missing_reordered_and_small_parts(store):
     uid, done = upload_parts(s3, "refused", [os.urandom(5 * MiB), b"small", b"last"])
     complete = lambda parts: s3.complete_multipart_upload(
         Bucket="mpu", Key="refused", UploadId=uid, MultipartUpload={"Parts": parts})
-    assert error_code(lambda: complete([done[0], {"PartNumber": 2, "ETag": '"%s"' % ("0" * 32)}])) == ("InvalidPart", 400)
-    assert error_code(lambda: complete([done[0], {"PartNumber": 9, "ETag": done[1]["ETag"]}])) == ("InvalidPart", 400)
-    assert error_code(lambda: complete([done[1], done[0]])) == ("InvalidPartOrder", 400)
-    assert error_code(lambda: complete(done)) == ("EntityTooSmall", 400)
+    assert s3_error(lambda: complete([done[0], {"PartNumber": 2, "ETag": '"%s"' % ("0" * 32)}])) == ("InvalidPart", 400)
+    assert s3_error(lambda: complete([done[0], {"PartNumber": 9, "ETag": done[1]["ETag"]}])) == ("InvalidPart", 400)
+    assert s3_error(lambda: complete([done[1], done[0]])) == ("InvalidPartOrder", 400)
+    assert s3_error(lambda: complete(done)) == ("EntityTooSmall", 400)
     # Nothing became visible, and the upload is still there to fix.
-    assert error_code(lambda: s3.head_object(Bucket="mpu", Key="refused"))[1] == 404
+    assert s3_error(lambda: s3.head_object(Bucket="mpu", Key="refused"))[1] == 404
     assert [p["PartNumber"] for p in s3.list_parts(Bucket="mpu", Key="refused", UploadId=uid)["Parts"]] == [1, 2, 3]
     # Completing with the parts that qualify works.
     s3.complete_multipart_upload(Bucket="mpu", Key="refused", UploadId=uid, MultipartUpload={"Parts": [done[0], done[2]]})
@@ -117,14 +111,14 @@ def test_list_parts_pages_and_list_uploads_and_abort(store):
     nested = s3.list_multipart_uploads(Bucket="mpu", Prefix="dir/", Delimiter="/")
     assert [p["Prefix"] for p in nested.get("CommonPrefixes", [])] == ["dir/sub/"]
     s3.abort_multipart_upload(Bucket="mpu", Key="dir/listed", UploadId=uid)
-    assert error_code(lambda: s3.list_parts(Bucket="mpu", Key="dir/listed", UploadId=uid)) == ("NoSuchUpload", 404)
-    assert error_code(lambda: s3.upload_part(Bucket="mpu", Key="dir/listed", UploadId=uid, PartNumber=1, Body=b"x"))[0] == "NoSuchUpload"
+    assert s3_error(lambda: s3.list_parts(Bucket="mpu", Key="dir/listed", UploadId=uid)) == ("NoSuchUpload", 404)
+    assert s3_error(lambda: s3.upload_part(Bucket="mpu", Key="dir/listed", UploadId=uid, PartNumber=1, Body=b"x"))[0] == "NoSuchUpload"
     s3.abort_multipart_upload(Bucket="mpu", Key="dir/sub/other", UploadId=other)
     remaining = s3.list_multipart_uploads(Bucket="mpu", Prefix="dir/").get("Uploads", [])
     assert remaining == []
     # An upload id of another key is not this key's.
     uid2, _ = upload_parts(s3, "mine", [b"x"])
-    assert error_code(lambda: s3.list_parts(Bucket="mpu", Key="not-mine", UploadId=uid2))[0] == "NoSuchUpload"
+    assert s3_error(lambda: s3.list_parts(Bucket="mpu", Key="not-mine", UploadId=uid2))[0] == "NoSuchUpload"
 
 
 def test_the_minio_sdk_and_aws_cli_s3api_multipart_calls(store, tmp_path):
@@ -167,7 +161,7 @@ def test_an_upload_survives_a_dead_node_and_completion_needs_write_quorum(tmp_pa
         c.run("wait-for", "node4=offline", "--seen-by", "node1", "--within", "5s")
         assert s3.get_object(Bucket="mpu", Key="k")["Body"].read() == b"".join(parts)
         # Two of four down: below write quorum, an upload cannot start.
-        assert error_code(lambda: s3.create_multipart_upload(Bucket="mpu", Key="k2")) == ("ServiceUnavailable", 503)
+        assert s3_error(lambda: s3.create_multipart_upload(Bucket="mpu", Key="k2")) == ("ServiceUnavailable", 503)
         c.run("start", "node3,node4")
         assert s3_client(c.endpoint("node4")).get_object(Bucket="mpu", Key="k")["Body"].read() == b"".join(parts)
     finally:

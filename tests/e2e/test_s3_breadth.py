@@ -10,7 +10,7 @@ from pathlib import Path
 import botocore
 import pytest
 
-from conftest import Cluster
+from conftest import Cluster, s3_error
 from test_s3 import KEY, SECRET, run, s3_client, tool_env
 
 MiB = 1 << 20
@@ -28,13 +28,6 @@ def store(tmp_path_factory):
         c.cleanup()
 
 
-def code(call):
-    with pytest.raises(botocore.exceptions.ClientError) as e:
-        call()
-    r = e.value.response
-    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]
-
-
 def test_copy_object_within_and_across_buckets_with_both_metadata_directives(store):
     s3 = s3_client(store.endpoint("node1"))
     data = os.urandom(3 * MiB + 5)
@@ -49,15 +42,15 @@ def test_copy_object_within_and_across_buckets_with_both_metadata_directives(sto
     head = s3.head_object(Bucket="wide", Key="dst2")
     assert head["ContentType"] == "text/plain" and head["Metadata"] == {"b": "2"}
     # Onto itself: only with new metadata.
-    assert code(lambda: s3.copy_object(Bucket="wide", Key="src", CopySource="wide/src")) == ("InvalidRequest", 400)
+    assert s3_error(lambda: s3.copy_object(Bucket="wide", Key="src", CopySource="wide/src")) == ("InvalidRequest", 400)
     s3.copy_object(Bucket="wide", Key="src", CopySource="wide/src", MetadataDirective="REPLACE", Metadata={"c": "3"})
     assert s3.head_object(Bucket="wide", Key="src")["Metadata"] == {"c": "3"}
     assert s3.get_object(Bucket="wide", Key="src")["Body"].read() == data
     # Source conditions; a missing source.
     etag = hashlib.md5(data).hexdigest()
     s3.copy_object(Bucket="wide", Key="c1", CopySource="wide/src", CopySourceIfMatch=etag)
-    assert code(lambda: s3.copy_object(Bucket="wide", Key="c2", CopySource="wide/src", CopySourceIfNoneMatch=etag)) == ("PreconditionFailed", 412)
-    assert code(lambda: s3.copy_object(Bucket="wide", Key="c3", CopySource="wide/nope")) == ("NoSuchKey", 404)
+    assert s3_error(lambda: s3.copy_object(Bucket="wide", Key="c2", CopySource="wide/src", CopySourceIfNoneMatch=etag)) == ("PreconditionFailed", 412)
+    assert s3_error(lambda: s3.copy_object(Bucket="wide", Key="c3", CopySource="wide/nope")) == ("NoSuchKey", 404)
 
 
 def test_upload_part_copy_builds_an_object_from_ranges_of_another(store):
@@ -92,15 +85,15 @@ def test_conditional_gets_and_writes(store):
     head = s3.head_object(Bucket="wide", Key="cond")
     etag, modified = head["ETag"], head["LastModified"]
     assert s3.get_object(Bucket="wide", Key="cond", IfMatch=etag)["Body"].read() == b"v1"
-    assert code(lambda: s3.get_object(Bucket="wide", Key="cond", IfMatch='"0000"')) == ("PreconditionFailed", 412)
-    assert code(lambda: s3.get_object(Bucket="wide", Key="cond", IfNoneMatch=etag))[1] == 304
-    assert code(lambda: s3.head_object(Bucket="wide", Key="cond", IfModifiedSince=modified))[1] == 304
+    assert s3_error(lambda: s3.get_object(Bucket="wide", Key="cond", IfMatch='"0000"')) == ("PreconditionFailed", 412)
+    assert s3_error(lambda: s3.get_object(Bucket="wide", Key="cond", IfNoneMatch=etag))[1] == 304
+    assert s3_error(lambda: s3.head_object(Bucket="wide", Key="cond", IfModifiedSince=modified))[1] == 304
     assert s3.get_object(Bucket="wide", Key="cond", IfModifiedSince=modified - timedelta(hours=1))["Body"].read() == b"v1"
-    assert code(lambda: s3.get_object(Bucket="wide", Key="cond", IfUnmodifiedSince=modified - timedelta(hours=1)))[1] == 412
+    assert s3_error(lambda: s3.get_object(Bucket="wide", Key="cond", IfUnmodifiedSince=modified - timedelta(hours=1)))[1] == 412
     # Conditional writes: create-only, and compare-and-swap on the ETag.
-    assert code(lambda: s3.put_object(Bucket="wide", Key="cond", Body=b"v2", IfNoneMatch="*")) == ("PreconditionFailed", 412)
+    assert s3_error(lambda: s3.put_object(Bucket="wide", Key="cond", Body=b"v2", IfNoneMatch="*")) == ("PreconditionFailed", 412)
     s3.put_object(Bucket="wide", Key="fresh", Body=b"new", IfNoneMatch="*")
-    assert code(lambda: s3.put_object(Bucket="wide", Key="cond", Body=b"v2", IfMatch='"0000"')) == ("PreconditionFailed", 412)
+    assert s3_error(lambda: s3.put_object(Bucket="wide", Key="cond", Body=b"v2", IfMatch='"0000"')) == ("PreconditionFailed", 412)
     s3.put_object(Bucket="wide", Key="cond", Body=b"v2", IfMatch=etag)
     assert s3.get_object(Bucket="wide", Key="cond")["Body"].read() == b"v2"
 
