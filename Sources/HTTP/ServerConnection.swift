@@ -318,8 +318,16 @@ final class ServerConnection: MessageParserDelegate {
         } else if request?.head.version == .http1_0 {
             headers.set("Connection", "keep-alive")
         }
+        // A client that asked `Expect: 100-continue` and whose (empty or whole) body was never asked
+        // for still gets its 100 first: botocore, answered with a final status straight away, reads the
+        // next response on the connection one line out of step.
+        var interim = ""
+        if let request, request.head.expectsContinue, !continueSent, request.isBodyComplete {
+            continueSent = true
+            interim = "HTTP/1.1 100 Continue\r\n\r\n"
+        }
         // Sized first, then written once into the buffer libuv will send from.
-        let statusLine = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n"
+        let statusLine = interim + "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\n"
         var size = statusLine.utf8.count + 2
         for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
         let buffer = ByteBuffer(capacity: size)

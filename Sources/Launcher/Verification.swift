@@ -54,7 +54,9 @@ public struct VerifyReport: Sendable, Equatable {
         var byObject: [String: [String: ShardReport]] = [:]
         for (node, lines) in reports {
             for line in lines {
-                byObject[line.bucket + "/" + line.key, default: [:]][node] = line
+                let name =
+                    line.bucket + "/" + line.key + (line.versionId == "null" ? "" : "?versionId=" + line.versionId)
+                byObject[name, default: [:]][node] = line
                 out.shardBytes += line.bytes
             }
         }

@@ -101,6 +101,9 @@ public final class S3API {
         case .copyObject: exchange.copyObject()
         case .uploadPartCopy: exchange.uploadPartCopy()
         case .deleteObjects: exchange.deleteObjects()
+        case .getBucketVersioning: exchange.getBucketVersioning()
+        case .putBucketVersioning: exchange.putBucketVersioning()
+        case .listObjectVersions: exchange.listObjectVersions()
         }
     }
 

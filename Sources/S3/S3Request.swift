@@ -24,6 +24,9 @@ public struct S3Request: Sendable {
         case copyObject = "CopyObject"
         case uploadPartCopy = "UploadPartCopy"
         case deleteObjects = "DeleteObjects"
+        case getBucketVersioning = "GetBucketVersioning"
+        case putBucketVersioning = "PutBucketVersioning"
+        case listObjectVersions = "ListObjectVersions"
     }
 
     public var operation: Operation
@@ -40,7 +43,7 @@ public struct S3Request: Sendable {
     /// Bucket subresources this server does not implement yet: answered with NotImplemented, never
     /// mistaken for a listing.
     static let unsupportedBucketQueries = [
-        "acl", "policy", "cors", "lifecycle", "tagging", "versioning", "versions", "encryption",
+        "acl", "policy", "cors", "lifecycle", "tagging", "encryption",
         "replication",
         "website", "logging", "notification", "object-lock", "ownershipControls", "requestPayment", "accelerate",
         "analytics", "inventory",
@@ -87,6 +90,14 @@ public struct S3Request: Sendable {
             }
             if method == "POST" && query.contains("delete") {
                 operation = .deleteObjects
+                return
+            }
+            if query.contains("versioning") && (method == "GET" || method == "PUT") {
+                operation = method == "GET" ? .getBucketVersioning : .putBucketVersioning
+                return
+            }
+            if method == "GET" && query.contains("versions") {
+                operation = .listObjectVersions
                 return
             }
             switch method {

@@ -118,6 +118,15 @@ public final class Disk: Sendable {
         }
     }
 
+    /// Sets a bucket's versioning (`Enabled` or `Suspended`).
+    public func setVersioning(_ name: String, _ status: String) throws(StorageError) {
+        try locked(name, "") { () throws(StorageError) in
+            var info = try bucketInfo(name)
+            info.versioning = status
+            try writeJSON(info, to: bucketRecord(name))
+        }
+    }
+
     public func listBuckets() throws(StorageError) -> [BucketInfo] {
         var out: [BucketInfo] = []
         for file in try FileOps.entries(bucketsDir) where file.hasSuffix(".json") {
@@ -196,7 +205,8 @@ public final class Disk: Sendable {
     /// id (the `null` version of an unversioned bucket) is replaced; it is kept, data and all, as the
     /// object's `replaced` version until `settle` (an earlier one still unsettled is dropped now).
     /// Committing a write this node already holds is a heal: its shard (data folder or inline frames)
-    /// is swapped for the new one; the same shard again changes nothing (a retried commit).
+    /// is swapped for the new one; the same shard again changes nothing (a retried commit). A write
+    /// older than the version it would replace (by modification time) changes nothing either.
     /// The data comes from `stagedUploadID` (a staged single-part write), or from the multipart upload
     /// `multipartUploadID` (its folder becomes the data folder), or is inline (neither).
     @discardableResult
@@ -215,6 +225,15 @@ public final class Disk: Sendable {
                 metadata.versions[held].inline == version.inline
             {
                 return CommitReceipt(keepsReplacedData: false)  // a retried commit: already in place
+            }
+            if held == nil, let newer = metadata.versions.first(where: { $0.versionID == version.versionID }),
+                (newer.modTime, newer.etag) > (version.modTime, version.etag)
+            {
+                // Two writes of one version id raced: every node keeps the later one, whatever order
+                // their commits arrived in. This one is already overwritten.
+                if let staged = stagedUploadID { abortStaging(uploadID: staged) }
+                if let upload = multipartUploadID { try? abortUpload(upload) }
+                return CommitReceipt(keepsReplacedData: false)
             }
             var source: String?
             if let staged = stagedUploadID {

@@ -16,6 +16,8 @@ public struct HealingState: Codable, Equatable, Sendable {
     public var buckets: [String] = []
     public var bucketIndex = 0
     public var marker = ""
+    /// Within the marker key, every version up to this one is done ("" for none of its versions yet).
+    public var versionMarker: String?
 
     public init(started: Int64) {
         self.started = started

@@ -1,11 +1,14 @@
-/// One object in a listing: its key and latest version (without inline data).
+/// One object in a listing: its key and latest version (without inline data), and in a listing of
+/// versions all of them, newest first.
 public struct ListEntry: Codable, Equatable, Sendable {
     public var key: String
     public var version: ObjectVersion
+    public var versions: [ObjectVersion]?
 
-    public init(key: String, version: ObjectVersion) {
+    public init(key: String, version: ObjectVersion, versions: [ObjectVersion]? = nil) {
         self.key = key
         self.version = version
+        self.versions = versions
     }
 }
 
@@ -48,6 +51,19 @@ extension Disk {
         return walker.page
     }
 
+    /// Up to `limit` keys from `from` (included when `inclusive`) with every version of each, delete
+    /// markers too (`ListEntry.versions`, newest first); prefixes fold as in `list`.
+    public func listVersions(
+        bucket: String, prefix: String, from: String, inclusive: Bool, delimiter: String?, limit: Int
+    ) throws(StorageError) -> ListPage {
+        _ = try bucketInfo(bucket)
+        var walker = Walker(
+            disk: self, prefix: prefix, marker: from, delimiter: delimiter?.isEmpty == true ? nil : delimiter,
+            limit: max(0, limit), allVersions: true, inclusive: inclusive)
+        if limit > 0 { try walker.walk(bucketPath(bucket), keyPrefix: "") }
+        return walker.page
+    }
+
     /// Whether any object lives below a folder (its own `%meta` is the object whose key has no trailing
     /// `/`, so it does not count), to report a common prefix only when it holds something.
     func holdsObjectBelow(_ path: String) -> Bool {
@@ -67,6 +83,10 @@ private struct Walker {
     let marker: String
     let delimiter: String?
     let limit: Int
+    /// Every version of each key, delete markers too (a listing of versions).
+    var allVersions = false
+    /// Whether the marker key itself is listed.
+    var inclusive = false
     var page = ListPage()
     var count = 0
     var done = false
@@ -96,20 +116,20 @@ private struct Walker {
             if done { return }
             switch item {
             case .object(let path):
-                guard key.hasPrefix(prefix), keyPrecedes(marker, key) else { continue }
+                guard key.hasPrefix(prefix), keyPrecedes(marker, key) || (inclusive && key == marker) else { continue }
                 let metaPath = path + "/" + ObjectKey.metadataFile
-                guard FileOps.exists(metaPath), let latest = try? disk.decodeMetadata(metaPath).latest,
-                    !latest.isDeleteMarker
+                guard FileOps.exists(metaPath), let metadata = try? disk.decodeMetadata(metaPath),
+                    var latest = metadata.latest, allVersions || !latest.isDeleteMarker
                 else {
                     continue
                 }
-                var version = latest
-                version.inline = nil
-                emit(key: key, version: version)
+                latest.inline = nil
+                let versions = allVersions ? metadata.versions.map { v in with(v) { $0.inline = nil } } : nil
+                emit(key: key, version: latest, versions: versions)
             case .subtree(let path):
                 guard key.hasPrefix(prefix) || prefix.hasPrefix(key) else { continue }
                 // Every key below starts with `key`: skip the folder when the marker is past all of them.
-                if !keyPrecedes(marker, key) && !marker.hasPrefix(key) { continue }
+                if !keyPrecedes(marker, key) && !marker.hasPrefix(key) && !(inclusive && marker == key) { continue }
                 if delimiter == "/", key.count > prefix.count, key.hasPrefix(prefix),
                     !key.dropFirst(prefix.count).dropLast().contains("/")
                 {
@@ -122,7 +142,7 @@ private struct Walker {
         }
     }
 
-    mutating func emit(key: String, version: ObjectVersion) {
+    mutating func emit(key: String, version: ObjectVersion, versions: [ObjectVersion]?) {
         if let delimiter, let range = key.dropFirst(prefix.count).firstRange(of: delimiter) {
             let common = String(key[..<range.upperBound])
             if common == lastPrefix || !keyPrecedes(marker, common) { return }
@@ -130,7 +150,7 @@ private struct Walker {
             return
         }
         guard reserve() else { return }
-        page.entries.append(ListEntry(key: key, version: version))
+        page.entries.append(ListEntry(key: key, version: version, versions: versions))
         page.nextMarker = key
     }
 
@@ -151,4 +171,12 @@ private struct Walker {
         count += 1
         return true
     }
+}
+
+/// A copy of `value` changed by `change`.
+@inline(__always)
+func with<T>(_ value: T, _ change: (inout T) -> Void) -> T {
+    var copy = value
+    change(&copy)
+    return copy
 }

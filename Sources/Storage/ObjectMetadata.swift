@@ -167,9 +167,14 @@ public struct ErasureInfo: Codable, Equatable, Sendable {
 public struct BucketInfo: Codable, Equatable, Sendable {
     public var name: String
     public var created: Int64
+    /// S3 bucket versioning: nil (never enabled), `Enabled` or `Suspended`.
+    public var versioning: String?
 
-    public init(name: String, created: Int64) {
+    public init(name: String, created: Int64, versioning: String? = nil) {
         self.name = name
         self.created = created
+        self.versioning = versioning
     }
+
+    public var versioningEnabled: Bool { versioning == "Enabled" }
 }

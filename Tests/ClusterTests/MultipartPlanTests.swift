@@ -101,3 +101,39 @@ struct MultipartPlanTests {
         #expect(MultipartPlan.agreedParts(s, set: set).map(\.etag) == ["aa", "new"])
     }
 }
+
+@Suite("version listings")
+struct VersionListingTests {
+    func v(_ id: String, _ t: Int64, marker: Bool = false) -> ObjectVersion {
+        ObjectVersion(versionID: id, modTime: t, size: 1, etag: "e\(id)", isDeleteMarker: marker)
+    }
+
+    func page(_ entries: [(String, [ObjectVersion])], truncated: Bool = false) -> ListPage {
+        ListPage(
+            entries: entries.map { ListEntry(key: $0.0, version: $0.1[0], versions: $0.1) }, isTruncated: truncated,
+            nextMarker: entries.last?.0)
+    }
+
+    @Test("versions a read quorum holds are listed newest first; the newest is the latest")
+    func merged() {
+        let a = [v("a3", 3, marker: true), v("a2", 2), v("a1", 1)]
+        let pages = [page([("a", a), ("b", [v("b1", 1)])]), page([("a", Array(a.dropFirst())), ("b", [v("b1", 1)])])]
+        let out = Quorum.mergeVersions(pages, readQuorum: 2, keyMarker: "", versionIDMarker: "", limit: 10)
+        #expect(out.entries.map(\.version.versionID) == ["a2", "a1", "b1"])
+        #expect(out.entries.map(\.isLatest) == [true, false, true])
+        #expect(!out.isTruncated)
+    }
+
+    @Test("pages cut inside a key resume at its next version")
+    func paging() {
+        let a = [v("a3", 3), v("a2", 2), v("a1", 1)]
+        let pages = [page([("a", a), ("b", [v("b1", 1)])]), page([("a", a), ("b", [v("b1", 1)])])]
+        let first = Quorum.mergeVersions(pages, readQuorum: 2, keyMarker: "", versionIDMarker: "", limit: 2)
+        #expect(first.entries.map(\.version.versionID) == ["a3", "a2"] && first.isTruncated)
+        #expect(first.nextKeyMarker == "a" && first.nextVersionIDMarker == "a2")
+        let second = Quorum.mergeVersions(pages, readQuorum: 2, keyMarker: "a", versionIDMarker: "a2", limit: 2)
+        #expect(second.entries.map(\.version.versionID) == ["a1", "b1"])
+        let afterKey = Quorum.mergeVersions(pages, readQuorum: 2, keyMarker: "a", versionIDMarker: "", limit: 5)
+        #expect(afterKey.entries.map(\.version.versionID) == ["b1"])
+    }
+}

@@ -209,6 +209,26 @@ struct ServerClientTests {
         #expect(text.contains("Connection: close"))
     }
 
+    @Test("Expect: 100-continue with an empty body still gets its 100 before the answer")
+    func expectContinueEmptyBody() throws {
+        var text = ""
+        try withServer(handler: { req, res in
+            // Answered later, without reading the (empty) body: the 100 comes with the answer.
+            Timer.once(req.connection!.server.loop, .milliseconds(20)) { res.send(status: 200, body: Array("ok".utf8)) }
+        }) { loop, server, client, endpoint, finish in
+            _ = RawClient(loop: loop, endpoint: endpoint) { raw in
+                raw.onData = {
+                    if raw.text.hasSuffix("ok") {
+                        text = raw.text
+                        finish()
+                    }
+                }
+                raw.send("PUT /empty HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n")
+            }
+        }
+        #expect(text.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), "\(text)")
+    }
+
     @Test("an early answer to a small unread body keeps the connection; to a large one, closes it")
     func earlyAnswer() throws {
         var smallThenNext = ""

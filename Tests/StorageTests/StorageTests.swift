@@ -381,3 +381,46 @@ struct MissedJournalTests {
         }
     }
 }
+
+@Suite("versions on disk")
+struct VersionsOnDiskTests {
+    @Test("two racing writes of one version id leave the later on every node, whatever the order")
+    func lastWriterWins() throws {
+        for order in [[1, 2], [2, 1]] {
+            try withDisk { disk in
+                try disk.makeBucket("b1b", created: 1)
+                for t in order {
+                    try disk.commit(
+                        bucket: "b1b", key: "k", version: version(time: Int64(t), etag: "e\(t)"), stagedUploadID: nil)
+                }
+                #expect(try disk.readMetadata(bucket: "b1b", key: "k").versions.map(\.etag) == ["e2"])
+            }
+        }
+    }
+
+    @Test("versions accumulate newest first; a listing of versions shows them all, markers too")
+    func versions() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            try disk.setVersioning("b1b", "Enabled")
+            #expect(try disk.bucketInfo("b1b").versioningEnabled)
+            try disk.commit(bucket: "b1b", key: "k", version: version("v1", time: 1), stagedUploadID: nil)
+            try disk.commit(bucket: "b1b", key: "k", version: version("v2", time: 2), stagedUploadID: nil)
+            var marker = version("v3", time: 3, size: 0, inline: "")
+            marker.isDeleteMarker = true
+            try disk.commit(bucket: "b1b", key: "k", version: marker, stagedUploadID: nil)
+            #expect(try disk.list(bucket: "b1b", prefix: "", marker: "", delimiter: nil, limit: 10).entries.isEmpty)
+            let page = try disk.listVersions(
+                bucket: "b1b", prefix: "", from: "", inclusive: false, delimiter: nil, limit: 10)
+            #expect(page.entries.map(\.key) == ["k"])
+            #expect(page.entries[0].versions?.map(\.versionID) == ["v3", "v2", "v1"])
+            #expect(page.entries[0].versions?.allSatisfy { $0.inline == nil } == true)
+            let from = try disk.listVersions(
+                bucket: "b1b", prefix: "", from: "k", inclusive: true, delimiter: nil, limit: 10)
+            #expect(from.entries.count == 1)
+            #expect(
+                try disk.listVersions(bucket: "b1b", prefix: "", from: "k", inclusive: false, delimiter: nil, limit: 10)
+                    .entries.isEmpty)
+        }
+    }
+}

@@ -20,6 +20,8 @@ public enum HealOutcome: Equatable, Sendable {
 public struct HealRequest: Sendable, Equatable {
     public var bucket: String
     public var key: String
+    /// The version to heal (nil: the latest).
+    public var versionID: String?
     /// Nodes whose shard failed its checksum.
     public var corrupt: Set<NodeID> = []
     /// A missed delete at this time (ms since the epoch): older copies go at once.
@@ -44,7 +46,7 @@ extension ObjectLayer {
         fanOut(includingHealing: true, { $0.readMetadata(bucket: request.bucket, key: request.key, $1) }) {
             [self] answers in
             let action = HealPlan.plan(
-                answers, set: set, corrupt: request.corrupt, healing: healingNodes,
+                answers, set: set, versionID: request.versionID, corrupt: request.corrupt, healing: healingNodes,
                 removedBefore: request.removedBefore, now: WallTime.now().millisecondsSinceEpoch)
             switch action {
             case .nothing: done(.success(.healthy))

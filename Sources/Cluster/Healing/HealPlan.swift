@@ -23,14 +23,15 @@ public enum HealPlan {
     /// - `healing`: nodes being rebuilt from empty: their silence about an object proves nothing.
     /// - `removedBefore`: a delete at that time (ms) was missed: copies from before it go at once.
     /// - `now`: the wall clock (ms), to age stray copies.
+    /// - `versionID`: the version to heal (nil: the latest).
     public static func plan(
-        _ answers: [NodeID: Result<ObjectMetadata, StoreError>], set: ErasureSet, corrupt: Set<NodeID> = [],
-        healing: Set<NodeID> = [], removedBefore: Int64? = nil, now: Int64
+        _ answers: [NodeID: Result<ObjectMetadata, StoreError>], set: ErasureSet, versionID: String? = nil,
+        corrupt: Set<NodeID> = [], healing: Set<NodeID> = [], removedBefore: Int64? = nil, now: Int64
     ) -> Action {
         let trusted = answers.filter { !healing.contains($0.key) }
         // Nodes whose answer is definite can be healed; unreachable ones are left for later.
         let reachable = answers.filter { $0.value.isDefinite }.map(\.key)
-        switch Quorum.resolve(trusted, set: set) {
+        switch Quorum.resolve(trusted, set: set, versionID: versionID) {
         case .found(let version, let holders):
             let sources = holders.filter { !corrupt.contains($0.key) }
             let targets = reachable.filter { holders[$0] == nil || corrupt.contains($0) }.sorted()
@@ -43,9 +44,12 @@ public enum HealPlan {
         case .notFound, .noSuchBucket:
             var targets: [NodeID: String] = [:]
             for (node, answer) in answers {
-                guard case .success(let metadata) = answer, let latest = metadata.latest else { continue }
+                guard case .success(let metadata) = answer,
+                    let copy = versionID.map({ id in metadata.versions.first { $0.versionID == id } })
+                        ?? metadata.latest
+                else { continue }
                 let limit = removedBefore ?? (now - strayAgeMin)
-                if latest.modTime <= limit { targets[node] = latest.versionID }
+                if copy.modTime <= limit { targets[node] = copy.versionID }
             }
             return targets.isEmpty ? .nothing : .remove(targets: targets)
         case .unavailable:

@@ -83,7 +83,7 @@ public final class Healer {
         _ request: HealRequest, reason: String, missed: [NodeID: Set<String>] = [:], holders: Set<NodeID> = [],
         now: Instant
     ) -> Bool {
-        let id = request.bucket + "/" + request.key
+        let id = Healer.taskID(request)
         if var task = tasks[id] {
             task.request.corrupt.formUnion(request.corrupt)
             task.request.only = task.request.only.flatMap { a in request.only.map { a.union($0) } }
@@ -99,6 +99,9 @@ public final class Healer {
         stats.queued = tasks.count
         return true
     }
+
+    /// One task per object version (nil: the latest).
+    static func taskID(_ r: HealRequest) -> String { r.bucket + "/" + r.key + "?" + (r.versionID ?? "") }
 
     public func tick(now: Instant) {
         if nextMissedScan.map({ now >= $0 }) ?? true {
@@ -121,6 +124,7 @@ public final class Healer {
                 guard let since = onlineSince(peer), now.since(since) >= limits.holderRankDelay * Int64(rank)
                 else { continue }
                 var request = HealRequest(bucket: entry.bucket, key: entry.key)
+                request.versionID = entry.versionID
                 request.only = [peer]
                 if entry.isDelete { request.removedBefore = entry.time }
                 let others = Set(entry.holders.map { NodeID($0) }).subtracting([me])
@@ -209,7 +213,7 @@ public final class Healer {
         // 1, 2, 4 ... 64 s: a node that is not back yet is not hammered.
         let delay = Duration.seconds(Int64(1) << min(next.attempts - 1, 6))
         next.notBefore = layer.loop.iterationTime + delay
-        let id = task.request.bucket + "/" + task.request.key
+        let id = Healer.taskID(task.request)
         if tasks[id] == nil {
             tasks[id] = next
             order.append(id)

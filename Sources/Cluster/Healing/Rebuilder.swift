@@ -156,16 +156,18 @@ public final class Rebuilder {
         }
     }
 
-    private func countObjects(_ state: HealingState, bucket index: Int, marker: String) {
+    private func countObjects(_ state: HealingState, bucket index: Int, marker: String, versionMarker: String = "") {
         guard index < state.buckets.count else { return counted(state) }
-        layer.list(bucket: state.buckets[index], prefix: "", marker: marker, delimiter: nil, limit: 1000) {
-            [self] result in
+        layer.listVersions(
+            bucket: state.buckets[index], prefix: "", keyMarker: marker, versionIDMarker: versionMarker, delimiter: nil,
+            limit: 1000
+        ) { [self] result in
             guard case .success(let page) = result else { return later("a listing failed") }
             var next = state
             next.objectsTotal += Int64(page.entries.count)
             next.bytesTotal += page.entries.reduce(0) { $0 + $1.version.size }
-            if page.isTruncated, let m = page.nextMarker {
-                countObjects(next, bucket: index, marker: m)
+            if page.isTruncated, let m = page.nextKeyMarker {
+                countObjects(next, bucket: index, marker: m, versionMarker: page.nextVersionIDMarker ?? "")
             } else {
                 countObjects(next, bucket: index + 1, marker: "")
             }
@@ -196,16 +198,20 @@ public final class Rebuilder {
         if runStart == nil { runStart = (layer.loop.iterationTime, state.bytesDone) }
         guard state.bucketIndex < state.buckets.count else { return finish() }
         let bucket = state.buckets[state.bucketIndex]
-        layer.list(bucket: bucket, prefix: "", marker: state.marker, delimiter: nil, limit: Rebuilder.pageSize) {
-            [self] result in
+        layer.listVersions(
+            bucket: bucket, prefix: "", keyMarker: state.marker, versionIDMarker: state.versionMarker ?? "",
+            delimiter: nil, limit: Rebuilder.pageSize
+        ) { [self] result in
             guard case .success(let page) = result else { return later("a listing failed") }
             heal(page.entries[...], bucket: bucket) { [self] in
                 guard var s = self.state else { return }
-                if page.isTruncated, let m = page.nextMarker {
+                if page.isTruncated, let m = page.nextKeyMarker {
                     s.marker = m
+                    s.versionMarker = page.nextVersionIDMarker
                 } else {
                     s.bucketIndex += 1
                     s.marker = ""
+                    s.versionMarker = nil
                 }
                 save(s) { [self] in
                     self.state = s
@@ -216,14 +222,15 @@ public final class Rebuilder {
         }
     }
 
-    /// Heals the entries of a page onto this node, `jobsMax` at a time.
-    private func heal(_ entries: ArraySlice<ListEntry>, bucket: String, then: @escaping () -> Void) {
+    /// Heals the versions of a page onto this node, `jobsMax` at a time.
+    private func heal(_ entries: ArraySlice<VersionEntry>, bucket: String, then: @escaping () -> Void) {
         var rest = entries
         var running = 0
         func next() {
             while running < Rebuilder.jobsMax, let entry = rest.popFirst() {
                 running += 1
                 var request = HealRequest(bucket: bucket, key: entry.key)
+                request.versionID = entry.version.versionID
                 request.only = [me]
                 layer.healObject(request) { [self] result in
                     running -= 1

@@ -38,7 +38,8 @@ public final class Scanner {
     private var buckets: [String] = []
     private var bucketIndex = 0
     private var marker = ""
-    private var page: ArraySlice<ListEntry> = []
+    /// Every version of the keys of the page being scanned.
+    private var page: ArraySlice<(key: String, version: ObjectVersion)> = []
     private var pageBucket = ""
     private var busy = false
     private var nextPass: Instant
@@ -99,7 +100,8 @@ public final class Scanner {
         }
         busy = true
         let bucket = buckets[bucketIndex]
-        local.list(bucket: bucket, prefix: "", marker: marker, delimiter: nil, limit: 256) { [self] result in
+        local.listVersions(bucket: bucket, prefix: "", from: marker, inclusive: false, delimiter: nil, limit: 256) {
+            [self] result in
             busy = false
             pageBucket = bucket
             guard case .success(let listed) = result else {
@@ -107,7 +109,7 @@ public final class Scanner {
                 marker = ""
                 return
             }
-            page = listed.entries[...]
+            page = listed.entries.flatMap { e in (e.versions ?? [e.version]).map { (e.key, $0) } }[...]
             if listed.isTruncated, let m = listed.nextMarker {
                 marker = m
             } else {
@@ -117,7 +119,7 @@ public final class Scanner {
         }
     }
 
-    private func scan(_ entry: ListEntry) {
+    private func scan(_ entry: (key: String, version: ObjectVersion)) {
         let bucket = pageBucket
         busy = true
         local.checkShard(bucket: bucket, key: entry.key, version: entry.version) { [self] result in
@@ -125,6 +127,7 @@ public final class Scanner {
             let now = layer.loop.iterationTime
             pass?.objects += 1
             var request = HealRequest(bucket: bucket, key: entry.key)
+            request.versionID = entry.version.versionID
             if case .success(let check) = result {
                 pass?.bytes += check.bytes
                 // Earn the time this work costs at the throttled rates.

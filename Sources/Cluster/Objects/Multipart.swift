@@ -11,8 +11,8 @@ extension ObjectLayer {
         _ done: @escaping (Result<MultipartUpload, ObjectError>) -> Void
     ) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
-        requireBucket(bucket) { [self] error in
-            if let error { return done(.failure(error)) }
+        requireBucket(bucket) { [self] found in
+            if case .failure(let e) = found { return done(.failure(e)) }
             let g = set.geometry
             let id = Crypto.randomBytes(16).hexString
             let template = ObjectVersion(
@@ -98,6 +98,19 @@ extension ObjectLayer {
         bucket: String, key: String, uploadID: String, parts requested: [(number: Int, etag: String)],
         _ done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
     ) {
+        requireBucket(bucket) { [self] bucketInfo in
+            guard case .success(let info) = bucketInfo else { return done(.failure(bucketInfo.failure!)) }
+            complete(
+                bucket: bucket, key: key, uploadID: uploadID, parts: requested,
+                versionID: ObjectLayer.versionID(for: info), done)
+        }
+    }
+
+    private func complete(
+        bucket: String, key: String, uploadID: String, parts requested: [(number: Int, etag: String)],
+        versionID: String,
+        _ done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
+    ) {
         resolveUpload(bucket: bucket, key: key, uploadID: uploadID) { [self] result in
             let upload: MultipartUpload
             let plan: MultipartPlan.Completion
@@ -117,6 +130,7 @@ extension ObjectLayer {
                             detail: "only \(plan.nodes.map(\.rawValue).joined(separator: ", ")) hold every part")))
             }
             var final = upload.template
+            final.versionID = versionID
             final.modTime = WallTime.now().millisecondsSinceEpoch
             final.size = plan.parts.reduce(0) { $0 + $1.size }
             final.etag = MultipartPlan.etag(of: plan.parts)

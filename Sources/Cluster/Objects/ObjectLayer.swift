@@ -21,7 +21,7 @@ public final class ObjectLayer {
     /// Nodes being rebuilt from an empty data folder (this one, or peers that say so in their
     /// heartbeats): written to, healed, but never a source of good data.
     public var healingNodes: Set<NodeID> = []
-    private var knownBuckets: [String: Instant] = [:]
+    private var knownBuckets: [String: (seen: Instant, info: BucketInfo)] = [:]
     static let bucketCacheTime: Duration = .seconds(5)
     /// A shard that delivers nothing of a block for this long is read around (from parity) for the rest
     /// of that read, so a paused or partitioned node costs a GET this much once, not a stream timeout.
@@ -113,7 +113,7 @@ public final class ObjectLayer {
             let existed = answers.values.count { $0.failure == .storage(.bucketExists(name)) }
             if existed >= set.metadataQuorum { return done(.failure(.bucketAlreadyOwnedByYou(name))) }
             if made.count + existed >= set.metadataQuorum {
-                knownBuckets[name] = loop.iterationTime
+                knownBuckets[name] = nil
                 return done(.success(()))
             }
             // Not enough nodes: undo what was made, so the bucket is not half there.
@@ -134,7 +134,7 @@ public final class ObjectLayer {
         fanOut({ $0.bucketInfo(name, $1) }) { [self] answers in
             switch Quorum.bucket(answers, set: set) {
             case .exists(let info):
-                knownBuckets[name] = loop.iterationTime
+                knownBuckets[name] = (loop.iterationTime, info)
                 done(.success(info))
             case .missing:
                 knownBuckets[name] = nil
@@ -149,13 +149,39 @@ public final class ObjectLayer {
         }
     }
 
-    /// Checks that a bucket exists, answering from a short-lived cache of recent confirmations (a bucket
-    /// deleted meanwhile still fails the write at commit, on every node).
-    func requireBucket(_ name: String, _ done: @escaping (ObjectError?) -> Void) {
-        if let seen = knownBuckets[name], loop.iterationTime.since(seen) < ObjectLayer.bucketCacheTime {
-            return done(nil)
+    /// The bucket, from a short-lived cache of recent confirmations (a bucket deleted meanwhile still
+    /// fails the write at commit, on every node).
+    func requireBucket(_ name: String, _ done: @escaping (Result<BucketInfo, ObjectError>) -> Void) {
+        if let known = knownBuckets[name], loop.iterationTime.since(known.seen) < ObjectLayer.bucketCacheTime {
+            return done(.success(known.info))
         }
-        bucketInfo(name) { done($0.failure) }
+        bucketInfo(name, done)
+    }
+
+    /// Turns a bucket's versioning on (`Enabled`) or off for new writes (`Suspended`).
+    public func setVersioning(_ name: String, _ status: String, _ done: @escaping (Result<Void, ObjectError>) -> Void) {
+        requireBucket(name) { [self] found in
+            if case .failure(let e) = found { return done(.failure(e)) }
+            fanOut(includingHealing: true, { $0.setVersioning(name, status, $1) }) { [self] answers in
+                knownBuckets[name] = nil
+                let set = answers.values.count { (try? $0.get()) != nil }
+                guard set >= self.set.metadataQuorum else {
+                    return done(
+                        .failure(
+                            .writeQuorum(reached: set, needed: self.set.metadataQuorum, detail: Self.summary(answers))))
+                }
+                done(.success(()))
+            }
+        }
+    }
+
+    /// A new version id (for writes to a bucket with versioning enabled).
+    static func newVersionID() -> String { Crypto.randomBytes(16).hexString }
+
+    /// The version id a new write to this bucket gets: a fresh one with versioning enabled, else
+    /// `null` (replacing the null version).
+    static func versionID(for bucket: BucketInfo) -> String {
+        bucket.versioningEnabled ? newVersionID() : "null"
     }
 
     public func listBuckets(_ done: @escaping (Result<[BucketInfo], ObjectError>) -> Void) {
@@ -224,10 +250,61 @@ public final class ObjectLayer {
         }
     }
 
-    /// Deletes an object of an unversioned bucket: S3 answers success whether or not it existed.
-    public func deleteObject(bucket: String, key: String, _ done: @escaping (Result<Void, ObjectError>) -> Void) {
+    /// What a delete did: removed a version, or (versioning on, no version named) added a delete marker.
+    public struct DeleteOutcome: Sendable, Equatable {
+        /// The version removed, or the delete marker's (nil for an unversioned bucket).
+        public var versionID: String?
+        public var isDeleteMarker: Bool
+    }
+
+    /// DeleteObject. With `versionID`, that version goes. Without, an unversioned bucket's object goes,
+    /// and a versioned bucket gets a delete marker as its latest version (with its own version id when
+    /// versioning is enabled, the null one when suspended). S3 answers success whether or not the object
+    /// existed.
+    public func deleteObject(
+        bucket: String, key: String, versionID: String? = nil,
+        _ done: @escaping (Result<DeleteOutcome, ObjectError>) -> Void
+    ) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
-        fanOut(includingHealing: true, { $0.deleteVersion(bucket: bucket, key: key, versionID: "null", $1) }) {
+        if let versionID {
+            return removeVersion(bucket: bucket, key: key, versionID: versionID) { result in
+                done(
+                    result.map {
+                        DeleteOutcome(versionID: versionID == "null" ? nil : versionID, isDeleteMarker: false)
+                    })
+            }
+        }
+        requireBucket(bucket) { [self] found in
+            guard case .success(let info) = found else { return done(.failure(found.failure!)) }
+            guard let status = info.versioning else {
+                return removeVersion(bucket: bucket, key: key, versionID: "null") { result in
+                    done(result.map { DeleteOutcome(versionID: nil, isDeleteMarker: false) })
+                }
+            }
+            let g = set.geometry
+            let marker = ObjectVersion(
+                versionID: status == "Enabled" ? ObjectLayer.newVersionID() : "null",
+                modTime: WallTime.now().millisecondsSinceEpoch, size: 0, etag: "", isDeleteMarker: true,
+                erasure: ErasureInfo(
+                    dataShards: g.dataShards, parityShards: g.parityShards, blockSize: g.blockSize, index: 0,
+                    distribution: set.distribution(bucket: bucket, key: key)))
+            let nodes: [Int]
+            do throws(ObjectError) {
+                nodes = try writeTargets(among: stores.indices)
+            } catch {
+                return done(.failure(error))
+            }
+            commitVersion(bucket: bucket, key: key, marker, on: nodes, source: .inline([])) { result in
+                done(result.map { _ in DeleteOutcome(versionID: marker.versionID, isDeleteMarker: true) })
+            }
+        }
+    }
+
+    /// Removes one version from every node (metadata quorum).
+    func removeVersion(
+        bucket: String, key: String, versionID: String, _ done: @escaping (Result<Void, ObjectError>) -> Void
+    ) {
+        fanOut(includingHealing: true, { $0.deleteVersion(bucket: bucket, key: key, versionID: versionID, $1) }) {
             [self] answers in
             var gone: [NodeID] = []
             var noBucket = 0
@@ -246,7 +323,7 @@ public final class ObjectLayer {
                         .writeQuorum(reached: gone.count, needed: set.metadataQuorum, detail: Self.summary(answers))))
             }
             let missed = MissedWrite(
-                bucket: bucket, key: key, versionID: "null", isDelete: true,
+                bucket: bucket, key: key, versionID: versionID, isDelete: true,
                 nodes: answers.keys.filter { !gone.contains($0) }.sorted())
             journal(missed, holders: gone) { done(.success(())) }
         }

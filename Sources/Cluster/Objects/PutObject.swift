@@ -25,6 +25,8 @@ public struct PutOptions: Sendable {
     public var checksums: [ChecksumAlgorithm] = []
     /// S3's limit for a single PUT.
     public var sizeMax: Int64 = 5 << 30
+    /// The version id of the write (set by the object layer from the bucket's versioning).
+    var versionID = "null"
 
     public init() {}
 }
@@ -55,8 +57,10 @@ extension ObjectLayer {
         } catch {
             return done(.failure(error))
         }
-        requireBucket(bucket) { [self] error in
-            if let error { return done(.failure(error)) }
+        requireBucket(bucket) { [self] found in
+            guard case .success(let info) = found else { return done(.failure(found.failure!)) }
+            var options = options
+            options.versionID = ObjectLayer.versionID(for: info)
             PutOperation(
                 layer: self, bucket: bucket, key: key, destination: .object, options: options, coder: coder,
                 targets: targets, verify: verify, done: done
@@ -168,7 +172,7 @@ final class PutOperation {
         self.filling = ByteBuffer(capacity: coder.geometry.blockSize)
         let g = coder.geometry
         version = ObjectVersion(
-            versionID: "null", modTime: WallTime.now().millisecondsSinceEpoch, size: 0, etag: "",
+            versionID: options.versionID, modTime: WallTime.now().millisecondsSinceEpoch, size: 0, etag: "",
             contentType: options.contentType,
             userMetadata: options.userMetadata, headers: options.headers,
             erasure: ErasureInfo(

@@ -65,7 +65,13 @@ public enum Quorum {
             if case .failure(.storage(.bucketNotFound)) = $0 { return true }
             return false
         }
-        if found.count >= set.readQuorum, let info = found.min(by: { $0.created < $1.created }) { return .exists(info) }
+        if found.count >= set.readQuorum, var info = found.min(by: { $0.created < $1.created }) {
+            // A node that missed a versioning change is outvoted.
+            var states: [String?: Int] = [:]
+            for f in found { states[f.versioning, default: 0] += 1 }
+            info.versioning = states.max { ($0.value, $0.key ?? "") < ($1.value, $1.key ?? "") }?.key ?? nil
+            return .exists(info)
+        }
         if missing >= set.readQuorum && found.count < set.readQuorum { return .missing }
         return .unavailable
     }

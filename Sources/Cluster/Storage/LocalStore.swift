@@ -61,6 +61,22 @@ public final class LocalStore: ShardStore {
         run({ disk throws(StorageError) in try disk.listBuckets() }, done)
     }
 
+    public func setVersioning(_ name: String, _ status: String, _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        run({ disk throws(StorageError) in try disk.setVersioning(name, status) }, done)
+    }
+
+    public func listVersions(
+        bucket: String, prefix: String, from: String, inclusive: Bool, delimiter: String?, limit: Int,
+        _ done: @escaping (Result<ListPage, StoreError>) -> Void
+    ) {
+        run(
+            { disk throws(StorageError) in
+                try disk.listVersions(
+                    bucket: bucket, prefix: prefix, from: from, inclusive: inclusive, delimiter: delimiter, limit: limit
+                )
+            }, done)
+    }
+
     public func readMetadata(
         bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void
     ) {

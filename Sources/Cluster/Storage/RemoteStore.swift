@@ -100,6 +100,27 @@ public final class RemoteStore: ShardStore {
         call("GET", StoragePaths.listBuckets, body: Empty?.none, answer: [BucketInfo].self, done)
     }
 
+    public func setVersioning(_ name: String, _ status: String, _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        call(
+            "POST", StoragePaths.versioning, body: BucketInfo(name: name, created: 0, versioning: status),
+            answer: Empty.self
+        ) {
+            done($0.map { _ in })
+        }
+    }
+
+    public func listVersions(
+        bucket: String, prefix: String, from: String, inclusive: Bool, delimiter: String?, limit: Int,
+        _ done: @escaping (Result<ListPage, StoreError>) -> Void
+    ) {
+        var q = QueryParameters([
+            ("bucket", bucket), ("prefix", prefix), ("from", from), ("inclusive", inclusive ? "1" : "0"),
+            ("limit", String(limit)),
+        ])
+        if let delimiter { q.append("delimiter", delimiter) }
+        call("GET", StoragePaths.listVersions, query: q, body: Empty?.none, answer: ListPage.self, done)
+    }
+
     public func readMetadata(
         bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void
     ) {

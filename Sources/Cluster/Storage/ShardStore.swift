@@ -33,6 +33,7 @@ public protocol ShardStore: AnyObject {
     func deleteBucket(_ name: String, force: Bool, _ done: @escaping (Result<Void, StoreError>) -> Void)
     func bucketInfo(_ name: String, _ done: @escaping (Result<BucketInfo, StoreError>) -> Void)
     func listBuckets(_ done: @escaping (Result<[BucketInfo], StoreError>) -> Void)
+    func setVersioning(_ name: String, _ status: String, _ done: @escaping (Result<Void, StoreError>) -> Void)
 
     func readMetadata(bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void)
     /// Commits a version whose data is staged (`stagedUploadID`), a completed multipart upload
@@ -49,6 +50,10 @@ public protocol ShardStore: AnyObject {
         bucket: String, key: String, versionID: String, _ done: @escaping (Result<Void, StoreError>) -> Void)
     func list(
         bucket: String, prefix: String, marker: String, delimiter: String?, limit: Int,
+        _ done: @escaping (Result<ListPage, StoreError>) -> Void)
+    /// Keys from `from` (included when `inclusive`) with all their versions; see `Disk.listVersions`.
+    func listVersions(
+        bucket: String, prefix: String, from: String, inclusive: Bool, delimiter: String?, limit: Int,
         _ done: @escaping (Result<ListPage, StoreError>) -> Void)
 
     /// Records missed writes in the node's durable journal (synced before it answers).

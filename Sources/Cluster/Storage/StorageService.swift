@@ -90,6 +90,16 @@ public final class StorageService {
             local.abortUpload(query["upload"] ?? "") { StorageService.answer(response, $0.map(StorageService.empty)) }
         case ("GET", StoragePaths.listUploads):
             local.listUploads(bucket: query["bucket"] ?? "") { StorageService.answer(response, $0) }
+        case ("POST", StoragePaths.versioning):
+            json(request, response, BucketInfo.self) { [local] r, done in
+                local.setVersioning(r.name, r.versioning ?? "") { done($0.map(StorageService.empty)) }
+            }
+        case ("GET", StoragePaths.listVersions):
+            local.listVersions(
+                bucket: query["bucket"] ?? "", prefix: query["prefix"] ?? "", from: query["from"] ?? "",
+                inclusive: query["inclusive"] == "1", delimiter: query["delimiter"],
+                limit: min(Int(query["limit"] ?? "") ?? 1000, 10_000)
+            ) { StorageService.answer(response, $0) }
         case ("PUT", StoragePaths.stage):
             stage(request, response, uploadID: query["upload"] ?? "", part: Int(query["part"] ?? "1") ?? 0)
         case ("POST", StoragePaths.abort):

@@ -15,6 +15,8 @@ public enum StoragePaths {
     public static let settle = "/_dc/v1/storage/settle"
     public static let deleteVersion = "/_dc/v1/storage/delete"
     public static let list = "/_dc/v1/storage/list"
+    public static let listVersions = "/_dc/v1/storage/versions"
+    public static let versioning = "/_dc/v1/storage/bucket/versioning"
     public static let stage = "/_dc/v1/storage/stage"
     public static let abort = "/_dc/v1/storage/abort"
     public static let shard = "/_dc/v1/storage/shard"

@@ -3,6 +3,7 @@ import Cluster
 import Core
 import FoundationEssentials
 import HTTP
+import Storage
 
 #if canImport(Glibc)
 import Glibc
@@ -157,9 +158,14 @@ extension Node {
                 page(bucket, marker: "")
             }
             func page(_ bucket: String, marker: String) {
-                local.list(bucket: bucket, prefix: "", marker: marker, delimiter: nil, limit: 256) { result in
+                local.listVersions(
+                    bucket: bucket, prefix: "", from: marker, inclusive: false, delimiter: nil, limit: 256
+                ) {
+                    result in
                     guard case .success(let listed) = result else { return nextBucket() }
-                    var entries = listed.entries[...]
+                    var entries = listed.entries.flatMap { e in
+                        (e.versions ?? [e.version]).map { ListEntry(key: e.key, version: $0) }
+                    }[...]
                     func nextEntry() {
                         guard let entry = entries.popFirst() else {
                             if listed.isTruncated, let m = listed.nextMarker { return page(bucket, marker: m) }

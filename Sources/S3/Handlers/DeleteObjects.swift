@@ -25,7 +25,8 @@ extension S3Exchange {
             } catch {
                 return fail(error)
             }
-            var results: [(key: String, error: S3Error?)?] = Array(repeating: nil, count: keys.count)
+            var results: [(key: String, versionID: String?, outcome: ObjectLayer.DeleteOutcome?, error: S3Error?)?] =
+                Array(repeating: nil, count: keys.count)
             var next = 0
             var running = 0
             func launch() {
@@ -34,33 +35,35 @@ extension S3Exchange {
                     next += 1
                     running += 1
                     let item = keys[i]
-                    let finish = { (error: S3Error?) in
-                        results[i] = (item.key, error)
+                    layer.deleteObject(bucket: s3.bucket, key: item.key, versionID: item.versionID) { result in
+                        switch result {
+                        case .success(let outcome): results[i] = (item.key, item.versionID, outcome, nil)
+                        case .failure(let e): results[i] = (item.key, item.versionID, nil, S3Error.from(e))
+                        }
                         running -= 1
                         if running == 0 && next == keys.count { respond() } else { launch() }
-                    }
-                    if let v = item.versionID, v != "null" {
-                        finish(.invalidArgument("versionId \(v): this bucket has no versions"))
-                        continue
-                    }
-                    layer.deleteObject(bucket: s3.bucket, key: item.key) { result in
-                        finish(result.failure.map(S3Error.from))
                     }
                 }
             }
             func respond() {
                 var w = XMLWriter()
                 w.open("DeleteResult", namespace: true)
-                for case let (key, error)? in results {
+                for case let (key, versionID, outcome, error)? in results {
                     if let error {
                         w.open("Error")
                         w.element("Key", key)
+                        if let versionID { w.element("VersionId", versionID) }
                         w.element("Code", error.code)
                         w.element("Message", error.message)
                         w.close("Error")
                     } else if !quiet {
                         w.open("Deleted")
                         w.element("Key", key)
+                        if let versionID { w.element("VersionId", versionID) }
+                        if let outcome, outcome.isDeleteMarker {
+                            w.element("DeleteMarker", "true")
+                            if let marker = outcome.versionID { w.element("DeleteMarkerVersionId", marker) }
+                        }
                         w.close("Deleted")
                     }
                 }
@@ -88,12 +91,5 @@ extension S3Exchange {
             throw .malformedXML("a Delete names 1 to \(deleteKeysMax) objects")
         }
         return (xml.child("Quiet")?.text.lowercased() == "true", keys)
-    }
-}
-
-extension Result where Failure == ObjectError {
-    fileprivate var failure: ObjectError? {
-        if case .failure(let e) = self { return e }
-        return nil
     }
 }

@@ -13,6 +13,13 @@ extension S3Exchange {
             case .success(let object):
                 guard !object.version.isDeleteMarker else {
                     response.defaultHeaders.add("x-amz-delete-marker", "true")
+                    if object.version.versionID != "null" {
+                        response.defaultHeaders.add("x-amz-version-id", object.version.versionID)
+                    }
+                    // A delete marker named by its version id has no content to get (S3: 405).
+                    if s3.query["versionId"] != nil {
+                        return fail(.methodNotAllowed("The specified method is not allowed against this resource."))
+                    }
                     return fail(S3Error.from(.noSuchKey(bucket: s3.bucket, key: s3.key)))
                 }
                 send(object, head: head)
@@ -104,10 +111,14 @@ extension S3Exchange {
     }
 
     func deleteObject() {
-        layer.deleteObject(bucket: s3.bucket, key: s3.key) { [self] result in
+        layer.deleteObject(bucket: s3.bucket, key: s3.key, versionID: s3.query["versionId"]) { [self] result in
             switch result {
             case .failure(let e): fail(e)
-            case .success: response.send(status: 204)
+            case .success(let outcome):
+                var headers: HTTPHeaders = [:]
+                if let v = outcome.versionID { headers.add("x-amz-version-id", v) }
+                if outcome.isDeleteMarker { headers.add("x-amz-delete-marker", "true") }
+                response.send(status: 204, headers: headers)
             }
         }
     }
