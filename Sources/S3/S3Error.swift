@@ -169,6 +169,15 @@ public struct XMLWriter {
         out += "</\(name)>"
     }
 
+    /// The `CommonPrefixes` elements of a listing.
+    mutating func commonPrefixes(_ prefixes: [String], encode: (String) -> String) {
+        for p in prefixes {
+            open("CommonPrefixes")
+            element("Prefix", encode(p))
+            close("CommonPrefixes")
+        }
+    }
+
     public static func escape(_ s: String) -> String {
         guard s.utf8.contains(where: { $0 == 38 || $0 == 60 || $0 == 62 || $0 == 34 || $0 == 39 || $0 < 32 }) else {
             return s

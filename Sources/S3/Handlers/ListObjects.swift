@@ -73,11 +73,7 @@ extension S3Exchange {
                 w.element("StorageClass", "STANDARD")
                 w.close("Contents")
             }
-            for p in page.prefixes {
-                w.open("CommonPrefixes")
-                w.element("Prefix", encode(p))
-                w.close("CommonPrefixes")
-            }
+            w.commonPrefixes(page.prefixes, encode: encode)
             w.close("ListBucketResult")
             sendXML(w.document)
         }

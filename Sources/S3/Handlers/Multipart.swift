@@ -191,11 +191,7 @@ extension S3Exchange {
                     w.element("Initiated", S3Exchange.isoTime(upload.initiated))
                     w.close("Upload")
                 }
-                for p in page.prefixes {
-                    w.open("CommonPrefixes")
-                    w.element("Prefix", p)
-                    w.close("CommonPrefixes")
-                }
+                w.commonPrefixes(page.prefixes, encode: { $0 })
                 w.close("ListMultipartUploadsResult")
                 sendXML(w.document)
             }

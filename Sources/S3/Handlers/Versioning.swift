@@ -89,11 +89,7 @@ extension S3Exchange {
                     writeOwner(&w, "Owner")
                     w.close(v.isDeleteMarker ? "DeleteMarker" : "Version")
                 }
-                for p in page.prefixes {
-                    w.open("CommonPrefixes")
-                    w.element("Prefix", encode(p))
-                    w.close("CommonPrefixes")
-                }
+                w.commonPrefixes(page.prefixes, encode: encode)
                 w.close("ListVersionsResult")
                 sendXML(w.document)
             }
