@@ -138,6 +138,8 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
         case .diskFull:
             S3Error("XMinioStorageFull", 507, "Storage backend has reached its minimum free drive threshold.")
         case .slowDown: S3Error("SlowDown", 503, "Please reduce your request rate.")
+        case .preconditionFailed(let what): .preconditionFailed(what)
+        case .lockTimeout: S3Error("SlowDown", 503, "Please reduce your request rate: \(e.description).")
         case .internalError: S3Error("InternalError", 500, "We encountered an internal error: \(e.description)")
         }
     }

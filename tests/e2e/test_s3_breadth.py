@@ -170,3 +170,27 @@ def test_s3cmd_and_rclone_sync_and_check(store, tmp_path):
     # Server-side copy and move within the store.
     run(["rclone", "copy", "dc:wide/rclone/d1", "dc:other/rclone-copy"], env)
     run(["rclone", "check", str(src / "d1"), "dc:other/rclone-copy"], env)
+
+
+def test_racing_create_only_writes_let_exactly_one_win(store):
+    import threading
+    clients = [s3_client(store.endpoint(f"node{i % 4 + 1}")) for i in range(8)]
+    outcomes = []
+
+    def create(i):
+        try:
+            clients[i].put_object(Bucket="wide", Key="once", Body=f"writer {i}".encode(), IfNoneMatch="*")
+            outcomes.append(("won", i))
+        except botocore.exceptions.ClientError as e:
+            outcomes.append((e.response["Error"]["Code"], i))
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [i for what, i in outcomes if what == "won"]
+    assert len(winners) == 1, outcomes
+    assert {what for what, _ in outcomes if what != "won"} == {"PreconditionFailed"}
+    body = s3_client(store.endpoint("node1")).get_object(Bucket="wide", Key="once")["Body"].read()
+    assert body == f"writer {winners[0]}".encode()

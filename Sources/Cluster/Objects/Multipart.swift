@@ -136,13 +136,16 @@ extension ObjectLayer {
             final.etag = MultipartPlan.etag(of: plan.parts)
             final.parts = plan.parts
             final.checksums = MultipartPlan.compositeChecksums(of: plan.parts)
-            commitVersion(bucket: bucket, key: key, final, on: nodes, source: .upload(uploadID)) { [self] result in
-                if case .success(let committed) = result {
-                    for node in stores.indices where !committed.contains(node) {
-                        stores[node].abortUpload(uploadID) { _ in }
+            locked(bucket: bucket, key: key, failed: { done(.failure($0)) }) { [self] release in
+                commitVersion(bucket: bucket, key: key, final, on: nodes, source: .upload(uploadID)) { [self] result in
+                    release()
+                    if case .success(let committed) = result {
+                        for node in stores.indices where !committed.contains(node) {
+                            stores[node].abortUpload(uploadID) { _ in }
+                        }
                     }
+                    done(result.map { _ in final })
                 }
-                done(result.map { _ in final })
             }
         }
     }

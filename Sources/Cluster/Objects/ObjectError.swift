@@ -1,3 +1,4 @@
+import Core
 import Storage
 
 /// What an object operation can fail with, from the client's point of view. The S3 layer renders each
@@ -30,6 +31,10 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
     case diskFull
     /// Every worker is busy and the queue is full: try again.
     case slowDown
+    /// A conditional write's condition did not hold (412).
+    case preconditionFailed(String)
+    /// Another write of the object held its lock for longer than a writer waits.
+    case lockTimeout(resource: String, waited: Duration)
     case internalError(String)
 
     public var description: String {
@@ -57,6 +62,9 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
         case .entityTooLarge(let limit): "the object is larger than \(limit) bytes"
         case .diskFull: "no space left on the nodes' disks"
         case .slowDown: "the node is busy; slow down and retry"
+        case .preconditionFailed(let what): "the condition \(what) did not hold"
+        case .lockTimeout(let r, let waited):
+            "\(r) was being written by another request for over \(DurationText.format(waited)); retry"
         case .internalError(let why): why
         }
     }

@@ -266,6 +266,17 @@ public final class ObjectLayer {
         _ done: @escaping (Result<DeleteOutcome, ObjectError>) -> Void
     ) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
+        locked(bucket: bucket, key: key, failed: { done(.failure($0)) }) { [self] release in
+            deleteLocked(bucket: bucket, key: key, versionID: versionID) { result in
+                release()
+                done(result)
+            }
+        }
+    }
+
+    private func deleteLocked(
+        bucket: String, key: String, versionID: String?, _ done: @escaping (Result<DeleteOutcome, ObjectError>) -> Void
+    ) {
         if let versionID {
             return removeVersion(bucket: bucket, key: key, versionID: versionID) { result in
                 done(

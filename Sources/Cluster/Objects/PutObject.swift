@@ -27,6 +27,9 @@ public struct PutOptions: Sendable {
     public var sizeMax: Int64 = 5 << 30
     /// The version id of the write (set by the object layer from the bucket's versioning).
     var versionID = "null"
+    /// A condition on the object as it is when the write commits (If-None-Match, If-Match): checked
+    /// under the object's write lock, so no other write slips in between; nil when it holds.
+    public var condition: (@Sendable (ObjectVersion?) -> ObjectError?)?
 
     public init() {}
 }
@@ -384,9 +387,31 @@ final class PutOperation {
             return fail(.writeQuorum(reached: nodes.count, needed: layer.set.writeQuorum, detail: failureSummary))
         }
         let source: CommitSource = inline.map { .inline($0) } ?? (staged ? .staged : .inline([]))
-        layer.commitVersion(bucket: bucket, key: key, final, on: nodes, source: source) { [self] result in
-            guard done != nil else { return }
-            finishWith(result.map { _ in final })
+        layer.locked(bucket: bucket, key: key, failed: { [self] in fail($0) }) { [self] release in
+            guard done != nil else { return release() }
+            checkCondition { [self] error in
+                if let error {
+                    release()
+                    return fail(error)
+                }
+                layer.commitVersion(bucket: bucket, key: key, final, on: nodes, source: source) { [self] result in
+                    release()
+                    guard done != nil else { return }
+                    finishWith(result.map { _ in final })
+                }
+            }
+        }
+    }
+
+    /// Checks `options.condition` against the object as a quorum holds it now (under the lock).
+    private func checkCondition(_ then: @escaping (ObjectError?) -> Void) {
+        guard let condition = options.condition else { return then(nil) }
+        layer.headObject(bucket: bucket, key: key) { result in
+            switch result {
+            case .success(let object): then(condition(object.version.isDeleteMarker ? nil : object.version))
+            case .failure(.noSuchKey): then(condition(nil))
+            case .failure(let e): then(e)
+            }
         }
     }
 

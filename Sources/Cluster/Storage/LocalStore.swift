@@ -13,6 +13,9 @@ public final class LocalStore: ShardStore {
     public let disk: Disk
     let loop: EventLoop
     let queue: WorkQueue
+    /// This node's share of the write locks (in memory: a restarted node grants afresh, and a quorum
+    /// of the others still holds what it forgot).
+    var locks = LockTable()
 
     public init(id: NodeID, disk: Disk, loop: EventLoop, queue: WorkQueue) {
         self.id = id
@@ -93,6 +96,20 @@ public final class LocalStore: ShardStore {
                     bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID,
                     multipartUploadID: multipartUploadID)
             }, done)
+    }
+
+    public func lock(
+        _ op: LockOp, resource: String, owner: String, ttl: Duration,
+        _ done: @escaping (Result<Bool, StoreError>) -> Void
+    ) {
+        let now = loop.now
+        switch op {
+        case .acquire: done(.success(locks.acquire(resource, owner: owner, now: now, ttl: ttl)))
+        case .refresh: done(.success(locks.refresh(resource, owner: owner, now: now, ttl: ttl)))
+        case .release:
+            locks.release(resource, owner: owner)
+            done(.success(true))
+        }
     }
 
     public func recordMissed(_ entries: [MissedEntry], _ done: @escaping (Result<Void, StoreError>) -> Void) {

@@ -14,6 +14,8 @@ public final class RemoteStore: ShardStore {
     /// Deadline of a metadata call, and the no-progress limit of a shard stream.
     public static let callTimeout: Duration = .seconds(5)
     public static let streamTimeout: Duration = .seconds(10)
+    /// A lock call is small and on the path of every write: a node slower than this is passed over.
+    public static let lockTimeout: Duration = .seconds(1)
 
     public init(id: NodeID, endpoint: HTTPEndpoint, client: HTTPClient, key: ClusterKey, caller: NodeID) {
         self.id = id
@@ -39,14 +41,14 @@ public final class RemoteStore: ShardStore {
     /// One call with a JSON body and a JSON (or empty) answer.
     func call<Answer: Decodable>(
         _ method: String, _ path: String, query: QueryParameters = .init(), body: (some Encodable)?,
-        answer: Answer.Type,
+        answer: Answer.Type, timeout: Duration = RemoteStore.callTimeout,
         _ done: @escaping (Result<Answer, StoreError>) -> Void
     ) {
         let target = target(path, query)
         let bytes = (try? body.map { try RemoteStore.encoder.encode($0) }).flatMap { $0.map(Array.init) } ?? []
         let request = HTTPClientRequest(
             method: method, target: target, headers: signed(method, target), body: bytes, isIdempotent: method == "GET")
-        client.send(request, to: endpoint, timeout: RemoteStore.callTimeout) { result in
+        client.send(request, to: endpoint, timeout: timeout) { result in
             done(RemoteStore.decode(result, as: Answer.self))
         }
     }
@@ -137,6 +139,16 @@ public final class RemoteStore: ShardStore {
             bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID,
             multipartUploadID: multipartUploadID)
         call("POST", StoragePaths.commit, body: body, answer: CommitReceipt.self, done)
+    }
+
+    public func lock(
+        _ op: LockOp, resource: String, owner: String, ttl: Duration,
+        _ done: @escaping (Result<Bool, StoreError>) -> Void
+    ) {
+        let body = LockRequest(op: op, resource: resource, owner: owner, ttlMs: ttl.milliseconds)
+        call("POST", StoragePaths.lock, body: body, answer: LockAnswer.self, timeout: RemoteStore.lockTimeout) {
+            done($0.map(\.granted))
+        }
     }
 
     public func recordMissed(_ entries: [MissedEntry], _ done: @escaping (Result<Void, StoreError>) -> Void) {

@@ -56,6 +56,12 @@ public protocol ShardStore: AnyObject {
         bucket: String, prefix: String, from: String, inclusive: Bool, delimiter: String?, limit: Int,
         _ done: @escaping (Result<ListPage, StoreError>) -> Void)
 
+    /// Acquires, refreshes or releases this node's grant of a write lock (the node's `LockTable`).
+    /// Succeeds with whether it was granted.
+    func lock(
+        _ op: LockOp, resource: String, owner: String, ttl: Duration,
+        _ done: @escaping (Result<Bool, StoreError>) -> Void)
+
     /// Records missed writes in the node's durable journal (synced before it answers).
     func recordMissed(_ entries: [MissedEntry], _ done: @escaping (Result<Void, StoreError>) -> Void)
     /// Marks journal entries replayed on `peer` (another holder did it).

@@ -66,6 +66,13 @@ public final class StorageService {
                 delimiter: query["delimiter"],
                 limit: min(Int(query["limit"] ?? "") ?? 1000, 10_000)
             ) { StorageService.answer(response, $0) }
+        case ("POST", StoragePaths.lock):
+            json(request, response, LockRequest.self) { [local] r, done in
+                local.lock(r.op, resource: r.resource, owner: r.owner, ttl: .milliseconds(max(1, min(r.ttlMs, 60_000))))
+                {
+                    done($0.map { LockAnswer(granted: $0) })
+                }
+            }
         case ("POST", StoragePaths.recordMissed):
             json(request, response, [MissedEntry].self) { [local] entries, done in
                 local.recordMissed(entries) { done($0.map(StorageService.empty)) }

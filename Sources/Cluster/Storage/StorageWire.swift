@@ -22,6 +22,7 @@ public enum StoragePaths {
     public static let shard = "/_dc/v1/storage/shard"
     public static let createUpload = "/_dc/v1/storage/upload/create"
     public static let recordMissed = "/_dc/v1/storage/missed"
+    public static let lock = "/_dc/v1/storage/lock"
     public static let missedDone = "/_dc/v1/storage/missed/done"
     public static let uploadState = "/_dc/v1/storage/upload"
     public static let commitPart = "/_dc/v1/storage/upload/part"
@@ -41,6 +42,22 @@ struct CommitRequest: Codable {
     var version: ObjectVersion
     var stagedUploadID: String?
     var multipartUploadID: String?
+}
+
+/// What a write lock call does with a node's grant.
+public enum LockOp: String, Codable, Sendable {
+    case acquire, refresh, release
+}
+
+struct LockRequest: Codable {
+    var op: LockOp
+    var resource: String
+    var owner: String
+    var ttlMs: Int64
+}
+
+struct LockAnswer: Codable {
+    var granted: Bool
 }
 
 struct MissedDoneRequest: Codable {

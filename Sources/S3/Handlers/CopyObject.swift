@@ -40,7 +40,7 @@ extension S3Exchange {
                 let conditions = Preconditions(request.head.headers, prefix: "x-amz-copy-source-")
                 guard conditions.evaluate(etag: object.version.etag, modified: object.version.modTime) == .proceed
                 else {
-                    return fail(.preconditionFailed("x-amz-copy-source-If"))
+                    return fail(S3Error.preconditionFailed("x-amz-copy-source-If"))
                 }
                 done(object)
             }

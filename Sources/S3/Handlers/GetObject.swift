@@ -44,7 +44,7 @@ extension S3Exchange {
         case .notModified:
             response.writeHead(status: 304, headers: validators, contentLength: nil)
             return response.end()
-        case .failed: return fail(.preconditionFailed("If-Match / If-Unmodified-Since"))
+        case .failed: return fail(S3Error.preconditionFailed("If-Match / If-Unmodified-Since"))
         }
         var headers = validators
         headers.add("Accept-Ranges", "bytes")

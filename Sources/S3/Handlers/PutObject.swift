@@ -11,31 +11,25 @@ extension S3Exchange {
     func putObject() {
         var options = PutOptions()
         guard readObjectAttributes(into: &options), let incoming = incomingBody(options) else { return }
+        var conditional = incoming.options
         let conditions = Preconditions(request.head.headers)
-        guard conditions.ifMatch != nil || conditions.ifNoneMatch != nil else { return write(options, incoming) }
-        // A conditional write: judged against the object as a quorum holds it now.
-        layer.headObject(bucket: s3.bucket, key: s3.key) { [self] result in
-            var current: String?
-            switch result {
-            case .success(let object) where !object.version.isDeleteMarker: current = object.version.etag
-            case .success, .failure(.noSuchKey): current = nil
-            case .failure(let e): return fail(e)
+        if conditions.ifMatch != nil || conditions.ifNoneMatch != nil {
+            // Judged against the object as it is when the write commits, under its write lock.
+            let (bucket, key) = (s3.bucket, s3.key)
+            conditional.condition = { current in
+                if current == nil && conditions.ifMatch != nil { return .noSuchKey(bucket: bucket, key: key) }
+                return conditions.evaluateWrite(currentETag: current?.etag) == .proceed
+                    ? nil : .preconditionFailed(current == nil ? "If-Match" : "If-None-Match / If-Match")
             }
-            if current == nil && conditions.ifMatch != nil {
-                return fail(S3Error.from(.noSuchKey(bucket: s3.bucket, key: s3.key)))
-            }
-            guard conditions.evaluateWrite(currentETag: current) == .proceed else {
-                return fail(.preconditionFailed(current == nil ? "If-Match" : "If-None-Match / If-Match"))
-            }
-            write(options, incoming)
         }
+        write(conditional, incoming)
     }
 
     private func write(
         _ options: PutOptions, _ incoming: (options: PutOptions, body: S3Body, verify: (ContentDigests) -> ObjectError?)
     ) {
         layer.putObject(
-            bucket: s3.bucket, key: s3.key, options: incoming.options, body: incoming.body, verify: incoming.verify
+            bucket: s3.bucket, key: s3.key, options: options, body: incoming.body, verify: incoming.verify
         ) { [self] result in
             switch result {
             case .failure(let e): fail(e)
