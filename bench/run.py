@@ -2,7 +2,7 @@
 """make bench: the foundation's benchmarks, each reported as the median of several runs, with ratios
 against a peer measured in the same run (the machine is shared and noisy). Prints a Markdown report.
 
-  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster|store|heal]
+  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster|store|heal|s3] [--keys N]
 """
 
 import argparse
@@ -269,11 +269,69 @@ def heal_bench(runs):
     return "\n".join(lines)
 
 
+def s3_bench(runs, keys):
+    """A 1 GiB multipart upload with 8 parts in flight (boto3), and ListObjectsV2 over `keys` keys."""
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+    uploads, rss, pages, full = [], [], [], []
+    c = Cluster(tempfile.mkdtemp(prefix="dc-bench-"))
+    try:
+        c.up(4, demo=False)
+        s3 = boto3.client("s3", endpoint_url=c.endpoint("node1"), aws_access_key_id="minioadmin",
+                          aws_secret_access_key="minioadmin", region_name="us-east-1",
+                          config=Config(max_pool_connections=16))
+        s3.create_bucket(Bucket="big")
+        path = Path(tempfile.gettempdir()) / "devcluster-bench-1gib"
+        if not path.exists() or path.stat().st_size != 1 << 30:
+            with open(path, "wb") as f:
+                for _ in range(1024):
+                    f.write(os.urandom(1 << 20))
+        config = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=32 << 20, max_concurrency=8)
+        for i in range(runs):
+            t0 = time.monotonic()
+            s3.upload_file(str(path), "big", f"one-gib-{i}", Config=config)
+            uploads.append((1 << 30) / (time.monotonic() - t0) / 1e6)
+        rss = [int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1)) / 1024
+               for pid in c.pids().values()]
+        devcluster_bench(["--home", c.home, "--name", c.name, "--size", "1B", "--count", str(keys), "--concurrency", "32",
+                          "--phases", "put", "--keep", "--bucket", "many", "--duration", "30m"])
+        for _ in range(runs):
+            t0 = time.monotonic()
+            listed, token, first = 0, None, None
+            while True:
+                kwargs = {"Bucket": "many", "MaxKeys": 1000}
+                if token:
+                    kwargs["ContinuationToken"] = token
+                p0 = time.monotonic()
+                page = s3.list_objects_v2(**kwargs)
+                pages.append((time.monotonic() - p0) * 1000)
+                listed += page.get("KeyCount", 0)
+                if not page.get("IsTruncated"):
+                    break
+                token = page["NextContinuationToken"]
+            assert listed == keys, f"listed {listed} of {keys}"
+            full.append(listed / (time.monotonic() - t0))
+    finally:
+        c.cleanup()
+        shutil.rmtree(c.home, ignore_errors=True)
+    med = statistics.median
+    pages.sort()
+    return "\n".join([
+        f"| measure (median of {runs} runs) | result |", "|---|---|",
+        f"| 1 GiB multipart upload, 32 MiB parts, 8 in flight (boto3 upload_file) | {med(uploads):.0f} MB/s (runs: {', '.join(f'{u:.0f}' for u in uploads)}) |",
+        f"| peak RSS of each node after those uploads (MiB) | {', '.join(f'{r:.0f}' for r in rss)} |",
+        f"| ListObjectsV2 of a bucket of {keys} keys, pages of 1000 | {med(full):.0f} keys/s |",
+        f"| latency of one page of 1000 keys (ms): p50 / p99 | {pages[len(pages) // 2]:.1f} / {pages[int(len(pages) * 0.99)]:.1f} |",
+    ])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--only", choices=["http", "cluster", "store", "heal"])
+    parser.add_argument("--only", choices=["http", "cluster", "store", "heal", "s3"])
+    parser.add_argument("--keys", type=int, default=100_000, help="keys in the listing benchmark")
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}; {datetime.now():%Y-%m-%d %H:%M}\n")
     if args.only in (None, "http"):
@@ -290,6 +348,9 @@ def main():
     if args.only in (None, "heal"):
         print("### Healing\n")
         print(heal_bench(args.runs) + "\n")
+    if args.only in (None, "s3"):
+        print("### S3 breadth: multipart and listings\n")
+        print(s3_bench(args.runs, args.keys) + "\n")
     print(f"Load average after: {os.getloadavg()[0]:.2f}")
 
 
