@@ -1,3 +1,5 @@
+import Core
+
 /// One object in a listing: its key and latest version (without inline data), and in a listing of
 /// versions all of them, newest first.
 public struct ListEntry: Codable, Equatable, Sendable {
@@ -108,11 +110,13 @@ private struct Walker {
             }
             guard let segment = ObjectKey.unescape(name) else { continue }
             let path = dir + "/" + name
-            items.append((keyPrefix + segment, .object(path)))
-            items.append((keyPrefix + segment + "/", .subtree(path)))
+            let key = keyPrefix + segment
+            if isCandidate(key) { items.append((key, .object(path))) }
+            if isCandidate(subtree: key + "/") { items.append((key + "/", .subtree(path))) }
         }
-        items.sort { keyPrecedes($0.key, $1.key) }
-        for (key, item) in items {
+        // In key order, taken one by one: a page of a big folder costs it a heap, not a full sort.
+        var ordered = Heap(items) { keyPrecedes($0.key, $1.key) }
+        while let (key, item) = ordered.popMin() {
             if done { return }
             switch item {
             case .object(let path):
@@ -140,6 +144,17 @@ private struct Walker {
                 try walk(path, keyPrefix: key)
             }
         }
+    }
+
+    /// Whether an object key can be on this page at all (after the marker, under the prefix).
+    func isCandidate(_ key: String) -> Bool {
+        key.hasPrefix(prefix) && (keyPrecedes(marker, key) || (inclusive && key == marker))
+    }
+
+    /// Whether a folder (every key below starts with `key`) can hold keys of this page.
+    func isCandidate(subtree key: String) -> Bool {
+        (key.hasPrefix(prefix) || prefix.hasPrefix(key))
+            && (keyPrecedes(marker, key) || marker.hasPrefix(key) || (inclusive && marker == key))
     }
 
     mutating func emit(key: String, version: ObjectVersion, versions: [ObjectVersion]?) {
