@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "S3", dependencies: ["Cluster", "Storage", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 8: admin and observability
-        .target(name: "Admin", dependencies: ["Cluster", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
+        .target(name: "Admin", dependencies: ["S3", "Cluster", "HTTP", "Loop", "Core"], exclude: ["README.md"]),
 
         // MARK: Composition: config, one node wired together
         .target(
@@ -80,6 +80,7 @@ let package = Package(
         .testTarget(name: "S3Tests", dependencies: ["S3", "Cluster", "Storage", "HTTP", "Core"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Admin", "Cluster", "Core"]),
         .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Node", "Core"]),
+        .testTarget(name: "AdminTests", dependencies: ["Admin", "Core"]),
         .testTarget(name: "ArchitectureTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -210,6 +210,12 @@ public enum AdminPaths {
     public static let events = "/_dc/v1/events"
     /// `POST`: start a full scan-and-heal pass now. `GET` of `verify`: check every local shard.
     public static let heal = "/_dc/v1/heal"
+    /// Prometheus metrics (HTTP Basic auth with the root credentials, or the cluster key).
+    public static let metrics = "/_dc/metrics"
+    /// The dashboard (`browser: on`), its JSON under `api/`, and the event stream (SSE).
+    public static let dashboard = "/_dc/ui/"
+    public static let dashboardAPI = "/_dc/ui/api/"
+    public static let eventStream = "/_dc/events"
     public static let verify = "/_dc/v1/verify"
     public static let healthLive = "/minio/health/live"
     public static let healthReady = "/minio/health/ready"

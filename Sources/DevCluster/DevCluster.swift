@@ -24,7 +24,8 @@ struct DevCluster: ParsableCommand {
             CommandGroup(name: "Cluster", subcommands: [Up.self, Down.self, Ls.self]),
             CommandGroup(
                 name: "Nodes", subcommands: [Kill.self, Stop.self, Start.self, Restart.self, Pause.self, Resume.self]),
-            CommandGroup(name: "Observe", subcommands: [Status.self, Logs.self, Events.self, WaitFor.self]),
+            CommandGroup(
+                name: "Observe", subcommands: [Status.self, Watch.self, Logs.self, Events.self, WaitFor.self]),
             CommandGroup(name: "Data", subcommands: [Verify.self, Heal.self, Wipe.self, Corrupt.self, Bench.self]),
         ])
 

@@ -29,6 +29,7 @@ public final class HTTPServerResponse {
     var framing: Framing = .none
     private var pendingHead: ByteBuffer?
     private var abortHandlers: [() -> Void] = []
+    private var endHandlers: [(_ aborted: Bool) -> Void] = []
     /// Headers added to every response of this exchange (request id, server), before the handler's own.
     public var defaultHeaders = HTTPHeaders()
 
@@ -43,6 +44,17 @@ public final class HTTPServerResponse {
     /// Runs `handler` if the connection dies before the response ends (once; at once if already dead).
     public func onAbort(_ handler: @escaping () -> Void) {
         if isAborted { handler() } else if !isEnded { abortHandlers.append(handler) }
+    }
+
+    /// Runs `handler` once the response has ended, or was cut off (`aborted`): for accounting.
+    public func onEnd(_ handler: @escaping (_ aborted: Bool) -> Void) {
+        if isEnded || isAborted { handler(isAborted) } else { endHandlers.append(handler) }
+    }
+
+    private func ended(aborted: Bool) {
+        let handlers = endHandlers
+        endHandlers = []
+        for handler in handlers { handler(aborted) }
     }
 
     /// Sends a whole response.
@@ -154,6 +166,7 @@ public final class HTTPServerResponse {
         isEnded = true
         abortHandlers = []
         connection.responseEnded(self, finalBuffers: buffers)
+        ended(aborted: false)
     }
 
     /// Drops the connection mid-response (an error after the head was sent): the client sees a cut
@@ -168,5 +181,6 @@ public final class HTTPServerResponse {
         let handlers = abortHandlers
         abortHandlers = []
         for handler in handlers { handler() }
+        ended(aborted: true)
     }
 }

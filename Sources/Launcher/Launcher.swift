@@ -2,6 +2,7 @@ import Admin
 import Cluster
 import Core
 import FoundationEssentials
+import HTTP
 import Node
 
 #if canImport(Glibc)
@@ -17,6 +18,8 @@ public struct UpOptions: Sendable {
     public var fresh = false
     public var accessKey: String?
     public var secretKey: String?
+    /// Bucket notification webhooks (`http://` URLs) every node POSTs object events to.
+    public var webhooks: [String] = []
     /// How long to wait for every node to see every other online.
     public var readyTimeout: Duration = .seconds(30)
     /// The flags given that only shape a new cluster (`--demo`, `--parity` ...): an existing one refuses
@@ -178,6 +181,9 @@ public final class Launcher {
         let accessKey = options.accessKey ?? environment[NodeConfig.environmentAccessKey] ?? NodeConfig.defaultAccessKey
         let secretKey = options.secretKey ?? environment[NodeConfig.environmentSecretKey] ?? NodeConfig.defaultSecretKey
         let endpoints = ports.map { "http://127.0.0.1:\($0)" }
+        for url in options.webhooks where HTTPEndpoint(url: url) == nil {
+            throw .usage("--webhook: \"\(url)\" is not an http:// URL (for example http://127.0.0.1:9000/events)")
+        }
         var record = ClusterRecord(
             name: home.name, createdAt: WallTime.now().iso8601, deploymentId: Launcher.newDeploymentID(),
             accessKey: accessKey,
@@ -201,6 +207,10 @@ public final class Launcher {
                 "parity": options.parity.map { .int(Int64($0)) } ?? .string("auto"),
                 "heartbeatInterval": .string(record.heartbeatInterval), "deadAfter": .string(record.deadAfter),
                 "deploymentId": .string(record.deploymentId),
+                "webhooks": .object(
+                    options.webhooks.enumerated().map { i, url in
+                        ("\(i + 1)", .object([("enable", .bool(true)), ("endpoint", .string(url))]))
+                    }),
             ]
             let text = try Templates.render(template, values: values, source: templatePath)
             let directory = home.nodeDirectory(node.id)

@@ -20,6 +20,12 @@ public final class S3API {
     static let xmlBodyBytesMax: Int64 = 1 << 20
     /// S3's limit on all `x-amz-meta-*` headers of one object.
     static let userMetadataBytesMax = 2048
+    /// Called for every object created or removed (bucket notifications).
+    public var onObjectEvent: ((ObjectEvent) -> Void)?
+    /// Called as each request ends: its operation (`Unauthenticated` or `Invalid` when it never got
+    /// one), status, duration, and body bytes in and out.
+    public var onRequestEnded:
+        ((_ operation: String, _ status: Int, _ seconds: Double, _ received: Int64, _ sent: Int64) -> Void)?
 
     public init(layer: ObjectLayer, accessKey: String, secretKey: String, region: String, domains: [String]) {
         self.layer = layer
@@ -33,6 +39,15 @@ public final class S3API {
     var ownerID: String { Crypto.sha256(Array(accessKey.utf8)).hexString }
 
     public func handle(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        var operation = "Unauthenticated"
+        if let record = onRequestEnded {
+            let started = layer.loop.now
+            response.onEnd { [layer] aborted in
+                record(
+                    operation, aborted ? 499 : response.status ?? 0, layer.loop.now.since(started).seconds,
+                    request.bodyBytesReceived, response.bodyBytesWritten)
+            }
+        }
         let requestID = response.defaultHeaders["X-Amz-Request-Id"] ?? ""
         let resource = String(request.head.path)
         guard let query = QueryParameters(parsing: request.head.query) else {
@@ -62,6 +77,7 @@ public final class S3API {
                 response, isHead: request.head.method == "HEAD", S3API.authError(error), resource: resource,
                 requestID: requestID)
         }
+        operation = "Invalid"
         let s3: S3Request
         do throws(S3Request.Failure) {
             s3 = try S3Request(head: request.head, query: query, domains: domains)
@@ -78,6 +94,7 @@ public final class S3API {
             return S3Exchange.fail(
                 response, isHead: request.head.method == "HEAD", e, resource: resource, requestID: requestID)
         }
+        operation = s3.operation.rawValue
         let exchange = S3Exchange(
             api: self, request: request, response: response, s3: s3, auth: auth, requestID: requestID)
         switch s3.operation {
@@ -163,6 +180,15 @@ final class S3Exchange {
         self.s3 = s3
         self.auth = auth
         self.requestID = requestID
+    }
+
+    /// Reports an object created or removed by this request (`name`: `ObjectCreated:Put` ...).
+    func notify(_ name: String, bucket: String, key: String, size: Int64 = 0, etag: String = "", versionID: String?) {
+        guard let onObjectEvent = api.onObjectEvent else { return }
+        onObjectEvent(
+            ObjectEvent(
+                name: name, bucket: bucket, key: key, size: size, etag: etag, versionID: versionID, time: .now(),
+                requestID: requestID, sourceIP: request.remoteAddress?.host ?? ""))
     }
 
     /// The resource an error names: the path as the client sent it (still percent-encoded).

@@ -28,6 +28,8 @@ public final class Disk: Sendable {
     private let locks: [StripeLock] = (0..<64).map { _ in StripeLock() }
     let journal: IntentJournal
     let missed: MissedJournal
+    /// Big folders in listing order, for listings that page through them.
+    let folders = FolderIndex()
 
     public init(root: String) throws(StorageError) {
         self.root = root

@@ -21,6 +21,13 @@ enum FileOps {
         return stat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Whether a folder certainly has no folders inside: its link count says so on ext4, xfs and tmpfs
+    /// (2 + one per subfolder); file systems that report 1 for folders (btrfs) are not sure.
+    static func hasNoSubfolders(_ path: String) -> Bool {
+        var s = stat()
+        return lstat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR && s.st_nlink == 2
+    }
+
     static func makeDirectories(_ path: String) throws(StorageError) {
         if isDirectory(path) { return }
         let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])

@@ -1,5 +1,3 @@
-import Core
-
 /// One object in a listing: its key and latest version (without inline data), and in a listing of
 /// versions all of them, newest first.
 public struct ListEntry: Codable, Equatable, Sendable {
@@ -94,32 +92,29 @@ private struct Walker {
     var done = false
     var lastPrefix: String?
 
-    enum Item {
-        case object(String)
-        case subtree(String)
-    }
-
     /// Walks one folder. Returns early (with `done`) once the page is full and one more item was seen.
     mutating func walk(_ dir: String, keyPrefix: String) throws(StorageError) {
-        var items: [(key: String, item: Item)] = []
-        for name in try FileOps.entries(dir) {
-            if name == ObjectKey.metadataFile || name.hasPrefix(ObjectKey.dataDirPrefix) { continue }
-            if name == ObjectKey.directoryObject {
-                items.append((keyPrefix, .object(dir + "/" + name)))
-                continue
+        let items = try disk.folders.items(dir) { () throws(StorageError) in
+            var items: [FolderIndex.Item] = []
+            for name in try FileOps.entries(dir) {
+                if name == ObjectKey.metadataFile || name.hasPrefix(ObjectKey.dataDirPrefix) { continue }
+                if name == ObjectKey.directoryObject {
+                    items.append(.init(key: keyPrefix, name: name, isSubtree: false))
+                    continue
+                }
+                guard let segment = ObjectKey.unescape(name) else { continue }
+                items.append(.init(key: keyPrefix + segment, name: name, isSubtree: false))
+                items.append(.init(key: keyPrefix + segment + "/", name: name, isSubtree: true))
             }
-            guard let segment = ObjectKey.unescape(name) else { continue }
-            let path = dir + "/" + name
-            let key = keyPrefix + segment
-            if isCandidate(key) { items.append((key, .object(path))) }
-            if isCandidate(subtree: key + "/") { items.append((key + "/", .subtree(path))) }
+            return items
         }
-        // In key order, taken one by one: a page of a big folder costs it a heap, not a full sort.
-        var ordered = Heap(items) { keyPrecedes($0.key, $1.key) }
-        while let (key, item) = ordered.popMin() {
+        for item in items[firstItem(of: items)...] {
             if done { return }
-            switch item {
-            case .object(let path):
+            let key = item.key
+            // Keys under the prefix are one run in key order: past it, nothing more can match.
+            if keyPrecedes(prefix, key) && !key.hasPrefix(prefix) { return }
+            let path = dir + "/" + item.name
+            if !item.isSubtree {
                 guard key.hasPrefix(prefix), keyPrecedes(marker, key) || (inclusive && key == marker) else { continue }
                 let metaPath = path + "/" + ObjectKey.metadataFile
                 guard FileOps.exists(metaPath), let metadata = try? disk.decodeMetadata(metaPath),
@@ -130,7 +125,7 @@ private struct Walker {
                 latest.inline = nil
                 let versions = allVersions ? metadata.versions.map { v in with(v) { $0.inline = nil } } : nil
                 emit(key: key, version: latest, versions: versions)
-            case .subtree(let path):
+            } else {
                 guard key.hasPrefix(prefix) || prefix.hasPrefix(key) else { continue }
                 // Every key below starts with `key`: skip the folder when the marker is past all of them.
                 if !keyPrecedes(marker, key) && !marker.hasPrefix(key) && !(inclusive && marker == key) { continue }
@@ -141,20 +136,25 @@ private struct Walker {
                     if keyPrecedes(marker, key) && disk.holdsObjectBelow(path) { emitPrefix(key) }
                     continue
                 }
+                // Most objects have no keys below them: spare the read of their folder.
+                if FileOps.hasNoSubfolders(path) { continue }
                 try walk(path, keyPrefix: key)
             }
         }
     }
 
-    /// Whether an object key can be on this page at all (after the marker, under the prefix).
-    func isCandidate(_ key: String) -> Bool {
-        key.hasPrefix(prefix) && (keyPrecedes(marker, key) || (inclusive && key == marker))
-    }
-
-    /// Whether a folder (every key below starts with `key`) can hold keys of this page.
-    func isCandidate(subtree key: String) -> Bool {
-        (key.hasPrefix(prefix) || prefix.hasPrefix(key))
-            && (keyPrecedes(marker, key) || marker.hasPrefix(key) || (inclusive && marker == key))
+    /// Where in a folder's items this page can start: at the first key not before the marker (or the
+    /// prefix, when it sorts later), or just before it at the subtree that holds it.
+    func firstItem(of items: [FolderIndex.Item]) -> Int {
+        let start = keyPrecedes(marker, prefix) ? prefix : marker
+        var low = 0
+        var high = items.count
+        while low < high {
+            let mid = (low + high) / 2
+            if keyPrecedes(items[mid].key, start) { low = mid + 1 } else { high = mid }
+        }
+        if low > 0, items[low - 1].isSubtree, start.hasPrefix(items[low - 1].key) { low -= 1 }
+        return low
     }
 
     mutating func emit(key: String, version: ObjectVersion, versions: [ObjectVersion]?) {

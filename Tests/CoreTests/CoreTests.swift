@@ -111,29 +111,3 @@ struct CryptoTests {
         #expect(Crypto.randomBytes(16) != Crypto.randomBytes(16))
     }
 }
-
-@Suite("heap")
-struct HeapTests {
-    @Test("pops every element in order, duplicates included")
-    func popsInOrder() {
-        var generator = SystemRandomNumberGenerator()
-        for count in [0, 1, 2, 3, 17, 1000] {
-            let values = (0..<count).map { _ in Int.random(in: 0..<50, using: &generator) }
-            var heap = Heap(values, by: <)
-            #expect(heap.count == count)
-            var popped: [Int] = []
-            while let value = heap.popMin() { popped.append(value) }
-            #expect(popped == values.sorted())
-            #expect(heap.isEmpty)
-        }
-    }
-
-    @Test("orders by the given rule, not the element's own")
-    func customOrder() {
-        var heap = Heap(["bb", "a", "ccc"], by: { $0.count > $1.count })
-        #expect(heap.popMin() == "ccc")
-        #expect(heap.popMin() == "bb")
-        #expect(heap.popMin() == "a")
-        #expect(heap.popMin() == nil)
-    }
-}

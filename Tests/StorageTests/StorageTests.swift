@@ -281,6 +281,36 @@ struct ListingTests {
         }
     }
 
+    @Test("a big folder pages right from its index, and the index follows keys added and removed")
+    func bigFolder() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            var keys = (0..<700).map { "big/k\($0)" }
+            for key in keys { try disk.commit(bucket: "b1b", key: key, version: version(), stagedUploadID: nil) }
+            func all() throws -> [String] {
+                var marker = ""
+                var seen: [String] = []
+                while true {
+                    let p = try disk.list(bucket: "b1b", prefix: "big/", marker: marker, delimiter: nil, limit: 100)
+                    seen += p.entries.map(\.key)
+                    guard p.isTruncated, let next = p.nextMarker else { return seen }
+                    marker = next
+                }
+            }
+            #expect(try all() == keys.sorted(by: keyPrecedes))
+            // Old enough now to be indexed: pages come from the index.
+            usleep(UInt32(FolderIndex.settleTime / 1000) + 100_000)
+            #expect(try all() == keys.sorted(by: keyPrecedes))
+            try disk.commit(bucket: "b1b", key: "big/k0.5", version: version(), stagedUploadID: nil)
+            try disk.deleteVersion(bucket: "b1b", key: "big/k7", versionID: "null")
+            keys.append("big/k0.5")
+            keys.removeAll { $0 == "big/k7" }
+            #expect(try all() == keys.sorted(by: keyPrecedes))
+            let mid = try disk.list(bucket: "b1b", prefix: "", marker: "big/k5", delimiter: nil, limit: 2)
+            #expect(mid.entries.map(\.key) == ["big/k50", "big/k500"])
+        }
+    }
+
     @Test("paging with every page size visits every result exactly once", arguments: [1, 2, 3, 7])
     func paging(size: Int) throws {
         try filled { disk in

@@ -10,7 +10,7 @@ public final class ObjectLayer {
     public let set: ErasureSet
     /// One store per node, in node order (`stores[i]` is node i + 1); one of them is local.
     let stores: [ShardStore]
-    let loop: EventLoop
+    public let loop: EventLoop
     /// Hashing and erasure coding (CPU-bound: few jobs at once, so the loop keeps its core).
     let coding: WorkQueue
     /// Whether a peer is worth calling now (the failure detector's view); offline peers count as failed

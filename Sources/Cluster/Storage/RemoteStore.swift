@@ -16,6 +16,8 @@ public final class RemoteStore: ShardStore {
     public static let streamTimeout: Duration = .seconds(10)
     /// A lock call is small and on the path of every write: a node slower than this is passed over.
     public static let lockTimeout: Duration = .seconds(1)
+    /// A shard check reads the whole shard (up to 5 TiB / k in theory): generous, yet bounded.
+    public static let checkTimeout: Duration = .seconds(60)
 
     public init(id: NodeID, endpoint: HTTPEndpoint, client: HTTPClient, key: ClusterKey, caller: NodeID) {
         self.id = id
@@ -149,6 +151,15 @@ public final class RemoteStore: ShardStore {
         call("POST", StoragePaths.lock, body: body, answer: LockAnswer.self, timeout: RemoteStore.lockTimeout) {
             done($0.map(\.granted))
         }
+    }
+
+    public func checkShard(
+        bucket: String, key: String, version: ObjectVersion, _ done: @escaping (Result<ShardCheck, StoreError>) -> Void
+    ) {
+        let body = CheckShardRequest(bucket: bucket, key: key, version: version)
+        call(
+            "POST", StoragePaths.checkShard, body: body, answer: ShardCheck.self, timeout: RemoteStore.checkTimeout,
+            done)
     }
 
     public func recordMissed(_ entries: [MissedEntry], _ done: @escaping (Result<Void, StoreError>) -> Void) {

@@ -48,6 +48,9 @@ public protocol ShardStore: AnyObject {
         _ done: @escaping (Result<Void, StoreError>) -> Void)
     func deleteVersion(
         bucket: String, key: String, versionID: String, _ done: @escaping (Result<Void, StoreError>) -> Void)
+    /// Reads back this node's shard of `version` and checks every frame (the dashboard's shard map).
+    func checkShard(
+        bucket: String, key: String, version: ObjectVersion, _ done: @escaping (Result<ShardCheck, StoreError>) -> Void)
     func list(
         bucket: String, prefix: String, marker: String, delimiter: String?, limit: Int,
         _ done: @escaping (Result<ListPage, StoreError>) -> Void)

@@ -73,6 +73,10 @@ public final class StorageService {
                     done($0.map { LockAnswer(granted: $0) })
                 }
             }
+        case ("POST", StoragePaths.checkShard):
+            json(request, response, CheckShardRequest.self) { [local] r, done in
+                local.checkShard(bucket: r.bucket, key: r.key, version: r.version, done)
+            }
         case ("POST", StoragePaths.recordMissed):
             json(request, response, [MissedEntry].self) { [local] entries, done in
                 local.recordMissed(entries) { done($0.map(StorageService.empty)) }

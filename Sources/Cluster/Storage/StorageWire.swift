@@ -28,6 +28,7 @@ public enum StoragePaths {
     public static let commitPart = "/_dc/v1/storage/upload/part"
     public static let abortUpload = "/_dc/v1/storage/upload/abort"
     public static let listUploads = "/_dc/v1/storage/uploads"
+    public static let checkShard = "/_dc/v1/storage/check"
 }
 
 struct BucketRequest: Codable {
@@ -82,6 +83,12 @@ struct DeleteVersionRequest: Codable {
     var bucket: String
     var key: String
     var versionID: String
+}
+
+struct CheckShardRequest: Codable {
+    var bucket: String
+    var key: String
+    var version: ObjectVersion
 }
 
 struct ErrorEnvelope: Codable {

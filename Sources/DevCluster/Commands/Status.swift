@@ -45,7 +45,17 @@ extension DevCluster {
         }
 
         func render(_ record: ClusterRecord, _ snapshot: ClusterSnapshot, _ launcher: Launcher) {
-            let s = style
+            say(Status.screen(record, snapshot, launcher, style: style))
+        }
+
+        /// The status as text: verdict, nodes table, who-sees-whom matrix (also `watch`'s screen).
+        static func screen(
+            _ record: ClusterRecord, _ snapshot: ClusterSnapshot, _ launcher: Launcher, style s: Style
+        )
+            -> String
+        {
+            var out: [String] = []
+            func say(_ line: String) { out.append(line) }
             let verdict = snapshot.verdict
             let verdictColor: Style.Color = verdict == .healthy ? .green : (verdict == .degraded ? .yellow : .red)
             say("cluster '\(record.name)' (\(launcher.home.path)): " + s.paint(verdict.rawValue, verdictColor) + "\n")
@@ -59,11 +69,11 @@ extension DevCluster {
                     (n.process.rawValue, processColor), (seen, seenColor),
                     (snapshot.heartbeatAge(of: n.id).map { DurationText.format(.milliseconds($0)) } ?? "-", .plain),
                     (n.status.map { DurationText.format(.milliseconds($0.node.uptimeMs)) } ?? "-", .plain),
-                    dataCell(n.status?.healing),
+                    Status.dataCell(n.status?.healing),
                 ]
             }
             say(s.table(["NODE", "PID", "ENDPOINT", "PROCESS", "SEEN AS", "HEARTBEAT AGE", "UPTIME", "DATA"], rows))
-            guard snapshot.nodes.count > 1 else { return }
+            guard snapshot.nodes.count > 1 else { return out.joined(separator: "\n") }
             say("who sees whom (each row is one node's view):")
             let ids = snapshot.nodes.map(\.id)
             let matrix = ids.map { row in
@@ -84,9 +94,10 @@ extension DevCluster {
             for n in snapshot.nodes where n.process == .running && n.status == nil {
                 say(s.paint("\(n.id) runs but does not answer: \(n.probeError ?? "?")", .yellow))
             }
+            return out.joined(separator: "\n")
         }
 
-        func dataCell(_ h: NodeStatus.HealingSummary?) -> (text: String, color: Style.Color) {
+        static func dataCell(_ h: NodeStatus.HealingSummary?) -> (text: String, color: Style.Color) {
             let text = HealingText.describe(h)
             return (text, text == "ok" ? .green : (text == "-" ? .plain : .yellow))
         }

@@ -12,6 +12,7 @@ extension DevCluster {
                 devcluster up 4 --demo               # detection within ~1 s (200ms heartbeats, dead after 1s)
                 devcluster up --name b --base-port 9100 3
                 devcluster up 4 --fresh              # delete the old cluster and its data first
+                devcluster up 4 --webhook http://127.0.0.1:9000/events   # bucket notifications
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -49,6 +50,13 @@ extension DevCluster {
 
         @Option(
             name: .long,
+            help: ArgumentHelp(
+                "Bucket notifications: POST S3 event records of every object created or removed to this URL (repeatable).",
+                valueName: "http-url"))
+        var webhook: [String] = []
+
+        @Option(
+            name: .long,
             help: ArgumentHelp("How long to wait for every node to see every other.", valueName: "duration"))
         var timeout: String = "30s"
 
@@ -60,13 +68,14 @@ extension DevCluster {
             options.parity = parity
             options.accessKey = accessKey
             options.secretKey = secretKey
+            options.webhooks = webhook
             options.readyTimeout = try parseDuration(timeout, option: "--timeout")
             options.newClusterFlags = [
                 (demo, "--demo"), (heartbeatInterval != nil, "--heartbeat-interval"),
                 (deadAfter != nil, "--dead-after"),
                 (parity != nil, "--parity"), (basePort != Launcher.defaultPort, "--base-port"),
                 (accessKey != nil, "--access-key"),
-                (secretKey != nil, "--secret-key"),
+                (secretKey != nil, "--secret-key"), (!webhook.isEmpty, "--webhook"),
             ].filter(\.0).map(\.1)
             if demo { options.heartbeat = .demo }
             if let heartbeatInterval {
@@ -97,7 +106,7 @@ extension DevCluster {
             say(
                 "  export AWS_ACCESS_KEY_ID=\(record.accessKey) AWS_SECRET_ACCESS_KEY=\(record.secretKey) AWS_ENDPOINT_URL=\(record.nodes[0].endpoint)"
             )
-            say("  devcluster status")
+            say("  devcluster status          # or devcluster watch, or open \(record.nodes[0].endpoint) in a browser")
             say("  devcluster kill \(record.nodes.count > 1 ? "node2" : "node1") && devcluster events")
         }
     }

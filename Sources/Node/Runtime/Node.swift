@@ -31,6 +31,12 @@ public final class Node {
     let healer: Healer
     let rebuilder: Rebuilder
     let scanner: Scanner
+    let metrics = Metrics()
+    let session: Session
+    let eventStream: EventStream
+    let notifier: Notifier
+    let diskQueue: WorkQueue
+    let codingQueue: WorkQueue
     let s3: S3API
     let startedAt = WallTime.now()
     let startInstant: Instant
@@ -135,6 +141,8 @@ public final class Node {
         let coding = WorkQueue(
             loop: loop, label: "coding", limits: .init(inFlightMax: Node.codingJobsMax, queuedMax: Node.queuedJobsMax))
         let local = LocalStore(id: me, disk: disk, loop: loop, queue: io)
+        diskQueue = io
+        codingQueue = coding
         let client = self.client
         let key = self.key
         let stores: [ShardStore] = config.members.map { member in
@@ -165,7 +173,18 @@ public final class Node {
         server.renderError = { status, message in
             ("application/xml", Array(S3Error.forHTTPStatus(status, message).xml(resource: "/", requestID: "").utf8))
         }
+        session = Session(accessKey: config.credential.accessKey, secretKey: config.credential.secretKey)
+        eventStream = EventStream(loop: loop, log: events)
+        notifier = Notifier(
+            loop: loop, client: client,
+            targets: config.webhooks.filter(\.enable).map { .init(id: $0.id, url: $0.endpoint) },
+            region: config.region, principal: config.credential.accessKey, origin: config.ownURL ?? "", log: logger)
         emitTarget = { [unowned self] in self.emit($0) }
+        s3.onObjectEvent = { [unowned self] in self.notifier.notify($0) }
+        s3.onRequestEnded = { [unowned self] operation, status, seconds, received, sent in
+            self.metrics.recordRequest(
+                operation: operation, status: status, seconds: seconds, received: received, sent: sent)
+        }
         routeTarget = { [unowned self] in self.route($0, $1) }
         membership.load = { [unowned self] in self.currentLoad() }
         membership.health = { [unowned self] in
@@ -248,6 +267,8 @@ public final class Node {
 
     func emit(_ event: Event) {
         let numbered = events.append(event)
+        metrics.recordEvent(event.kind)
+        eventStream.publish(numbered)
         log.event(numbered)
     }
 
@@ -324,6 +345,7 @@ public final class Node {
             Event(
                 source: me.rawValue, kind: .nodeStopping,
                 fields: [("reason", .string(reason)), ("inFlight", .int(Int64(server.requestsInFlight)))]))
+        eventStream.close()
         pendingShutdownSteps = 2
         server.shutdown(grace: Node.shutdownGrace) { [unowned self] in self.shutdownStepDone() }
         membership.announceLeave(timeout: Node.leaveTimeout) { [unowned self] in self.shutdownStepDone() }
@@ -340,6 +362,7 @@ public final class Node {
         for s in signals { s.close() }
         signals = []
         objects.close()
+        notifier.close()
         client.close()
     }
 }

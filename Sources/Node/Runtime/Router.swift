@@ -20,6 +20,21 @@ extension Node {
             routeInternal(request, response)
         } else if path.hasPrefix("/minio/health/") {
             Health.respond(path: path, query: request.head.query, snapshot: healthSnapshot(), response: response)
+        } else if path == AdminPaths.metrics {
+            guard isAuthorizedOperator(request.head) else {
+                return response.send(
+                    status: 401, headers: ["WWW-Authenticate": "Basic realm=\"devcluster\""],
+                    body: Array("the metrics need the cluster's access and secret key (HTTP Basic auth)\n".utf8))
+            }
+            response.send(
+                status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
+                body: Array(metrics.render(gauges: gauges()).utf8))
+        } else if path.hasPrefix(AdminPaths.dashboard) {
+            routeDashboard(request, response)
+        } else if path == AdminPaths.eventStream {
+            routeEventStream(request, response)
+        } else if path == "/_dc/ui" || isBrowserLanding(request.head) {
+            response.send(status: 302, headers: ["Location": AdminPaths.dashboard])
         } else if path.hasPrefix("/_dc/") || path == "/_dc" {
             sendText(response, 404, "no such devcluster endpoint: \(path)")
         } else {
@@ -194,5 +209,88 @@ extension Node {
             }
             nextBucket()
         }
+    }
+}
+
+extension Node {
+    /// The gauges of a scrape, read now.
+    func gauges() -> [Metrics.Gauge] {
+        let now = loop.now
+        let peers = membership.peerStatuses(now: now)
+        let h = healer.stats
+        let rebuild = rebuilder.progress(now: loop.iterationTime)
+        func byPeer(_ value: (Membership.PeerStatus) -> Double?) -> [(labels: [(String, String)], value: Double)] {
+            peers.compactMap { p in value(p).map { ([("peer", p.id.rawValue)], $0) } }
+        }
+        let stateNumber: [FailureDetector.State: Double] = [.online: 0, .suspect: 1, .offline: 2]
+        var out: [Metrics.Gauge] = [
+            .init(
+                "devcluster_node_info", "This node (value 1).",
+                [([("node", me.rawValue), ("version", Version.string)], 1)]),
+            .init("devcluster_uptime_seconds", "Seconds since this node started.", now.since(startInstant).seconds),
+            .init(
+                "devcluster_peer_state", "How this node sees each peer: 0 online, 1 suspect, 2 offline.",
+                byPeer { stateNumber[$0.state] }),
+            .init(
+                "devcluster_peer_heartbeat_age_seconds", "Seconds since each peer was last heard.",
+                byPeer { $0.silence?.seconds }),
+            .init(
+                "devcluster_peers_online", "Members this node sees online, itself included.",
+                Double(membership.onlineCount)),
+            .init("devcluster_heal_queue_length", "Objects waiting to be healed.", Double(h.queued)),
+            .init("devcluster_heal_running", "Heals running now.", Double(h.running)),
+            .init("devcluster_healed_objects", "Objects healed since start.", Double(h.healed + h.removed)),
+            .init("devcluster_heal_failed_objects", "Heals given up on since start.", Double(h.failed)),
+            .init(
+                "devcluster_missed_writes_pending", "Missed writes held for peers, to replay.", Double(h.missedPending)),
+            .init(
+                "devcluster_rebuilding", "1 while this node rebuilds its data from its peers.", rebuild == nil ? 0 : 1),
+            .init(
+                "devcluster_http_connections_open", "Client and peer connections open.", Double(server.connectionCount)),
+            .init("devcluster_http_requests_in_flight", "Requests being answered.", Double(server.requestsInFlight)),
+            .init(
+                "devcluster_threadpool_jobs_in_flight", "Jobs on libuv's thread pool, by queue.",
+                [
+                    ([("queue", "disk")], Double(diskQueue.inFlight)),
+                    ([("queue", "coding")], Double(codingQueue.inFlight)),
+                ]),
+            .init(
+                "devcluster_threadpool_jobs_queued", "Jobs waiting for the thread pool, by queue.",
+                [([("queue", "disk")], Double(diskQueue.queued)), ([("queue", "coding")], Double(codingQueue.queued))]),
+        ]
+        out.append(
+            .init(
+                "devcluster_event_stream_subscribers", "Event streams (SSE) open on this node.",
+                Double(eventStream.subscriberCount)))
+        let hooks = notifier.stats
+        if !hooks.isEmpty {
+            out.append(
+                .init(
+                    "devcluster_webhook_delivered_events", "Object events a webhook took, since start.",
+                    hooks.map { ([("webhook", $0.id)], Double($0.delivered)) }))
+            out.append(
+                .init(
+                    "devcluster_webhook_dropped_events",
+                    "Object events given up on (queue full, or refused after every retry), since start.",
+                    hooks.map { ([("webhook", $0.id)], Double($0.dropped)) }))
+            out.append(
+                .init(
+                    "devcluster_webhook_queued_events", "Object events waiting for a webhook.",
+                    hooks.map { ([("webhook", $0.id)], Double($0.queued)) }))
+        }
+        if let r = rebuild {
+            out.append(.init("devcluster_rebuild_objects_done", "Objects rebuilt so far.", Double(r.objectsDone)))
+            out.append(.init("devcluster_rebuild_objects_total", "Objects to rebuild.", Double(r.objectsTotal)))
+            out.append(.init("devcluster_rebuild_bytes_done", "Bytes rebuilt so far.", Double(r.bytesDone)))
+            out.append(.init("devcluster_rebuild_bytes_total", "Bytes to rebuild.", Double(r.bytesTotal)))
+        }
+        if let space = currentLoad().diskFreeBytes {
+            out.append(
+                .init("devcluster_disk_free_bytes", "Free bytes on the data folder's file system.", Double(space)))
+        }
+        if let total = currentLoad().diskTotalBytes {
+            out.append(.init("devcluster_disk_total_bytes", "Size of the data folder's file system.", Double(total)))
+        }
+        return out
     }
 }

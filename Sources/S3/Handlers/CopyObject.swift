@@ -98,6 +98,9 @@ extension S3Exchange {
                     w.element("ETag", "\"\(version.etag)\"")
                     w.close("CopyObjectResult")
                     sendXML(w.document, headers: headers)
+                    notify(
+                        "ObjectCreated:Copy", bucket: s3.bucket, key: s3.key, size: version.size, etag: version.etag,
+                        versionID: version.versionID)
                 }
             }
         }

@@ -35,9 +35,13 @@ extension S3Exchange {
                     next += 1
                     running += 1
                     let item = keys[i]
-                    layer.deleteObject(bucket: s3.bucket, key: item.key, versionID: item.versionID) { result in
+                    layer.deleteObject(bucket: s3.bucket, key: item.key, versionID: item.versionID) { [self] result in
                         switch result {
-                        case .success(let outcome): results[i] = (item.key, item.versionID, outcome, nil)
+                        case .success(let outcome):
+                            results[i] = (item.key, item.versionID, outcome, nil)
+                            notify(
+                                outcome.isDeleteMarker ? "ObjectRemoved:DeleteMarkerCreated" : "ObjectRemoved:Delete",
+                                bucket: s3.bucket, key: item.key, versionID: outcome.versionID)
                         case .failure(let e): results[i] = (item.key, item.versionID, nil, S3Error.from(e))
                         }
                         running -= 1

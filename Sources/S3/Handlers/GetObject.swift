@@ -119,6 +119,9 @@ extension S3Exchange {
                 if let v = outcome.versionID { headers.add("x-amz-version-id", v) }
                 if outcome.isDeleteMarker { headers.add("x-amz-delete-marker", "true") }
                 response.send(status: 204, headers: headers)
+                notify(
+                    outcome.isDeleteMarker ? "ObjectRemoved:DeleteMarkerCreated" : "ObjectRemoved:Delete",
+                    bucket: s3.bucket, key: s3.key, versionID: outcome.versionID)
             }
         }
     }

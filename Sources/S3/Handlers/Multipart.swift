@@ -84,6 +84,9 @@ extension S3Exchange {
                     var headers: HTTPHeaders = [:]
                     if version.versionID != "null" { headers.add("x-amz-version-id", version.versionID) }
                     sendXML(w.document, headers: headers)
+                    notify(
+                        "ObjectCreated:CompleteMultipartUpload", bucket: s3.bucket, key: s3.key, size: version.size,
+                        etag: version.etag, versionID: version.versionID)
                 }
             }
         }

@@ -38,6 +38,9 @@ extension S3Exchange {
                 for (name, value) in version.checksums { out.add("x-amz-checksum-\(name.lowercased())", value) }
                 if version.versionID != "null" { out.add("x-amz-version-id", version.versionID) }
                 response.send(status: 200, headers: out)
+                notify(
+                    "ObjectCreated:Put", bucket: s3.bucket, key: s3.key, size: version.size, etag: version.etag,
+                    versionID: version.versionID)
             }
         }
     }

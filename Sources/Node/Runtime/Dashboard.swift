@@ -1,0 +1,186 @@
+import Admin
+import Cluster
+import Core
+import FoundationEssentials
+import HTTP
+import Storage
+
+/// The browser side of a node (config `browser: on`): the dashboard page and its JSON, behind a login
+/// with the cluster's access and secret key that leaves a signed session cookie; the event stream
+/// (SSE) for the dashboard and for `curl`; the redirect of a browser opening the node's root URL.
+extension Node {
+    /// Per-peer deadline of the dashboard's cluster view: a stalled peer shows as unreachable, fast.
+    static let dashboardPeerTimeout: Duration = .milliseconds(1500)
+    /// Keys the dashboard offers for the shard map, per bucket.
+    static let dashboardKeysMax = 200
+
+    /// Whether a request comes from an operator: a dashboard session, HTTP Basic auth with the root
+    /// credentials (Prometheus' `basic_auth`, curl's `-u`), or the cluster key's signature.
+    func isAuthorizedOperator(_ head: HTTPRequestHead) -> Bool {
+        if let token = Session.token(inCookieHeader: head.headers["Cookie"]),
+            session.isValid(token, now: .now())
+        {
+            return true
+        }
+        if case .success = key.verify(head) { return true }
+        guard let header = head.headers["Authorization"], header.hasPrefix("Basic "),
+            let decoded = Base64.decode(String(header.dropFirst(6))),
+            let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":")
+        else { return false }
+        return session.accepts(accessKey: String(text[..<colon]), secretKey: String(text[text.index(after: colon)...]))
+    }
+
+    /// A browser's first visit: `GET /` without credentials that asks for HTML. S3 clients never send
+    /// `Accept: text/html`, and a signed request always has credentials.
+    func isBrowserLanding(_ head: HTTPRequestHead) -> Bool {
+        config.browser && head.method == "GET" && head.path == "/" && head.query == nil
+            && head.headers["Authorization"] == nil && (head.headers["Accept"] ?? "").contains("text/html")
+    }
+
+    func routeDashboard(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        let head = request.head
+        let path = String(head.path)
+        guard config.browser else {
+            return sendText(response, 404, "the dashboard is off on this node (config: \"browser\": \"off\")")
+        }
+        if path == AdminPaths.dashboard + "login" && head.method == "POST" { return login(request, response) }
+        guard isAuthorizedOperator(head) else {
+            if path.hasPrefix(AdminPaths.dashboardAPI) {
+                return sendText(response, 401, "log in first: open \(AdminPaths.dashboard) in a browser")
+            }
+            return sendPage(response, 200, DashboardPage.login(error: nil))
+        }
+        let query = QueryParameters(parsing: head.query) ?? QueryParameters()
+        switch (head.method, path) {
+        case ("GET", AdminPaths.dashboard):
+            sendPage(response, 200, DashboardPage.main(node: me.rawValue))
+        case ("POST", AdminPaths.dashboard + "logout"):
+            response.send(
+                status: 303,
+                headers: [
+                    "Location": AdminPaths.dashboard,
+                    "Set-Cookie": "\(Session.cookieName)=; Path=/_dc/; Max-Age=0; HttpOnly; SameSite=Strict",
+                ])
+        case ("GET", AdminPaths.dashboardAPI + "cluster"):
+            clusterView { [unowned self] in sendJSON(response, $0) }
+        case ("GET", AdminPaths.dashboardAPI + "buckets"):
+            objects.listBuckets { [unowned self] result in
+                switch result {
+                case .success(let buckets): sendJSON(response, buckets.map(\.name))
+                case .failure(let e): sendText(response, 503, e.description)
+                }
+            }
+        case ("GET", AdminPaths.dashboardAPI + "keys"):
+            objects.list(
+                bucket: query["bucket"] ?? "", prefix: query["prefix"] ?? "", marker: "", delimiter: nil,
+                limit: Node.dashboardKeysMax
+            ) { [unowned self] result in
+                switch result {
+                case .success(let page): sendJSON(response, page.entries.map(\.key))
+                case .failure(let e): sendText(response, 404, e.description)
+                }
+            }
+        case ("GET", AdminPaths.dashboardAPI + "shards"):
+            objects.shardMap(
+                bucket: query["bucket"] ?? "", key: query["key"] ?? "",
+                versionID: query["versionId"].flatMap { $0.isEmpty ? nil : $0 }
+            ) { [unowned self] result in
+                switch result {
+                case .success(let map): sendJSON(response, map)
+                case .failure(let e): sendText(response, 404, e.description)
+                }
+            }
+        default:
+            sendText(response, 404, "no such dashboard page: \(head.method) \(path)")
+        }
+    }
+
+    /// `GET /_dc/events`: the event stream, for an operator.
+    func routeEventStream(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        guard isAuthorizedOperator(request.head) else {
+            return response.send(
+                status: 401, headers: ["WWW-Authenticate": "Basic realm=\"devcluster\""],
+                body: Array("the event stream needs the cluster's access and secret key (HTTP Basic auth)\n".utf8))
+        }
+        let query = QueryParameters(parsing: request.head.query) ?? QueryParameters()
+        let after =
+            request.head.headers["Last-Event-ID"].flatMap { UInt64($0) } ?? query["after"].flatMap { UInt64($0) }
+        eventStream.subscribe(response, after: after)
+    }
+
+    private func login(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        request.readBody(limit: 8 << 10) { [unowned self] result in
+            guard case .success(let body) = result,
+                let form = QueryParameters(parsing: Substring(String(decoding: body, as: UTF8.self)))
+            else { return sendPage(response, 400, DashboardPage.login(error: "The form did not arrive whole.")) }
+            guard session.accepts(accessKey: form["accessKey"] ?? "", secretKey: form["secretKey"] ?? "") else {
+                log.warn("dashboard login refused", [("from", .string(request.remoteAddress?.host ?? ""))])
+                return sendPage(
+                    response, 401, DashboardPage.login(error: "Those are not this cluster's access and secret key."))
+            }
+            let maxAge = Session.lifetime / 1000
+            response.send(
+                status: 303,
+                headers: [
+                    "Location": AdminPaths.dashboard,
+                    "Set-Cookie":
+                        "\(Session.cookieName)=\(session.issue(now: .now())); Path=/_dc/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict",
+                ])
+        }
+    }
+
+    private func sendPage(_ response: HTTPServerResponse, _ status: Int, _ html: String) {
+        response.send(
+            status: status,
+            headers: [
+                "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                // Everything the page needs comes from this node: no CDN, no inline code from elsewhere.
+                "Content-Security-Policy":
+                    "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline' 'self'; img-src 'self' data:",
+                "X-Frame-Options": "DENY",
+            ],
+            body: Array(html.utf8))
+    }
+
+    /// This node's status and every peer's, fetched now (each within `dashboardPeerTimeout`).
+    struct ClusterView: Encodable {
+        var node: String
+        var members: [String]
+        var statuses: [String: NodeStatus]
+        var errors: [String: String]
+    }
+
+    func clusterView(_ done: @escaping (ClusterView) -> Void) {
+        var view = ClusterView(
+            node: me.rawValue, members: config.members.map(\.id.rawValue), statuses: [me.rawValue: status()],
+            errors: [:])
+        let peers = config.members.filter { $0.id != me }
+        var waiting = peers.count
+        guard waiting > 0 else { return done(view) }
+        func answered(_ peer: NodeID, _ status: NodeStatus?, _ error: String?) {
+            view.statuses[peer.rawValue] = status
+            view.errors[peer.rawValue] = error
+            waiting -= 1
+            if waiting == 0 { done(view) }
+        }
+        for peer in peers {
+            guard let endpoint = HTTPEndpoint(url: peer.url) else {
+                answered(peer.id, nil, "no endpoint")
+                continue
+            }
+            let request = HTTPClientRequest(
+                method: "GET", target: AdminPaths.status,
+                headers: key.sign(method: "GET", target: AdminPaths.status, caller: me.rawValue), body: [],
+                isIdempotent: true)
+            client.send(request, to: endpoint, timeout: Node.dashboardPeerTimeout) { result in
+                switch result {
+                case .success(let r) where r.status == 200:
+                    let status = try? JSONDecoder().decode(NodeStatus.self, from: Data(r.body))
+                    answered(peer.id, status, status == nil ? "unreadable status" : nil)
+                case .success(let r): answered(peer.id, nil, "HTTP \(r.status)")
+                case .failure(let e): answered(peer.id, nil, e.description)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Core
+import Testing
+
+@testable import Admin
+
+@Suite("dashboard session")
+struct SessionTests {
+    let session = Session(accessKey: "minioadmin", secretKey: "s3cret-key-1234")
+    let now = WallTime(millisecondsSinceEpoch: 1_800_000_000_000)
+
+    @Test("a token is valid until it expires, and only for the deployment's secret")
+    func lifetime() {
+        let token = session.issue(now: now)
+        #expect(session.isValid(token, now: now))
+        #expect(
+            session.isValid(
+                token, now: WallTime(millisecondsSinceEpoch: now.millisecondsSinceEpoch + Session.lifetime - 1)))
+        #expect(
+            !session.isValid(
+                token, now: WallTime(millisecondsSinceEpoch: now.millisecondsSinceEpoch + Session.lifetime)))
+        #expect(!Session(accessKey: "minioadmin", secretKey: "another-secret-99").isValid(token, now: now))
+        #expect(!session.isValid(String(token.dropLast()) + "0", now: now) || token.hasSuffix("0"))
+    }
+
+    @Test(
+        "forged or mangled tokens are refused",
+        arguments: ["", "v1", "v1..", "v2.1.aa", "v1.abc.00", "v1.99999999999999.00"])
+    func forged(token: String) {
+        #expect(!session.isValid(token, now: now))
+    }
+
+    @Test("an expiry moved later is refused, even with the old MAC")
+    func extended() {
+        let parts = session.issue(now: now).split(separator: ".")
+        let later = "v1.\(Int64(parts[1])! + 1000).\(parts[2])"
+        #expect(!session.isValid(later, now: now))
+    }
+
+    @Test("credentials and the cookie header")
+    func credentials() {
+        #expect(session.accepts(accessKey: "minioadmin", secretKey: "s3cret-key-1234"))
+        #expect(!session.accepts(accessKey: "minioadmin", secretKey: "s3cret-key-123"))
+        #expect(!session.accepts(accessKey: "minioadmin\ns3cret", secretKey: "-key-1234"))
+        #expect(Session.token(inCookieHeader: "a=1; dc_session=v1.2.ab ; b=2") == "v1.2.ab")
+        #expect(Session.token(inCookieHeader: "dc_sessionx=1") == nil)
+        #expect(Session.token(inCookieHeader: nil) == nil)
+    }
+}
+
+@Suite("metrics")
+struct MetricsTests {
+    @Test("counters, histograms and gauges in the exposition format, labels escaped")
+    func render() {
+        let m = Metrics()
+        m.recordRequest(operation: "PutObject", status: 200, seconds: 0.003, received: 100, sent: 0)
+        m.recordRequest(operation: "PutObject", status: 200, seconds: 0.2, received: 50, sent: 0)
+        m.recordRequest(operation: "GetObject", status: 404, seconds: 0.001, received: 0, sent: 300)
+        let text = m.render(gauges: [.init("g_one", "A gauge.", [([("peer", "a\"b\\c\nd")], 1.5)])])
+        #expect(text.contains("devcluster_s3_requests_total{operation=\"PutObject\",status=\"200\"} 2\n"))
+        #expect(text.contains("devcluster_s3_requests_total{operation=\"GetObject\",status=\"404\"} 1\n"))
+        #expect(
+            text.contains("devcluster_s3_request_duration_seconds_bucket{operation=\"PutObject\",le=\"0.005\"} 1\n"))
+        #expect(text.contains("devcluster_s3_request_duration_seconds_bucket{operation=\"PutObject\",le=\"+Inf\"} 2\n"))
+        #expect(text.contains("devcluster_s3_received_bytes_total 150\n"))
+        #expect(text.contains("devcluster_s3_sent_bytes_total 300\n"))
+        #expect(text.contains("# TYPE g_one gauge\ng_one{peer=\"a\\\"b\\\\c\\nd\"} 1.5\n"))
+    }
+}
+
+@Suite("event stream frames")
+struct EventStreamTests {
+    @Test("an event is one SSE message: its number as the id, its JSON on one data line")
+    func frame() {
+        var event = Event(source: "node1", kind: .nodeOffline, fields: [("peer", .string("node2\nx"))])
+        event.sequence = 7
+        let frame = EventStream.frame(event)
+        #expect(frame.hasPrefix("id: 7\ndata: {"))
+        #expect(frame.hasSuffix("}\n\n"))
+        #expect(frame.split(separator: "\n").count == 2)
+    }
+}
