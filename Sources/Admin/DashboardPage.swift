@@ -36,13 +36,13 @@ public enum DashboardPage {
         <span id="summary" class="pill">loading</span>
         <form method="post" action="/_dc/ui/logout"><button class="link">log out</button></form></header>
         <main>
-        <section><h2>Nodes</h2>
+        <section class="wide"><h2>Nodes</h2>
         <table id="nodes"><thead><tr><th>node</th><th>state</th><th>heard</th><th>up</th><th>req/s</th>
         <th>in flight</th><th>disk free</th><th>data</th></tr></thead><tbody></tbody></table></section>
         <section><h2>Views <span class="dim">row: observer, column: the node it sees</span></h2>
         <table id="matrix"></table></section>
         <section><h2>Healing</h2><div id="healing" class="dim">nothing to heal</div></section>
-        <section><h2>Shard map</h2>
+        <section class="wide"><h2>Shard map</h2>
         <form id="shard-form"><select id="bucket"></select>
         <input id="key" list="keys" placeholder="key" size="40"><datalist id="keys"></datalist>
         <button type="submit">show</button></form>
@@ -313,16 +313,21 @@ public enum DashboardPage {
 
         $("shard-form").addEventListener("submit", showShards);
         $("bucket").addEventListener("change", loadKeys);
-        const wanted = location.hash.slice(1).split("/");
+        // A link to #bucket/key opens that object's shard map.
+        function showLinked() {
+          const wanted = location.hash.slice(1).split("/");
+          if (wanted.length < 2) return;
+          const bucket = decodeURIComponent(wanted[0]), key = decodeURIComponent(wanted.slice(1).join("/"));
+          if (bucket === $("bucket").value && key === $("key").value && $("shard-table")) return;
+          if (![...$("bucket").options].some((o) => o.value === bucket)) $("bucket").append(text("option", bucket));
+          $("bucket").value = bucket;
+          $("key").value = key;
+          showShards();
+        }
+        window.addEventListener("hashchange", showLinked);
         refresh();
         setInterval(refresh, 1000);
-        loadBuckets().then(() => {
-          if (wanted.length >= 2) {
-            $("bucket").value = decodeURIComponent(wanted[0]);
-            $("key").value = decodeURIComponent(wanted.slice(1).join("/"));
-            showShards();
-          }
-        });
+        loadBuckets().then(showLinked);
         setInterval(loadBuckets, 10000);
         follow();
         """#
