@@ -217,6 +217,8 @@ public enum AdminPaths {
     public static let dashboardAPI = "/_dc/ui/api/"
     public static let eventStream = "/_dc/events"
     public static let verify = "/_dc/v1/verify"
+    /// `GET`: the fault table this node applies; `PUT`: a new one (config `faults: on` only).
+    public static let faults = "/_dc/v1/faults"
     public static let healthLive = "/minio/health/live"
     public static let healthReady = "/minio/health/ready"
     public static let healthCluster = "/minio/health/cluster"

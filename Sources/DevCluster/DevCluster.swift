@@ -27,6 +27,9 @@ struct DevCluster: ParsableCommand {
             CommandGroup(
                 name: "Observe", subcommands: [Status.self, Watch.self, Logs.self, Events.self, WaitFor.self]),
             CommandGroup(name: "Data", subcommands: [Verify.self, Heal.self, Wipe.self, Corrupt.self, Bench.self]),
+            CommandGroup(
+                name: "Faults",
+                subcommands: [Partition.self, Isolate.self, Slow.self, HealPartition.self, Faults.self]),
         ])
 
     static func main() {

@@ -63,6 +63,13 @@ struct DevNode: ParsableCommand {
         help: "The cluster is being created: an empty data folder is new, not lost (devcluster up passes it).")
     var newCluster = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The wanted injected faults (devcluster's faults.json), applied before the first heartbeat.",
+            valueName: "file"))
+    var faults: String?
+
     @Argument(
         help: ArgumentHelp(
             "Every member's URL, in order (standalone): http://host:port/path, ranges like {1...4} allowed.",
@@ -100,7 +107,8 @@ struct DevNode: ParsableCommand {
         }
         let code: Int32
         do {
-            let node = try Node(config: nodeConfig, loop: loop, logger: logger, newCluster: newCluster)
+            let node = try Node(
+                config: nodeConfig, loop: loop, logger: logger, newCluster: newCluster, faultsFile: faults)
             try node.start()
             code = node.run()
         } catch {

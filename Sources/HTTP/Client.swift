@@ -1,6 +1,22 @@
 import Core
 import Loop
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What fault injection does to one request: devcluster's partitions and slow links act here, below
+/// every caller's retries and timeouts, so those run for real.
+public enum HTTPFault: Equatable, Sendable {
+    case none
+    /// Never sent, never answered: the request fails at its own deadline, as one into a black hole.
+    case drop
+    /// Refused at once, as by a closed port.
+    case reject
+    /// Sent after this long.
+    case delay(Duration)
+}
+
 /// An HTTP/1.1 client with a connection pool per endpoint, connect and request deadlines, and a cap on
 /// waiting requests. Loop-bound.
 public final class HTTPClient {
@@ -9,6 +25,10 @@ public final class HTTPClient {
     private var pools: [HTTPEndpoint: Pool] = [:]
     private var tickTimer: Timer?
     private var isClosed = false
+    /// Consulted for every request before it is queued (nil: no fault injection).
+    public var faults: ((HTTPEndpoint) -> HTTPFault)?
+    /// Requests a fault swallowed, failed at their deadlines.
+    private var blackholed: [HTTPClientTask] = []
 
     final class Pool {
         var idle: [ClientConnection] = []
@@ -86,6 +106,29 @@ public final class HTTPClient {
         let task = HTTPClientTask(
             request: request, endpoint: endpoint, timeout: timeout, now: loop.iterationTime, handlers: handlers,
             client: self)
+        switch faults?(endpoint) ?? .none {
+        case .none:
+            return enqueue(task)
+        case .reject:
+            task.finish(.connectFailed(UVError(code: -ECONNREFUSED, operation: "connect (fault injected)")))
+            return nil
+        case .drop:
+            blackholed.append(task)
+            ensureTicking()
+            return task
+        case .delay(let delay):
+            guard let timer = try? Timer(loop: loop, label: "injected delay") else { return enqueue(task) }
+            timer.start(after: delay) { [weak self] in
+                timer.close()
+                guard let self, !self.isClosed, !task.isFinished else { return }
+                self.enqueue(task)
+            }
+            return task
+        }
+    }
+
+    private func enqueue(_ task: HTTPClientTask) -> HTTPClientTask? {
+        let endpoint = task.endpoint
         let pool = pool(for: endpoint)
         guard pool.pending.count < limits.pendingPerEndpointMax else {
             task.finish(.tooManyPending)
@@ -221,7 +264,10 @@ public final class HTTPClient {
 
     private func tick() {
         let now = loop.iterationTime
-        var anything = false
+        blackholed.removeAll(where: \.isFinished)
+        for task in blackholed where task.isOverdue(now: now) { task.finish(.timedOut(task.timeout)) }
+        blackholed.removeAll(where: \.isFinished)
+        var anything = !blackholed.isEmpty
         for (endpoint, pool) in pools {
             for attempt in pool.connecting where now >= attempt.deadline {
                 attempt.timedOut = true
@@ -262,6 +308,9 @@ public final class HTTPClient {
             for connection in Array(pool.busy.values) { connection.fail(.cancelled) }
         }
         pools = [:]
+        let swallowed = blackholed
+        blackholed = []
+        for task in swallowed { task.finish(.cancelled) }
         tickTimer?.close()
         tickTimer = nil
     }

@@ -275,7 +275,8 @@ public final class Launcher {
             do {
                 process = try ProcessControl.spawnDetached(
                     executable: devnodePath,
-                    arguments: ["--config", home.configPath(id)] + (newCluster ? ["--new-cluster"] : []),
+                    arguments: ["--config", home.configPath(id), "--faults", home.faultsPath]
+                        + (newCluster ? ["--new-cluster"] : []),
                     environment: childEnvironment,
                     logPath: home.logPath(id), workingDirectory: home.nodeDirectory(id))
             } catch {

@@ -145,3 +145,41 @@ struct TimelineTests {
         #expect(line.contains("node_offline") && line.contains("node2 offline"))
     }
 }
+
+@Suite("fault plans")
+struct FaultPlanTests {
+    @Test("a partition cuts every link between the groups, both ways unless one way")
+    func partition() {
+        let both = FaultPlan.partition(["node1", "node2"], ["node3"], oneway: false, mode: .drop, expiresAt: nil)
+        #expect(
+            Set(both.map { "\($0.from)>\($0.to)" }) == ["node1>node3", "node3>node1", "node2>node3", "node3>node2"])
+        let one = FaultPlan.partition(["node1"], ["node2", "node1"], oneway: true, mode: .reject, expiresAt: 5)
+        #expect(one == [FaultRule(from: "node1", to: "node2", mode: .reject, expiresAt: 5)])
+    }
+
+    @Test("slow delays both directions of every link of the node; a new rule replaces its twin")
+    func slowAndMerge() {
+        let rules = FaultPlan.slow(
+            "node2", others: ["node1", "node2", "node3"], delayMs: 500, jitterMs: 50, expiresAt: nil)
+        #expect(rules.count == 4 && rules.allSatisfy { $0.mode == .delay && $0.delayMs == 500 })
+        let faster = FaultPlan.slow(
+            "node2", others: ["node1", "node2", "node3"], delayMs: 100, jitterMs: 0, expiresAt: nil)
+        let merged = FaultPlan.merge(rules + [FaultRule(from: "node1", to: "node3", mode: .drop)], faster)
+        #expect(merged.count == 5 && merged.filter { $0.mode == .delay }.allSatisfy { $0.delayMs == 100 })
+    }
+
+    @Test(
+        "delays parse with or without a jitter",
+        arguments: [
+            ("500ms", 500, 0), ("500", 500, 0), ("1s", 1000, 0), ("500ms±50ms", 500, 50), ("200ms+-20ms", 200, 20),
+        ])
+    func delays(text: String, delay: Int64, jitter: Int64) {
+        let parsed = FaultPlan.parseDelay(text)
+        #expect(parsed?.delay == delay && parsed?.jitter == jitter)
+    }
+
+    @Test("nonsense delays are refused", arguments: ["", "fast", "500ms±", "100ms±200ms", "-5", "1±2±3"])
+    func badDelays(text: String) {
+        #expect(FaultPlan.parseDelay(text) == nil)
+    }
+}

@@ -132,11 +132,18 @@ func startNodes(_ cluster: ClusterOptions, _ selector: String, timeout: Duration
         }
     }
     guard !started.isEmpty else { return }
+    // A peer cut off from a started node by an injected fault is not waited for: it cannot see it.
+    let faults = (try? launcher.wantedFaults().active(at: .now())) ?? []
+    func cutOff(_ a: String, _ b: String) -> Bool {
+        faults.contains { ($0.from == a && $0.to == b) || ($0.from == b && $0.to == a) }
+    }
     let (snapshot, ready) = launcher.wait(for: record, timeout: timeout) { s in
         for id in started where launcher.processState(record, id) == .stopped { return true }
         let observers = s.nodes.filter { $0.process == .running }
         return started.allSatisfy { id in
-            observers.allSatisfy { o in o.id == id ? o.status != nil : o.status?.view[id] == .online }
+            observers.allSatisfy { o in
+                o.id == id ? o.status != nil : cutOff(o.id, id) || o.status?.view[id] == .online
+            }
         }
     }
     for id in started {

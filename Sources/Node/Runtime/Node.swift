@@ -34,6 +34,7 @@ public final class Node {
     let metrics = Metrics()
     let session: Session
     let eventStream: EventStream
+    let faults: FaultState
     let notifier: Notifier
     let diskQueue: WorkQueue
     let codingQueue: WorkQueue
@@ -71,7 +72,11 @@ public final class Node {
 
     /// `newCluster`: the launcher is creating the cluster, so an empty data folder is simply new (else
     /// the node asks its peers whether it lost data it must rebuild).
-    public init(config: NodeConfig, loop: EventLoop, logger: Logger, newCluster: Bool = false) throws(NodeStartError) {
+    /// `faultsFile`: the operator's wanted fault table (devcluster's `faults.json`), applied at start
+    /// when it is newer than the one this node saved.
+    public init(
+        config: NodeConfig, loop: EventLoop, logger: Logger, newCluster: Bool = false, faultsFile: String? = nil
+    ) throws(NodeStartError) {
         self.config = config
         self.loop = loop
         self.log = logger
@@ -175,6 +180,7 @@ public final class Node {
         }
         session = Session(accessKey: config.credential.accessKey, secretKey: config.credential.secretKey)
         eventStream = EventStream(loop: loop, log: events)
+        faults = FaultState(dataDirectory: config.dataDirectory, wanted: faultsFile)
         notifier = Notifier(
             loop: loop, client: client,
             targets: config.webhooks.filter(\.enable).map { .init(id: $0.id, url: $0.endpoint) },
@@ -223,6 +229,7 @@ public final class Node {
     /// Starts the timer and the signal handlers (the node listens from its creation; the loop serves
     /// once it runs).
     public func start() throws(NodeStartError) {
+        installFaults()
         let timer: Timer
         do {
             timer = try Timer(loop: loop, label: "node tick")
@@ -279,6 +286,8 @@ public final class Node {
         rebuilder.tick(now: loop.iterationTime)
         healer.tick(now: loop.iterationTime)
         scanner.tick(now: loop.iterationTime, paused: rebuilder.isHealing || isShuttingDown)
+        let wall = WallTime.now()
+        if faults.active.contains(where: { !$0.isActive(at: wall) }) { noteFaultChanges(cause: "expired") }
         if now >= nextDiskSample {
             nextDiskSample = now + Node.diskSampleInterval
             FileSystem.diskSpace(loop: loop, path: config.dataDirectory) { [weak self] result in

@@ -43,13 +43,19 @@ extension Node {
     }
 
     private func routeInternal(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        let caller: String
         switch key.verify(request.head) {
         case .failure(let rejection):
             sendText(response, 403, rejection.description)
             return
-        case .success:
-            break
+        case .success(let name):
+            caller = name
         }
+        if request.head.path == AdminPaths.faults { return routeFaults(request, response) }
+        filterIncoming(caller: caller, response) { [unowned self] in serveInternal(request, response) }
+    }
+
+    private func serveInternal(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
         let method = request.head.method
         if request.head.path.hasPrefix(StoragePaths.prefix) {
             return storage.handle(request, response)
