@@ -29,7 +29,9 @@ struct DevCluster: ParsableCommand {
             CommandGroup(name: "Data", subcommands: [Verify.self, Heal.self, Wipe.self, Corrupt.self, Bench.self]),
             CommandGroup(
                 name: "Faults",
-                subcommands: [Partition.self, Isolate.self, Slow.self, HealPartition.self, Faults.self]),
+                subcommands: [
+                    Partition.self, Isolate.self, Slow.self, DiskFull.self, HealPartition.self, Faults.self,
+                ]),
         ])
 
     static func main() {

@@ -127,6 +127,7 @@ public final class HTTPClient {
         }
     }
 
+    @discardableResult
     private func enqueue(_ task: HTTPClientTask) -> HTTPClientTask? {
         let endpoint = task.endpoint
         let pool = pool(for: endpoint)

@@ -30,6 +30,20 @@ public final class Disk: Sendable {
     let missed: MissedJournal
     /// Big folders in listing order, for listings that page through them.
     let folders = FolderIndex()
+    /// An injected full disk (devcluster's `disk-full`): every new file is refused with ENOSPC.
+    private let injectedFull = Atomic<Bool>(false)
+
+    /// Makes the disk refuse (or take again) every write, as a full one does.
+    public func setInjectedFull(_ full: Bool) {
+        injectedFull.store(full, ordering: .relaxed)
+    }
+
+    public var isInjectedFull: Bool { injectedFull.load(ordering: .relaxed) }
+
+    /// Throws the error a full disk gives when a full disk is injected.
+    func checkRoom(_ path: String) throws(StorageError) {
+        if isInjectedFull { throw .diskFull(path: path) }
+    }
 
     public init(root: String) throws(StorageError) {
         self.root = root
@@ -187,6 +201,7 @@ public final class Disk: Sendable {
         guard (1...MultipartLimits.partNumberMax).contains(part) else {
             throw .invalidObjectName(reason: "bad part number")
         }
+        try checkRoom(tmp)
         try FileOps.makeDirectories(tmp + "/" + uploadID)
         return stagedShardPath(uploadID: uploadID, part: part)
     }
@@ -363,6 +378,7 @@ public final class Disk: Sendable {
             throw .corrupt(path: path, reason: "cannot encode metadata: \(error)")
         }
         let staged = tmp + "/meta-" + Crypto.randomBytes(8).hexString
+        try checkRoom(path)
         try FileOps.writeSynced(staged, bytes)
         do {
             try FileOps.rename(staged, path)
@@ -381,6 +397,7 @@ public final class Disk: Sendable {
             throw .corrupt(path: path, reason: "cannot encode: \(error)")
         }
         let staged = tmp + "/json-" + Crypto.randomBytes(8).hexString
+        try checkRoom(path)
         try FileOps.writeSynced(staged, bytes)
         try FileOps.rename(staged, path)
         FileOps.syncDirectory(String(path[..<path.lastIndex(of: "/")!]))

@@ -56,4 +56,15 @@ struct FaultTableTests {
         #expect(table.action(from: "a", to: "b", at: later, roll: 0, jitter: 0) == .pass)
         #expect(table.active(at: later).isEmpty && table.touches("b", at: now) && !table.touches("c", at: now))
     }
+
+    @Test("a full disk is a node's own fault, not a link's")
+    func diskFull() {
+        let table = FaultTable(rules: [
+            FaultRule(from: "node2", to: "node2", mode: .diskFull, expiresAt: now.millisecondsSinceEpoch + 5)
+        ])
+        #expect(table.isDiskFull("node2", at: now) && !table.isDiskFull("node1", at: now))
+        #expect(act(table, "node2", "node2") == .pass && act(table, "node1", "node2") == .pass)
+        #expect(!table.isDiskFull("node2", at: WallTime(millisecondsSinceEpoch: now.millisecondsSinceEpoch + 5)))
+        #expect(table.rules[0].description == "node2 disk-full")
+    }
 }

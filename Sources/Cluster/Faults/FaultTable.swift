@@ -6,6 +6,8 @@ import Core
 public struct FaultRule: Codable, Equatable, Sendable {
     public enum Mode: String, Codable, Sendable, CaseIterable {
         case drop, reject, delay, loss
+        /// Not a link: node `from` (= `to`) refuses every write to its disk as a full one does.
+        case diskFull = "disk-full"
     }
 
     public var from: String
@@ -35,8 +37,9 @@ public struct FaultRule: Codable, Equatable, Sendable {
         expiresAt.map { now.millisecondsSinceEpoch < $0 } ?? true
     }
 
-    /// `node1 -> node2 drop`, `node3 -> node1 delay 500ms±50ms` ...
+    /// `node1 -> node2 drop`, `node3 -> node1 delay 500ms±50ms`, `node2 disk-full` ...
     public var description: String {
+        if mode == .diskFull { return "\(from) disk-full" }
         var text = "\(from) -> \(to) \(mode.rawValue)"
         if mode == .delay { text += " \(delayMs ?? 0)ms" + (jitterMs.map { $0 > 0 ? "±\($0)ms" : "" } ?? "") }
         if mode == .loss { text += " \(Int(((probability ?? 0) * 100).rounded()))%" }
@@ -74,6 +77,7 @@ public struct FaultTable: Codable, Equatable, Sendable {
             case .reject: return .reject
             case .drop: dropped = true
             case .loss: if roll < (rule.probability ?? 0) { dropped = true }
+            case .diskFull: break
             case .delay:
                 let spread = Double(rule.jitterMs ?? 0) * max(-1, min(1, jitter))
                 delay += max(0, (rule.delayMs ?? 0) + Int64(spread.rounded()))
@@ -86,6 +90,11 @@ public struct FaultTable: Codable, Equatable, Sendable {
     /// The rules in force at `now`.
     public func active(at now: WallTime) -> [FaultRule] {
         rules.filter { $0.isActive(at: now) }
+    }
+
+    /// Whether `node`'s disk is to refuse writes at `now`.
+    public func isDiskFull(_ node: String, at now: WallTime) -> Bool {
+        active(at: now).contains { $0.mode == .diskFull && $0.from == node }
     }
 
     /// Whether any rule touches `node` (sent by it or to it) at `now`.

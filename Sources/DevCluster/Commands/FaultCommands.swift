@@ -115,6 +115,42 @@ extension DevCluster {
         }
     }
 
+    struct DiskFull: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "disk-full",
+            abstract: "Make nodes' disks refuse every write as a full one does (ENOSPC); --undo gives the room back.",
+            discussion: "devcluster disk-full node3 --for 1m\ndevcluster disk-full node3 --undo")
+
+        @OptionGroup var cluster: ClusterOptions
+        @OptionGroup var target: NodeTarget
+
+        @Flag(name: .long, help: "End the fault.")
+        var undo = false
+
+        @OptionGroup var options: FaultOptions
+
+        func run() throws {
+            let expiresAt = try options.expiresAt()
+            if undo {
+                let launcher = try cluster.launcher()
+                let record = try launching { () throws(LauncherError) in try launcher.home.load() }
+                let nodes = try launcher.select(target.nodes, in: record)
+                let (table, answers) = try launching { () throws(LauncherError) in
+                    try launcher.changeFaults { rules in
+                        rules.removeAll { $0.mode == .diskFull && nodes.contains($0.from) }
+                    }
+                }
+                say("disk room back on \(nodes.joined(separator: ", "))")
+                return report(table, answers, record)
+            }
+            try inject(cluster) { launcher, record in
+                try launcher.select(target.nodes, in: record).map {
+                    FaultRule(from: $0, to: $0, mode: .diskFull, expiresAt: expiresAt)
+                }
+            }
+        }
+    }
+
     struct HealPartition: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "heal-partition", abstract: "End every partition and slow link (faults clear).")

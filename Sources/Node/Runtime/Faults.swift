@@ -137,6 +137,7 @@ extension Node {
             emit(Event(source: me.rawValue, kind: .faultCleared, fields: fields(rule, why)))
         }
         faults.active = mine
+        disk.setInjectedFull(faults.table.isDiskFull(me.rawValue, at: .now()))
     }
 
     private func fields(_ rule: FaultRule, _ cause: String) -> [(String, JSONValue)] {

@@ -324,7 +324,7 @@ public final class Node {
     func currentLoad() -> NodeLoad {
         NodeLoad(
             requestsInFlight: server.requestsInFlight, requestsPerSecond: requestRate.perSecond(at: loop.now),
-            diskFreeBytes: diskSpace?.availableBytes, diskTotalBytes: diskSpace?.totalBytes)
+            diskFreeBytes: disk.isInjectedFull ? 0 : diskSpace?.availableBytes, diskTotalBytes: diskSpace?.totalBytes)
     }
 
     func nextRequestID() -> String {
