@@ -7,7 +7,7 @@ DEVCLUSTER := $(BIN)/devcluster
 # Never two Swift builds at once on this 2-core class of machine: every build takes this lock.
 LOCK := flock /tmp/devcluster-swift-build.lock
 
-.PHONY: deps build up down test unit e2e bench install lint clean demo-rebuild demo-bitrot
+.PHONY: deps build up down test unit e2e bench install lint clean demo-rebuild demo-bitrot demo-partition
 
 deps:
 	@scripts/install-deps.sh
@@ -38,6 +38,9 @@ demo-rebuild: build
 
 demo-bitrot: build
 	python3 scripts/scenario.py scenarios/bitrot.scenario --home sandbox
+
+demo-partition: build
+	python3 scripts/scenario.py scenarios/partition.scenario --home sandbox
 
 bench: build
 	@scripts/bench.sh

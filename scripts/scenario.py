@@ -66,6 +66,7 @@ class Runner:
         if check:
             self.env["NO_COLOR"] = "1"
         self.objects = {}  # "bucket/key" -> sha256
+        self.refused = []  # "bucket/key" of writes that had to fail
         self.rng = random.Random(1)
         self.step_started = time.time()
         self.previous_started = time.time()
@@ -116,23 +117,38 @@ class Runner:
         return p.stdout.strip()
 
     def step_write(self, rest):
-        m = re.fullmatch(r"(\d+) objects of (\S+)-(\S+) to ([^/\s]+)/(\S*)", rest)
+        m = re.fullmatch(r"(\d+) objects of (\S+)-(\S+) to ([^/\s]+)/(\S*)( refused)?", rest)
         if not m:
-            raise StepFailed("write N objects of SIZE-SIZE to BUCKET/PREFIX")
+            raise StepFailed("write N objects of SIZE-SIZE to BUCKET/PREFIX [refused]")
         count, low, high, bucket, prefix = int(m.group(1)), size(m.group(2)), size(m.group(3)), m.group(4), m.group(5)
+        refused = m.group(6) is not None
         s3 = self.s3()
-        try:
-            s3.head_bucket(Bucket=bucket)
-        except Exception:
-            s3.create_bucket(Bucket=bucket)
+        if not refused:
+            try:
+                s3.head_bucket(Bucket=bucket)
+            except Exception:
+                s3.create_bucket(Bucket=bucket)
         total = 0
         for i in range(count):
             n = self.rng.randint(low, high)
             data = self.rng.randbytes(n)
             key = f"{prefix}{i:05d}"
+            if refused:
+                # Each must fail with a clear 503 (no write quorum), and never be visible afterwards.
+                try:
+                    s3.put_object(Bucket=bucket, Key=key, Body=data)
+                except Exception as e:
+                    status = getattr(e, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+                    if status != 503:
+                        raise StepFailed(f"{key}: refused with {status or e}, not 503")
+                    self.refused.append(f"{bucket}/{key}")
+                    continue
+                raise StepFailed(f"{key}: the write was taken, but it should have been refused")
             s3.put_object(Bucket=bucket, Key=key, Body=data)
             self.objects[f"{bucket}/{key}"] = hashlib.sha256(data).hexdigest()
             total += n
+        if refused:
+            return f"{count} writes refused (503), as they should be"
         return f"{count} objects, {total / (1 << 20):.1f} MiB"
 
     def step_check(self, rest):
@@ -149,9 +165,17 @@ class Runner:
                 continue
             if hashlib.sha256(body).hexdigest() != digest:
                 bad.append(f"{name}: wrong bytes")
+        for name in self.refused:
+            bucket, key = name.split("/", 1)
+            try:
+                s3.head_object(Bucket=bucket, Key=key)
+                bad.append(f"{name}: refused, yet it exists")
+            except Exception:
+                pass
         if bad:
             raise StepFailed(f"{len(bad)} of {len(self.objects)} objects are not byte-exact: " + "; ".join(bad[:5]))
-        return f"all {len(self.objects)} objects byte-exact"
+        return f"all {len(self.objects)} objects byte-exact" + (
+            f", none of the {len(self.refused)} refused writes visible" if self.refused else "")
 
     def step_verify(self, rest):
         m = re.fullmatch(r"within (\S+)", rest)
