@@ -57,6 +57,8 @@ public final class EventStream {
         // Tells the browser how long to wait before reconnecting, and opens the stream at once.
         var text = "retry: 2000\n\n"
         let last = log.lastSequence
+        // A number from before this node restarted (its log starts again at 1): the whole backlog.
+        let after = after.flatMap { $0 > last ? nil : $0 }
         // The newest `backlogMax` at most: a subscriber far behind resumes near now, not in the past.
         let start = max(after ?? 0, last > UInt64(EventStream.backlogMax) ? last - UInt64(EventStream.backlogMax) : 0)
         for event in log.events(after: min(start, last), limit: EventStream.backlogMax) {

@@ -27,7 +27,8 @@ public final class Notifier {
         let endpoint: HTTPEndpoint
         let path: String
         var queue: [[UInt8]] = []
-        var sending = false
+        /// The event being POSTed now (out of the queue, so a full queue never drops it mid-send).
+        var sending: [UInt8]?
         var attempts = 0
         var retryAt: Instant?
         var delivered: Int64 = 0
@@ -51,6 +52,7 @@ public final class Notifier {
     private let webhooks: [Webhook]
     /// Wakes webhooks whose retry is due (unref'd: it never keeps a stopping node alive).
     private var retryTimer: Timer?
+    private var isClosed = false
     static let retryTick: Duration = .milliseconds(250)
 
     public init(
@@ -78,7 +80,7 @@ public final class Notifier {
 
     /// Queues the event for every webhook.
     public func notify(_ event: ObjectEvent) {
-        guard !webhooks.isEmpty else { return }
+        guard !webhooks.isEmpty, !isClosed else { return }
         var text = ""
         event.document(region: region, principal: principal, origin: origin).write(to: &text)
         let body = Array(text.utf8)
@@ -94,25 +96,26 @@ public final class Notifier {
 
     /// Events delivered and dropped, per webhook id.
     public var stats: [(id: String, delivered: Int64, dropped: Int64, queued: Int)] {
-        webhooks.map { ($0.target.id, $0.delivered, $0.dropped, $0.queue.count) }
+        webhooks.map { ($0.target.id, $0.delivered, $0.dropped, $0.queue.count + ($0.sending == nil ? 0 : 1)) }
     }
 
     /// Stops retrying (the node is stopping).
     public func close() {
+        isClosed = true
         retryTimer?.close()
         retryTimer = nil
     }
 
     private func pump(_ hook: Webhook) {
-        guard !hook.sending, hook.retryAt == nil, let body = hook.queue.first else { return }
-        hook.sending = true
+        guard !isClosed, hook.sending == nil, hook.retryAt == nil, !hook.queue.isEmpty else { return }
+        let body = hook.queue.removeFirst()
+        hook.sending = body
         let request = HTTPClientRequest(
             method: "POST", target: hook.path, headers: ["Content-Type": "application/json"], body: body,
             isIdempotent: false)
         client.send(request, to: hook.endpoint, timeout: Notifier.timeout) { [self] result in
-            hook.sending = false
+            hook.sending = nil
             if case .success(let r) = result, (200..<300).contains(r.status) {
-                hook.queue.removeFirst()
                 hook.attempts = 0
                 hook.delivered += 1
                 return pump(hook)
@@ -122,11 +125,12 @@ public final class Notifier {
                 log.warn(
                     "webhook \(hook.target.id) did not take an event after \(hook.attempts) attempts: dropped it",
                     [("endpoint", .string(hook.target.url))])
-                hook.queue.removeFirst()
                 hook.dropped += 1
                 hook.attempts = 0
                 return pump(hook)
             }
+            // Sent again first, when its retry is due.
+            hook.queue.insert(body, at: 0)
             // 0.5, 1, 2, 4 ... 30 s.
             hook.retryAt = loop.iterationTime + .milliseconds(min(30_000, 500 << Int64(hook.attempts - 1)))
             armRetries()
@@ -134,7 +138,7 @@ public final class Notifier {
     }
 
     private func armRetries() {
-        guard retryTimer == nil, let timer = try? Timer(loop: loop, label: "webhook retries") else { return }
+        guard !isClosed, retryTimer == nil, let timer = try? Timer(loop: loop, label: "webhook retries") else { return }
         timer.unref()
         retryTimer = timer
         timer.start(after: Notifier.retryTick, repeating: Notifier.retryTick) { [unowned self] in

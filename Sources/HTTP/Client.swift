@@ -27,8 +27,11 @@ public final class HTTPClient {
     private var isClosed = false
     /// Consulted for every request before it is queued (nil: no fault injection).
     public var faults: ((HTTPEndpoint) -> HTTPFault)?
-    /// Requests a fault swallowed, failed at their deadlines.
-    private var blackholed: [HTTPClientTask] = []
+    /// Requests a fault holds back, checked every tick: a dropped one (no release) fails at its
+    /// deadline; a delayed one is sent at its release, unless its deadline comes first.
+    private var held: [(task: HTTPClientTask, releaseAt: Instant?)] = []
+    /// Wakes at the earliest release of a delayed request (the tick alone would round delays up to it).
+    private var releaseTimer: Timer?
 
     final class Pool {
         var idle: [ClientConnection] = []
@@ -113,18 +116,42 @@ public final class HTTPClient {
             task.finish(.connectFailed(UVError(code: -ECONNREFUSED, operation: "connect (fault injected)")))
             return nil
         case .drop:
-            blackholed.append(task)
+            held.append((task, nil))
             ensureTicking()
             return task
         case .delay(let delay):
-            guard let timer = try? Timer(loop: loop, label: "injected delay") else { return enqueue(task) }
-            timer.start(after: delay) { [weak self] in
-                timer.close()
-                guard let self, !self.isClosed, !task.isFinished else { return }
-                self.enqueue(task)
-            }
+            held.append((task, loop.iterationTime + delay))
+            ensureTicking()
+            armRelease()
             return task
         }
+    }
+
+    private func armRelease() {
+        guard let next = held.compactMap(\.releaseAt).min() else { return }
+        if releaseTimer == nil {
+            releaseTimer = try? Timer(loop: loop, label: "injected delays")
+            releaseTimer?.unref()
+        }
+        releaseTimer?.start(after: max(.zero, next.since(loop.iterationTime))) { [unowned self] in
+            releaseHeld(now: loop.iterationTime)
+        }
+    }
+
+    /// Fails held requests whose deadline passed and sends delayed ones that are due.
+    private func releaseHeld(now: Instant) {
+        let holding = held
+        held = []
+        for (task, releaseAt) in holding where !task.isFinished {
+            if task.isOverdue(now: now) {
+                task.finish(.timedOut(task.timeout))
+            } else if let releaseAt, now >= releaseAt {
+                enqueue(task)
+            } else {
+                held.append((task, releaseAt))
+            }
+        }
+        armRelease()
     }
 
     @discardableResult
@@ -265,10 +292,8 @@ public final class HTTPClient {
 
     private func tick() {
         let now = loop.iterationTime
-        blackholed.removeAll(where: \.isFinished)
-        for task in blackholed where task.isOverdue(now: now) { task.finish(.timedOut(task.timeout)) }
-        blackholed.removeAll(where: \.isFinished)
-        var anything = !blackholed.isEmpty
+        releaseHeld(now: now)
+        var anything = !held.isEmpty
         for (endpoint, pool) in pools {
             for attempt in pool.connecting where now >= attempt.deadline {
                 attempt.timedOut = true
@@ -309,9 +334,11 @@ public final class HTTPClient {
             for connection in Array(pool.busy.values) { connection.fail(.cancelled) }
         }
         pools = [:]
-        let swallowed = blackholed
-        blackholed = []
-        for task in swallowed { task.finish(.cancelled) }
+        let holding = held
+        held = []
+        for (task, _) in holding { task.finish(.cancelled) }
+        releaseTimer?.close()
+        releaseTimer = nil
         tickTimer?.close()
         tickTimer = nil
     }

@@ -131,7 +131,7 @@ public enum FaultPlan {
             if let n = Int64(part), n >= 0 { return n }
             return (try? DurationText.parse(String(part))).map { $0.milliseconds }
         }
-        guard let delay = ms(parts[0]) else { return nil }
+        guard let delay = ms(parts[0]), delay <= FaultRule.delayMsMax else { return nil }
         guard parts.count == 2 else { return (delay, 0) }
         guard let jitter = ms(parts[1]), jitter <= delay else { return nil }
         return (delay, jitter)

@@ -20,20 +20,23 @@ final class FolderIndex: Sendable {
 
     /// Folders smaller than this are read afresh: they cost less than a cache lookup is worth.
     static let entriesMin = 512
-    /// All cached folders together hold at most this many items (about 50 bytes each).
-    static let itemsMax = 1_000_000
+    /// All cached folders together hold at most this many bytes (keys and names, plus a fixed cost
+    /// per item): long keys count for what they weigh.
+    static let bytesMax = 64 << 20
+    static let itemOverhead = 48
     static let settleTime: Int64 = 1_000_000_000
 
     private struct Cached {
         var inode: UInt64
         var modified: Int64
         var items: [Item]
+        var bytes: Int
         var used: UInt64
     }
 
     private struct State {
         var folders: [String: Cached] = [:]
-        var items = 0
+        var bytes = 0
         var clock: UInt64 = 0
     }
 
@@ -61,20 +64,21 @@ final class FolderIndex: Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let age = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) - modified
-        guard items.count >= FolderIndex.entriesMin, items.count <= FolderIndex.itemsMax / 2,
-            age > FolderIndex.settleTime
-        else { return items }
+        guard items.count >= FolderIndex.entriesMin, age > FolderIndex.settleTime else { return items }
+        let bytes = items.reduce(0) { $0 + $1.key.utf8.count + $1.name.utf8.count + FolderIndex.itemOverhead }
+        guard bytes <= FolderIndex.bytesMax / 2 else { return items }
         state.withLock { state in
-            if let old = state.folders.removeValue(forKey: path) { state.items -= old.items.count }
-            while state.items + items.count > FolderIndex.itemsMax,
+            if let old = state.folders.removeValue(forKey: path) { state.bytes -= old.bytes }
+            while state.bytes + bytes > FolderIndex.bytesMax,
                 let oldest = state.folders.min(by: { $0.value.used < $1.value.used })
             {
                 state.folders.removeValue(forKey: oldest.key)
-                state.items -= oldest.value.items.count
+                state.bytes -= oldest.value.bytes
             }
             state.clock += 1
-            state.folders[path] = Cached(inode: inode, modified: modified, items: items, used: state.clock)
-            state.items += items.count
+            state.folders[path] = Cached(
+                inode: inode, modified: modified, items: items, bytes: bytes, used: state.clock)
+            state.bytes += bytes
         }
         return items
     }

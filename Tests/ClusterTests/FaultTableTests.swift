@@ -67,4 +67,14 @@ struct FaultTableTests {
         #expect(!table.isDiskFull("node2", at: WallTime(millisecondsSinceEpoch: now.millisecondsSinceEpoch + 5)))
         #expect(table.rules[0].description == "node2 disk-full")
     }
+
+    @Test("huge delays are held to an hour, never overflow")
+    func hugeDelays() {
+        let table = FaultTable(rules: [
+            FaultRule(from: "a", to: "b", mode: .delay, delayMs: .max, jitterMs: .max),
+            FaultRule(from: "a", to: "b", mode: .delay, delayMs: .max),
+        ])
+        #expect(act(table, "a", "b", jitter: 1) == .delay(.milliseconds(FaultRule.delayMsMax)))
+        #expect(act(table, "a", "b", jitter: -1) == .delay(.milliseconds(FaultRule.delayMsMax)))
+    }
 }

@@ -33,6 +33,9 @@ public struct FaultRule: Codable, Equatable, Sendable {
         self.expiresAt = expiresAt
     }
 
+    /// The longest delay (and jitter) a rule can add: an hour, so no sum of delays can overflow.
+    public static let delayMsMax: Int64 = 3_600_000
+
     public func isActive(at now: WallTime) -> Bool {
         expiresAt.map { now.millisecondsSinceEpoch < $0 } ?? true
     }
@@ -79,8 +82,9 @@ public struct FaultTable: Codable, Equatable, Sendable {
             case .loss: if roll < (rule.probability ?? 0) { dropped = true }
             case .diskFull: break
             case .delay:
-                let spread = Double(rule.jitterMs ?? 0) * max(-1, min(1, jitter))
-                delay += max(0, (rule.delayMs ?? 0) + Int64(spread.rounded()))
+                let base = min(max(rule.delayMs ?? 0, 0), FaultRule.delayMsMax)
+                let spread = Double(min(max(rule.jitterMs ?? 0, 0), FaultRule.delayMsMax)) * max(-1, min(1, jitter))
+                delay = min(delay + max(0, base + Int64(spread.rounded())), FaultRule.delayMsMax)
             }
         }
         if dropped { return .drop }
