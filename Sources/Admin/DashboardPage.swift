@@ -99,7 +99,8 @@ public enum DashboardPage {
         };
         const ms = (n) => n == null ? "never" : n < 1000 ? n + " ms" : n < 120000 ? (n / 1000).toFixed(1) + " s" :
           n < 7200000 ? Math.round(n / 60000) + " min" : (n / 3600000).toFixed(1) + " h";
-        let members = [];
+        // How much of a rebuild is done, 0...1: by bytes, or by objects while the bytes are unknown.
+        const rebuilt = (r) => r.bytesTotal ? r.bytesDone / r.bytesTotal : (r.objectsTotal ? r.objectsDone / r.objectsTotal : 0);
 
         async function getJSON(path) {
           const r = await fetch(path, { credentials: "same-origin", cache: "no-store" });
@@ -114,7 +115,7 @@ public enum DashboardPage {
           const td = document.createElement("td");
           if (h.rebuild) {
             const r = h.rebuild;
-            const done = r.bytesTotal ? r.bytesDone / r.bytesTotal : (r.objectsTotal ? r.objectsDone / r.objectsTotal : 0);
+            const done = rebuilt(r);
             td.className = "healing";
             td.textContent = "healing " + Math.floor(done * 100) + "%";
           } else if (h.queued || h.running || h.missedPending) {
@@ -191,7 +192,7 @@ public enum DashboardPage {
             if (h.rebuild) {
               any = true;
               const r = h.rebuild;
-              const fraction = r.bytesTotal ? r.bytesDone / r.bytesTotal : (r.objectsTotal ? r.objectsDone / r.objectsTotal : 0);
+              const fraction = rebuilt(r);
               const line = document.createElement("div");
               line.className = "rebuild";
               line.dataset.node = id;
@@ -223,7 +224,6 @@ public enum DashboardPage {
         async function refresh() {
           try {
             const view = await getJSON("/_dc/ui/api/cluster");
-            members = view.members;
             drawNodes(view);
             drawMatrix(view);
             drawHealing(view);

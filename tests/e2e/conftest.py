@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,20 @@ class Cluster:
             for nid, pid in pids.items():
                 if process_alive(pid, self.marker(nid)):
                     os.kill(pid, signal.SIGKILL)
+
+
+@contextmanager
+def four_nodes(home, *buckets):
+    """A 4-node cluster (demo timings) with these buckets, ended by its pids however the test ends."""
+    from test_s3 import s3_client
+    c = Cluster(home)
+    try:
+        c.up(4)
+        for bucket in buckets:
+            s3_client(c.endpoint("node1")).create_bucket(Bucket=bucket)
+        yield c
+    finally:
+        c.cleanup()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 import botocore
 import pytest
 
-from conftest import Cluster, process_alive, wait_until
+from conftest import four_nodes, process_alive, wait_until
 from test_s3 import s3_client
 
 KiB, MiB = 1 << 10, 1 << 20
@@ -20,13 +20,8 @@ KiB, MiB = 1 << 10, 1 << 20
 
 @pytest.fixture
 def four(tmp_path):
-    c = Cluster(tmp_path)
-    try:
-        c.up(4)
-        s3_client(c.endpoint("node1")).create_bucket(Bucket="heal")
+    with four_nodes(tmp_path, "heal") as c:
         yield c
-    finally:
-        c.cleanup()
 
 
 def verify(c):

@@ -11,7 +11,7 @@ import botocore
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from conftest import Cluster, s3_error
+from conftest import Cluster, four_nodes, s3_error
 from test_s3 import KEY, SECRET, run, s3_client, tool_env
 
 MiB = 1 << 20
@@ -19,13 +19,8 @@ MiB = 1 << 20
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("multipart"))
-    try:
-        c.up(4)
-        s3_client(c.endpoint("node1")).create_bucket(Bucket="mpu")
+    with four_nodes(tmp_path_factory.mktemp("multipart"), "mpu") as c:
         yield c
-    finally:
-        c.cleanup()
 
 
 def upload_parts(s3, key, parts):

@@ -10,7 +10,7 @@ from pathlib import Path
 import botocore
 import pytest
 
-from conftest import Cluster, s3_error
+from conftest import four_nodes, s3_error
 from test_s3 import KEY, SECRET, run, s3_client, tool_env
 
 MiB = 1 << 20
@@ -18,14 +18,8 @@ MiB = 1 << 20
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("breadth"))
-    try:
-        c.up(4)
-        s3_client(c.endpoint("node1")).create_bucket(Bucket="wide")
-        s3_client(c.endpoint("node1")).create_bucket(Bucket="other")
+    with four_nodes(tmp_path_factory.mktemp("breadth"), "wide", "other") as c:
         yield c
-    finally:
-        c.cleanup()
 
 
 def test_copy_object_within_and_across_buckets_with_both_metadata_directives(store):

@@ -132,16 +132,13 @@ extension DevCluster {
         func run() throws {
             let expiresAt = try options.expiresAt()
             if undo {
-                let launcher = try cluster.launcher()
-                let record = try launching { () throws(LauncherError) in try launcher.home.load() }
-                let nodes = try launcher.select(target.nodes, in: record)
-                let (table, answers) = try launching { () throws(LauncherError) in
-                    try launcher.changeFaults { rules in
-                        rules.removeAll { $0.mode == .diskFull && nodes.contains($0.from) }
-                    }
+                return try changeFaults(cluster) { launcher, record in
+                    let nodes = try launcher.select(target.nodes, in: record)
+                    return (
+                        "disk room back on \(nodes.joined(separator: ", "))",
+                        { rules in rules.removeAll { $0.mode == .diskFull && nodes.contains($0.from) } }
+                    )
                 }
-                say("disk room back on \(nodes.joined(separator: ", "))")
-                return report(table, answers, record)
             }
             try inject(cluster) { launcher, record in
                 try launcher.select(target.nodes, in: record).map {
@@ -223,27 +220,32 @@ func describe(_ rule: FaultRule) -> String {
         + (rule.expiresAt.map { " until \(WallTime(millisecondsSinceEpoch: $0).localClock)" } ?? "")
 }
 
-/// Adds the rules `plan` makes to the wanted faults, pushes them, and says what each node took.
-func inject(_ cluster: ClusterOptions, _ plan: (Launcher, ClusterRecord) throws -> [FaultRule]) throws {
+/// A change of the wanted faults: what to say, and the edit (made under the home's lock).
+typealias FaultChange = (summary: String, edit: (inout [FaultRule]) -> Void)
+
+/// Makes the change `plan` decides for this cluster, pushes the faults, and says what each node took.
+func changeFaults(_ cluster: ClusterOptions, _ plan: (Launcher, ClusterRecord) throws -> FaultChange) throws {
     let launcher = try cluster.launcher()
     let record = try launching { () throws(LauncherError) in try launcher.home.load() }
-    let added = try plan(launcher, record)
-    guard !added.isEmpty else { throw ValidationError("those groups have no link between them") }
+    let change = try plan(launcher, record)
     let (table, answers) = try launching { () throws(LauncherError) in
-        try launcher.changeFaults { $0 = FaultPlan.merge($0, added) }
+        try launcher.changeFaults { change.edit(&$0) }
     }
-    for rule in added { say("wanted: \(describe(rule))") }
+    say(change.summary)
     report(table, answers, record)
 }
 
-func clearFaults(_ cluster: ClusterOptions) throws {
-    let launcher = try cluster.launcher()
-    let record = try launching { () throws(LauncherError) in try launcher.home.load() }
-    let (table, answers) = try launching { () throws(LauncherError) in
-        try launcher.changeFaults { $0 = [] }
+/// Adds the rules `plan` makes to the wanted faults.
+func inject(_ cluster: ClusterOptions, _ plan: (Launcher, ClusterRecord) throws -> [FaultRule]) throws {
+    try changeFaults(cluster) { launcher, record in
+        let added = try plan(launcher, record)
+        guard !added.isEmpty else { throw ValidationError("those groups have no link between them") }
+        return (added.map { "wanted: \(describe($0))" }.joined(separator: "\n"), { $0 = FaultPlan.merge($0, added) })
     }
-    say("every fault cleared")
-    report(table, answers, record)
+}
+
+func clearFaults(_ cluster: ClusterOptions) throws {
+    try changeFaults(cluster) { _, _ in ("every fault cleared", { $0 = [] }) }
 }
 
 /// One line per node: whether it took the new table.

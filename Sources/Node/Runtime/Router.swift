@@ -290,11 +290,12 @@ extension Node {
             out.append(.init("devcluster_rebuild_bytes_done", "Bytes rebuilt so far.", Double(r.bytesDone)))
             out.append(.init("devcluster_rebuild_bytes_total", "Bytes to rebuild.", Double(r.bytesTotal)))
         }
-        if let space = currentLoad().diskFreeBytes {
+        let load = currentLoad()
+        if let space = load.diskFreeBytes {
             out.append(
                 .init("devcluster_disk_free_bytes", "Free bytes on the data folder's file system.", Double(space)))
         }
-        if let total = currentLoad().diskTotalBytes {
+        if let total = load.diskTotalBytes {
             out.append(.init("devcluster_disk_total_bytes", "Size of the data folder's file system.", Double(total)))
         }
         return out
