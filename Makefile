@@ -7,7 +7,7 @@ DEVCLUSTER := $(BIN)/devcluster
 # Never two Swift builds at once on this 2-core class of machine: every build takes this lock.
 LOCK := flock /tmp/devcluster-swift-build.lock
 
-.PHONY: deps build up down test unit e2e bench install lint clean demo-rebuild demo-bitrot demo-partition
+.PHONY: deps build up down test unit e2e bench install lint clean demo-rebuild demo-bitrot demo-partition chaos
 
 deps:
 	@scripts/install-deps.sh
@@ -41,6 +41,10 @@ demo-bitrot: build
 
 demo-partition: build
 	python3 scripts/scenario.py scenarios/partition.scenario --home sandbox
+
+# The chaos checker for 10 minutes on a cluster of its own (make test runs it for 60 s).
+chaos: build
+	@scripts/chaos.sh
 
 bench: build
 	@scripts/bench.sh

@@ -38,11 +38,15 @@ public struct ErasureSet: Sendable, Equatable {
 
     /// Nodes that must hold a write before it is acknowledged: k, or k + 1 when k == m (otherwise two
     /// disjoint halves could each accept a different write).
-    public var writeQuorum: Int { data == parity ? data + 1 : data }
+    public var writeQuorum: Int { data == parity && !unsafeHalfQuorums ? data + 1 : data }
+    /// A deliberately broken build for one test: every quorum off by one (k writes even when k == m,
+    /// half the nodes for locks and deletes), so both halves of a split accept writes. It exists to
+    /// show that the chaos checker catches the stale reads and lost writes that follow.
+    public var unsafeHalfQuorums = false
     /// Nodes that must answer for a read: any k shards rebuild the data.
     public var readQuorum: Int { data }
     /// Nodes that must agree on deletes and bucket operations: a majority.
-    public var metadataQuorum: Int { nodes / 2 + 1 }
+    public var metadataQuorum: Int { unsafeHalfQuorums ? max(1, nodes / 2) : nodes / 2 + 1 }
 
     public var geometry: ErasureGeometry { ErasureGeometry(dataShards: data, parityShards: parity) }
 

@@ -30,7 +30,7 @@ struct DevCluster: ParsableCommand {
             CommandGroup(
                 name: "Faults",
                 subcommands: [
-                    Partition.self, Isolate.self, Slow.self, DiskFull.self, HealPartition.self, Faults.self,
+                    Partition.self, Isolate.self, Slow.self, DiskFull.self, HealPartition.self, Faults.self, Chaos.self,
                 ]),
         ])
 

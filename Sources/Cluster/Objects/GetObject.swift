@@ -139,6 +139,8 @@ final class GetOperation {
                 blocksWritten += 1
                 pump()
             }
+            // The sink may have answered at once, and that may have ended the read.
+            guard done != nil else { return }
         }
         if current == nil && ready == nil && nextBlock <= blocks.upperBound {
             current = nextBlock
@@ -159,12 +161,17 @@ final class GetOperation {
         awaiting = Set(wanted)
         fetchRound += 1
         let round = fetchRound
-        for shard in wanted { readFrame(shard: shard) }
-        guard !inline, !awaiting.isEmpty else { return }
+        // A frame can fail as it is asked for (a refused connection), and that can end the read or
+        // start a new round: then this round has nothing left to ask for or to time.
+        for shard in wanted {
+            guard done != nil, fetchRound == round else { return }
+            readFrame(shard: shard)
+        }
+        guard done != nil, fetchRound == round, !inline, !awaiting.isEmpty else { return }
         // A node that stopped answering (paused, partitioned, dying) is left behind for parity.
         if stallTimer == nil { stallTimer = try? Timer(loop: layer.loop, label: "shard read stall") }
-        stallTimer?.start(after: ObjectLayer.shardReadStallMax) { [unowned self] in
-            guard done != nil, fetchRound == round else { return }
+        stallTimer?.start(after: ObjectLayer.shardReadStallMax) { [weak self] in
+            guard let self, done != nil, fetchRound == round else { return }
             readAroundStalledShards()
         }
     }
@@ -190,7 +197,7 @@ final class GetOperation {
     }
 
     private func readFrame(shard: Int) {
-        guard let block = current else { return }
+        guard done != nil, let block = current else { return }
         let bytes = geometry.frameBytes(index: block, objectSize: part.size)
         if inline {
             let copy = object.holders[layer.nodeID(holder[shard]!)]!

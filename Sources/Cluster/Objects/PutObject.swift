@@ -273,6 +273,8 @@ final class PutOperation {
         let block = blocksWritten - 1
         unacknowledged.append((block, Set(writers.keys), layer.loop.iterationTime))
         for (node, writer) in writers {
+            // A writer that fails as it is handed its frame can end the write (quorum lost).
+            guard done != nil else { return }
             writer.write(frames[distribution[node]]) { [self] error in
                 if let error { nodeFailed(node, error.description) }
                 acknowledged(block, by: node)
@@ -283,11 +285,13 @@ final class PutOperation {
     }
 
     /// One timer per write, while it runs, watches for nodes that stopped taking part.
+    /// (A writer can fail while it is handed a frame, ending the write: no timer is armed after that.)
     private func armStallTimer() {
-        guard stallTimer == nil, let timer = try? Timer(loop: layer.loop, label: "shard write stall") else { return }
+        guard done != nil, stallTimer == nil, let timer = try? Timer(loop: layer.loop, label: "shard write stall")
+        else { return }
         stallTimer = timer
         let period = ObjectLayer.shardWriteStallMax / 4
-        timer.start(after: period, repeating: period) { [unowned self] in dropStalledWriters() }
+        timer.start(after: period, repeating: period) { [weak self] in self?.dropStalledWriters() }
     }
 
     private func acknowledged(_ block: Int, by node: Int) {

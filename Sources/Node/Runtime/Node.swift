@@ -58,6 +58,8 @@ public final class Node {
     static let diskSampleInterval: Duration = .seconds(5)
     /// How long a stopping node waits for in-flight requests before closing them.
     public static let shutdownGrace: Duration = .seconds(10)
+    /// `1` breaks every quorum on purpose (ErasureSet.unsafeHalfQuorums): tests only.
+    public static let unsafeHalfQuorumsEnvironment = "DEVNODE_UNSAFE_HALF_QUORUMS"
     static let leaveTimeout: Duration = .milliseconds(500)
     /// Events returned by one `/_dc/v1/events` call, by default and at most.
     static let eventsPageDefault = 1000
@@ -129,7 +131,14 @@ public final class Node {
                 client: client,
                 key: key, log: logger, emit: { emitTarget?($0) })
             do {
-                set = try ErasureSet(nodes: config.members.count, parity: config.cluster.parity)
+                var shape = try ErasureSet(nodes: config.members.count, parity: config.cluster.parity)
+                if getenv(Node.unsafeHalfQuorumsEnvironment).map({ String(cString: $0) }) == "1" {
+                    shape.unsafeHalfQuorums = true
+                    logger.warn(
+                        "UNSAFE BUILD FOR TESTS: \(Node.unsafeHalfQuorumsEnvironment)=1 half the nodes acknowledge writes and grant locks: a split loses data"
+                    )
+                }
+                set = shape
             } catch {
                 throw .config(ConfigError(source: "config", key: "cluster.parity", problem: error.description, fix: ""))
             }

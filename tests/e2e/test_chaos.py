@@ -1,0 +1,62 @@
+"""The chaos checker against real nodes: a run under every fault passes and leaves the cluster as it
+found it; a deliberately broken build (quorums off by one) is caught; bad starts are refused."""
+
+import os
+import random
+import re
+
+DURATION = os.environ.get("DC_CHAOS_DURATION", "60s")
+
+
+def summary_number(out, label):
+    m = re.search(rf"{label}:\s+(\d+)", out)
+    assert m, f"no '{label}' in:\n{out}"
+    return int(m.group(1))
+
+
+def test_chaos_run_passes_and_restores_the_cluster(running):
+    seed = random.randint(1, 999_999)
+    p = running.run("chaos", "--duration", DURATION, "--seed", seed, check=False, timeout=900)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, f"chaos failed (seed {seed}):\n{out}"
+    assert "chaos: PASSED" in out and "anomalies:  0" in out, out
+    assert "verify:     clean" in out, out
+    # It really ran: acknowledged writes and faults, several kinds of them.
+    acked = int(re.search(r"(\d+) acknowledged", out).group(1))
+    assert acked > 50, out
+    kinds = re.search(r"faults:\s+(.*)", out).group(1)
+    assert kinds != "none" and kinds.count(",") >= 1, out
+    # Nothing left behind: every node up, seeing every other, no fault wanted or applied.
+    status, _ = running.status()
+    assert status["verdict"] == "healthy", status
+    assert "no faults wanted" in running.run("faults").stdout
+
+
+def test_chaos_seed_that_crashed_a_node_now_passes(running):
+    # Seed 476279 opens with node3 isolated (refused) while node4 is paused: a node once armed a stall
+    # timer for a read that had already failed and crashed a second later. Crashes fail a run.
+    p = running.run("chaos", "--duration", "4s", "--seed", 476279, check=False, timeout=300)
+    out = p.stdout + p.stderr
+    assert "cut node3 off from node1,node2,node4 (reject)" in out and "pause node4" in out, out
+    assert p.returncode == 0 and "crashes:    0" in out, out
+
+
+def test_chaos_catches_a_broken_build(cluster):
+    # Every quorum off by one: both halves of a 2/2 split accept writes. Seed 7 splits 2/2 at once.
+    cluster.env["DEVNODE_UNSAFE_HALF_QUORUMS"] = "1"
+    cluster.up(4)
+    assert "UNSAFE BUILD FOR TESTS" in cluster.log("node1")
+    p = cluster.run("chaos", "--duration", "15s", "--seed", 7, "--faults", "split", check=False, timeout=600)
+    out = p.stdout + p.stderr
+    assert p.returncode == 1, out
+    assert "chaos: FAILED" in out and "--seed 7" in out and "--faults split" in out, out
+    assert summary_number(out, "anomalies") > 0, out
+    assert "stale read" in out or "lost acknowledged write" in out, out
+
+
+def test_chaos_refuses_an_unhealthy_cluster_and_unknown_faults(running):
+    p = running.run("chaos", "--faults", "kill,meteor", check=False)
+    assert p.returncode != 0 and "--faults" in p.stderr, p.stderr
+    running.run("kill", "node2")
+    p = running.run("chaos", "--duration", "5s", check=False)
+    assert p.returncode != 0 and "not healthy" in p.stderr, p.stdout + p.stderr
