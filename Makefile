@@ -7,7 +7,7 @@ DEVCLUSTER := $(BIN)/devcluster
 # Never two Swift builds at once on this 2-core class of machine: every build takes this lock.
 LOCK := flock /tmp/devcluster-swift-build.lock
 
-.PHONY: deps build up down test unit e2e bench install lint clean demo-rebuild demo-bitrot demo-partition chaos
+.PHONY: deps build up down test unit e2e bench install lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos
 
 deps:
 	@scripts/install-deps.sh
@@ -41,6 +41,9 @@ demo-bitrot: build
 
 demo-partition: build
 	python3 scripts/scenario.py scenarios/partition.scenario --home sandbox
+
+demo-slow: build
+	python3 scripts/scenario.py scenarios/slow.scenario --home sandbox
 
 # The chaos checker for 10 minutes on a cluster of its own (make test runs it for 60 s).
 chaos: build

@@ -2,7 +2,7 @@
 """make bench: the foundation's benchmarks, each reported as the median of several runs, with ratios
 against a peer measured in the same run (the machine is shared and noisy). Prints a Markdown report.
 
-  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster|store|heal|s3] [--keys N]
+  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster|store|heal|s3|faults] [--keys N]
 """
 
 import argparse
@@ -334,11 +334,76 @@ def s3_bench(runs, keys):
     ])
 
 
+def set_slow_node_avoidance(c, on):
+    """Rewrites every node's config with cluster.slowNodeAvoidance, and restarts the nodes."""
+    for node in c.record()["nodes"]:
+        path = c.dir / node["id"] / "config.json"
+        config = json.loads(path.read_text())
+        config["cluster"]["slowNodeAvoidance"] = "on" if on else "off"
+        path.write_text(json.dumps(config, indent=2))
+    c.run("restart", "all", timeout=120)
+
+
+def faults_bench(runs):
+    """GET latency through node1 with node3 slowed by 500 ms, with and without slow-node avoidance
+    (against the same cluster unslowed, in the same run); time from a 2/2 split's heal to every view
+    online, for both heartbeat profiles."""
+    get = {"unslowed": [], "slowed, avoidance on": [], "slowed, avoidance off": []}
+    for _ in range(runs):
+        c = Cluster(tempfile.mkdtemp(prefix="dc-bench-"))
+        try:
+            c.up(4, demo=False)
+            common = ["--home", c.home, "--name", c.name, "--size", "256KiB", "--count", "200", "--bucket", "slowb"]
+            devcluster_bench(common + ["--concurrency", "8", "--phases", "put", "--keep"])
+            via1 = common + ["--concurrency", "4", "--phases", "get", "--keep", "--endpoint", c.endpoint("node1"),
+                             "--access-key", "minioadmin", "--secret-key", "minioadmin"]
+            get["unslowed"].append(devcluster_bench(via1)["GET"]["latencyMs"])
+            c.run("slow", "node3", "500ms")
+            get["slowed, avoidance on"].append(devcluster_bench(via1)["GET"]["latencyMs"])
+            set_slow_node_avoidance(c, False)  # the nodes keep the fault across the restart
+            c.run("wait-for", "all=online", "--within", "15s")
+            get["slowed, avoidance off"].append(devcluster_bench(via1)["GET"]["latencyMs"])
+        finally:
+            c.cleanup()
+            shutil.rmtree(c.home, ignore_errors=True)
+    heal = {"demo 200ms/1s": [], "defaults 1s/3s": []}
+    for label, demo in (("demo 200ms/1s", True), ("defaults 1s/3s", False)):
+        for _ in range(runs):
+            c = Cluster(tempfile.mkdtemp(prefix="dc-bench-"))
+            try:
+                c.up(4, demo=demo)
+                c.run("partition", "--split", "node1,node2/node3,node4")
+                c.run("wait-for", "node3,node4=offline", "--seen-by", "node1,node2", "--within", "15s")
+                c.run("wait-for", "node1,node2=offline", "--seen-by", "node3,node4", "--within", "15s")
+                c.run("heal-partition")
+                c.run("wait-for", "all=online", "--within", "15s")
+                events = c.events()
+                cleared = max(event_time(e) for e in events if e["event"] == "launcher_faults")
+                online = [event_time(e) for e in events if e["event"] == "node_online" and event_time(e) >= cleared]
+                heal[label].append(max(online) - cleared)
+            finally:
+                c.cleanup()
+                shutil.rmtree(c.home, ignore_errors=True)
+    med = statistics.median
+    base = med(r["p99"] for r in get["unslowed"])
+    lines = [f"| GET of 256 KiB through node1, 4 in flight (median of {runs} runs) | p50 ms | p99 ms | p99 vs unslowed |",
+             "|---|---|---|---|"]
+    for label, rs in get.items():
+        p99 = med(r["p99"] for r in rs)
+        lines.append(f"| {label} | {med(r['p50'] for r in rs):.0f} | {p99:.0f} | {p99 / base:.1f}x |")
+    lines += ["", f"| partition heal to every view online (median of {runs} runs) | s | aim |", "|---|---|---|"]
+    for label, v in heal.items():
+        lines.append(f"| 2/2 split healed, {label} heartbeats | {med(v):.2f} (max {max(v):.2f}) | one or two heartbeats |")
+    lines += ["", "All runs: " + json.dumps({"get_p99_ms": {k: [round(r["p99"]) for r in v] for k, v in get.items()},
+                                             "heal_s": {k: [round(x, 2) for x in v] for k, v in heal.items()}})]
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--only", choices=["http", "cluster", "store", "heal", "s3"])
+    parser.add_argument("--only", choices=["http", "cluster", "store", "heal", "s3", "faults"])
     parser.add_argument("--keys", type=int, default=100_000, help="keys in the listing benchmark")
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}; {datetime.now():%Y-%m-%d %H:%M}\n")
@@ -359,6 +424,9 @@ def main():
     if args.only in (None, "s3"):
         print("### S3 breadth: multipart and listings\n")
         print(s3_bench(args.runs, args.keys) + "\n")
+    if args.only in (None, "faults"):
+        print("### Faults: a slow node, a healed partition\n")
+        print(faults_bench(args.runs) + "\n")
     print(f"Load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -11,6 +11,8 @@ A scenario is a text file of steps, one a line (# starts a comment):
   expect NODES=STATE within D              devcluster wait-for NODES=STATE --within D
   write N objects of SIZE-SIZE to BUCKET/PREFIX    seeded random objects through S3 (boto3); their SHA-256 are kept
   check objects                            every object written reads back byte-exact (from any running node)
+  read the objects N times via NODE within D   GET every object written N times through NODE (byte-exact);
+                                           p99 of those GETs must be under D (a bound far from the failure)
   verify within D                          devcluster verify is clean within D (it is retried until then)
   event KIND from NODE within D            NODE reports an event KIND within D (since the step before began)
   event KIND about NODE within D           an event KIND about NODE (its peer or shard) from any node
@@ -87,11 +89,12 @@ class Runner:
         return subprocess.run([str(BIN / "devcluster"), *args], env=self.env, capture_output=True, text=True,
                               timeout=timeout)
 
-    def s3(self):
+    def s3(self, node=None):
         import boto3
         from botocore.config import Config
         status = json.loads(self.devcluster("status", "--json").stdout)
-        endpoint = next(n["endpoint"] for n in status["nodes"] if n["process"] == "running" and n.get("view") is not None)
+        endpoint = next(n["endpoint"] for n in status["nodes"]
+                        if n["process"] == "running" and n.get("view") is not None and node in (None, n["id"]))
         return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=status["accessKey"],
                             aws_secret_access_key=status["secretKey"], region_name="us-east-1",
                             config=Config(retries={"max_attempts": 3, "mode": "standard"}))
@@ -177,6 +180,29 @@ class Runner:
         return f"all {len(self.objects)} objects byte-exact" + (
             f", none of the {len(self.refused)} refused writes visible" if self.refused else "")
 
+    def step_read(self, rest):
+        m = re.fullmatch(r"the objects (\d+) times via (\S+) within (\S+)", rest)
+        if not m:
+            raise StepFailed("read the objects N times via NODE within D")
+        times, node, bound = int(m.group(1)), m.group(2), duration(m.group(3))
+        s3 = self.s3(node)
+        latencies = []
+        for _ in range(times):
+            for name, digest in self.objects.items():
+                bucket, key = name.split("/", 1)
+                t0 = time.monotonic()
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                latencies.append(time.monotonic() - t0)
+                if hashlib.sha256(body).hexdigest() != digest:
+                    raise StepFailed(f"{name}: wrong bytes")
+        latencies.sort()
+        p50 = latencies[len(latencies) // 2]
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        result = f"{len(latencies)} GETs via {node}: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
+        if p99 > bound:
+            raise StepFailed(result + f", over {m.group(3)}")
+        return result
+
     def step_verify(self, rest):
         m = re.fullmatch(r"within (\S+)", rest)
         if not m:
@@ -226,7 +252,7 @@ class Runner:
             if not line or line.startswith("#"):
                 continue
             action, _, rest = line.partition(" ")
-            if action not in ("say", "run", "expect", "write", "check", "verify", "event"):
+            if action not in ("say", "run", "expect", "write", "check", "read", "verify", "event"):
                 raise SystemExit(f"{self.path}:{number}: unknown step '{action}'")
             steps.append((number, action, rest.strip()))
         start = time.time()

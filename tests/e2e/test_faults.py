@@ -78,6 +78,30 @@ def test_one_way_partition_and_reject_mode(running):
     assert s3.get_object(Bucket="oneway", Key="k")["Body"].read() == body
 
 
+def test_client_faults_cut_or_slow_s3_traffic_only(running):
+    s3 = s3_client(running.endpoint("node1"))
+    s3.create_bucket(Bucket="clients")
+    s3.put_object(Bucket="clients", Key="k", Body=b"x" * 1000)
+    via2 = s3_client(running.endpoint("node2"))
+    # Cut S3 clients off from node2 (refused at once); node2 keeps serving its peers and the launcher.
+    out = running.run("isolate", "node2", "--clients", "--mode", "reject").stdout
+    assert "clients -> node2 reject" in out, out
+    with pytest.raises(botocore.exceptions.BotoCoreError):
+        via2.get_object(Bucket="clients", Key="k")
+    assert s3.get_object(Bucket="clients", Key="k")["Body"].read() == b"x" * 1000
+    assert "node2: applies" in running.run("faults").stdout
+    running.run("faults", "clear")
+    assert via2.get_object(Bucket="clients", Key="k")["Body"].read() == b"x" * 1000
+    # Slow: node2's S3 requests wait before they are served (its peers' links wait too, 150 ms
+    # stays under the demo heartbeat deadline).
+    out = running.run("slow", "node2", "150ms", "--clients").stdout
+    assert "clients -> node2 delay 150ms" in out, out
+    t0 = time.monotonic()
+    assert via2.get_object(Bucket="clients", Key="k")["Body"].read() == b"x" * 1000
+    assert time.monotonic() - t0 >= 0.15
+    running.run("faults", "clear")
+
+
 def test_a_fault_for_a_while_expires_in_the_nodes(running):
     running.run("isolate", "node4", "--for", "2s")
     wait_until(lambda: sees(running, "node1", "node4", "offline"), 10, message="node4 isolated")

@@ -33,6 +33,10 @@ public struct FaultRule: Codable, Equatable, Sendable {
         self.expiresAt = expiresAt
     }
 
+    /// The `from` of a rule on S3 client traffic (`--clients`): every request a node gets that is not
+    /// from a peer. No node can be named so (node ids are `node<N>`).
+    public static let clients = "clients"
+
     /// The longest delay (and jitter) a rule can add: an hour, so no sum of delays can overflow.
     public static let delayMsMax: Int64 = 3_600_000
 

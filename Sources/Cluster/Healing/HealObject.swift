@@ -131,7 +131,7 @@ final class RebuildOperation {
     }
 
     private var object: ResolvedObject {
-        ResolvedObject(bucket: bucket, key: key, version: version, holders: sources, answers: sources.count)
+        ResolvedObject(bucket: bucket, key: key, version: version, holders: sources)
     }
 
     private func shard(of node: Int) -> Int { version.erasure?.distribution[node] ?? 0 }

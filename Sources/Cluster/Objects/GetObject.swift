@@ -75,6 +75,9 @@ final class GetOperation {
     let blocks: ClosedRange<Int>
     /// The node holding each shard, among the nodes that hold this version and are reachable.
     let holder: [Int: Int]
+    /// The shards in the order they are read from: data shards before parity (decoding is then a
+    /// copy), but shards on slow nodes last.
+    let preference: [Int]
     /// Shards read from, and shards that failed (unreadable or corrupt).
     private var active: [Int] = []
     private var bad: Set<Int> = []
@@ -116,11 +119,17 @@ final class GetOperation {
             holder[copy.erasure?.index ?? info.distribution[node]] = node
         }
         self.holder = holder
+        let k = coder.geometry.dataShards
+        preference = holder.keys.sorted { a, b in
+            let slowA = layer.isSlow(holder[a]!)
+            let slowB = layer.isSlow(holder[b]!)
+            if slowA != slowB { return !slowA }
+            return (a < k) != (b < k) ? a < k : a < b
+        }
     }
 
     func start() {
-        // Data shards first: when all k are good, decoding is a copy.
-        active = Array((0..<geometry.totalShards).filter { holder[$0] != nil }.prefix(geometry.dataShards))
+        active = Array(preference.prefix(geometry.dataShards))
         pump()
     }
 
@@ -170,7 +179,7 @@ final class GetOperation {
         guard done != nil, fetchRound == round, !inline, !awaiting.isEmpty else { return }
         // A node that stopped answering (paused, partitioned, dying) is left behind for parity.
         if stallTimer == nil { stallTimer = try? Timer(loop: layer.loop, label: "shard read stall") }
-        stallTimer?.start(after: ObjectLayer.shardReadStallMax) { [weak self] in
+        stallTimer?.start(after: layer.shardStall) { [weak self] in
             guard let self, done != nil, fetchRound == round else { return }
             readAroundStalledShards()
         }
@@ -180,7 +189,7 @@ final class GetOperation {
     /// (else waiting on the slow ones is the only way, up to their stream timeout).
     private func readAroundStalledShards() {
         guard !awaiting.isEmpty else { return }
-        let spare = (0..<geometry.totalShards).count { holder[$0] != nil && !active.contains($0) && !bad.contains($0) }
+        let spare = preference.count { !active.contains($0) && !bad.contains($0) }
         guard usable.count - awaiting.count + spare >= geometry.dataShards else { return }
         let stalled = awaiting
         awaiting = []
@@ -190,8 +199,8 @@ final class GetOperation {
 
     /// Adds unused shards until k are usable; false when there are not enough left.
     private func addShards() -> Bool {
-        for shard in 0..<geometry.totalShards where usable.count < geometry.dataShards {
-            if holder[shard] != nil && !active.contains(shard) && !bad.contains(shard) { active.append(shard) }
+        for shard in preference where usable.count < geometry.dataShards {
+            if !active.contains(shard) && !bad.contains(shard) { active.append(shard) }
         }
         return usable.count >= geometry.dataShards
     }
@@ -314,7 +323,9 @@ final class GetOperation {
 
     private func reportDegraded() {
         guard reportsDegraded else { return }
-        let missing = layer.stores.indices.map(layer.nodeID).filter { object.holders[$0] == nil }
+        let missing = layer.stores.indices.map(layer.nodeID).filter {
+            object.holders[$0] == nil && !object.late.contains($0)
+        }
         let corruptNodes = corrupt.compactMap { holder[$0] }.map(layer.nodeID)
         let unreadable = bad.subtracting(corrupt).compactMap { holder[$0] }.map(layer.nodeID)
         guard !missing.isEmpty || !corruptNodes.isEmpty || !unreadable.isEmpty else { return }

@@ -11,18 +11,23 @@ final class NodeRound<T>: StallChecked {
     private let enough: Int
     private let grace: Duration
     private let counts: (Result<T, StoreError>) -> Bool
+    /// Stragglers not worth their grace (nodes known to be slow): once only they are left, the round
+    /// ends at once.
+    private let notWaitedFor: (NodeID) -> Bool
     private let watch: StragglerWatch
     private var enoughSince: Instant?
     private var end: (([NodeID: Result<T, StoreError>]) -> Void)?
 
     init(
         nodes: [NodeID], enough: Int, grace: Duration, watch: StragglerWatch,
-        counts: @escaping (Result<T, StoreError>) -> Bool, end: @escaping ([NodeID: Result<T, StoreError>]) -> Void
+        counts: @escaping (Result<T, StoreError>) -> Bool, notWaitedFor: @escaping (NodeID) -> Bool = { _ in false },
+        end: @escaping ([NodeID: Result<T, StoreError>]) -> Void
     ) {
         waiting = Set(nodes)
         self.enough = enough
         self.grace = grace
         self.counts = counts
+        self.notWaitedFor = notWaitedFor
         self.watch = watch
         self.end = end
         if nodes.isEmpty { finish() }
@@ -33,6 +38,7 @@ final class NodeRound<T>: StallChecked {
         answers[node] = result
         if waiting.isEmpty { return finish() }
         if enoughSince == nil && answers.values.count(where: counts) >= enough {
+            if waiting.allSatisfy(notWaitedFor) { return giveUpOnStragglers("known to be slow") }
             enoughSince = watch.loop.iterationTime
             watch.add(self)
         }
@@ -40,9 +46,11 @@ final class NodeRound<T>: StallChecked {
 
     func checkStall(now: Instant) {
         guard end != nil, let since = enoughSince, now.since(since) >= grace else { return }
-        for node in waiting {
-            answers[node] = .failure(.unreachable("no answer within \(DurationText.format(grace)) of the others"))
-        }
+        giveUpOnStragglers("no answer within \(DurationText.format(grace)) of the others")
+    }
+
+    private func giveUpOnStragglers(_ why: String) {
+        for node in waiting { answers[node] = .failure(.unreachable(why)) }
         finish()
     }
 

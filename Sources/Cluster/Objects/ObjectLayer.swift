@@ -32,6 +32,12 @@ public final class ObjectLayer {
     /// Objects whose shard file would be this small or smaller live inside their metadata.
     public static let inlineShardBytesMax: Int64 = 128 << 10
 
+    /// How fast each node has answered lately, and whether reads route around the slow ones
+    /// (`cluster.slowNodeAvoidance`): a read then waits for a slow node's metadata only briefly, takes
+    /// its shards from the others, and gives up on a stalled shard sooner.
+    public var latency = PeerLatency()
+    public var avoidsSlowNodes = true
+
     /// Called for every write a node missed while the write still reached quorum (the healing layer
     /// records them durably).
     public var onMissedWrite: ((MissedWrite) -> Void)?
@@ -79,15 +85,20 @@ public final class ObjectLayer {
     /// quorum (N + R - W of them), a straggler gets `metadataStragglerWait` more, then counts as
     /// unreachable. Nodes being rebuilt from empty are not asked (they count as unreachable: what they
     /// lack proves nothing), unless `includingHealing` (calls that change or heal the nodes).
+    /// Every definite answer's time is recorded in `latency`. Reads (`isRead`) wait for stragglers
+    /// `readStragglerGrace`, and not at all for nodes known to be slow; the rest `metadataStragglerWait`.
     func fanOut<T>(
-        includingHealing: Bool = false, _ call: (ShardStore, @escaping (Result<T, StoreError>) -> Void) -> Void,
+        includingHealing: Bool = false, isRead: Bool = false,
+        _ call: (ShardStore, @escaping (Result<T, StoreError>) -> Void) -> Void,
         _ done: @escaping ([NodeID: Result<T, StoreError>]) -> Void
     ) {
         let enough = min(stores.count, max(set.readQuorum, stores.count + set.readQuorum - set.writeQuorum))
         let reachable = stores.filter { isReachable($0.id) && (includingHealing || !healingNodes.contains($0.id)) }
         let round = NodeRound<T>(
-            nodes: reachable.map(\.id), enough: enough, grace: ObjectLayer.metadataStragglerWait, watch: stragglers,
-            counts: { $0.isDefinite }
+            nodes: reachable.map(\.id), enough: enough,
+            grace: isRead ? readStragglerGrace : ObjectLayer.metadataStragglerWait, watch: stragglers,
+            counts: { $0.isDefinite },
+            notWaitedFor: { [self] in isRead && avoidsSlowNodes && latency.isSlow($0) }
         ) { [stores, healing = healingNodes] answers in
             var all = answers
             for store in stores where all[store.id] == nil {
@@ -96,8 +107,31 @@ public final class ObjectLayer {
             }
             done(all)
         }
-        for store in reachable { call(store) { round.answered(store.id, $0) } }
+        let began = loop.now
+        for store in reachable {
+            call(store) { [self] result in
+                // Late answers too: they are how a slow node is seen to be slow, and then fast again.
+                if result.isDefinite { latency.record(store.id, loop.now.since(began)) }
+                round.answered(store.id, result)
+            }
+        }
     }
+
+    /// How long a read waits for a straggler's metadata once enough nodes answered: a few typical
+    /// answers when routing around slow nodes (the answers in already decide the read; the straggler
+    /// only adds a holder), else `metadataStragglerWait`.
+    var readStragglerGrace: Duration {
+        avoidsSlowNodes
+            ? latency.stragglerGrace(max: ObjectLayer.metadataStragglerWait) : ObjectLayer.metadataStragglerWait
+    }
+
+    /// How long a shard may deliver nothing before a read goes around it.
+    var shardStall: Duration {
+        avoidsSlowNodes ? latency.shardStall(max: ObjectLayer.shardReadStallMax) : ObjectLayer.shardReadStallMax
+    }
+
+    /// Whether reads should take their shards from other nodes than this one.
+    func isSlow(_ node: Int) -> Bool { avoidsSlowNodes && latency.isSlow(nodeID(node)) }
 
     // MARK: Buckets
 
@@ -230,13 +264,18 @@ public final class ObjectLayer {
         _ done: @escaping (Result<ResolvedObject, ObjectError>) -> Void
     ) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
-        fanOut({ $0.readMetadata(bucket: bucket, key: key, $1) }) { [self] answers in
+        fanOut(isRead: true, { $0.readMetadata(bucket: bucket, key: key, $1) }) { [self] answers in
             switch Quorum.resolve(answers, set: set, versionID: versionID) {
             case .found(let version, let holders):
                 done(
                     .success(
                         ResolvedObject(
-                            bucket: bucket, key: key, version: version, holders: holders, answers: answers.count)))
+                            bucket: bucket, key: key, version: version, holders: holders,
+                            late: Set(
+                                answers.compactMap { node, answer in
+                                    guard case .failure(.unreachable) = answer, isReachable(node) else { return nil }
+                                    return node
+                                }))))
             case .notFound:
                 if let versionID {
                     return done(.failure(.noSuchVersion(bucket: bucket, key: key, versionID: versionID)))
@@ -422,8 +461,8 @@ public struct ResolvedObject: Sendable {
     public var key: String
     public var version: ObjectVersion
     public var holders: [NodeID: ObjectVersion]
-    /// How many nodes answered at all.
-    public var answers: Int
+    /// Nodes online but not answered in time (slow, or stalled): not known to lack the object.
+    public var late: Set<NodeID> = []
 }
 
 /// A write (or delete) some nodes did not get although it reached quorum.

@@ -66,13 +66,18 @@ extension DevCluster {
     struct Isolate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Cut every link to and from a node: it keeps running, alone.",
-            discussion: "devcluster isolate node2 --for 20s")
+            discussion:
+                "devcluster isolate node2 --for 20s\ndevcluster isolate node2 --clients   # S3 clients cannot reach it either"
+        )
 
         @OptionGroup var cluster: ClusterOptions
         @OptionGroup var target: NodeTarget
 
         @Option(name: .long, help: ArgumentHelp("drop or reject.", valueName: "mode"))
         var mode: String = "drop"
+
+        @Flag(name: .long, help: "Cut S3 clients off from it too (its S3 requests dropped or refused).")
+        var clients = false
 
         @OptionGroup var options: FaultOptions
 
@@ -84,6 +89,9 @@ extension DevCluster {
                 return FaultPlan.partition(
                     nodes, record.nodes.map(\.id).filter { !nodes.contains($0) }, oneway: false, mode: mode,
                     expiresAt: expiresAt)
+                    + (clients
+                        ? nodes.map { FaultRule(from: FaultRule.clients, to: $0, mode: mode, expiresAt: expiresAt) }
+                        : [])
             }
         }
     }
@@ -91,13 +99,18 @@ extension DevCluster {
     struct Slow: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delay every request to and from a node (500ms, 500ms±100ms).",
-            discussion: "devcluster slow node3 500ms\ndevcluster slow node3 200ms±50ms --for 1m")
+            discussion:
+                "devcluster slow node3 500ms\ndevcluster slow node3 200ms±50ms --for 1m\ndevcluster slow node3 1s --clients   # its S3 requests too"
+        )
 
         @OptionGroup var cluster: ClusterOptions
         @OptionGroup var target: NodeTarget
 
         @Argument(help: ArgumentHelp("The delay, with an optional jitter: 500ms, 500ms±100ms.", valueName: "delay"))
         var delay: String
+
+        @Flag(name: .long, help: "Delay its S3 requests too (by the same delay, before they are served).")
+        var clients = false
 
         @OptionGroup var options: FaultOptions
 
@@ -108,8 +121,14 @@ extension DevCluster {
             let expiresAt = try options.expiresAt()
             try inject(cluster) { launcher, record in
                 let all = record.nodes.map(\.id)
-                return try launcher.select(target.nodes, in: record).flatMap {
-                    FaultPlan.slow($0, others: all, delayMs: ms, jitterMs: jitter, expiresAt: expiresAt)
+                return try launcher.select(target.nodes, in: record).flatMap { node in
+                    FaultPlan.slow(node, others: all, delayMs: ms, jitterMs: jitter, expiresAt: expiresAt)
+                        + (clients
+                            ? [
+                                FaultRule(
+                                    from: FaultRule.clients, to: node, mode: .delay, delayMs: ms, jitterMs: jitter,
+                                    expiresAt: expiresAt)
+                            ] : [])
                 }
             }
         }

@@ -51,6 +51,8 @@ public struct NodeConfig: Equatable, Sendable {
         /// The background pass over every shard (`cluster.scanner`: bytesPerSecond, objectsPerSecond,
         /// interval).
         public var scanner = Scanner.Limits()
+        /// Reads route around nodes much slower than the rest (`cluster.slowNodeAvoidance`, on).
+        public var slowNodeAvoidance = true
     }
 
     public var version = NodeConfig.currentVersion
@@ -232,6 +234,7 @@ public struct NodeConfig: Equatable, Sendable {
             if let v = try sc.duration("interval") { cluster.scanner.interval = v }
             try sc.finish()
         }
+        if let v = try c.onOff("slowNodeAvoidance") { cluster.slowNodeAvoidance = v }
         try c.finish()
 
         var config = NodeConfig(cluster: cluster, baseDirectory: baseDirectory)
@@ -306,6 +309,7 @@ public struct NodeConfig: Equatable, Sendable {
                 ])
             ),
             ("dataDir", .string(cluster.dataDir)), ("faults", .string(cluster.faults ? "on" : "off")),
+            ("slowNodeAvoidance", .string(cluster.slowNodeAvoidance ? "on" : "off")),
             (
                 "scanner",
                 .object([

@@ -69,20 +69,36 @@ extension Node {
     ) {
         guard config.cluster.faults, !faults.table.rules.isEmpty else { return serve() }
         // Delays and losses were the caller's to apply (applying them here too would count them twice).
-        switch faults.table.action(from: caller, to: me.rawValue, at: .now(), roll: 1, jitter: 0) {
+        var action = faults.table.action(from: caller, to: me.rawValue, at: .now(), roll: 1, jitter: 0)
+        if case .delay = action { action = .pass }
+        act(action, response, serve)
+    }
+
+    /// The same for an S3 request (`--clients` faults: S3 clients apply none of their own), with its
+    /// delays and losses.
+    func filterClients(_ response: HTTPServerResponse, _ serve: @escaping () -> Void) {
+        guard config.cluster.faults, !faults.table.rules.isEmpty else { return serve() }
+        act(
+            faults.table.action(
+                from: FaultRule.clients, to: me.rawValue, at: .now(), roll: Double.random(in: 0..<1),
+                jitter: Double.random(in: -1...1)), response, serve)
+    }
+
+    private func act(_ action: FaultTable.Action, _ response: HTTPServerResponse, _ serve: @escaping () -> Void) {
+        switch action {
+        case .pass:
+            serve()
         case .reject:
             response.abortConnection()
-        case .drop:
-            guard let timer = try? Timer(loop: loop, label: "dropped request") else {
-                return response.abortConnection()
-            }
+        case .drop, .delay:
+            let hold: Duration
+            if case .delay(let d) = action { hold = d } else { hold = FaultState.holdMax }
+            guard let timer = try? Timer(loop: loop, label: "held request") else { return response.abortConnection() }
             response.onAbort { timer.close() }
-            timer.start(after: FaultState.holdMax) {
+            timer.start(after: hold) {
                 timer.close()
-                response.abortConnection()
+                if case .delay = action { serve() } else { response.abortConnection() }
             }
-        case .pass, .delay:
-            serve()
         }
     }
 

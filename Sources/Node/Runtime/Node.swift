@@ -215,6 +215,7 @@ public final class Node {
                 ])
         }
         objects.onDegradedRead = { [unowned self] read in self.degradedRead(read) }
+        objects.avoidsSlowNodes = config.cluster.slowNodeAvoidance
     }
 
     /// Descriptors kept for everything but client connections: data files, the log, the loop's own.

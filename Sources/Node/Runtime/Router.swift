@@ -38,7 +38,7 @@ extension Node {
         } else if path.hasPrefix("/_dc/") || path == "/_dc" {
             sendText(response, 404, "no such devcluster endpoint: \(path)")
         } else {
-            s3.handle(request, response)
+            filterClients(response) { [unowned self] in s3.handle(request, response) }
         }
     }
 
