@@ -67,12 +67,12 @@ struct ChaosHistoryTests {
         #expect(h.check().map(\.kind) == [.staleRead, .staleRead])
     }
 
-    @Test("a write never acknowledged replaces nothing, and may show up late")
+    @Test("a write never acknowledged replaces nothing until a read returns it, and may show up late")
     func unacknowledged() {
         var h = history(secondAcked: false)
-        h.record(read(.value(write: "w1"), 100, 101))
-        h.record(read(.value(write: "w2"), 200, 201))
-        h.record(read(.value(write: "w1"), 300, 301, final: true))
+        h.record(read(.value(write: "w1"), 100, 101))  // w2 not taken (yet)
+        h.record(read(.value(write: "w2"), 200, 201))  // taken late
+        h.record(read(.value(write: "w2"), 300, 301, final: true))
         #expect(h.check().isEmpty)
     }
 
@@ -142,5 +142,23 @@ struct NemesisPlanTests {
         #expect(NemesisPlan.parseFaults(nil) == ChaosFault.allCases)
         #expect(NemesisPlan.parseFaults("disk-full") == [.diskFull])
         #expect(NemesisPlan.parseFaults("kill,nuke") == nil)
+    }
+}
+
+@Suite("chaos history check: writes seen before they were acknowledged")
+struct ChaosHistorySeenTests {
+    @Test("a read that goes back to what a seen, unacknowledged write replaced is a dirty read")
+    func nonMonotonic() {
+        var h = ChaosHistory()
+        h.acknowledge(h.begin(write: "w1", key: "k", isDelete: false, at: 0), at: 10)
+        _ = h.begin(write: "w2", key: "k", isDelete: false, at: 20)  // never acknowledged
+        func read(_ id: String, _ began: Int64, _ ended: Int64) -> ChaosHistory.Read {
+            .init(key: "k", began: began, ended: ended, result: .value(write: id), isFinal: false, node: "node1")
+        }
+        h.record(read("w2", 25, 30))
+        h.record(read("w1", 26, 29))  // overlaps the read that saw w2: fine
+        h.record(read("w1", 40, 41))  // after w2 was seen: w1 was replaced
+        #expect(h.check().map(\.kind) == [.dirtyRead])
+        #expect(h.check().allSatisfy { !$0.breaksPromise })
     }
 }

@@ -83,7 +83,8 @@ def test_client_faults_cut_or_slow_s3_traffic_only(running):
     s3.create_bucket(Bucket="clients")
     s3.put_object(Bucket="clients", Key="k", Body=b"x" * 1000)
     via2 = s3_client(running.endpoint("node2"))
-    # Cut S3 clients off from node2 (refused at once); node2 keeps serving its peers and the launcher.
+    # Cut node2 off from its peers and from S3 clients (refused at once); the others serve S3 as before,
+    # and node2 still answers the launcher (its health, status and fault endpoints are not S3).
     out = running.run("isolate", "node2", "--clients", "--mode", "reject").stdout
     assert "clients -> node2 reject" in out, out
     with pytest.raises(botocore.exceptions.BotoCoreError):

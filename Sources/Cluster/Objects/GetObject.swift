@@ -82,6 +82,8 @@ final class GetOperation {
     private var active: [Int] = []
     private var bad: Set<Int> = []
     private var corrupt: Set<Int> = []
+    /// Shards given up on as too slow (bad for this read, but not known to be missing or broken).
+    private var stalled: Set<Int> = []
     private var readers: [Int: ShardReader] = [:]
 
     private var nextBlock: Int
@@ -121,8 +123,8 @@ final class GetOperation {
         self.holder = holder
         let k = coder.geometry.dataShards
         preference = holder.keys.sorted { a, b in
-            let slowA = layer.isSlow(holder[a]!)
-            let slowB = layer.isSlow(holder[b]!)
+            let slowA = layer.isSlow(layer.nodeID(holder[a]!))
+            let slowB = layer.isSlow(layer.nodeID(holder[b]!))
             if slowA != slowB { return !slowA }
             return (a < k) != (b < k) ? a < k : a < b
         }
@@ -191,9 +193,10 @@ final class GetOperation {
         guard !awaiting.isEmpty else { return }
         let spare = preference.count { !active.contains($0) && !bad.contains($0) }
         guard usable.count - awaiting.count + spare >= geometry.dataShards else { return }
-        let stalled = awaiting
+        let slow = awaiting
         awaiting = []
-        for shard in stalled { markBad(shard) }
+        stalled.formUnion(slow)
+        for shard in slow { markBad(shard) }
         readMissingFrames()
     }
 
@@ -327,7 +330,7 @@ final class GetOperation {
             object.holders[$0] == nil && !object.late.contains($0)
         }
         let corruptNodes = corrupt.compactMap { holder[$0] }.map(layer.nodeID)
-        let unreadable = bad.subtracting(corrupt).compactMap { holder[$0] }.map(layer.nodeID)
+        let unreadable = bad.subtracting(corrupt).subtracting(stalled).compactMap { holder[$0] }.map(layer.nodeID)
         guard !missing.isEmpty || !corruptNodes.isEmpty || !unreadable.isEmpty else { return }
         layer.onDegradedRead?(
             DegradedRead(

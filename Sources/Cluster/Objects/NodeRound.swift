@@ -11,23 +11,24 @@ final class NodeRound<T>: StallChecked {
     private let enough: Int
     private let grace: Duration
     private let counts: (Result<T, StoreError>) -> Bool
-    /// Stragglers not worth their grace (nodes known to be slow): once only they are left, the round
-    /// ends at once.
-    private let notWaitedFor: (NodeID) -> Bool
+    /// Whether the round may end now, without its grace, given the nodes still awaited and the
+    /// answers in (reads: only known-slow nodes are left, and they would add nothing needed).
+    private let endsEarly: (Set<NodeID>, [NodeID: Result<T, StoreError>]) -> Bool
     private let watch: StragglerWatch
     private var enoughSince: Instant?
     private var end: (([NodeID: Result<T, StoreError>]) -> Void)?
 
     init(
         nodes: [NodeID], enough: Int, grace: Duration, watch: StragglerWatch,
-        counts: @escaping (Result<T, StoreError>) -> Bool, notWaitedFor: @escaping (NodeID) -> Bool = { _ in false },
+        counts: @escaping (Result<T, StoreError>) -> Bool,
+        endsEarly: @escaping (Set<NodeID>, [NodeID: Result<T, StoreError>]) -> Bool = { _, _ in false },
         end: @escaping ([NodeID: Result<T, StoreError>]) -> Void
     ) {
         waiting = Set(nodes)
         self.enough = enough
         self.grace = grace
         self.counts = counts
-        self.notWaitedFor = notWaitedFor
+        self.endsEarly = endsEarly
         self.watch = watch
         self.end = end
         if nodes.isEmpty { finish() }
@@ -38,10 +39,10 @@ final class NodeRound<T>: StallChecked {
         answers[node] = result
         if waiting.isEmpty { return finish() }
         if enoughSince == nil && answers.values.count(where: counts) >= enough {
-            if waiting.allSatisfy(notWaitedFor) { return giveUpOnStragglers("known to be slow") }
             enoughSince = watch.loop.iterationTime
             watch.add(self)
         }
+        if enoughSince != nil && endsEarly(waiting, answers) { giveUpOnStragglers("known to be slow") }
     }
 
     func checkStall(now: Instant) {

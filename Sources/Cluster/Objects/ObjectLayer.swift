@@ -33,8 +33,8 @@ public final class ObjectLayer {
     public static let inlineShardBytesMax: Int64 = 128 << 10
 
     /// How fast each node has answered lately, and whether reads route around the slow ones
-    /// (`cluster.slowNodeAvoidance`): a read then waits for a slow node's metadata only briefly, takes
-    /// its shards from the others, and gives up on a stalled shard sooner.
+    /// (`cluster.slowNodeAvoidance`): a read then does not wait for a slow node's metadata when the
+    /// others decide it, takes its shards from the others, and gives up on a stalled shard sooner.
     public var latency = PeerLatency()
     public var avoidsSlowNodes = true
 
@@ -85,20 +85,22 @@ public final class ObjectLayer {
     /// quorum (N + R - W of them), a straggler gets `metadataStragglerWait` more, then counts as
     /// unreachable. Nodes being rebuilt from empty are not asked (they count as unreachable: what they
     /// lack proves nothing), unless `includingHealing` (calls that change or heal the nodes).
-    /// Every definite answer's time is recorded in `latency`. Reads (`isRead`) wait for stragglers
-    /// `readStragglerGrace`, and not at all for nodes known to be slow; the rest `metadataStragglerWait`.
+    /// Every definite answer's time is recorded in `latency`. A read passes `settled`: once the
+    /// answers in satisfy it and only nodes known to be slow are left, it does not wait for them.
     func fanOut<T>(
-        includingHealing: Bool = false, isRead: Bool = false,
+        includingHealing: Bool = false, settled: (([NodeID: Result<T, StoreError>]) -> Bool)? = nil,
         _ call: (ShardStore, @escaping (Result<T, StoreError>) -> Void) -> Void,
         _ done: @escaping ([NodeID: Result<T, StoreError>]) -> Void
     ) {
         let enough = min(stores.count, max(set.readQuorum, stores.count + set.readQuorum - set.writeQuorum))
         let reachable = stores.filter { isReachable($0.id) && (includingHealing || !healingNodes.contains($0.id)) }
         let round = NodeRound<T>(
-            nodes: reachable.map(\.id), enough: enough,
-            grace: isRead ? readStragglerGrace : ObjectLayer.metadataStragglerWait, watch: stragglers,
+            nodes: reachable.map(\.id), enough: enough, grace: ObjectLayer.metadataStragglerWait, watch: stragglers,
             counts: { $0.isDefinite },
-            notWaitedFor: { [self] in isRead && avoidsSlowNodes && latency.isSlow($0) }
+            endsEarly: { [self] waiting, answers in
+                guard let settled else { return false }
+                return waiting.allSatisfy(isSlow) && settled(answers)
+            }
         ) { [stores, healing = healingNodes] answers in
             var all = answers
             for store in stores where all[store.id] == nil {
@@ -117,21 +119,13 @@ public final class ObjectLayer {
         }
     }
 
-    /// How long a read waits for a straggler's metadata once enough nodes answered: a few typical
-    /// answers when routing around slow nodes (the answers in already decide the read; the straggler
-    /// only adds a holder), else `metadataStragglerWait`.
-    var readStragglerGrace: Duration {
-        avoidsSlowNodes
-            ? latency.stragglerGrace(max: ObjectLayer.metadataStragglerWait) : ObjectLayer.metadataStragglerWait
-    }
-
     /// How long a shard may deliver nothing before a read goes around it.
     var shardStall: Duration {
         avoidsSlowNodes ? latency.shardStall(max: ObjectLayer.shardReadStallMax) : ObjectLayer.shardReadStallMax
     }
 
     /// Whether reads should take their shards from other nodes than this one.
-    func isSlow(_ node: Int) -> Bool { avoidsSlowNodes && latency.isSlow(nodeID(node)) }
+    func isSlow(_ node: NodeID) -> Bool { avoidsSlowNodes && latency.isSlow(node) }
 
     // MARK: Buckets
 
@@ -264,7 +258,16 @@ public final class ObjectLayer {
         _ done: @escaping (Result<ResolvedObject, ObjectError>) -> Void
     ) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
-        fanOut(isRead: true, { $0.readMetadata(bucket: bucket, key: key, $1) }) { [self] answers in
+        // A slow straggler is not waited for when the answers in already decide the read and leave a
+        // spare holder (a shard to read if one of the others turns out bad).
+        let settled: ([NodeID: Result<ObjectMetadata, StoreError>]) -> Bool = { [set] answers in
+            switch Quorum.resolve(answers, set: set, versionID: versionID) {
+            case .found(_, let holders): holders.count > set.readQuorum
+            case .notFound, .noSuchBucket: true
+            case .unavailable: false
+            }
+        }
+        fanOut(settled: settled, { $0.readMetadata(bucket: bucket, key: key, $1) }) { [self] answers in
             switch Quorum.resolve(answers, set: set, versionID: versionID) {
             case .found(let version, let holders):
                 done(
@@ -273,7 +276,9 @@ public final class ObjectLayer {
                             bucket: bucket, key: key, version: version, holders: holders,
                             late: Set(
                                 answers.compactMap { node, answer in
-                                    guard case .failure(.unreachable) = answer, isReachable(node) else { return nil }
+                                    guard case .failure(.unreachable) = answer, isReachable(node),
+                                        !healingNodes.contains(node)
+                                    else { return nil }
                                     return node
                                 }))))
             case .notFound:

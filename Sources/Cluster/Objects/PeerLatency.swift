@@ -12,9 +12,6 @@ public struct PeerLatency: Sendable, Equatable {
     static let weight = 0.2
     static let slowFactor = 4.0
     static let slowFloor: Duration = .milliseconds(40)
-    /// Waiting for a straggler's metadata once enough nodes answered: this many typical answers.
-    static let stragglerFactor = 4.0
-    static let stragglerGraceMin: Duration = .milliseconds(50)
     /// A shard that delivers nothing for this many typical answers is read around.
     static let stallFactor = 8.0
     static let shardStallMin: Duration = .milliseconds(250)
@@ -44,18 +41,10 @@ public struct PeerLatency: Sendable, Equatable {
         return mine > max(PeerLatency.slowFloor.seconds, PeerLatency.slowFactor * typical)
     }
 
-    /// How long a read waits for a straggler's metadata once it has enough answers, up to `max`.
-    public func stragglerGrace(max limit: Duration) -> Duration {
-        scaled(PeerLatency.stragglerFactor, atLeast: PeerLatency.stragglerGraceMin, atMost: limit)
-    }
-
-    /// How long a read waits for a shard's frame before it reads parity instead, up to `max`.
+    /// How long a read waits for a shard's frame before it reads parity instead, up to `limit`.
     public func shardStall(max limit: Duration) -> Duration {
-        scaled(PeerLatency.stallFactor, atLeast: PeerLatency.shardStallMin, atMost: limit)
-    }
-
-    private func scaled(_ factor: Double, atLeast low: Duration, atMost high: Duration) -> Duration {
-        guard let typical else { return high }
-        return min(high, max(low, .nanoseconds(Int64(typical.seconds * factor * 1e9))))
+        guard let typical else { return limit }
+        let scaled = Duration.nanoseconds(Int64(typical.seconds * PeerLatency.stallFactor * 1e9))
+        return min(limit, max(PeerLatency.shardStallMin, scaled))
     }
 }

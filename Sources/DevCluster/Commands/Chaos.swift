@@ -8,7 +8,7 @@ extension DevCluster {
             abstract: "Prove nothing acknowledged is lost: S3 clients under random faults, then a history check.",
             discussion: """
                 devcluster chaos                          # 60 s, a random seed (printed)
-                devcluster chaos --duration 10m --seed 42 # replay a run with its seed
+                devcluster chaos --duration 10m --seed 42 # the same faults as an earlier run with that seed
                 devcluster chaos --faults kill,partition  # only some faults (kill, pause, isolate, split,
                                                           # partition = isolate+split, slow, corrupt, disk-full)
                 Clients PUT, GET, DELETE and overwrite self-verifying bodies (key, write and SHA-256 inside)
@@ -23,7 +23,11 @@ extension DevCluster {
         @Option(name: .long, help: ArgumentHelp("How long the nemesis runs.", valueName: "duration"))
         var duration: String = "60s"
 
-        @Option(name: .long, help: "Seed of every random choice (default: random; printed to replay a run).")
+        @Option(
+            name: .long,
+            help:
+                "Seed of the random choices (default: random, printed): the same seed makes the same faults in the same order; timings differ."
+        )
         var seed: UInt64?
 
         @Option(name: .long, help: ArgumentHelp("Faults to use (default: all).", valueName: "list"))
@@ -33,14 +37,16 @@ extension DevCluster {
         var clients: Int = 6
 
         func run() throws {
-            var options = ChaosOptions(seed: seed ?? UInt64.random(in: 1...999_999))
+            var options = ChaosOptions(seed: seed ?? ChaosOptions.randomSeed())
             options.duration = try parseDuration(duration, option: "--duration")
             guard let kinds = NemesisPlan.parseFaults(faults) else {
                 throw ValidationError(
                     "--faults: '\(faults)': name some of \(ChaosFault.allCases.map(\.rawValue).joined(separator: ", ")), partition, all"
                 )
             }
-            guard (1...64).contains(clients) else { throw ValidationError("--clients: 1 to 64") }
+            guard (1...ChaosOptions.clientsMax).contains(clients) else {
+                throw ValidationError("--clients: 1 to \(ChaosOptions.clientsMax)")
+            }
             options.faults = kinds
             options.clients = clients
             let launcher = try cluster.launcher()
@@ -50,6 +56,8 @@ extension DevCluster {
         }
 
         private func report(_ s: ChaosSummary) {
+            let broken = s.anomalies.filter(\.breaksPromise)
+            let dirty = s.anomalies.filter { !$0.breaksPromise }
             let applied = ChaosFault.allCases.compactMap { f in s.faults[f].map { "\(f.rawValue) \($0)" } }
             say(
                 """
@@ -57,9 +65,14 @@ extension DevCluster {
                   operations: \(s.operations) (\(s.writes) writes, \(s.acknowledgedWrites) acknowledged; \(s.reads) reads; \(s.failedOperations) failed or refused)
                   faults:     \(applied.isEmpty ? "none" : applied.joined(separator: ", "))\(s.slowRecoveries > 0 ? "; \(s.slowRecoveries) slow recoveries" : "")
                   verify:     \(s.verify.isClean ? "clean" : "NOT clean"): \(s.verify.fullyRedundant)/\(s.verify.objects) objects fully redundant
-                  crashes:    \(s.crashes.count)
-                  anomalies:  \(s.anomalies.count)\(kinds(s.anomalies))
+                  crashes:    \(s.crashes.count)\(s.interrupted ? "\n  interrupted (Ctrl-C): the checks ran on what was done" : "")
+                  anomalies:  \(broken.count)\(kinds(broken))
                 """)
+            if !dirty.isEmpty {
+                say(
+                    "  dirty reads: \(dirty.count) (a failed write was read, then undone: allowed by S3, not linearizable; not a failure)"
+                )
+            }
             for c in s.crashes { say("    crash: \(c)") }
             for p in s.verify.problems.prefix(20) {
                 say("    verify: \(p.object): \(p.kind) \(p.node ?? "") \(p.detail)")
@@ -67,8 +80,9 @@ extension DevCluster {
             for (node, why) in s.verify.unchecked.sorted(by: { $0.key < $1.key }) {
                 say("    verify: \(node) unchecked: \(why)")
             }
-            for a in s.anomalies.prefix(50) { say("    \(a.description)") }
-            if s.anomalies.count > 50 { say("    ... \(s.anomalies.count - 50) more") }
+            let listed = broken + dirty
+            for a in listed.prefix(50) { say("    \(a.description)") }
+            if listed.count > 50 { say("    ... \(listed.count - 50) more") }
             say(
                 s.passed
                     ? "chaos: PASSED (bucket \(s.bucket) kept for a look)"

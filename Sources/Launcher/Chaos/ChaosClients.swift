@@ -31,6 +31,11 @@ final class ChaosClients {
     /// After a failure a client waits this long, so a dead node is not hammered in a tight loop.
     static let backoffAfterFailure: Duration = .milliseconds(100)
     static let stopCheckInterval: Duration = .milliseconds(100)
+    /// The largest body a GET takes (the biggest chaos body is 600 KiB).
+    static let responseBytesMax = 4 << 20
+    /// The mix of operations, in percent: PUT (new or overwrite), GET, the rest DELETE.
+    static let putPercent = 45
+    static let getPercent = 45
 
     let options: Options
     let loop: EventLoop
@@ -48,7 +53,7 @@ final class ChaosClients {
         self.start = start
         loop = try EventLoop()
         var limits = HTTPClientLimits()
-        limits.responseBodyBytesMax = 4 << 20
+        limits.responseBodyBytesMax = Self.responseBytesMax
         client = HTTPClient(loop: loop, limits: limits)
         rng = SeededGenerator(seed: options.seed)
     }
@@ -88,8 +93,8 @@ final class ChaosClients {
             }
         }
         switch roll {
-        case ..<45: put(key, via: node, client: c, done)
-        case ..<90:
+        case ..<Self.putPercent: put(key, via: node, client: c, done)
+        case ..<(Self.putPercent + Self.getPercent):
             get(key, via: node) { [self] read in
                 history.record(read)
                 done(!read.isFailure)
@@ -227,15 +232,16 @@ final class ChaosClients {
 }
 
 /// A key the chaos clients write, and the body sizes it gets: small ones live inline in the metadata,
-/// large ones in shard files.
+/// large ones in shard files (with 2 data shards, 300 KiB makes shards past the 128 KiB inline limit).
 public struct ChaosKey: Sendable, Equatable {
     public var name: String
     public var sizes: Range<Int>
-    public var isLarge: Bool { sizes.lowerBound > 256 << 10 }
+    /// Stored in shard files: the ones bitrot is injected into.
+    public var isLarge: Bool
 
     public static func keys(small: Int, large: Int) -> [ChaosKey] {
-        (0..<small).map { ChaosKey(name: "small-\($0)", sizes: 128..<(16 << 10)) }
-            + (0..<large).map { ChaosKey(name: "large-\($0)", sizes: (300 << 10)..<(600 << 10)) }
+        (0..<small).map { ChaosKey(name: "small-\($0)", sizes: 128..<(16 << 10), isLarge: false) }
+            + (0..<large).map { ChaosKey(name: "large-\($0)", sizes: (300 << 10)..<(600 << 10), isLarge: true) }
     }
 }
 

@@ -3,8 +3,9 @@
 /// nanoseconds on one monotonic clock, passed in.
 ///
 /// A write that was not acknowledged (an error, a timeout) may or may not have taken effect, at any
-/// time after it began: it is never counted against the store. An acknowledged write took effect
-/// between its start and its end, so once it ended, a read that begins later must not see anything it
+/// time after it began: it is never counted against the store until a read returns it. An
+/// acknowledged write took effect between its start and its end, and a write a read returned took
+/// effect before that read ended; from then on, a read that begins later must not see anything it
 /// replaced.
 public struct ChaosHistory: Sendable {
     public struct Write: Sendable, Equatable {
@@ -50,7 +51,13 @@ public struct ChaosHistory: Sendable {
             case wrongBytes = "wrong bytes"
             /// A key could not be read at all once everything was healed.
             case unreadable = "unreadable after heal"
+            /// A read went back to an older value after another read had returned a write that was
+            /// never acknowledged: a failed write seen, then undone. Allowed by S3 (a 5xx write may or
+            /// may not happen) but not linearizable; reported, not failed (docs/NOTES.md).
+            case dirtyRead = "dirty read"
         }
+        /// Whether it breaks the store's promise (everything but a dirty read).
+        public var breaksPromise: Bool { kind != .dirtyRead }
         public var kind: Kind
         public var key: String
         public var detail: String
@@ -82,12 +89,25 @@ public struct ChaosHistory: Sendable {
 
     public var acknowledgedWrites: Int { writes.count { $0.acknowledged != nil } }
 
-    /// Every anomaly in the history; final reads of keys never written are not expected.
+    /// Every anomaly in the history. A read judged fine with only acknowledged writes in effect, but
+    /// stale once the writes other reads returned count too, is a dirty read.
     public func check() -> [Anomaly] {
-        reads.compactMap(check)
+        var seen: [String: Int64] = [:]
+        for read in reads where !read.isFinal {
+            if case .value(let id) = read.result { seen[id] = min(seen[id] ?? .max, read.ended) }
+        }
+        let acknowledged = writes.map(\.acknowledged)
+        let inEffect = writes.map { w in [w.acknowledged, seen[w.id]].compactMap { $0 }.min() }
+        return reads.compactMap { read in
+            if let anomaly = check(read, effective: acknowledged) { return anomaly }
+            guard var dirty = check(read, effective: inEffect) else { return nil }
+            dirty.kind = .dirtyRead
+            return dirty
+        }
     }
 
-    private func check(_ read: Read) -> Anomaly? {
+    /// `effective[i]`: by when write i had surely taken effect (nil: not known to).
+    private func check(_ read: Read, effective: [Int64?]) -> Anomaly? {
         let at = "read via \(read.node)" + (read.isFinal ? " after heal" : "")
         switch read.result {
         case .failed(let why):
@@ -95,46 +115,49 @@ public struct ChaosHistory: Sendable {
         case .damaged(let why):
             return Anomaly(kind: .wrongBytes, key: read.key, detail: "\(at): \(why)")
         case .value(let id):
-            guard let w = writeIndex[id].map({ writes[$0] }), w.key == read.key, !w.isDelete else {
+            guard let i = writeIndex[id], writes[i].key == read.key, !writes[i].isDelete else {
                 return Anomaly(kind: .phantomRead, key: read.key, detail: "\(at): write \(id) was never made to it")
             }
-            guard w.began <= read.ended else {
+            guard writes[i].began <= read.ended else {
                 return Anomaly(kind: .phantomRead, key: read.key, detail: "\(at): write \(id) began after the read")
             }
-            guard let newer = replacement(of: w, before: read.began, key: read.key) else { return nil }
+            guard let newer = replacement(of: writes[i], effective[i], before: read.began, effective: effective)
+            else { return nil }
             return Anomaly(
                 kind: read.isFinal ? .lostWrite : .staleRead, key: read.key,
-                detail: "\(at) returned write \(id), replaced by acknowledged \(describe(newer))")
+                detail: "\(at) returned write \(id), replaced by \(describe(newer))")
         case .absent:
             // Absent is what the start and every delete leave; stale only if each of them was replaced.
-            let deletes = (writesByKey[read.key] ?? []).map { writes[$0] }.filter {
-                $0.isDelete && $0.began <= read.ended
-            }
-            let start = Write(id: "(none yet)", key: read.key, isDelete: true, began: .min, acknowledged: .min)
+            let start = (
+                Write(id: "(none yet)", key: read.key, isDelete: true, began: .min, acknowledged: .min), Int64.min
+            )
+            let deletes = (writesByKey[read.key] ?? []).filter { writes[$0].isDelete && writes[$0].began <= read.ended }
             var newest: Write?
-            for candidate in [start] + deletes {
-                guard let newer = replacement(of: candidate, before: read.began, key: read.key) else { return nil }
+            for (candidate, inEffect) in [start] + deletes.map({ (writes[$0], effective[$0]) }) {
+                guard let newer = replacement(of: candidate, inEffect, before: read.began, effective: effective)
+                else { return nil }
                 newest = newer
             }
             return Anomaly(
                 kind: read.isFinal ? .lostWrite : .staleRead, key: read.key,
-                detail: "\(at) found no object, though acknowledged \(describe(newest!)) ended before the read")
+                detail: "\(at) found no object, though \(describe(newest!)) was in effect before the read")
         }
     }
 
-    /// An acknowledged write to `key`, other than `w`, that began after `w` was acknowledged and was
-    /// acknowledged itself before `time`: it replaced `w` for every read beginning at `time`. None for
-    /// a write never acknowledged (it may take effect late).
-    private func replacement(of w: Write, before time: Int64, key: String) -> Write? {
-        guard let acked = w.acknowledged else { return nil }
-        for i in writesByKey[key] ?? [] {
+    /// A write to `w`'s key, other than `w`, that began after `w` had taken effect (`inEffect`) and had
+    /// taken effect itself before `time`: it replaced `w` for every read beginning at `time`. None for
+    /// a write not known to have taken effect (it may do so late).
+    private func replacement(of w: Write, _ inEffect: Int64?, before time: Int64, effective: [Int64?]) -> Write? {
+        guard let inEffect else { return nil }
+        for i in writesByKey[w.key] ?? [] {
             let x = writes[i]
-            if x.id != w.id, let done = x.acknowledged, done < time, x.began > acked { return x }
+            if x.id != w.id, let done = effective[i], done < time, x.began > inEffect { return x }
         }
         return nil
     }
 
     private func describe(_ w: Write) -> String {
-        "\(w.isDelete ? "delete" : "write") \(w.id)"
+        (w.acknowledged == nil ? "unacknowledged but read " : "acknowledged ") + (w.isDelete ? "delete " : "write ")
+            + w.id
     }
 }

@@ -2,6 +2,7 @@ import Admin
 import Cluster
 import Core
 import HTTP
+import Loop
 import Synchronization
 
 #if canImport(Glibc)
@@ -11,7 +12,11 @@ import Glibc
 /// `devcluster chaos`: S3 clients on self-verifying bodies while a nemesis breaks at most `parity`
 /// nodes at a time; then everything is healed and the history is checked (ChaosHistory), the data
 /// verified, and every key read back through every node.
+/// Set by the SIGINT handler while a chaos run is on (a C handler can reach only globals).
+let chaosInterrupted = Atomic<Bool>(false)
+
 public struct ChaosOptions: Sendable {
+    public static let clientsMax = 64
     public var duration: Duration = .seconds(60)
     public var seed: UInt64
     public var faults: [ChaosFault] = ChaosFault.allCases
@@ -22,6 +27,9 @@ public struct ChaosOptions: Sendable {
     public init(seed: UInt64) {
         self.seed = seed
     }
+
+    /// A seed short enough to type back.
+    public static func randomSeed() -> UInt64 { UInt64.random(in: 1...999_999) }
 }
 
 public struct ChaosSummary: Sendable {
@@ -39,13 +47,23 @@ public struct ChaosSummary: Sendable {
     public var crashes: [String]
     public var anomalies: [ChaosHistory.Anomaly]
     public var verify: VerifyReport
-    public var passed: Bool { anomalies.isEmpty && crashes.isEmpty && verify.isClean }
+    /// Cut short by Ctrl-C (the checks ran on what was done).
+    public var interrupted: Bool
+    public var passed: Bool {
+        !anomalies.contains(where: \.breaksPromise) && crashes.isEmpty && verify.isClean && !interrupted
+    }
 }
 
 extension Launcher {
     public func chaos(_ options: ChaosOptions) throws(LauncherError) -> ChaosSummary {
         let record = try home.load()
         try checkReadyForChaos(record)
+        let parity: Int
+        do {
+            parity = try ErasureSet(nodes: record.nodes.count, parity: record.parity).parity
+        } catch {
+            throw .usage(error.description)
+        }
         let start = Instant.now()
         let bucket = "chaos-\(String(options.seed, radix: 16))-\(Crypto.randomBytes(3).hexString)"
         let keys = ChaosKey.keys(small: options.smallKeys, large: options.largeKeys)
@@ -60,20 +78,21 @@ extension Launcher {
         )
 
         let progress = ChaosClients.Progress()
-        let outcome = Mutex<ChaosHistory?>(nil)
+        let outcome = Mutex<Result<ChaosHistory, LauncherError>?>(nil)
         let clients = BackgroundThread {
-            guard let c = try? ChaosClients(options: clientOptions, progress: progress, start: start) else { return }
-            c.run()
-            outcome.withLock { $0 = c.history }
+            do throws(UVError) {
+                let c = try ChaosClients(options: clientOptions, progress: progress, start: start)
+                c.run()
+                outcome.withLock { $0 = .success(c.history) }
+            } catch {
+                outcome.withLock { $0 = .failure(.io(path: "chaos clients", reason: error.description)) }
+            }
         }
         let nemesis = Nemesis(
             launcher: self, bucket: bucket, keys: keys, seed: options.seed, start: start, say: say)
-        let parity: Int
-        do {
-            parity = try ErasureSet(nodes: record.nodes.count, parity: record.parity).parity
-        } catch {
-            throw .usage(error.description)
-        }
+        chaosInterrupted.store(false, ordering: .relaxed)
+        let previousHandler = signal(SIGINT) { _ in chaosInterrupted.store(true, ordering: .relaxed) }
+        defer { signal(SIGINT, previousHandler) }
         nemesis.run(
             until: start + options.duration, nodes: record.nodes.map(\.id), parity: parity, faults: options.faults
         ) {
@@ -82,14 +101,19 @@ extension Launcher {
                 + "\(progress.failed.load(ordering: .relaxed)) failed"
         }
 
-        say("chaos: stopping the clients, healing everything")
+        say("chaos: \(nemesis.wasInterrupted ? "interrupted: " : "")stopping the clients, healing everything")
         progress.stop.store(true, ordering: .relaxed)
         clients.join()
+        // A run whose clients did nothing proves nothing.
+        var history = try (outcome.withLock { $0 } ?? .failure(.io(path: "chaos clients", reason: "no history"))).get()
+        guard !history.writes.isEmpty else {
+            nemesis.restoreEverything()
+            throw .notReady("the chaos clients made no write: is the cluster serving S3? (see 'devcluster status')")
+        }
         nemesis.recover(passes: [:])
         nemesis.restoreEverything()
         nemesis.recover(passes: [:])
         let verify = verifyAfterHeal(nemesis)
-        var history = outcome.withLock { $0 } ?? ChaosHistory()
         let finalReads = try ChaosClients.finalReads(clientOptions, start: start)
         for read in finalReads { history.record(read) }
         return ChaosSummary(
@@ -98,7 +122,7 @@ extension Launcher {
             writes: history.writes.count, reads: history.reads.count - finalReads.count,
             failedOperations: progress.failed.load(ordering: .relaxed), faults: nemesis.applied,
             slowRecoveries: nemesis.slowRecoveries, crashes: nemesis.crashes, anomalies: history.check(),
-            verify: verify)
+            verify: verify, interrupted: nemesis.wasInterrupted)
     }
 
     /// Chaos needs every node up, healthy, with fault control on and no fault in force already.
@@ -117,41 +141,19 @@ extension Launcher {
         }
     }
 
-    /// A full heal, then `verify`; a second round if the first left anything (a scan that started
-    /// before the last node was back).
+    /// Heal-and-verify rounds at most, when one leaves something (a scan that began before the last
+    /// node was back).
+    static let chaosVerifyRounds = 3
+
+    /// A full heal, then `verify`; again if it is not clean, up to `chaosVerifyRounds` times.
     private func verifyAfterHeal(_ nemesis: Nemesis) -> VerifyReport {
         var report = VerifyReport.merge(nodes: [], reports: [:], unchecked: [:])
-        for _ in 0..<3 {
+        for _ in 0..<Launcher.chaosVerifyRounds {
             guard let record = try? home.load() else { break }
             nemesis.recover(passes: startHeal(record))
             report = verify(record)
             if report.isClean { break }
         }
         return report
-    }
-}
-
-/// A POSIX thread running `body`; `join` waits for it to end.
-final class BackgroundThread {
-    private var thread = pthread_t()
-
-    private final class Body {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
-    }
-
-    init(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
-        let rc = pthread_create(
-            &thread, nil,
-            { arg in
-                Unmanaged<Body>.fromOpaque(arg!).takeRetainedValue().run()
-                return nil
-            }, box)
-        precondition(rc == 0, "pthread_create: \(rc)")
-    }
-
-    func join() {
-        pthread_join(thread, nil)
     }
 }

@@ -8,13 +8,16 @@ import Glibc
 
 /// Applies and undoes the nemesis's faults on a running cluster through the launcher (the same paths
 /// as `devcluster kill`, `pause`, `partition`, `slow`, `disk-full` and `corrupt`), and waits for the
-/// cluster to recover after each round. Runs on the calling thread; every call blocks.
+/// cluster to recover after each round. Every choice comes from `NemesisPlan`. Runs on the calling
+/// thread; every call blocks.
 final class Nemesis {
     /// A recovery that takes longer than this is reported and the run goes on (the final checks judge).
     static let recoveryTimeout: Duration = .seconds(60)
     /// Rules a crashed chaos run leaves behind end by themselves this long after their hold.
     static let ruleSafetyMargin: Duration = .seconds(60)
     static let pollInterval: Duration = .milliseconds(250)
+    /// Waits are slept in slices this long, so an interrupt (Ctrl-C) is seen soon.
+    static let sleepSlice: Duration = .milliseconds(100)
 
     let launcher: Launcher
     let bucket: String
@@ -26,6 +29,8 @@ final class Nemesis {
     private(set) var slowRecoveries = 0
     /// Nodes that exited without being killed: a crash is an anomaly whatever the data says.
     private(set) var crashes: [String] = []
+    /// Nodes the nemesis killed and could not start again (not crashes; started at the next chance).
+    private var leftDown: Set<String> = []
 
     private struct Active {
         var step: ChaosStep
@@ -44,14 +49,16 @@ final class Nemesis {
         g = SeededGenerator(seed: seed ^ 0x6E_656D_6573_6973)
     }
 
+    /// Ctrl-C: no new fault; the ones in force end at once, then the run heals and checks as usual.
+    var wasInterrupted: Bool { chaosInterrupted.load(ordering: .relaxed) }
+
     private func log(_ text: String) {
-        let t = Double(Instant.now().since(start).milliseconds) / 1000
-        say("  [\(String(format1(t)).leftPadded(6))s] \(text)")
+        say("  [\(DurationText.format(Instant.now().since(start)).leftPadded(6))] \(text)")
     }
 
     /// Rounds of faults until `deadline` (a round under way is finished: its faults end on time).
     func run(until deadline: Instant, nodes: [String], parity: Int, faults: [ChaosFault], progress: () -> String) {
-        while Instant.now() < deadline {
+        while Instant.now() < deadline && !wasInterrupted {
             let steps = NemesisPlan.round(nodes: nodes, parity: parity, faults: faults, using: &g)
             guard !steps.isEmpty else { return }
             runRound(steps)
@@ -59,7 +66,7 @@ final class Nemesis {
             if recover(passes: [:]) {
                 log("recovered after \(DurationText.format(Instant.now().since(began))); \(progress())")
             }
-            sleep(.milliseconds(Int64.random(in: 500...1_500, using: &g)))
+            sleep(NemesisPlan.gap(using: &g))
         }
     }
 
@@ -74,8 +81,9 @@ final class Nemesis {
         var active: [Int: Active] = [:]
         var passes: [String: Int] = [:]
         for event in events {
-            let wait = Duration.milliseconds(event.at) - Instant.now().since(roundStart)
-            if wait > .zero { sleep(wait) }
+            // Interrupted: no new fault, and the ones in force end now.
+            if event.starts && wasInterrupted { continue }
+            sleep(.milliseconds(event.at) - Instant.now().since(roundStart))
             if event.starts {
                 active[event.step] = apply(steps[event.step])
             } else if let a = active.removeValue(forKey: event.step) {
@@ -102,30 +110,30 @@ final class Nemesis {
                 WallTime.now().millisecondsSinceEpoch + step.holdMs + Nemesis.ruleSafetyMargin.milliseconds
             switch step.fault {
             case .kill:
-                try launcher.home.withLock { () throws(LauncherError) in
-                    var record = try launcher.home.load()
+                try changeRecord { launcher, record throws(LauncherError) in
                     _ = launcher.stop(nodes, in: &record, signal: SIGKILL, timeout: .seconds(5))
-                    try launcher.home.save(record)
                 }
                 log("kill \(names) for \(hold)")
             case .pause:
                 _ = launcher.pause(nodes, in: try launcher.home.load(), resume: false)
                 log("pause \(names) for \(hold)")
             case .isolate, .split:
-                let mode: FaultRule.Mode = Bool.random(using: &g) ? .drop : .reject
+                let mode: FaultRule.Mode = step.refuses ? .reject : .drop
                 active.rules = FaultPlan.partition(nodes, others, oneway: false, mode: mode, expiresAt: expiresAt)
                 log("cut \(names) off from \(others.joined(separator: ",")) (\(mode.rawValue)) for \(hold)")
             case .slow:
-                let delay = Int64.random(in: 100...400, using: &g)
                 active.rules = nodes.flatMap {
-                    FaultPlan.slow($0, others: all, delayMs: delay, jitterMs: delay / 4, expiresAt: expiresAt)
+                    FaultPlan.slow(
+                        $0, others: all, delayMs: step.delayMs, jitterMs: step.delayMs / 4, expiresAt: expiresAt)
                 }
-                log("slow \(names) by \(delay)ms±\(delay / 4)ms for \(hold)")
+                log("slow \(names) by \(step.delayMs)ms±\(step.delayMs / 4)ms for \(hold)")
             case .diskFull:
                 active.rules = nodes.map { FaultRule(from: $0, to: $0, mode: .diskFull, expiresAt: expiresAt) }
                 log("fill the disk of \(names) for \(hold)")
             case .corrupt:
-                guard let key = keys.filter(\.isLarge).randomElement(using: &g) else { return nil }
+                let large = keys.filter(\.isLarge)
+                guard !large.isEmpty else { return nil }
+                let key = large[step.keyPick % large.count]
                 do {
                     let c = try launcher.corrupt(
                         try launcher.home.load(), node: nodes[0], bucket: bucket, key: key.name, shard: nil)
@@ -151,11 +159,11 @@ final class Nemesis {
         do throws(LauncherError) {
             switch a.step.fault {
             case .kill:
-                try launcher.home.withLock { () throws(LauncherError) in
-                    var record = try launcher.home.load()
+                leftDown.formUnion(a.step.nodes)
+                try changeRecord { launcher, record throws(LauncherError) in
                     try launcher.spawn(a.step.nodes, in: &record)
-                    try launcher.home.save(record)
                 }
+                leftDown.subtract(a.step.nodes)
                 log("start \(names)")
             case .pause:
                 let record = try launcher.home.load()
@@ -178,23 +186,14 @@ final class Nemesis {
         return nil
     }
 
-    /// Notes each crash with the last words of the node's log, and starts the node again.
-    private func restartCrashed(_ ids: [String]) {
-        for id in ids {
-            let last = launcher.logTail(id, lines: 200).last {
-                $0.contains("Fatal error") || $0.contains("\"level\":\"error\"")
-            }
-            crashes.append("\(id) exited on its own: \(last ?? "no error in its log")")
-            log("\(id) CRASHED: \(last ?? "see its log") (log: \(launcher.home.logPath(id)))")
-        }
-        do throws(LauncherError) {
-            try launcher.home.withLock { () throws(LauncherError) in
-                var record = try launcher.home.load()
-                try launcher.spawn(ids, in: &record)
-                try launcher.home.save(record)
-            }
-        } catch {
-            log("could not start \(ids.joined(separator: ",")) again: \(error.description)")
+    /// Loads the cluster record under the home's lock, lets `change` act on it, and saves it.
+    private func changeRecord(
+        _ change: (Launcher, inout ClusterRecord) throws(LauncherError) -> Void
+    ) throws(LauncherError) {
+        try launcher.home.withLock { () throws(LauncherError) in
+            var record = try launcher.home.load()
+            try change(launcher, &record)
+            try launcher.home.save(record)
         }
     }
 
@@ -202,13 +201,12 @@ final class Nemesis {
     func restoreEverything() {
         do throws(LauncherError) {
             _ = try launcher.changeFaults { $0 = [] }
-            try launcher.home.withLock { () throws(LauncherError) in
-                var record = try launcher.home.load()
-                let stopped = record.nodes.map(\.id).filter { launcher.processState(record, $0) == .stopped }
-                let paused = record.nodes.map(\.id).filter { launcher.processState(record, $0) == .paused }
+            try changeRecord { launcher, record throws(LauncherError) in
+                let ids = record.nodes.map(\.id)
+                let paused = ids.filter { launcher.processState(record, $0) == .paused }
+                let stopped = ids.filter { launcher.processState(record, $0) == .stopped }
                 if !paused.isEmpty { _ = launcher.pause(paused, in: record, resume: true) }
                 if !stopped.isEmpty { try launcher.spawn(stopped, in: &record) }
-                try launcher.home.save(record)
             }
         } catch {
             log("could not restore the cluster: \(error.description)")
@@ -216,15 +214,22 @@ final class Nemesis {
     }
 
     /// Waits until every node runs, sees every other online and has nothing left to heal (its pass
-    /// past `passes[node]`, if given). False (and said) after `recoveryTimeout`.
+    /// past `passes[node]`, if given). False (and said) after `recoveryTimeout`. Called with no fault
+    /// in force: a node found not running crashed (unless the nemesis could not start it again); it
+    /// is noted once and started.
     @discardableResult
     func recover(passes: [String: Int]) -> Bool {
         let deadline = Instant.now() + Nemesis.recoveryTimeout
+        var restarted: Set<String> = []
         while true {
             guard let record = try? launcher.home.load() else { return false }
-            // Every fault is undone when this runs: a node that is not running crashed.
-            let crashed = record.nodes.map(\.id).filter { launcher.processState(record, $0) == .stopped }
-            if !crashed.isEmpty { restartCrashed(crashed) }
+            let down = record.nodes.map(\.id).filter {
+                launcher.processState(record, $0) == .stopped && !restarted.contains($0)
+            }
+            if !down.isEmpty {
+                restart(down)
+                restarted.formUnion(down)
+            }
             let snapshot = launcher.snapshot(record)
             let ids = record.nodes.map(\.id)
             let online = snapshot.nodes.allSatisfy { n in
@@ -236,18 +241,34 @@ final class Nemesis {
                 log("not recovered after \(DurationText.format(Nemesis.recoveryTimeout)): going on")
                 return false
             }
-            sleep(Nemesis.pollInterval)
+            sleep(Nemesis.pollInterval, interruptible: false)
         }
     }
 
-    private func sleep(_ d: Duration) {
-        guard d > .zero else { return }
-        usleep(useconds_t(min(d.milliseconds, 10_000) * 1000))
+    /// Starts nodes found stopped; those the nemesis did not leave down crashed (noted with the last
+    /// error in their log).
+    private func restart(_ ids: [String]) {
+        for id in ids where !leftDown.contains(id) {
+            let last = launcher.logTail(id, lines: 200).last {
+                $0.contains("Fatal error") || $0.contains("\"level\":\"error\"")
+            }
+            crashes.append("\(id) exited on its own: \(last ?? "no error in its log")")
+            log("\(id) CRASHED: \(last ?? "see its log") (log: \(launcher.home.logPath(id)))")
+        }
+        do throws(LauncherError) {
+            try changeRecord { launcher, record throws(LauncherError) in try launcher.spawn(ids, in: &record) }
+            leftDown.subtract(ids)
+        } catch {
+            log("could not start \(ids.joined(separator: ",")) again: \(error.description)")
+        }
     }
 
-    private func format1(_ v: Double) -> String {
-        let tenths = Int((v * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10)"
+    private func sleep(_ d: Duration, interruptible: Bool = true) {
+        let until = Instant.now() + d
+        while Instant.now() < until && !(interruptible && wasInterrupted) {
+            let left = until.since(Instant.now())
+            usleep(useconds_t(max(1, min(left, Nemesis.sleepSlice).milliseconds) * 1000))
+        }
     }
 }
 

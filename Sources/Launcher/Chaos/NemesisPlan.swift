@@ -6,12 +6,19 @@ public enum ChaosFault: String, CaseIterable, Sendable {
     case diskFull = "disk-full"
 }
 
-/// One fault of a round: on which nodes, when it starts (from the round's start) and how long it holds.
+/// One fault of a round: on which nodes, when it starts (from the round's start), how long it holds,
+/// and the choices within it.
 public struct ChaosStep: Sendable, Equatable {
     public var fault: ChaosFault
     public var nodes: [String]
     public var startMs: Int64
     public var holdMs: Int64
+    /// isolate, split: refused at once rather than never answered.
+    public var refuses = false
+    /// slow: the delay (its jitter is a quarter of it).
+    public var delayMs: Int64 = 0
+    /// corrupt: which of the large keys (an index, taken modulo their count).
+    public var keyPick = 0
 }
 
 /// The nemesis's choices, from a seeded generator so a run can be replayed. Pure.
@@ -22,6 +29,14 @@ public struct ChaosStep: Sendable, Equatable {
 public enum NemesisPlan {
     static let holdMs: ClosedRange<Int64> = 2_000...6_000
     static let secondFaultStartMs: ClosedRange<Int64> = 0...2_000
+    /// Under the demo heartbeat deadline (200 ms ... 1 s): slow, not dead, for most profiles.
+    static let slowDelayMs: ClosedRange<Int64> = 100...400
+    /// The quiet time between one round's recovery and the next round.
+    static let gapMs: ClosedRange<Int64> = 500...1_500
+
+    public static func gap(using g: inout SeededGenerator) -> Duration {
+        .milliseconds(Int64.random(in: gapMs, using: &g))
+    }
 
     public static func round(
         nodes: [String], parity: Int, faults: [ChaosFault], using g: inout SeededGenerator
@@ -44,11 +59,14 @@ public enum NemesisPlan {
             let chosen = Array(free.prefix(Int.random(in: 1...most, using: &g)))
             free.removeAll { chosen.contains($0) }
             budget -= chosen.count
-            steps.append(
-                ChaosStep(
-                    fault: fault, nodes: chosen.sorted(),
-                    startMs: steps.isEmpty ? 0 : Int64.random(in: secondFaultStartMs, using: &g),
-                    holdMs: Int64.random(in: holdMs, using: &g)))
+            var step = ChaosStep(
+                fault: fault, nodes: chosen.sorted(),
+                startMs: steps.isEmpty ? 0 : Int64.random(in: secondFaultStartMs, using: &g),
+                holdMs: Int64.random(in: holdMs, using: &g))
+            step.refuses = Bool.random(using: &g)
+            step.delayMs = Int64.random(in: slowDelayMs, using: &g)
+            step.keyPick = Int.random(in: 0..<1_000, using: &g)
+            steps.append(step)
             // Half the rounds stop at one fault.
             if Bool.random(using: &g) { break }
         }

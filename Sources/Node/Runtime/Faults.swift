@@ -86,19 +86,20 @@ extension Node {
 
     private func act(_ action: FaultTable.Action, _ response: HTTPServerResponse, _ serve: @escaping () -> Void) {
         switch action {
-        case .pass:
-            serve()
-        case .reject:
-            response.abortConnection()
-        case .drop, .delay:
-            let hold: Duration
-            if case .delay(let d) = action { hold = d } else { hold = FaultState.holdMax }
-            guard let timer = try? Timer(loop: loop, label: "held request") else { return response.abortConnection() }
-            response.onAbort { timer.close() }
-            timer.start(after: hold) {
-                timer.close()
-                if case .delay = action { serve() } else { response.abortConnection() }
-            }
+        case .pass: serve()
+        case .reject: response.abortConnection()
+        case .drop: hold(response, FaultState.holdMax) { response.abortConnection() }
+        case .delay(let d): hold(response, d, then: serve)
+        }
+    }
+
+    /// Runs `then` after `duration`, unless the client goes away first.
+    private func hold(_ response: HTTPServerResponse, _ duration: Duration, then: @escaping () -> Void) {
+        guard let timer = try? Timer(loop: loop, label: "held request") else { return response.abortConnection() }
+        response.onAbort { timer.close() }
+        timer.start(after: duration) {
+            timer.close()
+            then()
         }
     }
 
