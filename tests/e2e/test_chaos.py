@@ -4,6 +4,11 @@ found it; a deliberately broken build (quorums off by one) is caught; bad starts
 import os
 import random
 import re
+import signal
+import subprocess
+import time
+
+from conftest import DEVCLUSTER
 
 DURATION = os.environ.get("DC_CHAOS_DURATION", "60s")
 
@@ -53,6 +58,22 @@ def test_chaos_catches_a_broken_build(cluster):
     assert "chaos: FAILED" in out and "--seed 7" in out and "--faults split" in out, out
     assert summary_number(out, "anomalies") > 0, out
     assert "stale read" in out or "lost acknowledged write" in out, out
+
+
+def test_an_interrupted_chaos_run_ends_its_faults_and_fails(running):
+    # Seed 5 with kill and pause only: something is down or stopped most of the time.
+    p = subprocess.Popen([str(DEVCLUSTER), "chaos", "--duration", "60s", "--seed", "5", "--faults", "kill,pause",
+                          "--name", running.name], env=running.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    time.sleep(5)
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=300)
+    assert p.returncode == 1, out
+    assert "interrupted" in out and "chaos: FAILED" in out, out
+    status, _ = running.status()
+    assert status["verdict"] == "healthy", status
+    assert all(n["process"] == "running" for n in status["nodes"]), status
+    assert "no faults wanted" in running.run("faults").stdout
 
 
 def test_chaos_refuses_an_unhealthy_cluster_and_unknown_faults(running):
