@@ -38,11 +38,22 @@ public struct HealRequest: Sendable, Equatable {
 extension ObjectLayer {
     /// Heals one object: reads every node's metadata, plans (see `HealPlan`), then rebuilds the shards
     /// the plan names from the good ones, or removes stray copies. Nodes being rebuilt from empty are
-    /// healed but never trusted as sources.
+    /// healed but never trusted as sources. It holds the object's write lock throughout, as a write
+    /// does: a heal planned from a view that a concurrent delete has since changed would put a copy of
+    /// the deleted object back (the chaos checker saw one read back that way).
     public func healObject(_ request: HealRequest, _ done: @escaping (Result<HealOutcome, ObjectError>) -> Void) {
         if let error = ObjectLayer.invalidName(bucket: request.bucket, key: request.key) {
             return done(.failure(error))
         }
+        locked(bucket: request.bucket, key: request.key, failed: { done(.failure($0)) }) { [self] release in
+            healLocked(request) { result in
+                release()
+                done(result)
+            }
+        }
+    }
+
+    private func healLocked(_ request: HealRequest, _ done: @escaping (Result<HealOutcome, ObjectError>) -> Void) {
         fanOut(includingHealing: true, { $0.readMetadata(bucket: request.bucket, key: request.key, $1) }) {
             [self] answers in
             let action = HealPlan.plan(
