@@ -122,10 +122,9 @@ final class GetOperation {
         }
         self.holder = holder
         let k = coder.geometry.dataShards
+        let slow = Set(holder.keys.filter { layer.isSlow(layer.nodeID(holder[$0]!)) })
         preference = holder.keys.sorted { a, b in
-            let slowA = layer.isSlow(layer.nodeID(holder[a]!))
-            let slowB = layer.isSlow(layer.nodeID(holder[b]!))
-            if slowA != slowB { return !slowA }
+            if slow.contains(a) != slow.contains(b) { return !slow.contains(a) }
             return (a < k) != (b < k) ? a < k : a < b
         }
     }

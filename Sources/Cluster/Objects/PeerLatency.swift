@@ -25,10 +25,6 @@ public struct PeerLatency: Sendable, Equatable {
         seconds[node] = seconds[node].map { $0 + PeerLatency.weight * (s - $0) } ?? s
     }
 
-    public func average(_ node: NodeID) -> Duration? {
-        seconds[node].map { .nanoseconds(Int64($0 * 1e9)) }
-    }
-
     /// The lower median of the nodes' averages (nil before any answer).
     public var typical: Duration? {
         let sorted = seconds.values.sorted()

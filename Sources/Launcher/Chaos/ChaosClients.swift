@@ -30,7 +30,6 @@ final class ChaosClients {
     static let requestTimeout: Duration = .seconds(8)
     /// After a failure a client waits this long, so a dead node is not hammered in a tight loop.
     static let backoffAfterFailure: Duration = .milliseconds(100)
-    static let stopCheckInterval: Duration = .milliseconds(100)
     /// The largest body a GET takes (the biggest chaos body is 600 KiB).
     static let responseBytesMax = 4 << 20
     /// The mix of operations, in percent: PUT (new or overwrite), GET, the rest DELETE.
@@ -60,17 +59,11 @@ final class ChaosClients {
 
     private var now: Int64 { loop.now.since(start).nanoseconds }
 
-    /// Runs the clients until `progress.stop` is set and every operation in flight has ended.
+    /// Runs the clients until `progress.stop` is set and every operation in flight has ended (each
+    /// client always has an operation or a back-off under way, so the loop runs until the last stops).
     func run() {
-        guard let ticker = try? Loop.Timer(loop: loop, label: "chaos stop check") else { return }
         running = options.clients
         for c in 0..<options.clients { next(client: c) }
-        ticker.start(after: Self.stopCheckInterval, repeating: Self.stopCheckInterval) { [self] in
-            if running == 0 {
-                ticker.close()
-                client.close()
-            }
-        }
         loop.run()
         loop.close()
     }
@@ -78,6 +71,7 @@ final class ChaosClients {
     private func next(client c: Int) {
         guard !progress.stop.load(ordering: .relaxed) else {
             running -= 1
+            if running == 0 { client.close() }
             return
         }
         let key = options.keys[Int.random(in: 0..<options.keys.count, using: &rng)]
@@ -86,11 +80,8 @@ final class ChaosClients {
         let done: (Bool) -> Void = { [self] ok in
             progress.operations.add(1, ordering: .relaxed)
             if !ok { progress.failed.add(1, ordering: .relaxed) }
-            guard !ok, let pause = try? Loop.Timer(loop: loop, label: "chaos backoff") else { return next(client: c) }
-            pause.start(after: Self.backoffAfterFailure) { [self] in
-                pause.close()
-                next(client: c)
-            }
+            guard !ok else { return next(client: c) }
+            Loop.Timer.once(loop, Self.backoffAfterFailure, label: "chaos backoff") { [self] in next(client: c) }
         }
         switch roll {
         case ..<Self.putPercent: put(key, via: node, client: c, done)
@@ -158,14 +149,18 @@ final class ChaosClients {
         }
     }
 
-    /// Creates the run's bucket (on this thread).
-    static func makeBucket(_ options: Options) throws(LauncherError) {
-        let c: ChaosClients
+    /// Clients on a new loop of this thread, for one-off work.
+    private static func make(_ options: Options, start: Instant) throws(LauncherError) -> ChaosClients {
         do {
-            c = try ChaosClients(options: options, progress: Progress(), start: .now())
+            return try ChaosClients(options: options, progress: Progress(), start: start)
         } catch {
             throw .io(path: "event loop", reason: error.description)
         }
+    }
+
+    /// Creates the run's bucket (on this thread).
+    static func makeBucket(_ options: Options) throws(LauncherError) {
+        let c = try make(options, start: .now())
         var answer = (0, [UInt8]())
         c.send("PUT", path: "/\(options.bucket)", via: options.nodes[0]) {
             answer = ($0, $1)
@@ -180,11 +175,7 @@ final class ChaosClients {
 
     /// Reads every key through every node, one after another (on this thread), once all is healed.
     static func finalReads(_ options: Options, start: Instant) throws(LauncherError) -> [ChaosHistory.Read] {
-        do {
-            return try ChaosClients(options: options, progress: Progress(), start: start).finalReads()
-        } catch {
-            throw .io(path: "event loop", reason: error.description)
-        }
+        try make(options, start: start).finalReads()
     }
 
     private func finalReads() -> [ChaosHistory.Read] {
