@@ -50,7 +50,7 @@ extension Launcher {
             }
             let meta = disk + "/" + bucket + "/" + dir + "/" + ObjectKey.metadataFile
             guard let data = FileManager.default.contents(atPath: meta),
-                let metadata = try? JSONDecoder().decode(ObjectMetadata.self, from: data), let latest = metadata.latest
+                let metadata = try? MetadataFile.decode(Array(data)), let latest = metadata.latest
             else { continue }
             if shard == nil || latest.erasure?.index == shard { candidates.append((n.id, latest, meta)) }
         }
@@ -70,14 +70,15 @@ extension Launcher {
             return Corruption(node: id, shard: index, file: file, offset: offset)
         }
         // Inline: flip a byte of the frame inside the metadata file.
+        // The metadata is rewritten with a valid checksum of its own: only the frame's checksum can tell.
         guard let data = FileManager.default.contents(atPath: metaPath),
-            var metadata = try? JSONDecoder().decode(ObjectMetadata.self, from: data),
-            var frame = metadata.versions[0].inline.flatMap(Base64.decode), frame.count > 8
+            var metadata = try? MetadataFile.decode(Array(data)),
+            var frame = metadata.versions[0].inline, frame.count > 8
         else { throw .usage("\(bucket)/\(key) on \(id) has no shard bytes to corrupt (an empty object)") }
         frame[8 + (frame.count - 8) / 2] ^= 0xFF
-        metadata.versions[0].inline = Base64.encode(frame)
+        metadata.versions[0].inline = frame
         do {
-            try JSONEncoder().encode(metadata).write(to: URL(fileURLWithPath: metaPath), options: .atomic)
+            try Data(MetadataFile.encode(metadata)).write(to: URL(fileURLWithPath: metaPath), options: .atomic)
         } catch {
             throw .io(path: metaPath, reason: "\(error)")
         }

@@ -15,7 +15,7 @@ import Glibc
 ///   .dc/intents.log          commits begun (replayed at start: see IntentJournal)
 ///   .dc/missed.log           writes other nodes missed, to replay on them (see MissedJournal)
 ///   .dc/buckets/<name>.json  bucket records
-///   <bucket>/<key segments>/%meta               object metadata: the commit point
+///   <bucket>/<key segments>/%meta               object metadata (MetadataFile): the commit point
 ///   <bucket>/<key segments>/%data-<uuid>/part.1 this node's shard file
 /// ```
 ///
@@ -185,9 +185,9 @@ public final class Disk: Sendable {
     func decodeMetadata(_ path: String) throws(StorageError) -> ObjectMetadata {
         let bytes = try FileOps.read(path)
         do {
-            return try JSONDecoder().decode(ObjectMetadata.self, from: Data(bytes))
+            return try MetadataFile.decode(bytes)
         } catch {
-            throw .corrupt(path: path, reason: "\(error)")
+            throw .corrupt(path: path, reason: error.description)
         }
     }
 
@@ -371,12 +371,7 @@ public final class Disk: Sendable {
     }
 
     func writeMetadata(_ metadata: ObjectMetadata, at path: String) throws(StorageError) {
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try JSONEncoder().encode(metadata))
-        } catch {
-            throw .corrupt(path: path, reason: "cannot encode metadata: \(error)")
-        }
+        let bytes = MetadataFile.encode(metadata)
         let staged = tmp + "/meta-" + Crypto.randomBytes(8).hexString
         try checkRoom(path)
         try FileOps.writeSynced(staged, bytes)

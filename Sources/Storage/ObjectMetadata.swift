@@ -1,3 +1,5 @@
+import Core
+
 /// Everything a node knows about one object: all its versions, newest first. Stored as `%meta` in the
 /// object's folder; its rename into place is the commit point of a write.
 public struct ObjectMetadata: Codable, Equatable, Sendable {
@@ -58,8 +60,8 @@ public struct ObjectVersion: Codable, Equatable, Sendable {
     public var erasure: ErasureInfo?
     /// The uuid of the data folder (`%data-<uuid>`) holding this node's shard file; nil when inline.
     public var dataDir: String?
-    /// This node's shard frames, base64, for small objects (no separate file).
-    public var inline: String?
+    /// This node's shard frames, for small objects (no separate file); empty for an empty object.
+    public var inline: [UInt8]?
     /// The parts of an object completed from a multipart upload, in order; each is erasure-coded on its
     /// own into `part.<number>` of the data folder. Nil for a single-part object (all in `part.1`).
     public var parts: [PartInfo]?
@@ -69,7 +71,7 @@ public struct ObjectVersion: Codable, Equatable, Sendable {
         userMetadata: [String: String] = [:],
         headers: [String: String] = [:], checksums: [String: String] = [:], isDeleteMarker: Bool = false,
         erasure: ErasureInfo? = nil,
-        dataDir: String? = nil, inline: String? = nil, parts: [PartInfo]? = nil
+        dataDir: String? = nil, inline: [UInt8]? = nil, parts: [PartInfo]? = nil
     ) {
         self.versionID = versionID
         self.modTime = modTime
@@ -93,6 +95,53 @@ public struct ObjectVersion: Codable, Equatable, Sendable {
     public func sameWrite(as other: ObjectVersion) -> Bool {
         versionID == other.versionID && modTime == other.modTime && etag == other.etag && size == other.size
             && isDeleteMarker == other.isDeleteMarker
+    }
+}
+
+extension ObjectVersion {
+    enum CodingKeys: String, CodingKey {
+        case versionID, modTime, size, etag, contentType, userMetadata, headers, checksums, isDeleteMarker, erasure
+        case dataDir, inline, parts
+    }
+
+    /// The JSON form (format 1 `%meta` files, listings between nodes) carries inline frames in base64.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        versionID = try c.decode(String.self, forKey: .versionID)
+        modTime = try c.decode(Int64.self, forKey: .modTime)
+        size = try c.decode(Int64.self, forKey: .size)
+        etag = try c.decode(String.self, forKey: .etag)
+        contentType = try c.decodeIfPresent(String.self, forKey: .contentType)
+        userMetadata = try c.decode([String: String].self, forKey: .userMetadata)
+        headers = try c.decode([String: String].self, forKey: .headers)
+        checksums = try c.decode([String: String].self, forKey: .checksums)
+        isDeleteMarker = try c.decode(Bool.self, forKey: .isDeleteMarker)
+        erasure = try c.decodeIfPresent(ErasureInfo.self, forKey: .erasure)
+        dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
+        if let text = try c.decodeIfPresent(String.self, forKey: .inline) {
+            guard let bytes = Base64.decode(text) else {
+                throw DecodingError.dataCorruptedError(forKey: .inline, in: c, debugDescription: "inline is not base64")
+            }
+            inline = bytes
+        }
+        parts = try c.decodeIfPresent([PartInfo].self, forKey: .parts)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(versionID, forKey: .versionID)
+        try c.encode(modTime, forKey: .modTime)
+        try c.encode(size, forKey: .size)
+        try c.encode(etag, forKey: .etag)
+        try c.encodeIfPresent(contentType, forKey: .contentType)
+        try c.encode(userMetadata, forKey: .userMetadata)
+        try c.encode(headers, forKey: .headers)
+        try c.encode(checksums, forKey: .checksums)
+        try c.encode(isDeleteMarker, forKey: .isDeleteMarker)
+        try c.encodeIfPresent(erasure, forKey: .erasure)
+        try c.encodeIfPresent(dataDir, forKey: .dataDir)
+        try c.encodeIfPresent(inline.map { Base64.encode($0) }, forKey: .inline)
+        try c.encodeIfPresent(parts, forKey: .parts)
     }
 }
 

@@ -16,7 +16,7 @@ func withDisk(_ body: (Disk) throws -> Void) throws {
 
 func version(
     _ id: String = "null", time: Int64 = 1, size: Int64 = 3, etag: String = "e", dataDir: String? = nil,
-    inline: String? = "AAAA"
+    inline: [UInt8]? = [0, 0, 0]
 )
     -> ObjectVersion
 {
@@ -436,7 +436,7 @@ struct VersionsOnDiskTests {
             #expect(try disk.bucketInfo("b1b").versioningEnabled)
             try disk.commit(bucket: "b1b", key: "k", version: version("v1", time: 1), stagedUploadID: nil)
             try disk.commit(bucket: "b1b", key: "k", version: version("v2", time: 2), stagedUploadID: nil)
-            var marker = version("v3", time: 3, size: 0, inline: "")
+            var marker = version("v3", time: 3, size: 0, inline: [])
             marker.isDeleteMarker = true
             try disk.commit(bucket: "b1b", key: "k", version: marker, stagedUploadID: nil)
             #expect(try disk.list(bucket: "b1b", prefix: "", marker: "", delimiter: nil, limit: 10).entries.isEmpty)

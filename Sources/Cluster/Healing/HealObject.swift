@@ -251,7 +251,7 @@ final class RebuildOperation {
             var source = CommitSource.staged
             if let frames {
                 copy.dataDir = nil
-                copy.inline = frames.isEmpty ? "" : Base64.encode(frames[shard(of: node)].bytes)
+                copy.inline = frames.isEmpty ? [] : frames[shard(of: node)].array
                 source = .inline(frames)
             } else {
                 copy.dataDir = dataDir

@@ -52,7 +52,7 @@ extension LocalStore {
         let geometry = ErasureGeometry(of: version)
         guard let dataDir = version.dataDir else {
             guard version.size > 0 else { return ShardCheck(status: .ok, bytes: 0) }
-            guard let frame = version.inline.flatMap(Base64.decode),
+            guard let frame = version.inline,
                 frame.count == geometry.frameBytes(index: 0, objectSize: version.size)
             else { return ShardCheck(status: .corrupt, bytes: 0, detail: "inline shard of the wrong size") }
             let ok = frame.withUnsafeBytes { BlockCoder.verify($0) }

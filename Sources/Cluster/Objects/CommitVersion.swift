@@ -48,7 +48,7 @@ extension ObjectLayer {
             let shard = final.erasure?.distribution[node] ?? 0
             copy.erasure?.index = shard
             if case .inline(let frames) = source {
-                copy.inline = frames.isEmpty ? "" : Base64.encode(frames[shard].bytes)
+                copy.inline = frames.isEmpty ? [] : frames[shard].array
             }
             commit(bucket: bucket, key: key, copy, on: node, source: source) { [self] result in
                 round.answered(nodeID(node), result)

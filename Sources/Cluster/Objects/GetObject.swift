@@ -212,7 +212,7 @@ final class GetOperation {
         let bytes = geometry.frameBytes(index: block, objectSize: part.size)
         if inline {
             let copy = object.holders[layer.nodeID(holder[shard]!)]!
-            guard let data = copy.inline.flatMap(Base64.decode), data.count == bytes else {
+            guard let data = copy.inline, data.count == bytes else {
                 return frameArrived(
                     shard: shard,
                     .failure(.storage(.corrupt(path: "\(object.key) inline shard \(shard)", reason: "wrong size"))))

@@ -14,10 +14,6 @@ public final class RemoteStore: ShardStore {
     /// Deadline of a metadata call, and the no-progress limit of a shard stream.
     public static let callTimeout: Duration = .seconds(5)
     public static let streamTimeout: Duration = .seconds(10)
-    /// A lock call is small and on the path of every write: a node slower than this is passed over.
-    public static let lockTimeout: Duration = .seconds(1)
-    /// A shard check reads the whole shard (up to 5 TiB / k in theory): generous, yet bounded.
-    public static let checkTimeout: Duration = .seconds(60)
 
     public init(id: NodeID, endpoint: HTTPEndpoint, client: HTTPClient, key: ClusterKey, caller: NodeID) {
         self.id = id
@@ -27,44 +23,34 @@ public final class RemoteStore: ShardStore {
         self.caller = caller.rawValue
     }
 
-    static let encoder = JSONEncoder()
     static let decoder = JSONDecoder()
 
     func target(_ path: String, _ query: QueryParameters) -> String {
         query.pairs.isEmpty ? path : path + "?" + query.encoded
     }
 
-    func signed(_ method: String, _ target: String) -> HTTPHeaders {
-        var h = key.sign(method: method, target: target, caller: caller)
-        h.add("Content-Type", "application/json")
-        return h
-    }
-
-    /// One call with a JSON body and a JSON (or empty) answer.
-    func call<Answer: Decodable>(
-        _ method: String, _ path: String, query: QueryParameters = .init(), body: (some Encodable)?,
-        answer: Answer.Type, timeout: Duration = RemoteStore.callTimeout,
-        _ done: @escaping (Result<Answer, StoreError>) -> Void
+    /// One storage call (see `StorageCalls`).
+    func call<Request, Answer>(
+        _ call: StorageCall<Request, Answer>, _ body: Request, _ done: @escaping (Result<Answer, StoreError>) -> Void
     ) {
-        let target = target(path, query)
-        let bytes = (try? body.map { try RemoteStore.encoder.encode($0) }).flatMap { $0.map(Array.init) } ?? []
+        var headers = key.sign(method: "POST", target: call.path, caller: caller)
+        headers.add("Content-Type", "application/octet-stream")
         let request = HTTPClientRequest(
-            method: method, target: target, headers: signed(method, target), body: bytes, isIdempotent: method == "GET")
-        client.send(request, to: endpoint, timeout: timeout) { result in
+            method: "POST", target: call.path, headers: headers, body: body.wire, isIdempotent: call.isIdempotent)
+        client.send(request, to: endpoint, timeout: call.timeout) { result in
             done(RemoteStore.decode(result, as: Answer.self))
         }
     }
 
-    static func decode<Answer: Decodable>(
+    static func decode<Answer: WireMessage>(
         _ result: Result<HTTPClientResponse, HTTPClientError>, as: Answer.Type
     ) -> Result<Answer, StoreError> {
         switch result {
         case .failure(let e):
             return .failure(.unreachable(e.description))
         case .success(let r) where (200..<300).contains(r.status):
-            if Answer.self == Empty.self { return .success(Empty() as! Answer) }
-            do {
-                return .success(try decoder.decode(Answer.self, from: Data(r.body)))
+            do throws(BinaryError) {
+                return .success(try Answer(wire: r.body))
             } catch {
                 return .failure(.failed("unreadable answer: \(error)"))
             }
@@ -80,57 +66,39 @@ public final class RemoteStore: ShardStore {
         return .failed("HTTP \(r.status): \(r.bodyText.prefix(200))")
     }
 
-    struct Empty: Codable {}
-
     public func makeBucket(_ name: String, created: Int64, _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        call("POST", StoragePaths.makeBucket, body: BucketRequest(name: name, created: created), answer: Empty.self) {
-            done($0.map { _ in })
-        }
+        call(StorageCalls.makeBucket, BucketRequest(name: name, created: created)) { done($0.map { _ in }) }
     }
 
     public func deleteBucket(_ name: String, force: Bool, _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        call("POST", StoragePaths.deleteBucket, body: BucketRequest(name: name, force: force), answer: Empty.self) {
-            done($0.map { _ in })
-        }
+        call(StorageCalls.deleteBucket, BucketRequest(name: name, force: force)) { done($0.map { _ in }) }
     }
 
     public func bucketInfo(_ name: String, _ done: @escaping (Result<BucketInfo, StoreError>) -> Void) {
-        call(
-            "GET", StoragePaths.bucketInfo, query: QueryParameters([("bucket", name)]), body: Empty?.none,
-            answer: BucketInfo.self, done)
+        call(StorageCalls.bucketInfo, BucketRequest(name: name), done)
     }
 
     public func listBuckets(_ done: @escaping (Result<[BucketInfo], StoreError>) -> Void) {
-        call("GET", StoragePaths.listBuckets, body: Empty?.none, answer: [BucketInfo].self, done)
+        call(StorageCalls.listBuckets, Empty(), done)
     }
 
     public func setVersioning(_ name: String, _ status: String, _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        call(
-            "POST", StoragePaths.versioning, body: BucketInfo(name: name, created: 0, versioning: status),
-            answer: Empty.self
-        ) {
-            done($0.map { _ in })
-        }
+        call(StorageCalls.setVersioning, BucketInfo(name: name, created: 0, versioning: status)) { done($0.map { _ in }) }
     }
 
     public func listVersions(
         bucket: String, prefix: String, from: String, inclusive: Bool, delimiter: String?, limit: Int,
         _ done: @escaping (Result<ListPage, StoreError>) -> Void
     ) {
-        var q = QueryParameters([
-            ("bucket", bucket), ("prefix", prefix), ("from", from), ("inclusive", inclusive ? "1" : "0"),
-            ("limit", String(limit)),
-        ])
-        if let delimiter { q.append("delimiter", delimiter) }
-        call("GET", StoragePaths.listVersions, query: q, body: Empty?.none, answer: ListPage.self, done)
+        let request = ListRequest(
+            bucket: bucket, prefix: prefix, marker: from, delimiter: delimiter, limit: limit, inclusive: inclusive)
+        call(StorageCalls.listVersions, request, done)
     }
 
     public func readMetadata(
         bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void
     ) {
-        call(
-            "GET", StoragePaths.metadata, query: QueryParameters([("bucket", bucket), ("key", key)]), body: Empty?.none,
-            answer: ObjectMetadata.self, done)
+        call(StorageCalls.readMetadata, ObjectRef(bucket: bucket, key: key), done)
     }
 
     public func commit(
@@ -140,15 +108,14 @@ public final class RemoteStore: ShardStore {
         let body = CommitRequest(
             bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID,
             multipartUploadID: multipartUploadID)
-        call("POST", StoragePaths.commit, body: body, answer: CommitReceipt.self, done)
+        call(StorageCalls.commit, body, done)
     }
 
     public func lock(
         _ op: LockOp, resource: String, owner: String, ttl: Duration,
         _ done: @escaping (Result<Bool, StoreError>) -> Void
     ) {
-        let body = LockRequest(op: op, resource: resource, owner: owner, ttlMs: ttl.milliseconds)
-        call("POST", StoragePaths.lock, body: body, answer: LockAnswer.self, timeout: RemoteStore.lockTimeout) {
+        call(StorageCalls.lock, LockRequest(op: op, resource: resource, owner: owner, ttl: ttl)) {
             done($0.map(\.granted))
         }
     }
@@ -156,68 +123,55 @@ public final class RemoteStore: ShardStore {
     public func checkShard(
         bucket: String, key: String, version: ObjectVersion, _ done: @escaping (Result<ShardCheck, StoreError>) -> Void
     ) {
-        let body = CheckShardRequest(bucket: bucket, key: key, version: version)
-        call(
-            "POST", StoragePaths.checkShard, body: body, answer: ShardCheck.self, timeout: RemoteStore.checkTimeout,
-            done)
+        call(StorageCalls.checkShard, CheckShardRequest(bucket: bucket, key: key, version: version), done)
     }
 
     public func recordMissed(_ entries: [MissedEntry], _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        call("POST", StoragePaths.recordMissed, body: entries, answer: Empty.self) { done($0.map { _ in }) }
+        call(StorageCalls.recordMissed, entries) { done($0.map { _ in }) }
     }
 
     public func markMissedDone(
         _ ids: [String], peer: NodeID, _ done: @escaping (Result<Void, StoreError>) -> Void
     ) {
-        let body = MissedDoneRequest(ids: ids, peer: peer.rawValue)
-        call("POST", StoragePaths.missedDone, body: body, answer: Empty.self) { done($0.map { _ in }) }
+        call(StorageCalls.markMissedDone, MissedDoneRequest(ids: ids, peer: peer.rawValue)) { done($0.map { _ in }) }
     }
 
     public func createUpload(_ upload: MultipartUpload, _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        call("POST", StoragePaths.createUpload, body: upload, answer: Empty.self) { done($0.map { _ in }) }
+        call(StorageCalls.createUpload, upload) { done($0.map { _ in }) }
     }
 
     public func uploadState(_ uploadID: String, _ done: @escaping (Result<UploadState, StoreError>) -> Void) {
-        call(
-            "GET", StoragePaths.uploadState, query: QueryParameters([("upload", uploadID)]), body: Empty?.none,
-            answer: UploadState.self, done)
+        call(StorageCalls.uploadState, UploadRef(uploadID: uploadID), done)
     }
 
     public func commitPart(
         uploadID: String, part: PartInfo, stagedUploadID: String, _ done: @escaping (Result<Void, StoreError>) -> Void
     ) {
         let body = CommitPartRequest(uploadID: uploadID, part: part, stagedUploadID: stagedUploadID)
-        call("POST", StoragePaths.commitPart, body: body, answer: Empty.self) { done($0.map { _ in }) }
+        call(StorageCalls.commitPart, body) { done($0.map { _ in }) }
     }
 
     public func abortUpload(_ uploadID: String, _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        call(
-            "POST", StoragePaths.abortUpload, query: QueryParameters([("upload", uploadID)]), body: Empty?.none,
-            answer: Empty.self
-        ) { done($0.map { _ in }) }
+        call(StorageCalls.abortUpload, UploadRef(uploadID: uploadID)) { done($0.map { _ in }) }
     }
 
     public func listUploads(bucket: String, _ done: @escaping (Result<[MultipartUpload], StoreError>) -> Void) {
-        call(
-            "GET", StoragePaths.listUploads, query: QueryParameters([("bucket", bucket)]), body: Empty?.none,
-            answer: [MultipartUpload].self, done)
+        call(StorageCalls.listUploads, BucketRequest(name: bucket), done)
     }
 
     public func settle(
         bucket: String, key: String, write: ObjectVersion, undo: Bool,
         _ done: @escaping (Result<Void, StoreError>) -> Void
     ) {
-        let body = SettleRequest(bucket: bucket, key: key, write: write, undo: undo)
-        call("POST", StoragePaths.settle, body: body, answer: Empty.self) { done($0.map { _ in }) }
+        call(StorageCalls.settle, SettleRequest(bucket: bucket, key: key, write: write, undo: undo)) {
+            done($0.map { _ in })
+        }
     }
 
     public func deleteVersion(
         bucket: String, key: String, versionID: String, _ done: @escaping (Result<Void, StoreError>) -> Void
     ) {
-        call(
-            "POST", StoragePaths.deleteVersion,
-            body: DeleteVersionRequest(bucket: bucket, key: key, versionID: versionID), answer: Empty.self
-        ) {
+        call(StorageCalls.deleteVersion, DeleteVersionRequest(bucket: bucket, key: key, versionID: versionID)) {
             done($0.map { _ in })
         }
     }
@@ -226,9 +180,9 @@ public final class RemoteStore: ShardStore {
         bucket: String, prefix: String, marker: String, delimiter: String?, limit: Int,
         _ done: @escaping (Result<ListPage, StoreError>) -> Void
     ) {
-        var q = QueryParameters([("bucket", bucket), ("prefix", prefix), ("marker", marker), ("limit", String(limit))])
-        if let delimiter { q.append("delimiter", delimiter) }
-        call("GET", StoragePaths.list, query: q, body: Empty?.none, answer: ListPage.self, done)
+        call(
+            StorageCalls.list,
+            ListRequest(bucket: bucket, prefix: prefix, marker: marker, delimiter: delimiter, limit: limit), done)
     }
 
     public func stage(uploadID: String, part: Int, length: Int64?) -> ShardWriter {
@@ -264,7 +218,7 @@ final class RemoteShardWriter: ShardWriter {
         task = store.client.send(request, to: store.endpoint, timeout: RemoteStore.streamTimeout) {
             [weak self] result in
             guard let self else { return }
-            self.outcome = RemoteStore.decode(result, as: RemoteStore.Empty.self).map { _ in }
+            self.outcome = RemoteStore.decode(result, as: Empty.self).map { _ in }
             if let finishing = self.finishing {
                 self.finishing = nil
                 finishing(self.outcome!)
@@ -292,10 +246,7 @@ final class RemoteShardWriter: ShardWriter {
         task?.cancel()
         task = nil
         // Tell the node to drop whatever it staged (best effort: it also cleans its staging area at start).
-        store.call(
-            "POST", StoragePaths.abort, query: QueryParameters([("upload", uploadID)]), body: RemoteStore.Empty?.none,
-            answer: RemoteStore.Empty.self
-        ) { _ in }
+        store.call(StorageCalls.abortStaging, UploadRef(uploadID: uploadID)) { _ in }
     }
 }
 
@@ -312,7 +263,8 @@ final class RemoteShardReader: ShardReader {
     private var waiting: [(Int, (Result<ByteBuffer, StoreError>) -> Void)] = []
 
     init(store: RemoteStore, target: String) {
-        let request = HTTPClientRequest(method: "GET", target: target, headers: store.signed("GET", target))
+        let request = HTTPClientRequest(
+            method: "GET", target: target, headers: store.key.sign(method: "GET", target: target, caller: store.caller))
         task = store.client.execute(
             request, to: store.endpoint, timeout: RemoteStore.streamTimeout,
             handlers: HTTPResponseHandlers(

@@ -8,9 +8,10 @@ import Storage
 /// the cluster signature. Loop-bound.
 public final class StorageService {
     public let local: LocalStore
-    static let encoder = JSONEncoder()
-    static let decoder = JSONDecoder()
-    /// Largest JSON body of a storage call (a commit carries inline data of up to 128 KiB, in base64).
+    typealias Handler = (HTTPServerRequest, HTTPServerResponse) -> Void
+    /// The handler of every `StorageCalls` call, by path.
+    private var calls: [String: Handler] = [:]
+    /// Largest body of a storage call (a commit carries inline data of up to 128 KiB per shard).
     static let bodyBytesMax: Int64 = 4 << 20
     /// Staged data is written to disk in pieces of this size.
     static let stageWriteBytes = 1 << 20
@@ -19,104 +20,66 @@ public final class StorageService {
 
     public init(local: LocalStore) {
         self.local = local
+        serve(StorageCalls.makeBucket) { r, done in local.makeBucket(r.name, created: r.created ?? 0, empty(done)) }
+        serve(StorageCalls.deleteBucket) { r, done in local.deleteBucket(r.name, force: r.force ?? false, empty(done)) }
+        serve(StorageCalls.bucketInfo) { r, done in local.bucketInfo(r.name, done) }
+        serve(StorageCalls.listBuckets) { _, done in local.listBuckets(done) }
+        serve(StorageCalls.setVersioning) { r, done in local.setVersioning(r.name, r.versioning ?? "", empty(done)) }
+        serve(StorageCalls.readMetadata) { r, done in local.readMetadata(bucket: r.bucket, key: r.key, done) }
+        serve(StorageCalls.commit) { r, done in
+            local.commit(
+                bucket: r.bucket, key: r.key, version: r.version, stagedUploadID: r.stagedUploadID,
+                multipartUploadID: r.multipartUploadID, done)
+        }
+        serve(StorageCalls.settle) { r, done in
+            local.settle(bucket: r.bucket, key: r.key, write: r.write, undo: r.undo, empty(done))
+        }
+        serve(StorageCalls.deleteVersion) { r, done in
+            local.deleteVersion(bucket: r.bucket, key: r.key, versionID: r.versionID, empty(done))
+        }
+        serve(StorageCalls.list) { r, done in
+            local.list(
+                bucket: r.bucket, prefix: r.prefix, marker: r.marker, delimiter: r.delimiter,
+                limit: min(r.limit, ListRequest.limitMax), done)
+        }
+        serve(StorageCalls.listVersions) { r, done in
+            local.listVersions(
+                bucket: r.bucket, prefix: r.prefix, from: r.marker, inclusive: r.inclusive, delimiter: r.delimiter,
+                limit: min(r.limit, ListRequest.limitMax), done)
+        }
+        serve(StorageCalls.lock) { r, done in
+            local.lock(r.op, resource: r.resource, owner: r.owner, ttl: r.ttl) { done($0.map(LockAnswer.init)) }
+        }
+        serve(StorageCalls.checkShard) { r, done in local.checkShard(bucket: r.bucket, key: r.key, version: r.version, done) }
+        serve(StorageCalls.recordMissed) { entries, done in local.recordMissed(entries, empty(done)) }
+        serve(StorageCalls.markMissedDone) { r, done in local.markMissedDone(r.ids, peer: NodeID(r.peer), empty(done)) }
+        serve(StorageCalls.createUpload) { upload, done in local.createUpload(upload, empty(done)) }
+        serve(StorageCalls.uploadState) { r, done in local.uploadState(r.uploadID, done) }
+        serve(StorageCalls.commitPart) { r, done in
+            local.commitPart(uploadID: r.uploadID, part: r.part, stagedUploadID: r.stagedUploadID, empty(done))
+        }
+        serve(StorageCalls.abortUpload) { r, done in local.abortUpload(r.uploadID, empty(done)) }
+        serve(StorageCalls.listUploads) { r, done in local.listUploads(bucket: r.name, done) }
+        serve(StorageCalls.abortStaging) { r, done in
+            local.abortStaging(uploadID: r.uploadID)
+            done(.success(Empty()))
+        }
     }
 
     public func handle(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
-        guard let query = QueryParameters(parsing: request.head.query) else {
-            return StorageService.fail(response, .invalidObjectName(reason: "malformed query string"))
-        }
-        switch (request.head.method, String(request.head.path)) {
-        case ("POST", StoragePaths.makeBucket):
-            json(request, response, BucketRequest.self) { [local] r, done in
-                local.makeBucket(r.name, created: r.created ?? 0) { done($0.map(StorageService.empty)) }
+        let path = String(request.head.path)
+        if request.head.method == "POST", let call = calls[path] { return call(request, response) }
+        switch (request.head.method, path) {
+        case ("PUT", StoragePaths.stage), ("GET", StoragePaths.shard):
+            guard let query = QueryParameters(parsing: request.head.query) else {
+                return StorageService.fail(response, .invalidObjectName(reason: "malformed query string"))
             }
-        case ("POST", StoragePaths.deleteBucket):
-            json(request, response, BucketRequest.self) { [local] r, done in
-                local.deleteBucket(r.name, force: r.force ?? false) { done($0.map(StorageService.empty)) }
-            }
-        case ("GET", StoragePaths.bucketInfo):
-            local.bucketInfo(query["bucket"] ?? "") { StorageService.answer(response, $0) }
-        case ("GET", StoragePaths.listBuckets):
-            local.listBuckets { StorageService.answer(response, $0) }
-        case ("GET", StoragePaths.metadata):
-            local.readMetadata(bucket: query["bucket"] ?? "", key: query["key"] ?? "") {
-                StorageService.answer(response, $0)
-            }
-        case ("POST", StoragePaths.commit):
-            json(request, response, CommitRequest.self) { [local] r, done in
-                local.commit(
-                    bucket: r.bucket, key: r.key, version: r.version, stagedUploadID: r.stagedUploadID,
-                    multipartUploadID: r.multipartUploadID, done)
-            }
-        case ("POST", StoragePaths.settle):
-            json(request, response, SettleRequest.self) { [local] r, done in
-                local.settle(bucket: r.bucket, key: r.key, write: r.write, undo: r.undo) {
-                    done($0.map(StorageService.empty))
+            if request.head.method == "PUT" {
+                guard let part = Int(query["part"] ?? "1") else {
+                    return StorageService.fail(response, .invalidObjectName(reason: "bad part number"))
                 }
+                return stage(request, response, uploadID: query["upload"] ?? "", part: part)
             }
-        case ("POST", StoragePaths.deleteVersion):
-            json(request, response, DeleteVersionRequest.self) { [local] r, done in
-                local.deleteVersion(bucket: r.bucket, key: r.key, versionID: r.versionID) {
-                    done($0.map(StorageService.empty))
-                }
-            }
-        case ("GET", StoragePaths.list):
-            local.list(
-                bucket: query["bucket"] ?? "", prefix: query["prefix"] ?? "", marker: query["marker"] ?? "",
-                delimiter: query["delimiter"],
-                limit: min(Int(query["limit"] ?? "") ?? 1000, 10_000)
-            ) { StorageService.answer(response, $0) }
-        case ("POST", StoragePaths.lock):
-            json(request, response, LockRequest.self) { [local] r, done in
-                local.lock(r.op, resource: r.resource, owner: r.owner, ttl: .milliseconds(max(1, min(r.ttlMs, 60_000))))
-                {
-                    done($0.map { LockAnswer(granted: $0) })
-                }
-            }
-        case ("POST", StoragePaths.checkShard):
-            json(request, response, CheckShardRequest.self) { [local] r, done in
-                local.checkShard(bucket: r.bucket, key: r.key, version: r.version, done)
-            }
-        case ("POST", StoragePaths.recordMissed):
-            json(request, response, [MissedEntry].self) { [local] entries, done in
-                local.recordMissed(entries) { done($0.map(StorageService.empty)) }
-            }
-        case ("POST", StoragePaths.missedDone):
-            json(request, response, MissedDoneRequest.self) { [local] r, done in
-                local.markMissedDone(r.ids, peer: NodeID(r.peer)) { done($0.map(StorageService.empty)) }
-            }
-        case ("POST", StoragePaths.createUpload):
-            json(request, response, MultipartUpload.self) { [local] upload, done in
-                local.createUpload(upload) { done($0.map(StorageService.empty)) }
-            }
-        case ("GET", StoragePaths.uploadState):
-            local.uploadState(query["upload"] ?? "") { StorageService.answer(response, $0) }
-        case ("POST", StoragePaths.commitPart):
-            json(request, response, CommitPartRequest.self) { [local] r, done in
-                local.commitPart(uploadID: r.uploadID, part: r.part, stagedUploadID: r.stagedUploadID) {
-                    done($0.map(StorageService.empty))
-                }
-            }
-        case ("POST", StoragePaths.abortUpload):
-            local.abortUpload(query["upload"] ?? "") { StorageService.answer(response, $0.map(StorageService.empty)) }
-        case ("GET", StoragePaths.listUploads):
-            local.listUploads(bucket: query["bucket"] ?? "") { StorageService.answer(response, $0) }
-        case ("POST", StoragePaths.versioning):
-            json(request, response, BucketInfo.self) { [local] r, done in
-                local.setVersioning(r.name, r.versioning ?? "") { done($0.map(StorageService.empty)) }
-            }
-        case ("GET", StoragePaths.listVersions):
-            local.listVersions(
-                bucket: query["bucket"] ?? "", prefix: query["prefix"] ?? "", from: query["from"] ?? "",
-                inclusive: query["inclusive"] == "1", delimiter: query["delimiter"],
-                limit: min(Int(query["limit"] ?? "") ?? 1000, 10_000)
-            ) { StorageService.answer(response, $0) }
-        case ("PUT", StoragePaths.stage):
-            stage(request, response, uploadID: query["upload"] ?? "", part: Int(query["part"] ?? "1") ?? 0)
-        case ("POST", StoragePaths.abort):
-            local.abortStaging(uploadID: query["upload"] ?? "")
-            response.send(status: 204)
-        case ("GET", StoragePaths.shard):
             guard let offset = Int64(query["offset"] ?? ""), let length = Int64(query["length"] ?? ""), offset >= 0,
                 length >= 0, let part = Int(query["part"] ?? "1")
             else {
@@ -134,27 +97,30 @@ public final class StorageService {
         }
     }
 
-    static func empty(_: Void) -> RemoteStore.Empty { RemoteStore.Empty() }
-
-    private func json<Body: Decodable, Answer: Encodable>(
-        _ request: HTTPServerRequest, _ response: HTTPServerResponse, _ type: Body.Type,
-        _ work: @escaping (Body, @escaping (Result<Answer, StoreError>) -> Void) -> Void
+    /// Registers the handler of `call`: its body decoded as the call's request (a malformed one is a
+    /// 400 naming what is wrong), its answer encoded as the call's answer.
+    private func serve<Request, Answer>(
+        _ call: StorageCall<Request, Answer>,
+        _ work: @escaping (Request, @escaping (Result<Answer, StoreError>) -> Void) -> Void
     ) {
-        request.readBody(limit: StorageService.bodyBytesMax) { result in
-            guard case .success(let bytes) = result,
-                let body = try? StorageService.decoder.decode(Body.self, from: Data(bytes))
-            else {
-                return StorageService.fail(response, .invalidObjectName(reason: "malformed storage request body"))
+        calls[call.path] = { request, response in
+            request.readBody(limit: StorageService.bodyBytesMax) { result in
+                let body: Request
+                do throws(BinaryError) {
+                    guard case .success(let bytes) = result else { throw BinaryError("the body did not arrive whole") }
+                    body = try Request(wire: bytes)
+                } catch {
+                    return StorageService.fail(response, .invalidObjectName(reason: "malformed storage request: \(error)"))
+                }
+                work(body) { StorageService.answer(response, $0) }
             }
-            work(body) { StorageService.answer(response, $0) }
         }
     }
 
-    static func answer<Answer: Encodable>(_ response: HTTPServerResponse, _ result: Result<Answer, StoreError>) {
+    static func answer<Answer: WireMessage>(_ response: HTTPServerResponse, _ result: Result<Answer, StoreError>) {
         switch result {
         case .success(let value):
-            let bytes = (try? encoder.encode(value)).map(Array.init) ?? []
-            response.send(status: 200, headers: ["Content-Type": "application/json"], body: bytes)
+            response.send(status: 200, headers: ["Content-Type": "application/octet-stream"], body: value.wire)
         case .failure(.storage(let e)):
             fail(response, e)
         case .failure(let e):
@@ -164,7 +130,7 @@ public final class StorageService {
     }
 
     static func fail(_ response: HTTPServerResponse, _ error: StorageError) {
-        let bytes = (try? encoder.encode(ErrorEnvelope(error: error))).map(Array.init) ?? []
+        let bytes = (try? JSONEncoder().encode(ErrorEnvelope(error: error))).map(Array.init) ?? []
         response.send(status: error.httpStatus, headers: ["Content-Type": "application/json"], body: bytes)
     }
 
@@ -207,14 +173,13 @@ public final class StorageService {
                 writer.finish { result in
                     switch result {
                     case .success where failure == nil:
-                        response.send(
-                            status: 200, headers: ["Content-Type": "application/json"], body: Array("{}".utf8))
+                        StorageService.answer(response, Result<Empty, StoreError>.success(Empty()))
                     case .success:
                         writer.abort()
-                        StorageService.answer(response, Result<RemoteStore.Empty, StoreError>.failure(failure!))
+                        StorageService.answer(response, Result<Empty, StoreError>.failure(failure!))
                     case .failure(let e):
                         writer.abort()
-                        StorageService.answer(response, Result<RemoteStore.Empty, StoreError>.failure(e))
+                        StorageService.answer(response, Result<Empty, StoreError>.failure(e))
                     }
                 }
             })
@@ -242,7 +207,7 @@ public final class StorageService {
                     if started {
                         response.abortConnection()
                     } else {
-                        StorageService.answer(response, Result<RemoteStore.Empty, StoreError>.failure(e))
+                        StorageService.answer(response, Result<Empty, StoreError>.failure(e))
                     }
                 case .success(let piece):
                     if !started {
@@ -260,4 +225,9 @@ public final class StorageService {
         response.onAbort { reader.close() }
         next()
     }
+}
+
+/// A completion that answers an empty body for a call that succeeds with nothing.
+private func empty(_ done: @escaping (Result<Empty, StoreError>) -> Void) -> (Result<Void, StoreError>) -> Void {
+    { done($0.map { Empty() }) }
 }

@@ -1,94 +1,283 @@
 import Core
+import FoundationEssentials
 import HTTP
 import Storage
 
-/// The internal storage RPC between nodes (all under the signed `/_dc/v1/` prefix). Object names go in
-/// JSON bodies or percent-encoded query parameters; errors come back as an encoded `StorageError`.
-public enum StoragePaths {
-    public static let prefix = "/_dc/v1/storage/"
-    public static let makeBucket = "/_dc/v1/storage/bucket/make"
-    public static let deleteBucket = "/_dc/v1/storage/bucket/delete"
-    public static let bucketInfo = "/_dc/v1/storage/bucket/info"
-    public static let listBuckets = "/_dc/v1/storage/buckets"
-    public static let metadata = "/_dc/v1/storage/meta"
-    public static let commit = "/_dc/v1/storage/commit"
-    public static let settle = "/_dc/v1/storage/settle"
-    public static let deleteVersion = "/_dc/v1/storage/delete"
-    public static let list = "/_dc/v1/storage/list"
-    public static let listVersions = "/_dc/v1/storage/versions"
-    public static let versioning = "/_dc/v1/storage/bucket/versioning"
-    public static let stage = "/_dc/v1/storage/stage"
-    public static let abort = "/_dc/v1/storage/abort"
-    public static let shard = "/_dc/v1/storage/shard"
-    public static let createUpload = "/_dc/v1/storage/upload/create"
-    public static let recordMissed = "/_dc/v1/storage/missed"
-    public static let lock = "/_dc/v1/storage/lock"
-    public static let missedDone = "/_dc/v1/storage/missed/done"
-    public static let uploadState = "/_dc/v1/storage/upload"
-    public static let commitPart = "/_dc/v1/storage/upload/part"
-    public static let abortUpload = "/_dc/v1/storage/upload/abort"
-    public static let listUploads = "/_dc/v1/storage/uploads"
-    public static let checkShard = "/_dc/v1/storage/check"
+/// The internal storage RPC between nodes, all under the signed `/_dc/v1/storage/` prefix. Each call is
+/// one `StorageCall`: a path with its request and answer types. `RemoteStore` (the client) and
+/// `StorageService` (the dispatcher) both derive from this table, so a call is added in one place.
+/// Every call is a POST whose body is its request; the answer's body is the answer, or (any status
+/// but 2xx) an `ErrorEnvelope`. The calls on the path of every PUT and GET are binary (`BinaryWire`);
+/// the rest are JSON (`JSONWire`). The two streaming calls (shard data) are `StoragePaths`.
+struct StorageCall<Request: WireMessage, Answer: WireMessage>: Sendable {
+    let path: String
+    /// Deadline of the whole call.
+    let timeout: Duration
+    /// A read: safe to send again on a fresh connection when a pooled one turns out closed.
+    let isIdempotent: Bool
+
+    init(_ name: String, timeout: Duration = RemoteStore.callTimeout, idempotent: Bool = false) {
+        path = StoragePaths.prefix + name
+        self.timeout = timeout
+        isIdempotent = idempotent
+    }
 }
 
-struct BucketRequest: Codable {
+enum StorageCalls {
+    static let makeBucket = StorageCall<BucketRequest, Empty>("bucket/make")
+    static let deleteBucket = StorageCall<BucketRequest, Empty>("bucket/delete")
+    static let bucketInfo = StorageCall<BucketRequest, BucketInfo>("bucket/info", idempotent: true)
+    static let listBuckets = StorageCall<Empty, [BucketInfo]>("buckets", idempotent: true)
+    static let setVersioning = StorageCall<BucketInfo, Empty>("bucket/versioning")
+    static let readMetadata = StorageCall<ObjectRef, ObjectMetadata>("meta", idempotent: true)
+    static let commit = StorageCall<CommitRequest, CommitReceipt>("commit")
+    static let settle = StorageCall<SettleRequest, Empty>("settle")
+    static let deleteVersion = StorageCall<DeleteVersionRequest, Empty>("delete")
+    static let list = StorageCall<ListRequest, ListPage>("list", idempotent: true)
+    static let listVersions = StorageCall<ListRequest, ListPage>("versions", idempotent: true)
+    /// A lock call is small and on the path of every write: a node slower than this is passed over.
+    static let lock = StorageCall<LockRequest, LockAnswer>("lock", timeout: .seconds(1))
+    /// A shard check reads the whole shard (up to 5 TiB / k in theory): generous, yet bounded.
+    static let checkShard = StorageCall<CheckShardRequest, ShardCheck>("check", timeout: .seconds(60))
+    static let recordMissed = StorageCall<[MissedEntry], Empty>("missed")
+    static let markMissedDone = StorageCall<MissedDoneRequest, Empty>("missed/done")
+    static let createUpload = StorageCall<MultipartUpload, Empty>("upload/create")
+    static let uploadState = StorageCall<UploadRef, UploadState>("upload", idempotent: true)
+    static let commitPart = StorageCall<CommitPartRequest, Empty>("upload/part")
+    static let abortUpload = StorageCall<UploadRef, Empty>("upload/abort")
+    static let listUploads = StorageCall<BucketRequest, [MultipartUpload]>("uploads", idempotent: true)
+    static let abortStaging = StorageCall<UploadRef, Empty>("abort")
+}
+
+/// The streaming calls: their bodies are shard bytes, their arguments percent-encoded query parameters.
+public enum StoragePaths {
+    public static let prefix = "/_dc/v1/storage/"
+    /// `PUT stage?upload=ID&part=N`: the body is written to a staged shard file.
+    public static let stage = prefix + "stage"
+    /// `GET shard?bucket&key&dataDir&part&offset&length`: a range of a shard file.
+    public static let shard = prefix + "shard"
+}
+
+/// A request or answer body as bytes. Decoding never trusts the bytes: a malformed body is an error
+/// that names what is wrong, never a default value.
+protocol WireMessage {
+    init(wire: [UInt8]) throws(BinaryError)
+    var wire: [UInt8] { get }
+}
+
+/// JSON on the wire (the calls off the hot path).
+protocol JSONWire: WireMessage, Codable {}
+
+extension JSONWire {
+    init(wire: [UInt8]) throws(BinaryError) {
+        do {
+            self = try JSONDecoder().decode(Self.self, from: Data(wire))
+        } catch {
+            throw BinaryError("malformed \(Self.self): \(error)")
+        }
+    }
+
+    var wire: [UInt8] {
+        do {
+            return Array(try JSONEncoder().encode(self))
+        } catch {
+            // Our own plain records always encode; failing here is a bug in this program.
+            preconditionFailure("\(Self.self) cannot be encoded: \(error)")
+        }
+    }
+}
+
+/// `BinaryCoding` on the wire (the calls of every PUT and GET).
+protocol BinaryWire: WireMessage, BinaryCodable {}
+
+extension BinaryWire {
+    init(wire: [UInt8]) throws(BinaryError) { try self.init(binary: wire) }
+    var wire: [UInt8] { binaryEncoded }
+}
+
+/// No content (an empty body).
+struct Empty: BinaryWire, Sendable {
+    init() {}
+    func encode(to writer: inout BinaryWriter) {}
+    init(from reader: inout BinaryReader) throws(BinaryError) {}
+}
+
+extension Array: WireMessage, JSONWire where Element: Codable {}
+extension BucketInfo: JSONWire {}
+extension ListPage: JSONWire {}
+extension ShardCheck: JSONWire {}
+extension MissedEntry: JSONWire {}
+extension MultipartUpload: JSONWire {}
+extension UploadState: JSONWire {}
+extension ObjectMetadata: BinaryWire {}
+extension CommitReceipt: BinaryWire {}
+
+struct BucketRequest: JSONWire {
     var name: String
     var created: Int64?
     var force: Bool?
 }
 
-struct CommitRequest: Codable {
+struct ObjectRef: BinaryWire {
+    var bucket: String
+    var key: String
+
+    func encode(to w: inout BinaryWriter) {
+        w.write(bucket)
+        w.write(key)
+    }
+
+    init(bucket: String, key: String) {
+        self.bucket = bucket
+        self.key = key
+    }
+
+    init(from r: inout BinaryReader) throws(BinaryError) {
+        self.init(bucket: try r.readString(), key: try r.readString())
+    }
+}
+
+struct CommitRequest: BinaryWire {
     var bucket: String
     var key: String
     var version: ObjectVersion
     var stagedUploadID: String?
     var multipartUploadID: String?
+
+    func encode(to w: inout BinaryWriter) {
+        w.write(bucket)
+        w.write(key)
+        w.write(version)
+        w.write(stagedUploadID)
+        w.write(multipartUploadID)
+    }
+
+    init(bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?, multipartUploadID: String?) {
+        self.bucket = bucket
+        self.key = key
+        self.version = version
+        self.stagedUploadID = stagedUploadID
+        self.multipartUploadID = multipartUploadID
+    }
+
+    init(from r: inout BinaryReader) throws(BinaryError) {
+        self.init(
+            bucket: try r.readString(), key: try r.readString(), version: try r.read(),
+            stagedUploadID: try r.readOptionalString(), multipartUploadID: try r.readOptionalString())
+    }
+}
+
+struct SettleRequest: BinaryWire {
+    var bucket: String
+    var key: String
+    var write: ObjectVersion
+    var undo: Bool
+
+    func encode(to w: inout BinaryWriter) {
+        w.write(bucket)
+        w.write(key)
+        w.write(self.write)
+        w.write(undo)
+    }
+
+    init(bucket: String, key: String, write: ObjectVersion, undo: Bool) {
+        self.bucket = bucket
+        self.key = key
+        self.write = write
+        self.undo = undo
+    }
+
+    init(from r: inout BinaryReader) throws(BinaryError) {
+        self.init(bucket: try r.readString(), key: try r.readString(), write: try r.read(), undo: try r.readBool())
+    }
 }
 
 /// What a write lock call does with a node's grant.
-public enum LockOp: String, Codable, Sendable {
+public enum LockOp: UInt8, Sendable {
     case acquire, refresh, release
 }
 
-struct LockRequest: Codable {
+struct LockRequest: BinaryWire {
     var op: LockOp
     var resource: String
     var owner: String
-    var ttlMs: Int64
+    var ttl: Duration
+    /// Longest grant a node gives, whatever is asked.
+    static let ttlMax: Duration = .seconds(60)
+
+    func encode(to w: inout BinaryWriter) {
+        w.write(UInt64(op.rawValue))
+        w.write(resource)
+        w.write(owner)
+        w.write(ttl.milliseconds)
+    }
+
+    init(op: LockOp, resource: String, owner: String, ttl: Duration) {
+        self.op = op
+        self.resource = resource
+        self.owner = owner
+        self.ttl = ttl
+    }
+
+    init(from r: inout BinaryReader) throws(BinaryError) {
+        let code = try r.readVarint()
+        guard code <= UInt64(UInt8.max), let op = LockOp(rawValue: UInt8(code)) else {
+            throw BinaryError("unknown lock operation \(code)")
+        }
+        let resource = try r.readString()
+        let owner = try r.readString()
+        let ms = try r.readInt64()
+        guard ms > 0, ms <= LockRequest.ttlMax.milliseconds else {
+            throw BinaryError("lock ttl \(ms) ms is outside 1 ms ... \(LockRequest.ttlMax.milliseconds) ms")
+        }
+        self.init(op: op, resource: resource, owner: owner, ttl: .milliseconds(ms))
+    }
 }
 
-struct LockAnswer: Codable {
+struct LockAnswer: BinaryWire {
     var granted: Bool
+    func encode(to w: inout BinaryWriter) { w.write(granted) }
+    init(granted: Bool) { self.granted = granted }
+    init(from r: inout BinaryReader) throws(BinaryError) { granted = try r.readBool() }
 }
 
-struct MissedDoneRequest: Codable {
+struct MissedDoneRequest: JSONWire {
     var ids: [String]
     var peer: String
 }
 
-struct CommitPartRequest: Codable {
+struct CommitPartRequest: JSONWire {
     var uploadID: String
     var part: PartInfo
     var stagedUploadID: String
 }
 
-struct SettleRequest: Codable {
-    var bucket: String
-    var key: String
-    var write: ObjectVersion
-    var undo: Bool
-}
-
-struct DeleteVersionRequest: Codable {
+struct DeleteVersionRequest: JSONWire {
     var bucket: String
     var key: String
     var versionID: String
 }
 
-struct CheckShardRequest: Codable {
+struct CheckShardRequest: JSONWire {
     var bucket: String
     var key: String
     var version: ObjectVersion
+}
+
+/// A listing page request (`list` and `listVersions`; `inclusive` only for the latter).
+struct ListRequest: JSONWire {
+    var bucket: String
+    var prefix: String
+    var marker: String
+    var delimiter: String?
+    var limit: Int
+    var inclusive = false
+    /// Largest page a node lists in one call.
+    static let limitMax = 10_000
+}
+
+struct UploadRef: JSONWire {
+    var uploadID: String
 }
 
 struct ErrorEnvelope: Codable {
