@@ -17,7 +17,8 @@ public enum MetadataFile {
     static let headerBytes = magic.count + 1 + 8
 
     public static func encode(_ metadata: ObjectMetadata) -> [UInt8] {
-        var payload = BinaryWriter(reservingCapacity: 512 + metadata.versions.reduce(0) { $0 + ($1.inline?.count ?? 0) })
+        var payload = BinaryWriter(
+            reservingCapacity: 512 + metadata.versions.reduce(0) { $0 + ($1.inline?.count ?? 0) })
         metadata.encode(to: &payload)
         let crc = payload.bytes.withUnsafeBytes { BlockHash.crc64($0) }
         var out: [UInt8] = []
@@ -97,8 +98,10 @@ extension ObjectVersion: BinaryCodable {
 
     public init(from r: inout BinaryReader) throws(BinaryError) {
         self.init(
-            versionID: try r.readString(), modTime: try r.readInt64(), size: try r.readInt64(), etag: try r.readString(),
-            contentType: try r.readOptionalString(), userMetadata: try r.readStringMap(), headers: try r.readStringMap(),
+            versionID: try r.readString(), modTime: try r.readInt64(), size: try r.readInt64(),
+            etag: try r.readString(),
+            contentType: try r.readOptionalString(), userMetadata: try r.readStringMap(),
+            headers: try r.readStringMap(),
             checksums: try r.readStringMap(), isDeleteMarker: try r.readBool(), erasure: try r.readOptional(),
             dataDir: try r.readOptionalString(), inline: try r.readOptionalBytes(),
             parts: try r.readOptional(PartList.self)?.parts)
@@ -155,7 +158,8 @@ extension ErasureInfo: BinaryCodable {
         var distribution: [Int] = []
         distribution.reserveCapacity(n)
         for _ in 0..<n { distribution.append(try r.readInt()) }
-        self.init(dataShards: data, parityShards: parity, blockSize: blockSize, index: index, distribution: distribution)
+        self.init(
+            dataShards: data, parityShards: parity, blockSize: blockSize, index: index, distribution: distribution)
     }
 }
 

@@ -45,9 +45,9 @@ extension ObjectLayer {
         if let error = ObjectLayer.invalidName(bucket: request.bucket, key: request.key) {
             return done(.failure(error))
         }
-        locked(bucket: request.bucket, key: request.key, failed: { done(.failure($0)) }) { [self] release in
+        locked(bucket: request.bucket, key: request.key, failed: { done(.failure($0)) }) { [self] lock in
             healLocked(request) { result in
-                release()
+                lock.release()
                 done(result)
             }
         }

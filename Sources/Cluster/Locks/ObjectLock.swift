@@ -33,9 +33,23 @@ final class ObjectLock {
         attempt(until: deadline, done)
     }
 
+    /// The nodes asked: first a quorum of them alone (this node first, then the others in an order
+    /// that depends on the object, so the grants spread), which is enough when nobody else holds the
+    /// lock; after a refusal or a silent node, every reachable node.
+    private func candidates() -> [NodeID] {
+        let reachable = layer.stores.filter { layer.isReachable($0.id) }.map(\.id)
+        guard attempts == 1, reachable.count > quorum else { return reachable }
+        let local = reachable.filter { layer.store($0) is LocalStore }
+        let others = reachable.filter { !(layer.store($0) is LocalStore) }
+        guard !others.isEmpty else { return Array(local.prefix(quorum)) }
+        let hash = RunningChecksum.compute(.crc32c, Array(resource.utf8)).reduce(0) { $0 << 8 | Int($1) }
+        let start = hash % others.count
+        return Array((local + others[start...] + others[..<start]).prefix(quorum))
+    }
+
     private func attempt(until deadline: Instant, _ done: @escaping (ObjectError?) -> Void) {
         attempts += 1
-        let nodes = layer.stores.filter { layer.isReachable($0.id) }.map(\.id)
+        let nodes = candidates()
         let round = NodeRound<Bool>(
             nodes: nodes, enough: quorum, grace: ObjectLock.roundGrace, watch: layer.stragglers,
             counts: { (try? $0.get()) == true }
@@ -73,13 +87,17 @@ final class ObjectLock {
         }
     }
 
-    /// Gives the lock back (idempotent).
-    func release() {
+    /// What a commit carries to give this lock's grant back on its node once it is done.
+    var handOff: LockRelease { LockRelease(resource: resource, owner: owner) }
+
+    /// Gives the lock back (idempotent), except on the nodes where a commit carrying `handOff` is known
+    /// to have succeeded (they gave their grant back themselves).
+    func release(handedOffTo: [NodeID] = []) {
         guard !released else { return }
         released = true
         refresher?.close()
         refresher = nil
-        send(.release, to: granted)
+        send(.release, to: granted.filter { !handedOffTo.contains($0) })
         granted = []
     }
 
@@ -91,16 +109,22 @@ final class ObjectLock {
 }
 
 extension ObjectLayer {
-    /// Runs `body` holding the write lock of `bucket/key`; `body` calls its argument when done, which
-    /// releases the lock. Fails without running it when the lock cannot be had in time.
+    /// Runs `body` holding the write lock of `bucket/key`; `body` releases it when done. Fails without
+    /// running it when the lock cannot be had in time.
     func locked(
         bucket: String, key: String, failed: @escaping (ObjectError) -> Void,
-        _ body: @escaping (@escaping () -> Void) -> Void
+        _ body: @escaping (ObjectLock) -> Void
     ) {
         let lock = ObjectLock(layer: self, bucket: bucket, key: key)
         lock.acquire { error in
             if let error { return failed(error) }
-            body { lock.release() }
+            body(lock)
         }
     }
+}
+
+/// A lock grant that a commit gives back on its node once the commit is done (see `ObjectLock.handOff`).
+public struct LockRelease: Sendable, Equatable {
+    public var resource: String
+    public var owner: String
 }

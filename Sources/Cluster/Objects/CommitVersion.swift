@@ -18,9 +18,10 @@ extension ObjectLayer {
     /// node asked (a commit that timed out may still have landed), restoring what it replaced, and only
     /// then fails: so no read finds a write its client was told failed, and the previous version keeps
     /// its redundancy. Nodes that kept replaced data are told to drop it; missed nodes are reported.
+    /// `handOff`: the write lock's grant each node gives back once its commit is done.
     func commitVersion(
         bucket: String, key: String, _ final: ObjectVersion, on nodes: [Int], source: CommitSource,
-        _ done: @escaping (Result<[Int], ObjectError>) -> Void
+        handOff: LockRelease? = nil, _ done: @escaping (Result<[Int], ObjectError>) -> Void
     ) {
         var settleLater: [Int] = []
         let round = round(nodes.map(nodeID), enough: set.writeQuorum, grace: ObjectLayer.shardWriteStallMax) {
@@ -50,7 +51,7 @@ extension ObjectLayer {
             if case .inline(let frames) = source {
                 copy.inline = frames.isEmpty ? [] : frames[shard].array
             }
-            commit(bucket: bucket, key: key, copy, on: node, source: source) { [self] result in
+            commit(bucket: bucket, key: key, copy, on: node, source: source, handOff: handOff) { [self] result in
                 round.answered(nodeID(node), result)
             }
         }
@@ -59,8 +60,8 @@ extension ObjectLayer {
     /// Commits one node's copy. A node that lacks the bucket (it was down when the bucket was made,
     /// which a quorum of others agreed on) gets it made, and the commit once more.
     func commit(
-        bucket: String, key: String, _ copy: ObjectVersion, on node: Int, source: CommitSource, retry: Bool = true,
-        _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
+        bucket: String, key: String, _ copy: ObjectVersion, on node: Int, source: CommitSource,
+        handOff: LockRelease? = nil, retry: Bool = true, _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
     ) {
         let store = stores[node]
         var staged: String?
@@ -70,13 +71,16 @@ extension ObjectLayer {
         case .upload(let id): upload = id
         case .inline: break
         }
-        store.commit(bucket: bucket, key: key, version: copy, stagedUploadID: staged, multipartUploadID: upload) {
-            [self] result in
+        store.commit(
+            bucket: bucket, key: key, version: copy, stagedUploadID: staged, multipartUploadID: upload,
+            releasing: handOff
+        ) { [self] result in
             guard retry, case .failure(.storage(.bucketNotFound)) = result else { return done(result) }
             store.makeBucket(bucket, created: WallTime.now().millisecondsSinceEpoch) { [self] made in
                 switch made {
                 case .success, .failure(.storage(.bucketExists)):
-                    commit(bucket: bucket, key: key, copy, on: node, source: source, retry: false, done)
+                    commit(
+                        bucket: bucket, key: key, copy, on: node, source: source, handOff: handOff, retry: false, done)
                 case .failure: done(result)
                 }
             }

@@ -136,9 +136,9 @@ extension ObjectLayer {
             final.etag = MultipartPlan.etag(of: plan.parts)
             final.parts = plan.parts
             final.checksums = MultipartPlan.compositeChecksums(of: plan.parts)
-            locked(bucket: bucket, key: key, failed: { done(.failure($0)) }) { [self] release in
+            locked(bucket: bucket, key: key, failed: { done(.failure($0)) }) { [self] lock in
                 commitVersion(bucket: bucket, key: key, final, on: nodes, source: .upload(uploadID)) { [self] result in
-                    release()
+                    lock.release()
                     if case .success(let committed) = result {
                         for node in stores.indices where !committed.contains(node) {
                             stores[node].abortUpload(uploadID) { _ in }

@@ -310,9 +310,9 @@ public final class ObjectLayer {
         _ done: @escaping (Result<DeleteOutcome, ObjectError>) -> Void
     ) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
-        locked(bucket: bucket, key: key, failed: { done(.failure($0)) }) { [self] release in
+        locked(bucket: bucket, key: key, failed: { done(.failure($0)) }) { [self] lock in
             deleteLocked(bucket: bucket, key: key, versionID: versionID) { result in
-                release()
+                lock.release()
                 done(result)
             }
         }

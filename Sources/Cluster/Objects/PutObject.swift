@@ -391,15 +391,20 @@ final class PutOperation {
             return fail(.writeQuorum(reached: nodes.count, needed: layer.set.writeQuorum, detail: failureSummary))
         }
         let source: CommitSource = inline.map { .inline($0) } ?? (staged ? .staged : .inline([]))
-        layer.locked(bucket: bucket, key: key, failed: { [self] in fail($0) }) { [self] release in
-            guard done != nil else { return release() }
+        layer.locked(bucket: bucket, key: key, failed: { [self] in fail($0) }) { [self] lock in
+            guard done != nil else { return lock.release() }
             checkCondition { [self] error in
                 if let error {
-                    release()
+                    lock.release()
                     return fail(error)
                 }
-                layer.commitVersion(bucket: bucket, key: key, final, on: nodes, source: source) { [self] result in
-                    release()
+                // Each node gives its grant back as its commit is done (no release round), except for
+                // a conditional write: its condition holds until the whole commit round is over.
+                let handOff = options.condition == nil ? lock.handOff : nil
+                layer.commitVersion(bucket: bucket, key: key, final, on: nodes, source: source, handOff: handOff) {
+                    [self] result in
+                    let committed = (try? result.get()) ?? []
+                    lock.release(handedOffTo: handOff == nil ? [] : committed.map(layer.nodeID))
                     guard done != nil else { return }
                     finishWith(result.map { _ in final })
                 }

@@ -88,14 +88,18 @@ public final class LocalStore: ShardStore {
 
     public func commit(
         bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?, multipartUploadID: String?,
-        _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
+        releasing: LockRelease?, _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
     ) {
         run(
             { disk throws(StorageError) in
                 try disk.commit(
                     bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID,
                     multipartUploadID: multipartUploadID)
-            }, done)
+            }
+        ) { [self] result in
+            if let releasing { locks.release(releasing.resource, owner: releasing.owner) }
+            done(result)
+        }
     }
 
     public func lock(

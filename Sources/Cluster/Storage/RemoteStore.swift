@@ -83,7 +83,9 @@ public final class RemoteStore: ShardStore {
     }
 
     public func setVersioning(_ name: String, _ status: String, _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        call(StorageCalls.setVersioning, BucketInfo(name: name, created: 0, versioning: status)) { done($0.map { _ in }) }
+        call(StorageCalls.setVersioning, BucketInfo(name: name, created: 0, versioning: status)) {
+            done($0.map { _ in })
+        }
     }
 
     public func listVersions(
@@ -103,11 +105,11 @@ public final class RemoteStore: ShardStore {
 
     public func commit(
         bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?, multipartUploadID: String?,
-        _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
+        releasing: LockRelease?, _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void
     ) {
         let body = CommitRequest(
             bucket: bucket, key: key, version: version, stagedUploadID: stagedUploadID,
-            multipartUploadID: multipartUploadID)
+            multipartUploadID: multipartUploadID, releasing: releasing)
         call(StorageCalls.commit, body, done)
     }
 

@@ -37,10 +37,11 @@ public protocol ShardStore: AnyObject {
 
     func readMetadata(bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void)
     /// Commits a version whose data is staged (`stagedUploadID`), a completed multipart upload
-    /// (`multipartUploadID`), or inline (neither). See `Disk.commit`.
+    /// (`multipartUploadID`), or inline (neither), then gives back the lock grant `releasing` (if any)
+    /// whatever the outcome. See `Disk.commit`.
     func commit(
         bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?, multipartUploadID: String?,
-        _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void)
+        releasing: LockRelease?, _ done: @escaping (Result<CommitReceipt, StoreError>) -> Void)
     /// Settles a committed write: `undo` takes it back (restoring what it replaced), else what it
     /// replaced is dropped. See `Disk.settle`.
     func settle(

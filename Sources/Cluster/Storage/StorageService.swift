@@ -29,7 +29,7 @@ public final class StorageService {
         serve(StorageCalls.commit) { r, done in
             local.commit(
                 bucket: r.bucket, key: r.key, version: r.version, stagedUploadID: r.stagedUploadID,
-                multipartUploadID: r.multipartUploadID, done)
+                multipartUploadID: r.multipartUploadID, releasing: r.releasing, done)
         }
         serve(StorageCalls.settle) { r, done in
             local.settle(bucket: r.bucket, key: r.key, write: r.write, undo: r.undo, empty(done))
@@ -50,7 +50,9 @@ public final class StorageService {
         serve(StorageCalls.lock) { r, done in
             local.lock(r.op, resource: r.resource, owner: r.owner, ttl: r.ttl) { done($0.map(LockAnswer.init)) }
         }
-        serve(StorageCalls.checkShard) { r, done in local.checkShard(bucket: r.bucket, key: r.key, version: r.version, done) }
+        serve(StorageCalls.checkShard) { r, done in
+            local.checkShard(bucket: r.bucket, key: r.key, version: r.version, done)
+        }
         serve(StorageCalls.recordMissed) { entries, done in local.recordMissed(entries, empty(done)) }
         serve(StorageCalls.markMissedDone) { r, done in local.markMissedDone(r.ids, peer: NodeID(r.peer), empty(done)) }
         serve(StorageCalls.createUpload) { upload, done in local.createUpload(upload, empty(done)) }
@@ -110,7 +112,8 @@ public final class StorageService {
                     guard case .success(let bytes) = result else { throw BinaryError("the body did not arrive whole") }
                     body = try Request(wire: bytes)
                 } catch {
-                    return StorageService.fail(response, .invalidObjectName(reason: "malformed storage request: \(error)"))
+                    return StorageService.fail(
+                        response, .invalidObjectName(reason: "malformed storage request: \(error)"))
                 }
                 work(body) { StorageService.answer(response, $0) }
             }

@@ -143,6 +143,8 @@ struct CommitRequest: BinaryWire {
     var version: ObjectVersion
     var stagedUploadID: String?
     var multipartUploadID: String?
+    /// A write lock grant to give back once the commit is done.
+    var releasing: LockRelease?
 
     func encode(to w: inout BinaryWriter) {
         w.write(bucket)
@@ -150,20 +152,26 @@ struct CommitRequest: BinaryWire {
         w.write(version)
         w.write(stagedUploadID)
         w.write(multipartUploadID)
+        w.write(releasing)
     }
 
-    init(bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?, multipartUploadID: String?) {
+    init(
+        bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?, multipartUploadID: String?,
+        releasing: LockRelease?
+    ) {
         self.bucket = bucket
         self.key = key
         self.version = version
         self.stagedUploadID = stagedUploadID
         self.multipartUploadID = multipartUploadID
+        self.releasing = releasing
     }
 
     init(from r: inout BinaryReader) throws(BinaryError) {
         self.init(
             bucket: try r.readString(), key: try r.readString(), version: try r.read(),
-            stagedUploadID: try r.readOptionalString(), multipartUploadID: try r.readOptionalString())
+            stagedUploadID: try r.readOptionalString(), multipartUploadID: try r.readOptionalString(),
+            releasing: try r.readOptional())
     }
 }
 
@@ -231,6 +239,17 @@ struct LockRequest: BinaryWire {
             throw BinaryError("lock ttl \(ms) ms is outside 1 ms ... \(LockRequest.ttlMax.milliseconds) ms")
         }
         self.init(op: op, resource: resource, owner: owner, ttl: .milliseconds(ms))
+    }
+}
+
+extension LockRelease: BinaryCodable {
+    public func encode(to w: inout BinaryWriter) {
+        w.write(resource)
+        w.write(owner)
+    }
+
+    public init(from r: inout BinaryReader) throws(BinaryError) {
+        self.init(resource: try r.readString(), owner: try r.readString())
     }
 }
 

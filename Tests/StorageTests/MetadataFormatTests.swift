@@ -1,0 +1,140 @@
+import Core
+import FoundationEssentials
+import Testing
+
+@testable import Storage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Metadata with every optional field set, multipart parts, a replaced version and odd strings.
+func richMetadata() -> ObjectMetadata {
+    var v = version("v2", time: 1_764_000_000_123, size: 9_000_000, etag: "0123456789abcdef-2", dataDir: "abcd")
+    v.contentType = "text/plain; charset=utf-8"
+    v.userMetadata = ["k": "v", "émoji": "🙂", "empty": ""]
+    v.headers = ["Cache-Control": "no-cache", "Content-Encoding": "gzip"]
+    v.checksums = ["CRC32C": "AAAAAA=="]
+    v.erasure = ErasureInfo(dataShards: 2, parityShards: 2, blockSize: 1 << 20, index: 3, distribution: [3, 0, 1, 2])
+    v.parts = [
+        PartInfo(number: 1, size: 5 << 20, etag: "aa"), PartInfo(number: 2, size: 1, etag: "bb", checksums: [:]),
+    ]
+    v.inline = nil
+    var small = version("null", time: -5, size: 3, inline: [1, 2, 3, 0, 255])
+    small.isDeleteMarker = false
+    let marker = ObjectVersion(versionID: "m", modTime: 7, size: 0, etag: "", isDeleteMarker: true)
+    return ObjectMetadata(versions: [v, small, marker], replaced: ReplacedVersion(version: small, by: v))
+}
+
+@Suite("metadata format")
+struct MetadataFormatTests {
+    @Test("format 2 round-trips every field, inline bytes as they are")
+    func roundTrip() throws {
+        let m = richMetadata()
+        let bytes = MetadataFile.encode(m)
+        #expect(Array(bytes.prefix(5)) == MetadataFile.magic + [MetadataFile.currentFormat])
+        #expect(try MetadataFile.decode(bytes) == m)
+    }
+
+    @Test("format 1 (JSON, inline frames in base64) is still read")
+    func readsFormatOne() throws {
+        let m = richMetadata()
+        let json = Array(try JSONEncoder().encode(m))
+        #expect(String(decoding: json, as: UTF8.self).contains("\"inline\":\"AQIDAP8=\""))
+        #expect(try MetadataFile.decode(json) == m)
+    }
+
+    @Test("a format 1 data folder is read, and the next commit rewrites it as format 2")
+    func upgradesOnCommit() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 0)
+            let old = version("null", time: 1, inline: [9, 9, 9])
+            let dir = try disk.objectPath(bucket: "b1b", key: "k")
+            try FileOps.makeDirectories(dir)
+            let path = dir + "/" + ObjectKey.metadataFile
+            try FileOps.writeSynced(path, Array(try JSONEncoder().encode(ObjectMetadata(versions: [old]))))
+            #expect(try disk.readMetadata(bucket: "b1b", key: "k").versions == [old])
+            let new = version("null", time: 2, inline: [1, 2, 3])
+            try disk.commit(bucket: "b1b", key: "k", version: new, stagedUploadID: nil)
+            let bytes = try FileOps.read(path)
+            #expect(Array(bytes.prefix(4)) == MetadataFile.magic)
+            #expect(try disk.readMetadata(bucket: "b1b", key: "k").latest == new)
+        }
+    }
+
+    @Test("any flipped byte is caught: never a different metadata")
+    func flippedBytes() throws {
+        let m = richMetadata()
+        let bytes = MetadataFile.encode(m)
+        for i in bytes.indices {
+            var bad = bytes
+            bad[i] ^= 0x20
+            #expect(throws: BinaryError.self) { try MetadataFile.decode(bad) }
+        }
+    }
+
+    @Test("every truncation is an error, never a crash")
+    func truncations() throws {
+        let bytes = MetadataFile.encode(richMetadata())
+        for n in 0..<bytes.count {
+            #expect(throws: BinaryError.self) { try MetadataFile.decode(Array(bytes.prefix(n))) }
+        }
+    }
+
+    @Test("a newer format is refused with a message that says to upgrade")
+    func newerFormat() {
+        var bytes = MetadataFile.encode(richMetadata())
+        bytes[4] = MetadataFile.currentFormat + 1
+        #expect {
+            try MetadataFile.decode(bytes)
+        } throws: { ($0 as? BinaryError)?.reason.contains("upgrade") == true }
+    }
+
+    @Test("a corrupt file on disk is StorageError.corrupt naming the path")
+    func corruptOnDisk() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 0)
+            try disk.commit(bucket: "b1b", key: "k", version: version(), stagedUploadID: nil)
+            let path = try disk.objectPath(bucket: "b1b", key: "k") + "/" + ObjectKey.metadataFile
+            var bytes = try FileOps.read(path)
+            bytes[bytes.count - 1] ^= 1
+            try FileOps.writeSynced(path, bytes)
+            #expect {
+                try disk.readMetadata(bucket: "b1b", key: "k")
+            } throws: { error in
+                guard case .corrupt(let p, let reason) = error as? StorageError else { return false }
+                return p == path && reason.contains("checksum")
+            }
+        }
+    }
+}
+
+@Suite("binary coding")
+struct BinaryCodingTests {
+    @Test("integers round-trip at the edges", arguments: [Int64.min, -1, 0, 1, 127, 128, 1 << 40, Int64.max])
+    func integers(value: Int64) throws {
+        var w = BinaryWriter()
+        w.write(value)
+        var r = BinaryReader(w.bytes)
+        #expect(try r.readInt64() == value)
+        #expect(r.isAtEnd)
+    }
+
+    @Test("hostile lengths and counts are refused before anything is allocated")
+    func hostileLengths() {
+        var w = BinaryWriter()
+        w.write(UInt64.max >> 1)
+        var r = BinaryReader(w.bytes)
+        #expect(throws: BinaryError.self) { try r.readString() }
+        var r2 = BinaryReader(w.bytes)
+        #expect(throws: BinaryError.self) { try r2.readArray(of: PartInfo.self) }
+        var r3 = BinaryReader([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01])
+        #expect(throws: BinaryError.self) { try r3.readVarint() }
+    }
+
+    @Test("a string that is not UTF-8 is refused")
+    func badUTF8() {
+        var r = BinaryReader([2, 0xC3, 0x28])
+        #expect(throws: BinaryError.self) { try r.readString() }
+    }
+}
