@@ -21,6 +21,8 @@ public final class BenchRunner {
         public var phases: [Phase]
         /// Keep the objects and bucket afterwards (otherwise the DELETE phase and the bucket go).
         public var keep = false
+        /// The servers' processes, when they run here: their CPU time per phase is measured.
+        public var serverPIDs: [Int32] = []
 
         public init(
             endpoints: [HTTPEndpoint], accessKey: String, secretKey: String, bucket: String, objectBytes: Int,
@@ -54,6 +56,14 @@ public final class BenchRunner {
         public var elapsed: Duration
         /// Per-operation latencies, ascending.
         public var latencies: [Duration]
+        /// CPU time the servers used during the phase (all of them summed), when measured.
+        public var serverCPU: Duration?
+
+        /// Server CPU time per operation: stable on a busy machine, where throughput is not.
+        public var serverCPUPerOperation: Duration? {
+            guard let serverCPU, operations > 0 else { return nil }
+            return serverCPU / operations
+        }
 
         public var megabytesPerSecond: Double { Double(bytes) / 1e6 / max(elapsed.seconds, 1e-9) }
         public var operationsPerSecond: Double { Double(operations) / max(elapsed.seconds, 1e-9) }
@@ -139,8 +149,20 @@ public final class BenchRunner {
 
     private func path(_ i: Int) -> String { "/\(options.bucket)/bench/obj-\(i)" }
 
+    /// The servers' CPU time so far, summed; nil when not measured or when one of them is gone.
+    private func serverCPU() -> Duration? {
+        guard !options.serverPIDs.isEmpty else { return nil }
+        var total = Duration.zero
+        for pid in options.serverPIDs {
+            guard let t = ProcessControl.cpuTime(pid: pid) else { return nil }
+            total += t
+        }
+        return total
+    }
+
     private func runPhase(_ phase: Phase, _ done: @escaping (PhaseResult) -> Void) {
         let start = loop.now
+        let cpuAtStart = serverCPU()
         var started = 0
         var finished = 0
         var errors = 0
@@ -175,11 +197,13 @@ public final class BenchRunner {
                     {
                         ticker?.close()
                         progress?(phase, finished, errors, options.count, bytes, loop.now.since(start))
+                        let cpuAtEnd = serverCPU()
                         done(
                             PhaseResult(
                                 phase: phase, operations: finished, errors: errors, firstError: firstError,
                                 bytes: bytes, elapsed: loop.now.since(start),
-                                latencies: latencies.sorted()))
+                                latencies: latencies.sorted(),
+                                serverCPU: cpuAtEnd.flatMap { end in cpuAtStart.map { end - $0 } }))
                     } else {
                         launch()
                     }

@@ -69,6 +69,16 @@ public enum ProcessControl {
         return Stat(state: state, startTicks: ticks)
     }
 
+    /// CPU time the process has used, user and system (fields 14 and 15 of /proc/PID/stat); nil once
+    /// it is gone.
+    public static func cpuTime(pid: Int32) -> Duration? {
+        guard let text = readSmallFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return nil }
+        let hz = Int64(sysconf(Int32(_SC_CLK_TCK)))
+        return .microseconds((user + system) * 1_000_000 / max(hz, 1))
+    }
+
     static func commandLine(pid: Int32) -> [String] {
         guard let text = readSmallFile("/proc/\(pid)/cmdline") else { return [] }
         return text.split(separator: "\0").map(String.init)

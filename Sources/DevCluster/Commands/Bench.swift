@@ -17,7 +17,8 @@ extension DevCluster {
                 devcluster bench --size 4KiB --count 5000 --phases put,get
                 devcluster bench --endpoint http://127.0.0.1:5000 --access-key a --secret-key b   # another S3 server
                 Requests go round-robin over every node (any node serves any request). Progress shows on a
-                terminal; the summary gives MB/s, ops/s and latency percentiles; --json for scripts.
+                terminal; the summary gives MB/s, ops/s, latency percentiles and the servers' CPU time per
+                operation (all nodes summed, from /proc: steady on a busy machine); --json for scripts.
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -50,6 +51,12 @@ extension DevCluster {
         @Option(name: .long, help: "Bucket to use (created if missing; default: a new one).")
         var bucket: String?
 
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "With --endpoint: the server's process, to report its CPU time per operation.", valueName: "pid"))
+        var serverPID: Int32?
+
         @Flag(name: .long, help: "Keep the objects and the bucket.")
         var keep = false
 
@@ -71,6 +78,7 @@ extension DevCluster {
                 chosen.append(phase)
             }
             var endpoints: [HTTPEndpoint]
+            var serverPIDs: [Int32] = serverPID.map { [$0] } ?? []
             var access = accessKey
             var secret = secretKey
             if let endpoint {
@@ -79,9 +87,9 @@ extension DevCluster {
             } else {
                 let launcher = try cluster.launcher()
                 let record = try launching { () throws(LauncherError) in try launcher.home.load() }
-                endpoints = record.nodes.filter { launcher.processState(record, $0.id) == .running }.compactMap {
-                    HTTPEndpoint(url: $0.endpoint)
-                }
+                let running = record.nodes.filter { launcher.processState(record, $0.id) == .running }
+                endpoints = running.compactMap { HTTPEndpoint(url: $0.endpoint) }
+                serverPIDs = running.compactMap { $0.process?.pid }
                 guard !endpoints.isEmpty else {
                     throw fail("no node of cluster '\(record.name)' is running: devcluster up")
                 }
@@ -95,6 +103,7 @@ extension DevCluster {
                 concurrency: concurrency,
                 durationMax: try parseDuration(duration, option: "--duration"), phases: chosen)
             options.keep = keep
+            options.serverPIDs = serverPIDs
             let runner: BenchRunner
             do {
                 runner = try BenchRunner(options: options)
@@ -129,7 +138,10 @@ extension DevCluster {
                 let ms = { (d: Duration) in String(format2(d.seconds * 1000)) }
                 say(
                     s.table(
-                        ["PHASE", "OPS", "ERRORS", "MB/s", "OPS/s", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+                        [
+                            "PHASE", "OPS", "ERRORS", "MB/s", "OPS/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
+                            "CPU us/op",
+                        ],
                         results.map { r in
                             [
                                 (r.phase.rawValue, .plain), (String(r.operations), .plain),
@@ -138,6 +150,7 @@ extension DevCluster {
                                 (ms(r.percentile(0.5)), .plain),
                                 (ms(r.percentile(0.9)), .plain), (ms(r.percentile(0.99)), .plain),
                                 (ms(r.latencies.last ?? .zero), .plain),
+                                (r.serverCPUPerOperation.map { String(Int($0.seconds * 1e6)) } ?? "-", .plain),
                             ]
                         }), terminator: "")
                 for r in results where r.errors > 0 {
@@ -173,6 +186,10 @@ extension DevCluster {
                                     ])
                                 ),
                                 ("firstError", r.firstError.map { .string($0) } ?? .null),
+                                (
+                                    "serverCPUMicrosecondsPerOperation",
+                                    r.serverCPUPerOperation.map { .double($0.seconds * 1e6) } ?? .null
+                                ),
                             ])
                         })
                 ),
