@@ -91,7 +91,10 @@ public enum ProcessControl {
         guard let s = stat(pid: record.pid), s.startTicks == record.startTicks, s.state != "Z", s.state != "X" else {
             return .stopped
         }
-        guard commandLine(pid: record.pid).contains(where: { $0.contains(marker) }) else { return .stopped }
+        // The start time names the process; the command line guards against a reused pid. It reads as
+        // empty for a moment after posix_spawn returns (execve fills it in late): that is still ours.
+        let command = commandLine(pid: record.pid)
+        guard command.isEmpty || command.contains(where: { $0.contains(marker) }) else { return .stopped }
         return s.state == "T" || s.state == "t" ? .paused : .running
     }
 

@@ -5,6 +5,10 @@ import Testing
 
 @testable import Launcher
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("node selectors")
 struct NodeSelectorTests {
     @Test(
@@ -183,5 +187,26 @@ struct FaultPlanTests {
         arguments: ["", "fast", "500ms±", "100ms±200ms", "-5", "1±2±3", "9223372036854775807±1", "2h"])
     func badDelays(text: String) {
         #expect(FaultPlan.parseDelay(text) == nil)
+    }
+}
+
+@Suite("process records")
+struct ProcessRecordTests {
+    @Test("a process whose command line reads empty (between posix_spawn and the end of execve) is still ours")
+    func emptyCommandLine() throws {
+        // kthreadd (pid 2) has an empty command line and a start time, as a node has for a moment at start.
+        let ticks = try #require(ProcessControl.stat(pid: 2)?.startTicks)
+        #expect(ProcessControl.commandLine(pid: 2).isEmpty)
+        #expect(
+            ProcessControl.state(of: ProcessRecord(pid: 2, startTicks: ticks), marker: "/no/such/config") != .stopped)
+    }
+
+    @Test("a pid whose command line names another program, or whose start time differs, is not ours")
+    func otherProgram() throws {
+        let me = getpid()
+        let ticks = try #require(ProcessControl.stat(pid: me)?.startTicks)
+        #expect(
+            ProcessControl.state(of: ProcessRecord(pid: me, startTicks: ticks), marker: "/no/such/config") == .stopped)
+        #expect(ProcessControl.state(of: ProcessRecord(pid: me, startTicks: ticks + 1), marker: "") == .stopped)
     }
 }
