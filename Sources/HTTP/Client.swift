@@ -21,7 +21,7 @@ public enum HTTPFault: Equatable, Sendable {
 /// waiting requests. Loop-bound.
 public final class HTTPClient {
     public let limits: HTTPClientLimits
-    let loop: EventLoop
+    public let loop: EventLoop
     private var pools: [HTTPEndpoint: Pool] = [:]
     private var tickTimer: Timer?
     private var isClosed = false

@@ -175,15 +175,18 @@ public final class Disk: Sendable {
 
     public func readMetadata(bucket: String, key: String) throws(StorageError) -> ObjectMetadata {
         let path = try objectPath(bucket: bucket, key: key) + "/" + ObjectKey.metadataFile
-        guard FileOps.exists(path) else {
+        guard let bytes = try FileOps.readIfExists(path) else {
             guard FileOps.exists(bucketRecord(bucket)) else { throw .bucketNotFound(bucket) }
             throw .objectNotFound(bucket: bucket, key: key)
         }
-        return try decodeMetadata(path)
+        return try decodeMetadata(bytes, path: path)
     }
 
     func decodeMetadata(_ path: String) throws(StorageError) -> ObjectMetadata {
-        let bytes = try FileOps.read(path)
+        try decodeMetadata(try FileOps.read(path), path: path)
+    }
+
+    func decodeMetadata(_ bytes: [UInt8], path: String) throws(StorageError) -> ObjectMetadata {
         do {
             return try MetadataFile.decode(bytes)
         } catch {

@@ -35,23 +35,50 @@ enum FileOps {
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw fail(path, "mkdir") }
     }
 
-    static func read(_ path: String, limit: Int = 64 << 20) throws(StorageError) -> [UInt8] {
+    /// The whole file, read straight into an array of its size; nil when there is no such file.
+    static func readIfExists(_ path: String, limit: Int = 64 << 20) throws(StorageError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw fail(path, "open") }
+        guard fd >= 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw fail(path, "open")
+        }
         defer { close(fd) }
+        var s = stat()
+        guard fstat(fd, &s) == 0 else { throw fail(path, "fstat") }
+        let expected = Int(s.st_size)
+        guard expected <= limit else { throw .corrupt(path: path, reason: "larger than \(limit) bytes") }
         var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        out.reserveCapacity(expected)
+        // The size first; then a 1-byte read to see the end (more if the file grew meanwhile).
+        var chunk = max(expected, 1)
         while true {
-            let n = Glibc.read(fd, &buffer, buffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
+            let start = out.count
+            var readErrno: Int32 = 0
+            out.append(contentsOf: repeatElement(0, count: chunk))
+            let n = out.withUnsafeMutableBytes { raw -> Int in
+                while true {
+                    let n = Glibc.read(fd, raw.baseAddress! + start, chunk)
+                    if n >= 0 { return n }
+                    if errno != EINTR {
+                        readErrno = errno
+                        return 0
+                    }
+                }
+            }
+            out.removeLast(chunk - n)
+            if readErrno != 0 {
+                errno = readErrno
                 throw fail(path, "read")
             }
-            if n == 0 { break }
-            out += buffer[0..<n]
+            if n == 0 { return out }
             guard out.count <= limit else { throw .corrupt(path: path, reason: "larger than \(limit) bytes") }
+            chunk = out.count == expected ? 1 : 64 << 10
         }
-        return out
+    }
+
+    static func read(_ path: String, limit: Int = 64 << 20) throws(StorageError) -> [UInt8] {
+        guard let bytes = try readIfExists(path, limit: limit) else { throw fail(path, "open") }
+        return bytes
     }
 
     /// Writes `bytes` to a new file and fsyncs it (the caller renames it into place).

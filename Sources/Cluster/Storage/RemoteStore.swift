@@ -29,16 +29,162 @@ public final class RemoteStore: ShardStore {
         query.pairs.isEmpty ? path : path + "?" + query.encoded
     }
 
+    /// Requests in flight to this node at once, normally; calls made meanwhile wait and leave together
+    /// as one batch when the request comes back. Under load this carries several calls per request
+    /// (each request costs both nodes a wake-up, system calls and parsing); a lone call goes out at once.
+    static let requestsInFlightMax = 1
+    /// A call waits at most this long for the request in flight: then it goes anyway, in a request of
+    /// its own (so a stalled node delays the calls behind it by this much, not by a timeout).
+    static let queueWaitMax: Duration = .milliseconds(10)
+    /// Calls waiting at once, at most; past it a call fails at once (the node is not keeping up).
+    static let queuedCallsMax = 4096
+    private var inFlight = 0
+    private var queued: [QueuedCall] = []
+    /// Armed while calls wait: sends them when they have waited `queueWaitMax`.
+    private var flushTimer: Timer?
+
+    struct QueuedCall {
+        let path: String
+        let body: [UInt8]
+        let queuedAt: Instant
+        let deadline: Instant
+        let isIdempotent: Bool
+        /// The node's outcome, or why there was none.
+        let done: (Result<CallOutcome, StoreError>) -> Void
+    }
+
     /// One storage call (see `StorageCalls`).
     func call<Request, Answer>(
         _ call: StorageCall<Request, Answer>, _ body: Request, _ done: @escaping (Result<Answer, StoreError>) -> Void
     ) {
-        var headers = key.sign(method: "POST", target: call.path, caller: caller)
+        guard queued.count < RemoteStore.queuedCallsMax else {
+            return done(.failure(.unreachable("\(RemoteStore.queuedCallsMax) calls already wait for \(id)")))
+        }
+        queued.append(
+            QueuedCall(
+                path: call.path, body: body.wire, queuedAt: client.loop.iterationTime,
+                deadline: client.loop.iterationTime + call.timeout,
+                isIdempotent: call.isIdempotent
+            ) { outcome in
+                done(RemoteStore.decode(outcome, as: Answer.self))
+            })
+        sendQueued(force: false)
+    }
+
+    /// Sends what waits while there is room (or once, `force`d, when it has waited long enough): one
+    /// call as itself, several as a batch. Calls whose deadline passed while waiting fail unsent.
+    private func sendQueued(force: Bool) {
+        let now = client.loop.iterationTime
+        if queued.contains(where: { $0.deadline <= now }) {
+            let expired = queued.filter { $0.deadline <= now }
+            queued.removeAll { $0.deadline <= now }
+            for c in expired { c.done(.failure(.unreachable("timed out waiting to be sent to \(id)"))) }
+        }
+        var forced = force
+        while (inFlight < RemoteStore.requestsInFlightMax || forced) && !queued.isEmpty {
+            forced = false
+            let calls = Array(queued.prefix(BatchRequest.callsMax))
+            queued.removeFirst(calls.count)
+            inFlight += 1
+            let finished: () -> Void = { [weak self] in
+                guard let self else { return }
+                self.inFlight -= 1
+                self.sendQueued(force: false)
+            }
+            let timeout = calls.map { $0.deadline.since(now) }.max()!
+            if calls.count == 1 {
+                let c = calls[0]
+                post(c.path, c.body, timeout: timeout, idempotent: c.isIdempotent) { outcome in
+                    finished()
+                    c.done(outcome)
+                }
+                continue
+            }
+            let batch = BatchRequest(calls: calls.map { ($0.path, $0.body) })
+            post(
+                StorageCalls.batch.path, batch.wire, timeout: timeout, idempotent: calls.allSatisfy(\.isIdempotent)
+            ) { outcome in
+                finished()
+                let outcomes: [Result<CallOutcome, StoreError>]
+                switch outcome {
+                case .success(.answer(let bytes)):
+                    do throws(BinaryError) {
+                        let answers = try BatchAnswer(wire: bytes).outcomes
+                        guard answers.count == calls.count else {
+                            throw BinaryError("the batch answer has \(answers.count) of \(calls.count) answers")
+                        }
+                        outcomes = answers.map { .success($0) }
+                    } catch {
+                        outcomes = Array(
+                            repeating: .failure(.failed("unreadable batch answer: \(error)")), count: calls.count)
+                    }
+                default:
+                    // The batch itself failed (no answer, or refused whole): so did each of its calls.
+                    outcomes = Array(repeating: outcome, count: calls.count)
+                }
+                for (c, o) in zip(calls, outcomes) { c.done(o) }
+            }
+        }
+        armFlush()
+    }
+
+    /// A timer while calls wait, none otherwise (it never keeps the loop alive). Without one (libuv
+    /// refused it), waiting calls go at once.
+    private func armFlush() {
+        guard !queued.isEmpty else {
+            flushTimer?.close()
+            flushTimer = nil
+            return
+        }
+        guard flushTimer == nil else { return }
+        guard let timer = try? Timer(loop: client.loop, label: "storage calls to \(id)") else {
+            return sendQueued(force: true)
+        }
+        timer.unref()
+        flushTimer = timer
+        let tick = RemoteStore.queueWaitMax / 4
+        timer.start(after: tick, repeating: tick) { [weak self] in
+            guard let self, let oldest = self.queued.first else { return }
+            self.sendQueued(force: self.client.loop.iterationTime.since(oldest.queuedAt) >= RemoteStore.queueWaitMax)
+        }
+    }
+
+    /// One signed POST: the node's outcome, or `.unreachable` when it did not answer (the call may or
+    /// may not have run).
+    private func post(
+        _ path: String, _ body: [UInt8], timeout: Duration, idempotent: Bool,
+        _ done: @escaping (Result<CallOutcome, StoreError>) -> Void
+    ) {
+        var headers = key.sign(method: "POST", target: path, caller: caller)
         headers.add("Content-Type", "application/octet-stream")
         let request = HTTPClientRequest(
-            method: "POST", target: call.path, headers: headers, body: body.wire, isIdempotent: call.isIdempotent)
-        client.send(request, to: endpoint, timeout: call.timeout) { result in
-            done(RemoteStore.decode(result, as: Answer.self))
+            method: "POST", target: path, headers: headers, body: body, isIdempotent: idempotent)
+        client.send(request, to: endpoint, timeout: timeout) { result in
+            switch result {
+            case .failure(let e): done(.failure(.unreachable(e.description)))
+            case .success(let r) where (200..<300).contains(r.status): done(.success(.answer(r.body)))
+            case .success(let r):
+                switch RemoteStore.errorFrom(r) {
+                case .storage(let e): done(.success(.storage(e)))
+                case let other: done(.failure(other))
+                }
+            }
+        }
+    }
+
+    static func decode<Answer: WireMessage>(
+        _ outcome: Result<CallOutcome, StoreError>, as: Answer.Type
+    ) -> Result<Answer, StoreError> {
+        switch outcome {
+        case .success(.answer(let bytes)):
+            do throws(BinaryError) {
+                return .success(try Answer(wire: bytes))
+            } catch {
+                return .failure(.failed("unreadable answer: \(error)"))
+            }
+        case .success(.storage(let e)): return .failure(.storage(e))
+        case .success(.failed(let why)): return .failure(.failed(why))
+        case .failure(let e): return .failure(e)
         }
     }
 
@@ -49,11 +195,7 @@ public final class RemoteStore: ShardStore {
         case .failure(let e):
             return .failure(.unreachable(e.description))
         case .success(let r) where (200..<300).contains(r.status):
-            do throws(BinaryError) {
-                return .success(try Answer(wire: r.body))
-            } catch {
-                return .failure(.failed("unreadable answer: \(error)"))
-            }
+            return decode(.success(.answer(r.body)), as: Answer.self)
         case .success(let r):
             return .failure(errorFrom(r))
         }

@@ -8,11 +8,13 @@ import Storage
 /// the cluster signature. Loop-bound.
 public final class StorageService {
     public let local: LocalStore
-    typealias Handler = (HTTPServerRequest, HTTPServerResponse) -> Void
+    /// Runs one call from its request body; answers exactly once, on the loop.
+    typealias Handler = ([UInt8], @escaping (CallOutcome) -> Void) -> Void
     /// The handler of every `StorageCalls` call, by path.
     private var calls: [String: Handler] = [:]
-    /// Largest body of a storage call (a commit carries inline data of up to 128 KiB per shard).
-    static let bodyBytesMax: Int64 = 4 << 20
+    /// Largest body of a storage call (a commit carries inline data of up to 128 KiB per shard; a batch
+    /// several calls).
+    static let bodyBytesMax: Int64 = 16 << 20
     /// Staged data is written to disk in pieces of this size.
     static let stageWriteBytes = 1 << 20
     /// Shard ranges are streamed back in pieces of this size.
@@ -66,11 +68,37 @@ public final class StorageService {
             local.abortStaging(uploadID: r.uploadID)
             done(.success(Empty()))
         }
+        let single = calls
+        serve(StorageCalls.batch) { batch, done in
+            var outcomes = [CallOutcome?](repeating: nil, count: batch.calls.count)
+            var waiting = batch.calls.count
+            guard waiting > 0 else { return done(.success(BatchAnswer(outcomes: []))) }
+            for (i, call) in batch.calls.enumerated() {
+                let finish: (CallOutcome) -> Void = { outcome in
+                    outcomes[i] = outcome
+                    waiting -= 1
+                    if waiting == 0 { done(.success(BatchAnswer(outcomes: outcomes.map { $0! }))) }
+                }
+                guard let handler = single[call.path] else {
+                    finish(.failed("no such storage call in a batch: \(call.path)"))
+                    continue
+                }
+                handler(call.body, finish)
+            }
+        }
     }
 
     public func handle(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
         let path = String(request.head.path)
-        if request.head.method == "POST", let call = calls[path] { return call(request, response) }
+        if request.head.method == "POST", let call = calls[path] {
+            return request.readBody(limit: StorageService.bodyBytesMax) { result in
+                guard case .success(let bytes) = result else {
+                    return StorageService.fail(
+                        response, .invalidObjectName(reason: "the request body did not arrive whole"))
+                }
+                call(bytes) { StorageService.answer(response, $0) }
+            }
+        }
         switch (request.head.method, path) {
         case ("PUT", StoragePaths.stage), ("GET", StoragePaths.shard):
             guard let query = QueryParameters(parsing: request.head.query) else {
@@ -99,42 +127,45 @@ public final class StorageService {
         }
     }
 
-    /// Registers the handler of `call`: its body decoded as the call's request (a malformed one is a
-    /// 400 naming what is wrong), its answer encoded as the call's answer.
+    /// Registers the handler of `call`: its body decoded as the call's request (a malformed one is
+    /// refused naming what is wrong), its answer encoded as the call's answer.
     private func serve<Request, Answer>(
         _ call: StorageCall<Request, Answer>,
         _ work: @escaping (Request, @escaping (Result<Answer, StoreError>) -> Void) -> Void
     ) {
-        calls[call.path] = { request, response in
-            request.readBody(limit: StorageService.bodyBytesMax) { result in
-                let body: Request
-                do throws(BinaryError) {
-                    guard case .success(let bytes) = result else { throw BinaryError("the body did not arrive whole") }
-                    body = try Request(wire: bytes)
-                } catch {
-                    return StorageService.fail(
-                        response, .invalidObjectName(reason: "malformed storage request: \(error)"))
+        calls[call.path] = { bytes, done in
+            let body: Request
+            do throws(BinaryError) {
+                body = try Request(wire: bytes)
+            } catch {
+                return done(.storage(.invalidObjectName(reason: "malformed storage request: \(error)")))
+            }
+            work(body) { result in
+                switch result {
+                case .success(let answer): done(.answer(answer.wire))
+                case .failure(.storage(let e)): done(.storage(e))
+                case .failure(let e): done(.failed(e.description))
                 }
-                work(body) { StorageService.answer(response, $0) }
             }
         }
     }
 
-    static func answer<Answer: WireMessage>(_ response: HTTPServerResponse, _ result: Result<Answer, StoreError>) {
-        switch result {
-        case .success(let value):
-            response.send(status: 200, headers: ["Content-Type": "application/octet-stream"], body: value.wire)
-        case .failure(.storage(let e)):
+    /// Answers one call over HTTP: 200 with its answer, its error's status with the error, or 500.
+    static func answer(_ response: HTTPServerResponse, _ outcome: CallOutcome) {
+        switch outcome {
+        case .answer(let bytes):
+            response.send(status: 200, headers: ["Content-Type": "application/octet-stream"], body: bytes)
+        case .storage(let e):
             fail(response, e)
-        case .failure(let e):
-            response.send(
-                status: 500, headers: ["Content-Type": "text/plain"], body: Array((e.description + "\n").utf8))
+        case .failed(let why):
+            response.send(status: 500, headers: ["Content-Type": "text/plain"], body: Array((why + "\n").utf8))
         }
     }
 
     static func fail(_ response: HTTPServerResponse, _ error: StorageError) {
-        let bytes = (try? JSONEncoder().encode(ErrorEnvelope(error: error))).map(Array.init) ?? []
-        response.send(status: error.httpStatus, headers: ["Content-Type": "application/json"], body: bytes)
+        response.send(
+            status: error.httpStatus, headers: ["Content-Type": "application/json"],
+            body: ErrorEnvelope(error: error).json)
     }
 
     /// `PUT stage?upload=ID`: writes the body to the staged shard file, holding the client back while
@@ -176,13 +207,13 @@ public final class StorageService {
                 writer.finish { result in
                     switch result {
                     case .success where failure == nil:
-                        StorageService.answer(response, Result<Empty, StoreError>.success(Empty()))
+                        StorageService.answer(response, .answer([]))
                     case .success:
                         writer.abort()
-                        StorageService.answer(response, Result<Empty, StoreError>.failure(failure!))
+                        StorageService.answer(response, CallOutcome(failure!))
                     case .failure(let e):
                         writer.abort()
-                        StorageService.answer(response, Result<Empty, StoreError>.failure(e))
+                        StorageService.answer(response, CallOutcome(e))
                     }
                 }
             })
@@ -210,7 +241,7 @@ public final class StorageService {
                     if started {
                         response.abortConnection()
                     } else {
-                        StorageService.answer(response, Result<Empty, StoreError>.failure(e))
+                        StorageService.answer(response, CallOutcome(e))
                     }
                 case .success(let piece):
                     if !started {
@@ -233,4 +264,10 @@ public final class StorageService {
 /// A completion that answers an empty body for a call that succeeds with nothing.
 private func empty(_ done: @escaping (Result<Empty, StoreError>) -> Void) -> (Result<Void, StoreError>) -> Void {
     { done($0.map { Empty() }) }
+}
+
+extension CallOutcome {
+    init(_ error: StoreError) {
+        if case .storage(let e) = error { self = .storage(e) } else { self = .failed(error.description) }
+    }
 }

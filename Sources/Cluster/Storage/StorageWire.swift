@@ -47,6 +47,76 @@ enum StorageCalls {
     static let abortUpload = StorageCall<UploadRef, Empty>("upload/abort")
     static let listUploads = StorageCall<BucketRequest, [MultipartUpload]>("uploads", idempotent: true)
     static let abortStaging = StorageCall<UploadRef, Empty>("abort")
+    /// Several of the calls above in one request (see `RemoteStore`'s batching).
+    static let batch = StorageCall<BatchRequest, BatchAnswer>("batch")
+}
+
+/// Calls to one node carried in one request, each with its path and request body; the node runs them
+/// all (at once) and answers each in the same order.
+struct BatchRequest: BinaryWire {
+    var calls: [(path: String, body: [UInt8])]
+    /// Most calls in one batch.
+    static let callsMax = 64
+
+    init(calls: [(path: String, body: [UInt8])]) { self.calls = calls }
+
+    func encode(to w: inout BinaryWriter) {
+        w.write(UInt64(calls.count))
+        for c in calls {
+            w.write(c.path)
+            w.write(bytes: c.body)
+        }
+    }
+
+    init(from r: inout BinaryReader) throws(BinaryError) {
+        let n = try r.readCount()
+        guard n <= BatchRequest.callsMax else {
+            throw BinaryError("a batch of \(n) calls (at most \(BatchRequest.callsMax))")
+        }
+        var calls: [(path: String, body: [UInt8])] = []
+        for _ in 0..<n { calls.append((try r.readString(), try r.readBytes())) }
+        self.calls = calls
+    }
+}
+
+/// How one call of a batch (or a call on its own) ended on the node that ran it.
+enum CallOutcome: Equatable, BinaryCodable {
+    /// The encoded answer.
+    case answer([UInt8])
+    /// A definite error from the node's store (no such object, disk full ...).
+    case storage(StorageError)
+    /// Anything else (a malformed request, an unknown call, a local failure).
+    case failed(String)
+
+    func encode(to w: inout BinaryWriter) {
+        switch self {
+        case .answer(let bytes):
+            w.write(UInt64(0))
+            w.write(bytes: bytes)
+        case .storage(let error):
+            w.write(UInt64(1))
+            w.write(bytes: ErrorEnvelope(error: error).json)
+        case .failed(let why):
+            w.write(UInt64(2))
+            w.write(why)
+        }
+    }
+
+    init(from r: inout BinaryReader) throws(BinaryError) {
+        switch try r.readVarint() {
+        case 0: self = .answer(try r.readBytes())
+        case 1: self = .storage(try ErrorEnvelope(json: try r.readBytes()).error)
+        case 2: self = .failed(try r.readString())
+        case let tag: throw BinaryError("unknown call outcome \(tag)")
+        }
+    }
+}
+
+struct BatchAnswer: BinaryWire {
+    var outcomes: [CallOutcome]
+    init(outcomes: [CallOutcome]) { self.outcomes = outcomes }
+    func encode(to w: inout BinaryWriter) { w.write(outcomes) }
+    init(from r: inout BinaryReader) throws(BinaryError) { outcomes = try r.readArray() }
 }
 
 /// The streaming calls: their bodies are shard bytes, their arguments percent-encoded query parameters.
@@ -299,8 +369,27 @@ struct UploadRef: JSONWire {
     var uploadID: String
 }
 
+/// A node's definite error, as the body of a non-2xx answer (JSON).
 struct ErrorEnvelope: Codable {
     var error: StorageError
+
+    init(error: StorageError) { self.error = error }
+
+    init(json: [UInt8]) throws(BinaryError) {
+        do {
+            self = try JSONDecoder().decode(ErrorEnvelope.self, from: Data(json))
+        } catch {
+            throw BinaryError("malformed error answer: \(error)")
+        }
+    }
+
+    var json: [UInt8] {
+        do {
+            return Array(try JSONEncoder().encode(self))
+        } catch {
+            preconditionFailure("ErrorEnvelope cannot be encoded: \(error)")
+        }
+    }
 }
 
 extension StorageError {
