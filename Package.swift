@@ -89,7 +89,8 @@ let package = Package(
 // Release builds optimise across module boundaries: the layers' generic code (storage calls, node rounds)
 // is specialised where it is used instead of going through runtime metadata lookups.
 for target in package.targets where target.type != .system {
-    target.swiftSettings = (target.swiftSettings ?? []) + [
-        .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))
-    ]
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))
+        ]
 }
