@@ -32,6 +32,13 @@ public final class Disk: Sendable {
     let folders = FolderIndex()
     /// An injected full disk (devcluster's `disk-full`): every new file is refused with ENOSPC.
     private let injectedFull = Atomic<Bool>(false)
+    /// Called at each step of a commit; a test's hook throws to stop the commit there, as a crash would.
+    let crashPoint: (@Sendable (CommitStep) throws(StorageError) -> Void)?
+
+    /// The steps of a commit, in order (see `commit`): where a crash can cut it.
+    public enum CommitStep: CaseIterable, Sendable {
+        case folderMade, intentRecorded, dataMovedIn, metadataStaged, metadataRenamed
+    }
 
     /// Makes the disk refuse (or take again) every write, as a full one does.
     public func setInjectedFull(_ full: Bool) {
@@ -45,8 +52,11 @@ public final class Disk: Sendable {
         if isInjectedFull { throw .diskFull(path: path) }
     }
 
-    public init(root: String) throws(StorageError) {
+    public init(
+        root: String, crashPoint: (@Sendable (CommitStep) throws(StorageError) -> Void)? = nil
+    ) throws(StorageError) {
         self.root = root
+        self.crashPoint = crashPoint
         tmp = root + "/.dc/tmp"
         bucketsDir = root + "/.dc/buckets"
         try FileOps.makeDirectories(tmp)
@@ -238,6 +248,7 @@ public final class Disk: Sendable {
         guard FileOps.exists(bucketRecord(bucket)) else { throw .bucketNotFound(bucket) }
         let receipt = try locked(bucket, key) { () throws(StorageError) -> CommitReceipt in
             try FileOps.makeDirectories(objectDir)
+            try crashPoint?(.folderMade)
             let metaPath = objectDir + "/" + ObjectKey.metadataFile
             var metadata = FileOps.exists(metaPath) ? try decodeMetadata(metaPath) : ObjectMetadata()
             let held = metadata.versions.firstIndex { $0.sameWrite(as: version) }
@@ -270,7 +281,9 @@ public final class Disk: Sendable {
                 guard let dataDir = version.dataDir else { throw .stagedNotFound(source) }
                 try validUploadID(dataDir)
                 try journal.record(.init(object: String(objectDir.dropFirst(root.count + 1)), data: dataDir))
+                try crashPoint?(.intentRecorded)
                 try FileOps.rename(source, objectDir + "/" + ObjectKey.dataDirPrefix + dataDir)
+                try crashPoint?(.dataMovedIn)
             }
             if let held {
                 // A heal: the version keeps its place, with its new shard.
@@ -378,12 +391,14 @@ public final class Disk: Sendable {
         let staged = tmp + "/meta-" + Crypto.randomBytes(8).hexString
         try checkRoom(path)
         try FileOps.writeSynced(staged, bytes)
+        try crashPoint?(.metadataStaged)
         do {
             try FileOps.rename(staged, path)
         } catch {
             unlink(staged)
             throw error
         }
+        try crashPoint?(.metadataRenamed)
         FileOps.syncDirectory(String(path[..<path.lastIndex(of: "/")!]))
     }
 

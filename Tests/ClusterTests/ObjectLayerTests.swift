@@ -292,6 +292,21 @@ struct ObjectLayerTests {
         #expect(try c.get("b1b", "y").get() == after)
     }
 
+    @Test("a heal of a missed write for a node that does not answer is undecided, never healthy")
+    func healForSilentNode() throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        c.kill(3, tellLayer: false)
+        for (key, size) in [("small", 5 << 10), ("big", 3 << 20)] {
+            _ = try c.put("b1b", key, pattern(size, seed: 8)).get()
+            var request = HealRequest(bucket: "b1b", key: key)
+            request.only = [.forIndex(2)]
+            // Settled as healthy, the missed write would never be replayed once node3 is back.
+            #expect(try c.call { c.layer.healObject(request, $0) }.get() == .undecided)
+        }
+    }
+
     @Test("a flipped byte in a shard file is caught by its checksum and rebuilt from the others")
     func bitrot() throws {
         let c = try TestCluster(nodes: 4)

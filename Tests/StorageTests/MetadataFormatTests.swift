@@ -138,3 +138,51 @@ struct BinaryCodingTests {
         #expect(throws: BinaryError.self) { try r.readString() }
     }
 }
+
+@Suite("commits cut by a crash")
+struct CrashPointTests {
+    /// Stages `bytes` as the shard file of upload `id`.
+    func stage(_ disk: Disk, _ id: String, _ bytes: [UInt8]) throws {
+        try FileOps.writeSynced(try disk.beginStaging(uploadID: id), bytes)
+    }
+
+    @Test(
+        "a node killed at any step of a commit comes back with the old version or the new one, whole",
+        arguments: Disk.CommitStep.allCases)
+    func crashAt(step: Disk.CommitStep) throws {
+        let root = "/tmp/dc-crash-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { FileOps.removeTree(root) }
+        let before = try Disk(root: root)
+        try before.makeBucket("b1b", created: 0)
+        let old = version("null", time: 1, size: 3, etag: "old", dataDir: "0a0a", inline: nil)
+        try stage(before, "0a0a", [1, 1, 1])
+        try before.commit(bucket: "b1b", key: "k", version: old, stagedUploadID: "0a0a")
+
+        let dying = try Disk(root: root) { reached throws(StorageError) in
+            if reached == step { throw .io(path: "crash point", errno: 0, operation: "\(step)") }
+        }
+        let new = version("null", time: 2, size: 3, etag: "new", dataDir: "0b0b", inline: nil)
+        try stage(dying, "0b0b", [2, 2, 2])
+        #expect(throws: StorageError.self) {
+            try dying.commit(bucket: "b1b", key: "k", version: new, stagedUploadID: "0b0b")
+        }
+
+        // The restart: what a node does before it serves.
+        let after = try Disk(root: root)
+        after.removeStaged()
+        after.removeInterruptedCommits()
+        let latest = try #require(try after.readMetadata(bucket: "b1b", key: "k").latest)
+        let expected = step == .metadataRenamed ? new : old
+        #expect(latest == expected)
+        let shard = try after.shardPath(bucket: "b1b", key: "k", dataDir: expected.dataDir!)
+        #expect(try FileOps.read(shard) == (expected == new ? [2, 2, 2] : [1, 1, 1]))
+        // Nothing half-done is left: no staging, and no data folder that no version names.
+        #expect(try FileOps.entries(root + "/.dc/tmp").isEmpty)
+        let folders = try FileOps.entries(try after.objectPath(bucket: "b1b", key: "k"))
+            .filter { $0.hasPrefix(ObjectKey.dataDirPrefix) }
+        let named =
+            try after.readMetadata(bucket: "b1b", key: "k").versions.compactMap(\.dataDir)
+            + [try after.readMetadata(bucket: "b1b", key: "k").replaced?.version.dataDir].compactMap { $0 }
+        #expect(Set(folders) == Set(named.map { ObjectKey.dataDirPrefix + $0 }))
+    }
+}

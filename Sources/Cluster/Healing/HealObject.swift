@@ -59,17 +59,21 @@ extension ObjectLayer {
             let action = HealPlan.plan(
                 answers, set: set, versionID: request.versionID, corrupt: request.corrupt, healing: healingNodes,
                 removedBefore: request.removedBefore, now: WallTime.now().millisecondsSinceEpoch)
+            // A node this heal is for that gave no answer (down, but not yet known to be) is not healthy:
+            // it is unknown, and the heal is tried again (a missed write must not be settled for it).
+            let nothingToDo: HealOutcome =
+                (request.only ?? []).allSatisfy { answers[$0]?.isDefinite ?? false } ? .healthy : .undecided
             switch action {
-            case .nothing: done(.success(.healthy))
+            case .nothing: done(.success(nothingToDo))
             case .undecided: done(.success(.undecided))
             case .unrecoverable(_, let good, let needed): done(.success(.unrecoverable(good: good, needed: needed)))
             case .remove(let targets):
                 let chosen = targets.filter { request.only?.contains($0.key) ?? true }
-                guard !chosen.isEmpty else { return done(.success(.healthy)) }
+                guard !chosen.isEmpty else { return done(.success(nothingToDo)) }
                 removeStrays(request, chosen) { done($0.map { .removed($0) }) }
             case .rebuild(let version, let sources, let targets):
                 let chosen = targets.filter { request.only?.contains($0) ?? true }
-                guard !chosen.isEmpty else { return done(.success(.healthy)) }
+                guard !chosen.isEmpty else { return done(.success(nothingToDo)) }
                 let coder: BlockCoder
                 do throws(ObjectError) {
                     coder = try self.coder(for: ErasureGeometry(of: version))
