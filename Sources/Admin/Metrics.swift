@@ -39,20 +39,26 @@ public final class Metrics {
         events[kind.rawValue, default: 0] += 1
     }
 
-    /// A value read at scrape time: name, help, type, and samples (labels, value).
+    /// A value read at scrape time: name, help, type, and samples (labels, value). A counter kept by
+    /// another part of the node (it only grows) is read the same way, typed `counter`.
     public struct Gauge {
         public var name: String
         public var help: String
         public var samples: [(labels: [(String, String)], value: Double)]
+        public var isCounter = false
 
-        public init(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
+        public init(
+            _ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)],
+            counter: Bool = false
+        ) {
             self.name = name
             self.help = help
             self.samples = samples
+            isCounter = counter
         }
 
-        public init(_ name: String, _ help: String, _ value: Double) {
-            self.init(name, help, [([], value)])
+        public init(_ name: String, _ help: String, _ value: Double, counter: Bool = false) {
+            self.init(name, help, [([], value)], counter: counter)
         }
     }
 
@@ -92,7 +98,7 @@ public final class Metrics {
             out += "devcluster_events_total\(Metrics.labels([("event", kind)])) \(n)\n"
         }
         for g in gauges {
-            header(g.name, g.help, "gauge")
+            header(g.name, g.help, g.isCounter ? "counter" : "gauge")
             for s in g.samples { out += "\(g.name)\(Metrics.labels(s.labels)) \(Metrics.number(s.value))\n" }
         }
         return out

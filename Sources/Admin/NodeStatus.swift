@@ -217,6 +217,9 @@ public enum AdminPaths {
     public static let dashboardAPI = "/_dc/ui/api/"
     public static let eventStream = "/_dc/events"
     public static let verify = "/_dc/v1/verify"
+    /// `POST ?bucket=B&key=K`: forget the node's cached metadata of one object (its file was changed
+    /// behind the node's back, by `devcluster corrupt`).
+    public static let forgetMetadata = "/_dc/v1/metadata/forget"
     /// `GET`: the fault table this node applies; `PUT`: a new one (config `faults: on` only).
     public static let faults = "/_dc/v1/faults"
     public static let healthLive = "/minio/health/live"

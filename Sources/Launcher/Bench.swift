@@ -58,6 +58,14 @@ public final class BenchRunner {
         public var latencies: [Duration]
         /// CPU time the servers used during the phase (all of them summed), when measured.
         public var serverCPU: Duration?
+        /// How much each of the servers' counters grew during the phase (summed), when read.
+        public var counters: [String: Double]?
+
+        /// A counter's growth per operation.
+        public func perOperation(_ counter: String) -> Double? {
+            guard let counters, operations > 0 else { return nil }
+            return (counters[counter] ?? 0) / Double(operations)
+        }
 
         /// Server CPU time per operation: stable on a busy machine, where throughput is not.
         public var serverCPUPerOperation: Duration? {
@@ -78,6 +86,8 @@ public final class BenchRunner {
 
     /// Progress of the running phase: (phase, done, errors, total, bytes so far, elapsed).
     public var progress: ((Phase, Int, Int, Int, Int64, Duration) -> Void)?
+    /// Reads the servers' counters (summed), at the start and the end of each phase; nil when unread.
+    public var counters: (() -> [String: Double]?)?
     public static let progressInterval: Duration = .milliseconds(100)
     public static let requestTimeout: Duration = .seconds(60)
 
@@ -161,6 +171,7 @@ public final class BenchRunner {
     }
 
     private func runPhase(_ phase: Phase, _ done: @escaping (PhaseResult) -> Void) {
+        let countersAtStart = counters?()
         let start = loop.now
         let cpuAtStart = serverCPU()
         var started = 0
@@ -198,12 +209,17 @@ public final class BenchRunner {
                         ticker?.close()
                         progress?(phase, finished, errors, options.count, bytes, loop.now.since(start))
                         let cpuAtEnd = serverCPU()
+                        let elapsed = loop.now.since(start)
+                        let grown = counters?().flatMap { end in
+                            countersAtStart.map { start in end.merging(start) { $0 - $1 } }
+                        }
                         done(
                             PhaseResult(
                                 phase: phase, operations: finished, errors: errors, firstError: firstError,
-                                bytes: bytes, elapsed: loop.now.since(start),
+                                bytes: bytes, elapsed: elapsed,
                                 latencies: latencies.sorted(),
-                                serverCPU: cpuAtEnd.flatMap { end in cpuAtStart.map { end - $0 } }))
+                                serverCPU: cpuAtEnd.flatMap { end in cpuAtStart.map { end - $0 } },
+                                counters: grown))
                     } else {
                         launch()
                     }

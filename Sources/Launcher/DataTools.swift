@@ -1,6 +1,7 @@
 import Admin
 import Core
 import FoundationEssentials
+import HTTP
 import Storage
 
 #if canImport(Glibc)
@@ -83,6 +84,15 @@ extension Launcher {
             throw .io(path: metaPath, reason: "\(error)")
         }
         note("corrupt", id, "\(bucket)/\(key) shard \(index): its inline frame in \(metaPath) flipped by user")
+        // A running node would go on serving the frame it cached when it was written; reading the
+        // file again is what a node that just started (or had evicted it) would do.
+        if let node = record.nodes.first(where: { $0.id == id }), processState(record, id) == .running {
+            let q = QueryParameters([("bucket", bucket), ("key", key)])
+            let target = Probe.Target(id: id, endpoint: node.endpoint)
+            _ = Probe.send(
+                [(target, Probe.request("POST", AdminPaths.forgetMetadata + "?" + q.encoded, key: self.key(record)))],
+                timeout: Launcher.probeTimeout)
+        }
         return Corruption(node: id, shard: index, file: metaPath, offset: Int64(8 + (frame.count - 8) / 2))
     }
 

@@ -49,6 +49,25 @@ public enum Probe {
         return out
     }
 
+    /// The counters named `prefix*` of each target's Prometheus metrics, summed over the targets (by
+    /// name and labels, as they appear); nil when one of them did not answer.
+    public static func counters(
+        _ targets: [Target], key: ClusterKey, prefix: String, timeout: Duration
+    ) -> [String:
+        Double]?
+    {
+        var sums: [String: Double] = [:]
+        for (_, result) in send(targets.map { ($0, request("GET", AdminPaths.metrics, key: key)) }, timeout: timeout) {
+            guard case .success(let r) = result, r.status == 200 else { return nil }
+            for line in r.bodyText.split(separator: "\n") where line.hasPrefix(prefix) {
+                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...])
+                else { continue }
+                sums[String(line[..<space]), default: 0] += value
+            }
+        }
+        return sums
+    }
+
     /// A request to a node's internal endpoint, signed as `devcluster`.
     public static func request(_ method: String, _ target: String, key: ClusterKey) -> HTTPClientRequest {
         HTTPClientRequest(

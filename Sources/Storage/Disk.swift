@@ -30,6 +30,8 @@ public final class Disk: Sendable {
     let missed: MissedJournal
     /// Big folders in listing order, for listings that page through them.
     let folders = FolderIndex()
+    /// Recently used objects' metadata (see `MetadataCache`): every `%meta` change below updates it.
+    public let metadataCache: MetadataCache
     /// An injected full disk (devcluster's `disk-full`): every new file is refused with ENOSPC.
     private let injectedFull = Atomic<Bool>(false)
     /// Called at each step of a commit; a test's hook throws to stop the commit there, as a crash would.
@@ -52,11 +54,16 @@ public final class Disk: Sendable {
         if isInjectedFull { throw .diskFull(path: path) }
     }
 
+    /// Default size of the metadata cache (`storage.metadataCacheBytes`).
+    public static let metadataCacheBytesDefault = 32 << 20
+
     public init(
-        root: String, crashPoint: (@Sendable (CommitStep) throws(StorageError) -> Void)? = nil
+        root: String, metadataCacheBytes: Int = Disk.metadataCacheBytesDefault,
+        crashPoint: (@Sendable (CommitStep) throws(StorageError) -> Void)? = nil
     ) throws(StorageError) {
         self.root = root
         self.crashPoint = crashPoint
+        metadataCache = MetadataCache(bytesMax: metadataCacheBytes)
         tmp = root + "/.dc/tmp"
         bucketsDir = root + "/.dc/buckets"
         try FileOps.makeDirectories(tmp)
@@ -171,6 +178,7 @@ public final class Disk: Sendable {
             }
             unlink(bucketRecord(name))
             FileOps.syncDirectory(bucketsDir)
+            metadataCache.removeBucket(name)
             let trash = tmp + "/deleted-bucket-" + Crypto.randomBytes(8).hexString
             if Glibc.rename(bucketPath(name), trash) == 0 { FileOps.removeTree(trash) }
         }
@@ -183,13 +191,50 @@ public final class Disk: Sendable {
         try bucketPath(bucket) + "/" + ObjectKey.segments(key).joined(separator: "/")
     }
 
+    /// The object's metadata: from the cache, else from its file (then cached).
     public func readMetadata(bucket: String, key: String) throws(StorageError) -> ObjectMetadata {
+        if let cached = metadataCache.get(bucket: bucket, key: key) { return cached }
         let path = try objectPath(bucket: bucket, key: key) + "/" + ObjectKey.metadataFile
-        guard let bytes = try FileOps.readIfExists(path) else {
+        // Under the object's lock, so no commit replaces the file between this read and the caching.
+        let found = try locked(bucket, key) { () throws(StorageError) -> ObjectMetadata? in
+            guard let bytes = try FileOps.readIfExists(path) else { return nil }
+            let metadata = try decodeMetadata(bytes, path: path)
+            metadataCache.put(bucket: bucket, key: key, metadata, encodedBytes: bytes.count)
+            return metadata
+        }
+        guard let found else {
             guard FileOps.exists(bucketRecord(bucket)) else { throw .bucketNotFound(bucket) }
             throw .objectNotFound(bucket: bucket, key: key)
         }
-        return try decodeMetadata(bytes, path: path)
+        return found
+    }
+
+    /// The object's metadata as its file holds it now, whatever the cache says (the scanner's check
+    /// for bitrot); a cached copy that differs is dropped, so reads go back to the file.
+    public func readMetadataFile(bucket: String, key: String) throws(StorageError) -> ObjectMetadata {
+        let path = try objectPath(bucket: bucket, key: key) + "/" + ObjectKey.metadataFile
+        return try locked(bucket, key) { () throws(StorageError) -> ObjectMetadata in
+            let cached = metadataCache.get(bucket: bucket, key: key)
+            do throws(StorageError) {
+                guard let bytes = try FileOps.readIfExists(path) else {
+                    guard FileOps.exists(bucketRecord(bucket)) else { throw .bucketNotFound(bucket) }
+                    throw .objectNotFound(bucket: bucket, key: key)
+                }
+                let metadata = try decodeMetadata(bytes, path: path)
+                if cached != nil && cached != metadata { metadataCache.remove(bucket: bucket, key: key) }
+                return metadata
+            } catch {
+                if cached != nil { metadataCache.remove(bucket: bucket, key: key) }
+                throw error
+            }
+        }
+    }
+
+    /// The object's metadata for a change: the caller holds its stripe lock. Nil when there is none.
+    func currentMetadata(bucket: String, key: String, at metaPath: String) throws(StorageError) -> ObjectMetadata? {
+        if let cached = metadataCache.get(bucket: bucket, key: key) { return cached }
+        guard let bytes = try FileOps.readIfExists(metaPath) else { return nil }
+        return try decodeMetadata(bytes, path: metaPath)
     }
 
     func decodeMetadata(_ path: String) throws(StorageError) -> ObjectMetadata {
@@ -250,7 +295,7 @@ public final class Disk: Sendable {
             try FileOps.makeDirectories(objectDir)
             try crashPoint?(.folderMade)
             let metaPath = objectDir + "/" + ObjectKey.metadataFile
-            var metadata = FileOps.exists(metaPath) ? try decodeMetadata(metaPath) : ObjectMetadata()
+            var metadata = try currentMetadata(bucket: bucket, key: key, at: metaPath) ?? ObjectMetadata()
             let held = metadata.versions.firstIndex { $0.sameWrite(as: version) }
             if let held, metadata.versions[held].dataDir == version.dataDir,
                 metadata.versions[held].inline == version.inline
@@ -289,7 +334,7 @@ public final class Disk: Sendable {
                 // A heal: the version keeps its place, with its new shard.
                 let old = metadata.versions[held]
                 metadata.versions[held] = version
-                try writeMetadata(metadata, at: metaPath)
+                try writeMetadata(metadata, bucket: bucket, key: key, at: metaPath)
                 removeData(of: [old], unlessUsedBy: metadata, in: objectDir)
                 return CommitReceipt(keepsReplacedData: false)
             }
@@ -299,7 +344,7 @@ public final class Disk: Sendable {
             metadata.versions.insert(version, at: 0)
             metadata.versions.sort { $0.modTime > $1.modTime }
             metadata.replaced = replaced.map { ReplacedVersion(version: $0, by: version) }
-            try writeMetadata(metadata, at: metaPath)
+            try writeMetadata(metadata, bucket: bucket, key: key, at: metaPath)
             removeData(of: dropped, unlessUsedBy: metadata, in: objectDir)
             return CommitReceipt(keepsReplacedData: replaced?.dataDir != nil)
         }
@@ -314,8 +359,7 @@ public final class Disk: Sendable {
         let objectDir = try objectPath(bucket: bucket, key: key)
         try locked(bucket, key) { () throws(StorageError) in
             let metaPath = objectDir + "/" + ObjectKey.metadataFile
-            guard FileOps.exists(metaPath) else { return }
-            var metadata = try decodeMetadata(metaPath)
+            guard var metadata = try currentMetadata(bucket: bucket, key: key, at: metaPath) else { return }
             let replaced = metadata.replaced.flatMap { $0.by.sameWrite(as: write) ? $0.version : nil }
             var gone: [ObjectVersion] = []
             if undo {
@@ -331,7 +375,7 @@ public final class Disk: Sendable {
                 gone = [replaced]
             }
             if replaced != nil { metadata.replaced = nil }
-            try rewrite(metadata, dropping: gone, in: objectDir, bucket: bucket)
+            try rewrite(metadata, dropping: gone, in: objectDir, bucket: bucket, key: key)
         }
     }
 
@@ -348,8 +392,9 @@ public final class Disk: Sendable {
         let objectDir = try objectPath(bucket: bucket, key: key)
         try locked(bucket, key) { () throws(StorageError) in
             let metaPath = objectDir + "/" + ObjectKey.metadataFile
-            guard FileOps.exists(metaPath) else { throw .objectNotFound(bucket: bucket, key: key) }
-            var metadata = try decodeMetadata(metaPath)
+            guard var metadata = try currentMetadata(bucket: bucket, key: key, at: metaPath) else {
+                throw .objectNotFound(bucket: bucket, key: key)
+            }
             guard let gone = metadata.versions.first(where: { $0.versionID == versionID }) else {
                 throw .versionNotFound(bucket: bucket, key: key, versionID: versionID)
             }
@@ -357,21 +402,22 @@ public final class Disk: Sendable {
             // A delete settles the version's history: nothing is to be restored under it any more.
             let dropped = [gone] + (metadata.replaced.map { [$0.version] } ?? [])
             metadata.replaced = nil
-            try rewrite(metadata, dropping: dropped, in: objectDir, bucket: bucket)
+            try rewrite(metadata, dropping: dropped, in: objectDir, bucket: bucket, key: key)
         }
     }
 
     /// Puts `metadata` in place (or removes the object when no version is left), then removes the data
     /// of the versions it dropped and, for a removed object, its emptied folders.
     func rewrite(
-        _ metadata: ObjectMetadata, dropping: [ObjectVersion], in objectDir: String, bucket: String
+        _ metadata: ObjectMetadata, dropping: [ObjectVersion], in objectDir: String, bucket: String, key: String
     ) throws(StorageError) {
         let metaPath = objectDir + "/" + ObjectKey.metadataFile
         if metadata.versions.isEmpty {
             guard unlink(metaPath) == 0 else { throw FileOps.fail(metaPath, "unlink") }
+            metadataCache.remove(bucket: bucket, key: key)
             FileOps.syncDirectory(objectDir)
         } else {
-            try writeMetadata(metadata, at: metaPath)
+            try writeMetadata(metadata, bucket: bucket, key: key, at: metaPath)
         }
         removeData(of: dropping, unlessUsedBy: metadata, in: objectDir)
         if metadata.versions.isEmpty { pruneEmptyFolders(from: objectDir, bucket: bucket) }
@@ -386,7 +432,9 @@ public final class Disk: Sendable {
         return try objectPath(bucket: bucket, key: key) + "/" + ObjectKey.dataDirPrefix + dataDir + "/part.\(part)"
     }
 
-    func writeMetadata(_ metadata: ObjectMetadata, at path: String) throws(StorageError) {
+    /// Puts the object's new metadata in place (staged, synced, renamed over the old file) and in the
+    /// cache. The caller holds the object's stripe lock.
+    func writeMetadata(_ metadata: ObjectMetadata, bucket: String, key: String, at path: String) throws(StorageError) {
         let bytes = MetadataFile.encode(metadata)
         let staged = tmp + "/meta-" + Crypto.randomBytes(8).hexString
         try checkRoom(path)
@@ -398,6 +446,7 @@ public final class Disk: Sendable {
             unlink(staged)
             throw error
         }
+        metadataCache.put(bucket: bucket, key: key, metadata, encodedBytes: bytes.count)
         try crashPoint?(.metadataRenamed)
         FileOps.syncDirectory(String(path[..<path.lastIndex(of: "/")!]))
     }

@@ -45,7 +45,8 @@ extension Disk {
     ) throws(StorageError) -> ListPage {
         _ = try bucketInfo(bucket)
         var walker = Walker(
-            disk: self, prefix: prefix, marker: marker, delimiter: delimiter?.isEmpty == true ? nil : delimiter,
+            disk: self, bucket: bucket, prefix: prefix, marker: marker,
+            delimiter: delimiter?.isEmpty == true ? nil : delimiter,
             limit: max(0, limit))
         if limit > 0 { try walker.walk(bucketPath(bucket), keyPrefix: "") }
         return walker.page
@@ -58,7 +59,8 @@ extension Disk {
     ) throws(StorageError) -> ListPage {
         _ = try bucketInfo(bucket)
         var walker = Walker(
-            disk: self, prefix: prefix, marker: from, delimiter: delimiter?.isEmpty == true ? nil : delimiter,
+            disk: self, bucket: bucket, prefix: prefix, marker: from,
+            delimiter: delimiter?.isEmpty == true ? nil : delimiter,
             limit: max(0, limit), allVersions: true, inclusive: inclusive)
         if limit > 0 { try walker.walk(bucketPath(bucket), keyPrefix: "") }
         return walker.page
@@ -79,6 +81,7 @@ extension Disk {
 
 private struct Walker {
     let disk: Disk
+    let bucket: String
     let prefix: String
     let marker: String
     let delimiter: String?
@@ -116,8 +119,7 @@ private struct Walker {
             let path = dir + "/" + item.name
             if !item.isSubtree {
                 guard key.hasPrefix(prefix), keyPrecedes(marker, key) || (inclusive && key == marker) else { continue }
-                let metaPath = path + "/" + ObjectKey.metadataFile
-                guard FileOps.exists(metaPath), let metadata = try? disk.decodeMetadata(metaPath),
+                guard let metadata = disk.metadataCache.get(bucket: bucket, key: key) ?? readMetadata(path),
                     var latest = metadata.latest, allVersions || !latest.isDeleteMarker
                 else {
                     continue
@@ -155,6 +157,14 @@ private struct Walker {
         }
         if low > 0, items[low - 1].isSubtree, start.hasPrefix(items[low - 1].key) { low -= 1 }
         return low
+    }
+
+    /// An object's metadata from its file (nil when it has none, or it is unreadable: the object's
+    /// other holders list it, and the scanner finds the bad file).
+    func readMetadata(_ objectPath: String) -> ObjectMetadata? {
+        let metaPath = objectPath + "/" + ObjectKey.metadataFile
+        guard let bytes = try? FileOps.readIfExists(metaPath) else { return nil }
+        return try? disk.decodeMetadata(bytes, path: metaPath)
     }
 
     mutating func emit(key: String, version: ObjectVersion, versions: [ObjectVersion]?) {

@@ -23,6 +23,8 @@ final class TestCluster {
     var stalled: Set<Int> = []
     var stalledRequests: [(HTTPServerRequest, HTTPServerResponse)] = []
     let client: HTTPClient
+    /// What node1 asked of the others.
+    let traffic = InternodeTraffic()
     var missed: [MissedWrite] = []
     var degraded: [DegradedRead] = []
 
@@ -51,7 +53,7 @@ final class TestCluster {
                     ? local
                     : RemoteStore(
                         id: .forIndex(i), endpoint: HTTPEndpoint(host: "127.0.0.1", port: address.port), client: client,
-                        key: key, caller: "node1"))
+                        key: key, caller: "node1", traffic: traffic))
         }
         layer = ObjectLayer(
             set: try ErasureSet(nodes: nodes, parity: parity), stores: stores, loop: loop, coding: coding
@@ -365,17 +367,13 @@ struct ObjectLayerTests {
         _ = c.call { c.layer.makeBucket("b1b", $0) }
         let old = pattern(size, seed: 1)
         _ = try c.put("b1b", "k", old).get()
-        // Nodes 3 and 4 cannot commit (their metadata file is unreadable): 2 of the 3 needed.
-        for n in [2, 3] {
-            let meta = try c.disks[n].objectPath(bucket: "b1b", key: "k") + "/%meta"
-            let fd = open(meta, O_WRONLY | O_TRUNC)
-            write(fd, "garbage", 7)
-            close(fd)
-        }
+        // Nodes 3 and 4 cannot commit (their disks are full): 2 of the 3 needed.
+        for n in [2, 3] { c.disks[n].setInjectedFull(true) }
         guard case .failure(.writeQuorum) = c.put("b1b", "k", pattern(size, seed: 2)) else {
             Issue.record("an overwrite below write quorum succeeded")
             return
         }
+        for n in [2, 3] { c.disks[n].setInjectedFull(false) }
         for n in [0, 1] {
             let meta = try c.disks[n].readMetadata(bucket: "b1b", key: "k")
             #expect(meta.versions.count == 1 && meta.replaced == nil)

@@ -44,8 +44,9 @@ extension LocalStore {
     ) throws(StorageError)
         -> ShardCheck
     {
-        // Listings leave inline frames out: the metadata file has them.
-        let versions = try disk.readMetadata(bucket: bucket, key: key).versions
+        // Listings leave inline frames out: the metadata file has them (read from the file itself, not the
+        // cache: this is how bitrot of inline frames is found).
+        let versions = try disk.readMetadataFile(bucket: bucket, key: key).versions
         guard let version = versions.first(where: { $0.sameWrite(as: listed) }) else {
             return ShardCheck(status: .missing, bytes: 0, detail: "the version is gone")
         }

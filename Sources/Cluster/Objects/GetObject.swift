@@ -63,7 +63,8 @@ extension ObjectLayer {
 /// decoded while the one before it is written to the sink.
 final class GetOperation {
     let layer: ObjectLayer
-    let object: ResolvedObject
+    /// The version read, with its holders (more once the nodes not asked were).
+    private(set) var object: ResolvedObject
     /// The part read (the whole object for a single-part one).
     let part: PartInfo
     let reportsDegraded: Bool
@@ -74,10 +75,11 @@ final class GetOperation {
     var done: ((ObjectError?) -> Void)?
     let blocks: ClosedRange<Int>
     /// The node holding each shard, among the nodes that hold this version and are reachable.
-    let holder: [Int: Int]
+    private var holder: [Int: Int] = [:]
     /// The shards in the order they are read from: data shards before parity (decoding is then a
     /// copy), but shards on slow nodes last.
-    let preference: [Int]
+    private var preference: [Int] = []
+    let info: ErasureInfo
     /// Shards read from, and shards that failed (unreadable or corrupt).
     private var active: [Int] = []
     private var bad: Set<Int> = []
@@ -115,18 +117,39 @@ final class GetOperation {
         blocks = coder.geometry.blocks(covering: range.lowerBound, length: Int64(range.count))!
         nextBlock = blocks.lowerBound
         frames = Array(repeating: nil, count: coder.geometry.totalShards)
-        var holder: [Int: Int] = [:]
+        self.info = info
+        placeHolders()
+    }
+
+    /// Maps each shard to its holder, and orders the shards for reading.
+    private func placeHolders() {
+        holder = [:]
         for node in layer.stores.indices {
             guard let copy = object.holders[layer.nodeID(node)], layer.isReachable(layer.nodeID(node)) else { continue }
             holder[copy.erasure?.index ?? info.distribution[node]] = node
         }
-        self.holder = holder
-        let k = coder.geometry.dataShards
+        let k = geometry.dataShards
         let slow = Set(holder.keys.filter { layer.isSlow(layer.nodeID(holder[$0]!)) })
         preference = holder.keys.sorted { a, b in
             if slow.contains(a) != slow.contains(b) { return !slow.contains(a) }
             return (a < k) != (b < k) ? a < k : a < b
         }
+    }
+
+    /// Asks the nodes the metadata round left out (the first ones asked agreed) for their copies, and
+    /// adds the ones holding this version as holders; then `then`. False when none are left to ask.
+    private func askUnasked(then: @escaping () -> Void) -> Bool {
+        guard !object.unasked.isEmpty else { return false }
+        let asking = object.unasked
+        object.unasked = []
+        layer.copies(of: object.version, bucket: object.bucket, key: object.key, from: asking) { [self] copies, late in
+            guard done != nil else { return }
+            for (node, copy) in copies { object.holders[node] = copy }
+            object.late.formUnion(late)
+            placeHolders()
+            then()
+        }
+        return true
     }
 
     func start() {
@@ -165,7 +188,10 @@ final class GetOperation {
 
     /// Reads the frames the current block still lacks from k usable shards, adding shards as needed.
     private func readMissingFrames() {
-        guard addShards() else { return giveUp() }
+        guard addShards() else {
+            if askUnasked(then: { [self] in readMissingFrames() }) { return }
+            return giveUp()
+        }
         let wanted = usable.filter { frames[$0] == nil }
         guard !wanted.isEmpty else { return decode() }
         awaiting = Set(wanted)
@@ -191,7 +217,11 @@ final class GetOperation {
     private func readAroundStalledShards() {
         guard !awaiting.isEmpty else { return }
         let spare = preference.count { !active.contains($0) && !bad.contains($0) }
-        guard usable.count - awaiting.count + spare >= geometry.dataShards else { return }
+        guard usable.count - awaiting.count + spare >= geometry.dataShards else {
+            // Not enough shards to read around them yet: the nodes not asked may hold more.
+            _ = askUnasked(then: { [self] in readAroundStalledShards() })
+            return
+        }
         let slow = awaiting
         awaiting = []
         stalled.formUnion(slow)
@@ -326,7 +356,7 @@ final class GetOperation {
     private func reportDegraded() {
         guard reportsDegraded else { return }
         let missing = layer.stores.indices.map(layer.nodeID).filter {
-            object.holders[$0] == nil && !object.late.contains($0)
+            object.holders[$0] == nil && !object.late.contains($0) && !object.unasked.contains($0)
         }
         let corruptNodes = corrupt.compactMap { holder[$0] }.map(layer.nodeID)
         let unreadable = bad.subtracting(corrupt).subtracting(stalled).compactMap { holder[$0] }.map(layer.nodeID)

@@ -37,6 +37,9 @@ public final class ObjectLayer {
     /// others decide it, takes its shards from the others, and gives up on a stalled shard sooner.
     public var latency = PeerLatency()
     public var avoidsSlowNodes = true
+    /// When each slow node was last asked for a read's metadata only to time it (`probeSlowNodes`).
+    var lastProbe: [NodeID: Instant] = [:]
+    static let slowProbeInterval: Duration = .seconds(1)
 
     /// Called for every write a node missed while the write still reached quorum (the healing layer
     /// records them durably).
@@ -80,28 +83,19 @@ public final class ObjectLayer {
             nodes: nodes, enough: enough, grace: grace, watch: stragglers, counts: { (try? $0.get()) != nil }, end: end)
     }
 
-    /// Calls every reachable node at once and collects the answers (unreachable ones fail at once).
-    /// Once a definite answer from enough nodes is in that any write quorum overlaps them in a read
-    /// quorum (N + R - W of them), a straggler gets `metadataStragglerWait` more, then counts as
-    /// unreachable. Nodes being rebuilt from empty are not asked (they count as unreachable: what they
-    /// lack proves nothing), unless `includingHealing` (calls that change or heal the nodes).
-    /// Every definite answer's time is recorded in `latency`. A read passes `settled`: once the
-    /// answers in satisfy it and only nodes known to be slow are left, it does not wait for them.
+    /// Calls every reachable node at once and collects the answers (unreachable ones fail at once),
+    /// in a `fanOutRound`. Nodes being rebuilt from empty are not asked (they count as unreachable:
+    /// what they lack proves nothing), unless `includingHealing` (calls that change or heal the nodes).
+    /// Every definite answer's time is recorded in `latency`. (Reads of an object's metadata go through
+    /// `MetadataRead`, which asks fewer nodes when it can.)
     func fanOut<T>(
-        includingHealing: Bool = false, settled: (([NodeID: Result<T, StoreError>]) -> Bool)? = nil,
+        includingHealing: Bool = false,
         _ call: (ShardStore, @escaping (Result<T, StoreError>) -> Void) -> Void,
         _ done: @escaping ([NodeID: Result<T, StoreError>]) -> Void
     ) {
-        let enough = min(stores.count, max(set.readQuorum, stores.count + set.readQuorum - set.writeQuorum))
         let reachable = stores.filter { isReachable($0.id) && (includingHealing || !healingNodes.contains($0.id)) }
-        let round = NodeRound<T>(
-            nodes: reachable.map(\.id), enough: enough, grace: ObjectLayer.metadataStragglerWait, watch: stragglers,
-            counts: { $0.isDefinite },
-            endsEarly: { [self] waiting, answers in
-                guard let settled else { return false }
-                return waiting.allSatisfy(isSlow) && settled(answers)
-            }
-        ) { [stores, healing = healingNodes] answers in
+        let round = fanOutRound(nodes: reachable.map(\.id)) {
+            [stores, healing = healingNodes] (answers: [NodeID: Result<T, StoreError>]) in
             var all = answers
             for store in stores where all[store.id] == nil {
                 all[store.id] = .failure(
@@ -117,6 +111,20 @@ public final class ObjectLayer {
                 round.answered(store.id, result)
             }
         }
+    }
+
+    /// The round of a fan-out to `nodes`: it ends when all answered, or `metadataStragglerWait` after a
+    /// definite answer from enough nodes that any write quorum overlaps them in a read quorum
+    /// (N + R - W of them); at once when `endsEarly` says the nodes still awaited add nothing needed.
+    func fanOutRound<T>(
+        nodes: [NodeID],
+        endsEarly: @escaping (Set<NodeID>, [NodeID: Result<T, StoreError>]) -> Bool = { _, _ in false },
+        _ end: @escaping ([NodeID: Result<T, StoreError>]) -> Void
+    ) -> NodeRound<T> {
+        let enough = min(stores.count, max(set.readQuorum, stores.count + set.readQuorum - set.writeQuorum))
+        return NodeRound<T>(
+            nodes: nodes, enough: enough, grace: ObjectLayer.metadataStragglerWait, watch: stragglers,
+            counts: { $0.isDefinite }, endsEarly: endsEarly, end: end)
     }
 
     /// How long a shard may deliver nothing before a read goes around it.
@@ -258,16 +266,7 @@ public final class ObjectLayer {
         _ done: @escaping (Result<ResolvedObject, ObjectError>) -> Void
     ) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
-        // A slow straggler is not waited for when the answers in already decide the read and leave a
-        // spare holder (a shard to read if one of the others turns out bad).
-        let settled: ([NodeID: Result<ObjectMetadata, StoreError>]) -> Bool = { [set] answers in
-            switch Quorum.resolve(answers, set: set, versionID: versionID) {
-            case .found(_, let holders): holders.count > set.readQuorum
-            case .notFound, .noSuchBucket: true
-            case .unavailable: false
-            }
-        }
-        fanOut(settled: settled, { $0.readMetadata(bucket: bucket, key: key, $1) }) { [self] answers in
+        MetadataRead(layer: self, bucket: bucket, key: key, versionID: versionID) { [self] answers, unasked in
             switch Quorum.resolve(answers, set: set, versionID: versionID) {
             case .found(let version, let holders):
                 done(
@@ -280,7 +279,7 @@ public final class ObjectLayer {
                                         !healingNodes.contains(node)
                                     else { return nil }
                                     return node
-                                }))))
+                                }), unasked: unasked)))
             case .notFound:
                 if let versionID {
                     return done(.failure(.noSuchVersion(bucket: bucket, key: key, versionID: versionID)))
@@ -292,6 +291,7 @@ public final class ObjectLayer {
                 done(.failure(.readQuorum(answered: answered, needed: needed, detail: Self.summary(answers))))
             }
         }
+        .start()
     }
 
     /// What a delete did: removed a version, or (versioning on, no version named) added a delete marker.
@@ -468,6 +468,8 @@ public struct ResolvedObject: Sendable {
     public var holders: [NodeID: ObjectVersion]
     /// Nodes online but not answered in time (slow, or stalled): not known to lack the object.
     public var late: Set<NodeID> = []
+    /// Nodes not asked (the first ones asked agreed): a read short of shards asks them then.
+    public var unasked: Set<NodeID> = []
 }
 
 /// A write (or delete) some nodes did not get although it reached quorum.

@@ -17,39 +17,79 @@ public enum Quorum {
     public static func resolve(
         _ answers: [NodeID: Result<ObjectMetadata, StoreError>], set: ErasureSet, versionID: String? = nil
     ) -> Resolution {
-        var copies: [NodeID: ObjectVersion] = [:]
-        var notFound = 0
-        var noBucket = 0
-        for (node, answer) in answers {
-            switch answer {
-            case .success(let metadata):
-                let chosen = versionID.map { id in metadata.versions.first { $0.versionID == id } } ?? metadata.latest
-                if let chosen { copies[node] = chosen } else { notFound += 1 }
-            case .failure(.storage(.objectNotFound)), .failure(.storage(.versionNotFound)): notFound += 1
-            case .failure(.storage(.bucketNotFound)): noBucket += 1
-            case .failure: break
-            }
-        }
-        // Group the copies by write, newest first; the newest write a read quorum holds is the object.
-        var groups: [(version: ObjectVersion, holders: [NodeID: ObjectVersion])] = []
-        for (node, copy) in copies {
-            if let i = groups.firstIndex(where: { $0.version.sameWrite(as: copy) }) {
-                groups[i].holders[node] = copy
-            } else {
-                groups.append((copy, [node: copy]))
-            }
-        }
-        groups.sort {
-            $0.version.modTime != $1.version.modTime
-                ? $0.version.modTime > $1.version.modTime : $0.version.versionID > $1.version.versionID
-        }
-        if let best = groups.first(where: { $0.holders.count >= set.readQuorum }) {
+        let seen = Seen(answers, versionID: versionID)
+        if let best = seen.groups.first(where: { $0.holders.count >= set.readQuorum }) {
             return .found(best.version, holders: best.holders)
         }
-        if noBucket >= set.readQuorum { return .noSuchBucket }
+        if seen.noBucket >= set.readQuorum { return .noSuchBucket }
         // Not found by enough nodes that no quorum-held version can hide among the others.
-        if notFound + noBucket >= set.readQuorum && copies.count < set.readQuorum { return .notFound }
-        return .unavailable(answered: copies.count + notFound + noBucket, needed: set.readQuorum)
+        if seen.notFound + seen.noBucket >= set.readQuorum && seen.copies < set.readQuorum { return .notFound }
+        return .unavailable(answered: seen.copies + seen.notFound + seen.noBucket, needed: set.readQuorum)
+    }
+
+    /// How many nodes a read asks first: enough that every write quorum and every delete quorum meets
+    /// them (so the newest acknowledged change is among their answers), and at least k (so they can
+    /// hold the shards to read). When their answers agree (`resolveEarly`), the others are not asked.
+    public static func firstReaders(set: ErasureSet) -> Int {
+        min(
+            set.nodes,
+            max(set.nodes - set.writeQuorum + 1, set.nodes - set.metadataQuorum + 1, set.readQuorum))
+    }
+
+    /// The resolution of the answers of a read's first nodes (`firstReaders` of them, every one
+    /// answered) when it is certain without the others, nil when the others must be asked: they all
+    /// hold the same newest write (no acknowledged change can be newer: it would be among them, and
+    /// they are a read quorum); or none has the object (or the bucket) and they are so many that the
+    /// others are fewer than a read quorum (so that a delete that failed its quorum, which is not taken
+    /// back, is decided as `resolve` would decide it with every answer).
+    public static func resolveEarly(
+        _ answers: [NodeID: Result<ObjectMetadata, StoreError>], set: ErasureSet, versionID: String? = nil
+    ) -> Resolution? {
+        guard answers.count >= firstReaders(set: set) else { return nil }
+        let seen = Seen(answers, versionID: versionID)
+        if let newest = seen.groups.first {
+            return newest.holders.count == answers.count ? .found(newest.version, holders: newest.holders) : nil
+        }
+        guard answers.count > set.nodes - set.readQuorum else { return nil }
+        if seen.noBucket == answers.count { return .noSuchBucket }
+        if seen.notFound == answers.count { return .notFound }
+        return nil
+    }
+
+    /// What a set of metadata answers holds: the copies grouped by write, newest first, and how many
+    /// said there is no such object (or version) or bucket.
+    struct Seen {
+        var groups: [(version: ObjectVersion, holders: [NodeID: ObjectVersion])] = []
+        var copies = 0
+        var notFound = 0
+        var noBucket = 0
+
+        init(_ answers: [NodeID: Result<ObjectMetadata, StoreError>], versionID: String?) {
+            for (node, answer) in answers {
+                switch answer {
+                case .success(let metadata):
+                    let chosen =
+                        versionID.map { id in metadata.versions.first { $0.versionID == id } } ?? metadata.latest
+                    guard let copy = chosen else {
+                        notFound += 1
+                        continue
+                    }
+                    copies += 1
+                    if let i = groups.firstIndex(where: { $0.version.sameWrite(as: copy) }) {
+                        groups[i].holders[node] = copy
+                    } else {
+                        groups.append((copy, [node: copy]))
+                    }
+                case .failure(.storage(.objectNotFound)), .failure(.storage(.versionNotFound)): notFound += 1
+                case .failure(.storage(.bucketNotFound)): noBucket += 1
+                case .failure: break
+                }
+            }
+            groups.sort {
+                $0.version.modTime != $1.version.modTime
+                    ? $0.version.modTime > $1.version.modTime : $0.version.versionID > $1.version.versionID
+            }
+        }
     }
 
     /// Whether a bucket exists, from every node's answer.

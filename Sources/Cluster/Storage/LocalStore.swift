@@ -83,6 +83,8 @@ public final class LocalStore: ShardStore {
     public func readMetadata(
         bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void
     ) {
+        // A cached object is answered at once, on the loop: no thread-pool round trip.
+        if let cached = disk.metadataCache.get(bucket: bucket, key: key) { return done(.success(cached)) }
         run({ disk throws(StorageError) in try disk.readMetadata(bucket: bucket, key: key) }, done)
     }
 

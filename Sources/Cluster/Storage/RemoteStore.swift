@@ -11,16 +11,21 @@ public final class RemoteStore: ShardStore {
     let client: HTTPClient
     let key: ClusterKey
     let caller: String
+    let traffic: InternodeTraffic
     /// Deadline of a metadata call, and the no-progress limit of a shard stream.
     public static let callTimeout: Duration = .seconds(5)
     public static let streamTimeout: Duration = .seconds(10)
 
-    public init(id: NodeID, endpoint: HTTPEndpoint, client: HTTPClient, key: ClusterKey, caller: NodeID) {
+    public init(
+        id: NodeID, endpoint: HTTPEndpoint, client: HTTPClient, key: ClusterKey, caller: NodeID,
+        traffic: InternodeTraffic
+    ) {
         self.id = id
         self.endpoint = endpoint
         self.client = client
         self.key = key
         self.caller = caller.rawValue
+        self.traffic = traffic
     }
 
     static let decoder = JSONDecoder()
@@ -60,6 +65,7 @@ public final class RemoteStore: ShardStore {
         guard queued.count < RemoteStore.queuedCallsMax else {
             return done(.failure(.unreachable("\(RemoteStore.queuedCallsMax) calls already wait for \(id)")))
         }
+        traffic.call(call.path.dropFirst(StoragePaths.prefix.count))
         queued.append(
             QueuedCall(
                 path: call.path, body: body.wire, queuedAt: client.loop.iterationTime,
@@ -155,6 +161,7 @@ public final class RemoteStore: ShardStore {
         _ path: String, _ body: [UInt8], timeout: Duration, idempotent: Bool,
         _ done: @escaping (Result<CallOutcome, StoreError>) -> Void
     ) {
+        traffic.request()
         var headers = key.sign(method: "POST", target: path, caller: caller)
         headers.add("Content-Type", "application/octet-stream")
         let request = HTTPClientRequest(
@@ -356,6 +363,8 @@ final class RemoteShardWriter: ShardWriter {
         self.store = store
         self.uploadID = uploadID
         let target = store.target(StoragePaths.stage, QueryParameters([("upload", uploadID), ("part", String(part))]))
+        store.traffic.call("stage")
+        store.traffic.request()
         var headers = store.key.sign(method: "PUT", target: target, caller: store.caller)
         headers.add("Content-Type", "application/octet-stream")
         let request = HTTPClientRequest(method: "PUT", target: target, headers: headers, streamedBodyLength: length)
@@ -407,6 +416,8 @@ final class RemoteShardReader: ShardReader {
     private var waiting: [(Int, (Result<ByteBuffer, StoreError>) -> Void)] = []
 
     init(store: RemoteStore, target: String) {
+        store.traffic.call("shard")
+        store.traffic.request()
         let request = HTTPClientRequest(
             method: "GET", target: target, headers: store.key.sign(method: "GET", target: target, caller: store.caller))
         task = store.client.execute(

@@ -18,7 +18,9 @@ extension DevCluster {
                 devcluster bench --endpoint http://127.0.0.1:5000 --access-key a --secret-key b   # another S3 server
                 Requests go round-robin over every node (any node serves any request). Progress shows on a
                 terminal; the summary gives MB/s, ops/s, latency percentiles and the servers' CPU time per
-                operation (all nodes summed, from /proc: steady on a busy machine); --json for scripts.
+                operation (all nodes summed, from /proc: steady on a busy machine); --verbose adds the
+                internode requests and storage calls per operation (from the nodes' metrics, so a change
+                that adds messages shows); --json for scripts.
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -63,6 +65,11 @@ extension DevCluster {
         @Flag(name: .long, help: "Machine-readable summary (schemaVersion 1).")
         var json = false
 
+        @Flag(
+            name: .long,
+            help: "Also report the internode requests and storage calls each operation cost (read from the nodes).")
+        var verbose = false
+
         func run() throws {
             guard let bytes = ByteSize.parse(size), bytes > 0 else {
                 throw fail("--size '\(size)' is not a size like 4KiB, 1MiB, 64MiB", code: usageExitCode)
@@ -79,6 +86,7 @@ extension DevCluster {
             }
             var endpoints: [HTTPEndpoint]
             var serverPIDs: [Int32] = serverPID.map { [$0] } ?? []
+            var counters: (() -> [String: Double]?)?
             var access = accessKey
             var secret = secretKey
             if let endpoint {
@@ -95,6 +103,13 @@ extension DevCluster {
                 }
                 access = access ?? record.accessKey
                 secret = secret ?? record.secretKey
+                if verbose {
+                    let targets = running.map { Probe.Target(id: $0.id, endpoint: $0.endpoint) }
+                    let key = launcher.key(record)
+                    counters = {
+                        Probe.counters(targets, key: key, prefix: "devcluster_internode_", timeout: .seconds(5))
+                    }
+                }
             }
             guard let access, let secret else { throw fail("--endpoint needs --access-key and --secret-key") }
             var options = BenchRunner.Options(
@@ -110,6 +125,7 @@ extension DevCluster {
             } catch {
                 throw fail("cannot start: \(error)")
             }
+            runner.counters = counters
             let s = style
             if s.enabled && !json {
                 runner.progress = { phase, done, errors, total, moved, elapsed in
@@ -156,8 +172,27 @@ extension DevCluster {
                 for r in results where r.errors > 0 {
                     say(s.paint("\(r.phase.rawValue): first error: \(r.firstError ?? "?")", .red))
                 }
+                if verbose {
+                    for r in results { say(Bench.trafficLine(r)) }
+                }
             }
             if results.contains(where: { $0.errors > 0 }) { throw ExitCode(1) }
+        }
+
+        static let requestsCounter = "devcluster_internode_requests_total"
+        static let callCounter = "devcluster_internode_calls_total{call=\""
+
+        /// "PUT: 4.02 internode requests per operation; calls: commit 3.00, lock 2.00".
+        static func trafficLine(_ r: BenchRunner.PhaseResult) -> String {
+            guard let counters = r.counters, let requests = r.perOperation(requestsCounter) else {
+                return "\(r.phase.rawValue): internode traffic not read (a node did not answer)"
+            }
+            let calls = counters.keys.filter { $0.hasPrefix(callCounter) }.sorted().compactMap { name -> String? in
+                guard let n = r.perOperation(name), n > 0 else { return nil }
+                return "\(name.dropFirst(callCounter.count).dropLast(2)) \(format2(n))"
+            }
+            return "\(r.phase.rawValue): \(format2(requests)) internode requests per operation; calls: "
+                + (calls.isEmpty ? "none" : calls.joined(separator: ", "))
         }
 
         func benchJSON(_ results: [BenchRunner.PhaseResult], options: BenchRunner.Options) -> JSONValue {
@@ -189,6 +224,10 @@ extension DevCluster {
                                 (
                                     "serverCPUMicrosecondsPerOperation",
                                     r.serverCPUPerOperation.map { .double($0.seconds * 1e6) } ?? .null
+                                ),
+                                (
+                                    "internodeRequestsPerOperation",
+                                    r.perOperation(Bench.requestsCounter).map { .double($0) } ?? .null
                                 ),
                             ])
                         })

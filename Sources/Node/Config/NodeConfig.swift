@@ -1,6 +1,7 @@
 import Cluster
 import Core
 import HTTP
+import Storage
 
 /// One node's configuration, in the shape MinIO users know (DESIGN.md section 10) plus the cluster
 /// section. Read from a JSON file (`devnode --config FILE`) or built from a MinIO-style command line.
@@ -53,6 +54,9 @@ public struct NodeConfig: Equatable, Sendable {
         public var scanner = Scanner.Limits()
         /// Reads route around nodes much slower than the rest (`cluster.slowNodeAvoidance`, on).
         public var slowNodeAvoidance = true
+        /// Memory for recently used objects' metadata, small objects' data with it
+        /// (`cluster.metadataCacheBytes`; 0 turns the cache off).
+        public var metadataCacheBytes = Int64(Disk.metadataCacheBytesDefault)
     }
 
     public var version = NodeConfig.currentVersion
@@ -235,6 +239,7 @@ public struct NodeConfig: Equatable, Sendable {
             try sc.finish()
         }
         if let v = try c.onOff("slowNodeAvoidance") { cluster.slowNodeAvoidance = v }
+        if let v = try c.count("metadataCacheBytes", minimum: 0) { cluster.metadataCacheBytes = v }
         try c.finish()
 
         var config = NodeConfig(cluster: cluster, baseDirectory: baseDirectory)

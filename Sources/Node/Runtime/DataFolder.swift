@@ -13,7 +13,7 @@ enum DataFolder {
         let path = config.dataDirectory
         let disk: Disk
         do {
-            disk = try Disk(root: path)
+            disk = try Disk(root: path, metadataCacheBytes: Int(config.cluster.metadataCacheBytes))
         } catch {
             throw .dataDirectory(path: path, reason: error.description)
         }

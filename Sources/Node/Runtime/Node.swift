@@ -32,6 +32,7 @@ public final class Node {
     let rebuilder: Rebuilder
     let scanner: Scanner
     let metrics = Metrics()
+    let traffic = InternodeTraffic()
     let session: Session
     let eventStream: EventStream
     let faults: FaultState
@@ -159,10 +160,12 @@ public final class Node {
         codingQueue = coding
         let client = self.client
         let key = self.key
+        let traffic = self.traffic
         let stores: [ShardStore] = config.members.map { member in
             guard member.id != config.cluster.nodeID, let endpoint = HTTPEndpoint(url: member.url) else { return local }
             return RemoteStore(
-                id: member.id, endpoint: endpoint, client: client, key: key, caller: config.cluster.nodeID)
+                id: member.id, endpoint: endpoint, client: client, key: key, caller: config.cluster.nodeID,
+                traffic: traffic)
         }
         let nodeID = config.cluster.nodeID
         let membership = self.membership

@@ -67,6 +67,12 @@ extension Node {
         case ("GET", AdminPaths.events): sendEvents(request, response)
         case ("POST", AdminPaths.heal): sendJSON(response, ["pass": scanner.startPass(unthrottled: true)])
         case ("GET", AdminPaths.verify): sendVerification(response)
+        case ("POST", AdminPaths.forgetMetadata):
+            guard let query = QueryParameters(parsing: request.head.query), let bucket = query["bucket"],
+                let key = query["key"]
+            else { return sendText(response, 400, "forget needs ?bucket=B&key=K") }
+            disk.metadataCache.remove(bucket: bucket, key: key)
+            sendText(response, 200, "forgotten\n")
         default: sendText(response, 404, "no such internal endpoint: \(method) \(request.head.path)")
         }
     }
@@ -268,6 +274,25 @@ extension Node {
             .init(
                 "devcluster_event_stream_subscribers", "Event streams (SSE) open on this node.",
                 Double(eventStream.subscriberCount)))
+        out.append(
+            .init(
+                "devcluster_internode_calls_total", "Storage calls this node made to its peers, by call.",
+                traffic.calls.sorted { $0.key < $1.key }.map { ([("call", $0.key)], Double($0.value)) }, counter: true))
+        out.append(
+            .init(
+                "devcluster_internode_requests_total",
+                "HTTP requests carrying those calls (a batch carries several; a shard stream is one).",
+                Double(traffic.requests), counter: true))
+        let cache = disk.metadataCache.stats
+        out.append(
+            .init(
+                "devcluster_metadata_cache_hits_total", "Object metadata reads served from memory.", Double(cache.hits),
+                counter: true))
+        out.append(
+            .init(
+                "devcluster_metadata_cache_misses_total", "Object metadata reads that went to the disk.",
+                Double(cache.misses), counter: true))
+        out.append(.init("devcluster_metadata_cache_bytes", "Memory the metadata cache holds.", Double(cache.bytes)))
         let hooks = notifier.stats
         if !hooks.isEmpty {
             out.append(
