@@ -41,13 +41,14 @@ public struct HTTPRequestHead: Sendable, Equatable {
 
     /// The path part of the target (before `?`), still percent-encoded.
     public var path: Substring {
-        target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        guard let i = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
+        return target[..<i]
     }
 
     /// The raw query (after `?`), or nil.
     public var query: Substring? {
-        guard let i = target.firstIndex(of: "?") else { return nil }
-        return target[target.index(after: i)...]
+        guard let i = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return target[target.utf8.index(after: i)...]
     }
 
     public var hasBody: Bool { isChunked || (contentLength ?? 0) > 0 }

@@ -69,7 +69,8 @@ public final class S3API {
             } else {
                 let claim = try SigV4.claim(request.head, query: query)
                 try SigV4.verify(
-                    claim, head: request.head, query: query, accessKey: accessKey, secretKey: secretKey, now: .now())
+                    claim, head: request.head, query: query, accessKey: accessKey, signingKey: signingKey(for:),
+                    now: .now())
                 auth = S3Auth(payloadHash: claim.payloadHash, v4: claim)
             }
         } catch {

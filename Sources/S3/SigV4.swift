@@ -117,6 +117,17 @@ public enum SigV4 {
         _ claim: Claim, head: HTTPRequestHead, query: QueryParameters, accessKey: String, secretKey: String,
         now: WallTime
     ) throws(Failure) {
+        try verify(
+            claim, head: head, query: query, accessKey: accessKey,
+            signingKey: { signingKey(secretKey: secretKey, scope: $0) }, now: now)
+    }
+
+    /// Checks `claim` with the signing key of its scope from `signingKey` (a server caches them: they
+    /// change once a day per region).
+    public static func verify(
+        _ claim: Claim, head: HTTPRequestHead, query: QueryParameters, accessKey: String,
+        signingKey: (Scope) -> [UInt8], now: WallTime
+    ) throws(Failure) {
         guard claim.scope.accessKey == accessKey else { throw .unknownAccessKey(claim.scope.accessKey) }
         guard let signedAt = parseAmzDate(claim.amzDate) else {
             throw .malformed("X-Amz-Date '\(claim.amzDate)' is not yyyyMMddTHHmmssZ")
@@ -134,7 +145,7 @@ public enum SigV4 {
             }
         }
         guard claim.signedHeaders.contains("host") else { throw .malformed("the host header must be signed") }
-        let expected = signature(claim, head: head, query: query, secretKey: secretKey)
+        let expected = signature(claim, head: head, query: query, signingKey: signingKey(claim.scope))
         guard Crypto.constantTimeEqual(Array(expected.utf8), Array(claim.signature.utf8)) else {
             throw .signatureMismatch
         }
@@ -144,10 +155,15 @@ public enum SigV4 {
     public static func signature(
         _ claim: Claim, head: HTTPRequestHead, query: QueryParameters, secretKey: String
     ) -> String {
+        signature(claim, head: head, query: query, signingKey: signingKey(secretKey: secretKey, scope: claim.scope))
+    }
+
+    static func signature(
+        _ claim: Claim, head: HTTPRequestHead, query: QueryParameters, signingKey: [UInt8]
+    ) -> String {
         let request = canonicalRequest(claim, head: head, query: query)
         let toSign = stringToSign(claim, canonicalRequest: request)
-        return Crypto.hmacSHA256(key: signingKey(secretKey: secretKey, scope: claim.scope), data: Array(toSign.utf8))
-            .hexString
+        return Crypto.hmacSHA256(key: signingKey, data: Array(toSign.utf8)).hexString
     }
 
     static func canonicalRequest(_ claim: Claim, head: HTTPRequestHead, query: QueryParameters) -> String {

@@ -202,7 +202,7 @@ final class RebuildOperation {
     private func encode(_ block: ByteBuffer, then: @escaping ([ByteBuffer]) -> Void) {
         let coder = self.coder
         do {
-            try layer.coding.submit({ coder.encode(block: block.bytes) }) { [self] result in
+            try layer.code(bytes: block.count, { coder.encode(block: block.bytes) }) { [self] result in
                 guard done != nil else { return }
                 guard case .success(let frames) = result else { return finish(.failure(.slowDown)) }
                 then(frames)

@@ -292,13 +292,13 @@ final class GetOperation {
         let frames = self.frames
         let blockBytes = geometry.blockBytes(index: block, objectSize: part.size)
         do {
-            try layer.coding.submit({ () -> Result<BlockCoder.Decoded, BlockCoder.DecodeFailure> in
+            try layer.code(bytes: blockBytes) { () -> Result<BlockCoder.Decoded, BlockCoder.DecodeFailure> in
                 do throws(BlockCoder.DecodeFailure) {
                     return .success(try coder.decode(frames: frames, blockBytes: blockBytes))
                 } catch {
                     return .failure(error)
                 }
-            }) { [self] result in
+            } then: { [self] result in
                 guard done != nil else { return }
                 switch result {
                 case .failure:

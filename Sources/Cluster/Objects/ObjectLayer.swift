@@ -127,6 +127,19 @@ public final class ObjectLayer {
             counts: { $0.isDefinite }, endsEarly: endsEarly, end: end)
     }
 
+    /// Blocks up to this size are hashed and coded on the loop thread: a thread-pool round trip (two
+    /// wake-ups) costs more than the work (an MD5 of 32 KiB takes about 50 us).
+    static let loopCodingBytesMax = 32 << 10
+
+    /// Runs hashing or coding of a block of `bytes`: on the loop at once when it is small, else on the
+    /// coding queue (throws when that is full).
+    func code<T: Sendable>(
+        bytes: Int, _ work: @escaping @Sendable () -> T, then done: @escaping (Result<T, WorkQueue.Failure>) -> Void
+    ) throws(WorkQueue.Failure) {
+        if bytes <= ObjectLayer.loopCodingBytesMax { return done(.success(work())) }
+        try coding.submit(work, then: done)
+    }
+
     /// How long a shard may deliver nothing before a read goes around it.
     var shardStall: Duration {
         avoidsSlowNodes ? latency.shardStall(max: ObjectLayer.shardReadStallMax) : ObjectLayer.shardReadStallMax

@@ -236,10 +236,10 @@ final class PutOperation {
         let hasher = self.hasher
         let coder = self.coder
         do {
-            try layer.coding.submit({ () -> [ByteBuffer] in
+            try layer.code(bytes: block.count) { () -> [ByteBuffer] in
                 hasher.update(block.bytes)
                 return coder.encode(block: block.bytes)
-            }) { [self] result in
+            } then: { [self] result in
                 coding = false
                 guard done != nil else { return }
                 guard case .success(let frames) = result else { return fail(.slowDown) }
