@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .target(name: "CProcess", exclude: ["README.md"]),
+        .target(name: "CFiles", exclude: ["README.md"]),
 
         // MARK: Vocabulary shared by every layer (time, JSON, logging, events, hashing)
         .target(name: "Core", dependencies: ["CCrypto", "CISAL"], exclude: ["README.md"]),
@@ -34,7 +35,7 @@ let package = Package(
         .target(name: "Erasure", dependencies: ["CISAL", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 5: one node's on-disk format
-        .target(name: "Storage", dependencies: ["Core"], exclude: ["README.md"]),
+        .target(name: "Storage", dependencies: ["CFiles", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 6: cluster: membership, failure detection, placement, the erasure-coded object layer
         .target(name: "Cluster", dependencies: ["Storage", "Erasure", "HTTP", "Loop", "Core"], exclude: ["README.md"]),

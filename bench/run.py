@@ -2,7 +2,8 @@
 """make bench: the foundation's benchmarks, each reported as the median of several runs, with ratios
 against a peer measured in the same run (the machine is shared and noisy). Prints a Markdown report.
 
-  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster|store|heal|s3|faults] [--keys N]
+  python3 bench/run.py [--runs N] [--seconds S] [--only http|cluster|store|soak|heal|s3|faults] [--keys N]
+      [--soak-minutes M]
 """
 
 import argparse
@@ -184,7 +185,7 @@ def store_bench(runs):
                 for label, size, count, conc in STORE_LOADS:
                     load = ["--size", size, "--count", str(count), "--concurrency", str(conc), "--duration", "60s",
                             "--phases", "put,get,delete"]
-                    ours = devcluster_bench(["--home", cluster.home, "--name", cluster.name, *load])
+                    ours = devcluster_bench(["--home", cluster.home, "--name", cluster.name, "--verbose", *load])
                     peer = devcluster_bench(["--endpoint", f"http://127.0.0.1:{moto_port}", "--access-key", "a",
                                              "--secret-key", "b", "--server-pid", moto.pid, *load])
                     for phase in ("PUT", "GET"):
@@ -194,7 +195,8 @@ def store_bench(runs):
                 cluster.cleanup()
     med = statistics.median
     lines = [f"| home | load (concurrency) | devcluster ops/s | MB/s | p50 / p99 ms | server CPU us/op | "
-             f"moto ops/s | moto CPU us/op | devcluster / moto |", "|---|---|---|---|---|---|---|---|---|"]
+             f"internode requests/op | moto ops/s | moto CPU us/op | devcluster / moto |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for (fs, label, phase), v in results.items():
         conc = next(c for l, _, _, c in STORE_LOADS if l == label)
         ops = med(o["operationsPerSecond"] for o, _ in v)
@@ -206,11 +208,51 @@ def store_bench(runs):
         peer_cpu = med(p["serverCPUMicrosecondsPerOperation"] or 0 for _, p in v)
         errors = sum(o["errors"] for o, _ in v)
         runs_ops = ", ".join(f"{o['operationsPerSecond']:.0f}" for o, _ in v)
+        runs_cpu = ", ".join(f"{o['serverCPUMicrosecondsPerOperation'] or 0:.0f}" for o, _ in v)
+        requests = med(o.get("internodeRequestsPerOperation") or 0 for o, _ in v)
         lines.append(f"| {fs} | {phase} {label} (c{conc}) | {ops:.0f} ({runs_ops}) | {mb:.1f} | {p50:.1f} / {p99:.1f} | "
-                     f"{cpu:.0f} | {peer:.0f} | {peer_cpu:.0f} | {ops / peer:.2f}x |"
+                     f"{cpu:.0f} ({runs_cpu}) | {requests:.2f} | {peer:.0f} | {peer_cpu:.0f} | {ops / peer:.2f}x |"
                      + (f" {errors} errors" if errors else ""))
     lines.append("")
+    # Stability: the last run on a fresh cluster against the first (files deleted by one run must not
+    # make the next slower).
+    for (fs, label, phase), v in results.items():
+        if phase == "PUT" and len(v) > 1:
+            first, last = v[0][0]["operationsPerSecond"], v[-1][0]["operationsPerSecond"]
+            lines.append(f"- {fs}, PUT {label}: run {len(v)} at {last / first:.0%} of run 1 ({last:.0f} / {first:.0f} ops/s)")
+    lines.append("")
     lines.append(f"Peak RSS of each node during one 1 GiB streaming PUT: {streaming_put_rss()}")
+    return "\n".join(lines)
+
+
+def soak_bench(minutes):
+    """PUT, GET and DELETE of 2000 4 KiB objects, 16 in flight, round after round for `minutes` on one
+    cluster with its home on disk: the rate and CPU per operation of the first rounds against the last."""
+    c = Cluster(tempfile.mkdtemp(prefix="dc-bench-"))
+    rounds = []
+    try:
+        c.up(4, demo=False)
+        end = time.monotonic() + minutes * 60
+        while time.monotonic() < end:
+            r = devcluster_bench(["--home", c.home, "--name", c.name, "--size", "4KiB", "--count", "2000",
+                                  "--concurrency", "16", "--phases", "put,get,delete", "--bucket", "soak"])
+            rounds.append(r)
+        rss = [rss_kib(pid) / 1024 for pid in c.pids().values()]
+    finally:
+        c.cleanup()
+        shutil.rmtree(c.home, ignore_errors=True)
+    third = max(1, len(rounds) // 3)
+    med = statistics.median
+    lines = [f"{len(rounds)} rounds in {minutes} min; each node's RSS at the end: "
+             + ", ".join(f"{m:.0f}" for m in rss) + " MiB.", "",
+             "| phase | first third: ops/s, CPU us/op | last third: ops/s, CPU us/op | last / first (ops/s) |",
+             "|---|---|---|---|"]
+    for phase in ("PUT", "GET", "DELETE"):
+        def stats(rs):
+            return (med(r[phase]["operationsPerSecond"] for r in rs),
+                    med(r[phase]["serverCPUMicrosecondsPerOperation"] or 0 for r in rs))
+        (fo, fc), (lo, lc) = stats(rounds[:third]), stats(rounds[-third:])
+        lines.append(f"| {phase} | {fo:.0f}, {fc:.0f} | {lo:.0f}, {lc:.0f} | {lo / fo:.0%} |")
     return "\n".join(lines)
 
 
@@ -413,7 +455,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--only", choices=["http", "cluster", "store", "heal", "s3", "faults"])
+    parser.add_argument("--only", choices=["http", "cluster", "store", "soak", "heal", "s3", "faults"])
+    parser.add_argument("--soak-minutes", type=int, default=10)
     parser.add_argument("--keys", type=int, default=100_000, help="keys in the listing benchmark")
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}; {datetime.now():%Y-%m-%d %H:%M}\n")
@@ -428,6 +471,9 @@ def main():
         print(codec_bench(args.runs) + "\n")
         print("### Object store: devcluster bench, 4 nodes, against moto in the same run\n")
         print(store_bench(args.runs) + "\n")
+    if args.only in (None, "soak"):
+        print(f"### Soak: {args.soak_minutes} minutes of PUT, GET and DELETE of 4 KiB objects on disk\n")
+        print(soak_bench(args.soak_minutes) + "\n")
     if args.only in (None, "heal"):
         print("### Healing\n")
         print(heal_bench(args.runs) + "\n")

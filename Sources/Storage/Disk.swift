@@ -1,3 +1,4 @@
+import CFiles
 import Core
 import FoundationEssentials
 import Synchronization
@@ -12,6 +13,7 @@ import Glibc
 /// data/
 ///   .dc/format.json          which deployment and node this folder belongs to
 ///   .dc/tmp/<uuid>/          staged writes (anything here at start was never committed)
+///   .dc/spare/f<n>, d<n>     emptied files and folders kept for reuse (see Spares)
 ///   .dc/intents.log          commits begun (replayed at start: see IntentJournal)
 ///   .dc/missed.log           writes other nodes missed, to replay on them (see MissedJournal)
 ///   .dc/buckets/<name>.json  bucket records
@@ -32,6 +34,12 @@ public final class Disk: Sendable {
     let folders = FolderIndex()
     /// Recently used objects' metadata (see `MetadataCache`): every `%meta` change below updates it.
     public let metadataCache: MetadataCache
+    /// Emptied files and folders kept for reuse (see `Spares`).
+    let spares: Spares
+    /// Held while an object's folder is made, moved to the spares, or given an entry by a rename: a
+    /// folder found empty is then still empty when it is moved (objects' folders are shared with the
+    /// keys below them, whose writes hold other stripes).
+    private let folderLock = Mutex(())
     /// An injected full disk (devcluster's `disk-full`): every new file is refused with ENOSPC.
     private let injectedFull = Atomic<Bool>(false)
     /// Called at each step of a commit; a test's hook throws to stop the commit there, as a crash would.
@@ -54,11 +62,16 @@ public final class Disk: Sendable {
         if isInjectedFull { throw .diskFull(path: path) }
     }
 
+    /// Whether the folder is in memory (tmpfs): its calls never wait for a device.
+    public let isInMemory: Bool
+
     /// Default size of the metadata cache (`storage.metadataCacheBytes`).
     public static let metadataCacheBytesDefault = 32 << 20
 
+    /// `keepsSpares`: whether emptied files and folders are kept for reuse (default: unless the folder is
+    /// on tmpfs).
     public init(
-        root: String, metadataCacheBytes: Int = Disk.metadataCacheBytesDefault,
+        root: String, metadataCacheBytes: Int = Disk.metadataCacheBytesDefault, keepsSpares: Bool? = nil,
         crashPoint: (@Sendable (CommitStep) throws(StorageError) -> Void)? = nil
     ) throws(StorageError) {
         self.root = root
@@ -68,6 +81,8 @@ public final class Disk: Sendable {
         bucketsDir = root + "/.dc/buckets"
         try FileOps.makeDirectories(tmp)
         try FileOps.makeDirectories(bucketsDir)
+        isInMemory = dc_is_tmpfs(root) == 1
+        spares = try Spares(folder: root + "/.dc/spare", enabled: keepsSpares ?? !isInMemory)
         journal = try IntentJournal(path: root + "/.dc/intents.log")
         missed = try MissedJournal(path: root + "/.dc/missed.log")
     }
@@ -99,7 +114,7 @@ public final class Disk: Sendable {
     @discardableResult
     public func removeStaged() -> Int {
         let names = (try? FileOps.entries(tmp)) ?? []
-        for name in names { FileOps.removeTree(tmp + "/" + name) }
+        for name in names { removeTree(tmp + "/" + name) }
         return names.count
     }
 
@@ -118,7 +133,7 @@ public final class Disk: Sendable {
             guard let metadata else { continue }  // unreadable: leave it for a human (or the scanner)
             let used = metadata.versions.map(\.dataDir) + [metadata.replaced?.version.dataDir]
             if !used.contains(intent.data) {
-                FileOps.removeTree(dataPath)
+                removeTree(dataPath)
                 removed += 1
             }
         }
@@ -136,6 +151,7 @@ public final class Disk: Sendable {
         try locked(name, "") { () throws(StorageError) in
             guard !FileOps.exists(bucketRecord(name)) else { throw .bucketExists(name) }
             try FileOps.makeDirectories(bucketPath(name))
+            FileOps.syncDirectory(root)
             try writeJSON(BucketInfo(name: name, created: created), to: bucketRecord(name))
         }
     }
@@ -180,7 +196,7 @@ public final class Disk: Sendable {
             FileOps.syncDirectory(bucketsDir)
             metadataCache.removeBucket(name)
             let trash = tmp + "/deleted-bucket-" + Crypto.randomBytes(8).hexString
-            if Glibc.rename(bucketPath(name), trash) == 0 { FileOps.removeTree(trash) }
+            if Glibc.rename(bucketPath(name), trash) == 0 { removeTree(trash) }
         }
     }
 
@@ -260,13 +276,15 @@ public final class Disk: Sendable {
             throw .invalidObjectName(reason: "bad part number")
         }
         try checkRoom(tmp)
-        try FileOps.makeDirectories(tmp + "/" + uploadID)
-        return stagedShardPath(uploadID: uploadID, part: part)
+        try makeFolders(tmp + "/" + uploadID)
+        let path = stagedShardPath(uploadID: uploadID, part: part)
+        _ = spares.takeFile(at: path)  // the writer opens it truncated
+        return path
     }
 
     public func abortStaging(uploadID: String) {
         guard (try? validUploadID(uploadID)) != nil else { return }
-        FileOps.removeTree(tmp + "/" + uploadID)
+        removeTree(tmp + "/" + uploadID)
     }
 
     func validUploadID(_ id: String) throws(StorageError) {
@@ -292,10 +310,12 @@ public final class Disk: Sendable {
         let objectDir = try objectPath(bucket: bucket, key: key)
         guard FileOps.exists(bucketRecord(bucket)) else { throw .bucketNotFound(bucket) }
         let receipt = try locked(bucket, key) { () throws(StorageError) -> CommitReceipt in
-            try FileOps.makeDirectories(objectDir)
+            // A new folder's entry in its parent is made durable like any other part of the write.
+            for made in try makeFolders(objectDir) { FileOps.syncDirectory(FileOps.parent(of: made)) }
             try crashPoint?(.folderMade)
             let metaPath = objectDir + "/" + ObjectKey.metadataFile
-            var metadata = try currentMetadata(bucket: bucket, key: key, at: metaPath) ?? ObjectMetadata()
+            let current = try currentMetadata(bucket: bucket, key: key, at: metaPath)
+            var metadata = current ?? ObjectMetadata()
             let held = metadata.versions.firstIndex { $0.sameWrite(as: version) }
             if let held, metadata.versions[held].dataDir == version.dataDir,
                 metadata.versions[held].inline == version.inline
@@ -327,14 +347,17 @@ public final class Disk: Sendable {
                 try validUploadID(dataDir)
                 try journal.record(.init(object: String(objectDir.dropFirst(root.count + 1)), data: dataDir))
                 try crashPoint?(.intentRecorded)
-                try FileOps.rename(source, objectDir + "/" + ObjectKey.dataDirPrefix + dataDir)
+                let dataPath = objectDir + "/" + ObjectKey.dataDirPrefix + dataDir
+                try folderLock.withLock { _ throws(StorageError) in try FileOps.rename(source, dataPath) }
+                // The shard files' entries were made in the staging folder: durable with it now.
+                FileOps.syncDirectory(dataPath)
                 try crashPoint?(.dataMovedIn)
             }
             if let held {
                 // A heal: the version keeps its place, with its new shard.
                 let old = metadata.versions[held]
                 metadata.versions[held] = version
-                try writeMetadata(metadata, bucket: bucket, key: key, at: metaPath)
+                try writeMetadata(metadata, bucket: bucket, key: key, at: metaPath, replacing: true)
                 removeData(of: [old], unlessUsedBy: metadata, in: objectDir)
                 return CommitReceipt(keepsReplacedData: false)
             }
@@ -344,7 +367,7 @@ public final class Disk: Sendable {
             metadata.versions.insert(version, at: 0)
             metadata.versions.sort { $0.modTime > $1.modTime }
             metadata.replaced = replaced.map { ReplacedVersion(version: $0, by: version) }
-            try writeMetadata(metadata, bucket: bucket, key: key, at: metaPath)
+            try writeMetadata(metadata, bucket: bucket, key: key, at: metaPath, replacing: current != nil)
             removeData(of: dropped, unlessUsedBy: metadata, in: objectDir)
             return CommitReceipt(keepsReplacedData: replaced?.dataDir != nil)
         }
@@ -383,7 +406,7 @@ public final class Disk: Sendable {
     func removeData(of versions: [ObjectVersion], unlessUsedBy metadata: ObjectMetadata, in objectDir: String) {
         let used = Set(metadata.versions.compactMap(\.dataDir) + [metadata.replaced?.version.dataDir].compactMap { $0 })
         for dataDir in versions.compactMap(\.dataDir) where !used.contains(dataDir) {
-            FileOps.removeTree(objectDir + "/" + ObjectKey.dataDirPrefix + dataDir)
+            removeTree(objectDir + "/" + ObjectKey.dataDirPrefix + dataDir)
         }
     }
 
@@ -413,11 +436,13 @@ public final class Disk: Sendable {
     ) throws(StorageError) {
         let metaPath = objectDir + "/" + ObjectKey.metadataFile
         if metadata.versions.isEmpty {
-            guard unlink(metaPath) == 0 else { throw FileOps.fail(metaPath, "unlink") }
+            guard spares.keepFile(metaPath) || unlink(metaPath) == 0 else {
+                throw FileOps.fail(metaPath, "unlink")
+            }
             metadataCache.remove(bucket: bucket, key: key)
             FileOps.syncDirectory(objectDir)
         } else {
-            try writeMetadata(metadata, bucket: bucket, key: key, at: metaPath)
+            try writeMetadata(metadata, bucket: bucket, key: key, at: metaPath, replacing: true)
         }
         removeData(of: dropping, unlessUsedBy: metadata, in: objectDir)
         if metadata.versions.isEmpty { pruneEmptyFolders(from: objectDir, bucket: bucket) }
@@ -432,23 +457,28 @@ public final class Disk: Sendable {
         return try objectPath(bucket: bucket, key: key) + "/" + ObjectKey.dataDirPrefix + dataDir + "/part.\(part)"
     }
 
-    /// Puts the object's new metadata in place (staged, synced, renamed over the old file) and in the
-    /// cache. The caller holds the object's stripe lock.
-    func writeMetadata(_ metadata: ObjectMetadata, bucket: String, key: String, at path: String) throws(StorageError) {
+    /// Puts the object's new metadata in place (staged, synced, renamed over the old file, if
+    /// `replacing` one) and in the cache. The caller holds the object's stripe lock.
+    func writeMetadata(
+        _ metadata: ObjectMetadata, bucket: String, key: String, at path: String, replacing: Bool
+    ) throws(StorageError) {
         let bytes = MetadataFile.encode(metadata)
         let staged = tmp + "/meta-" + Crypto.randomBytes(8).hexString
         try checkRoom(path)
+        _ = spares.takeFile(at: staged)
         try FileOps.writeSynced(staged, bytes)
         try crashPoint?(.metadataStaged)
+        // The file replaced stays a spare: no inode is freed.
+        if replacing { spares.keepLink(path) }
         do {
-            try FileOps.rename(staged, path)
+            try folderLock.withLock { _ throws(StorageError) in try FileOps.rename(staged, path) }
         } catch {
             unlink(staged)
             throw error
         }
         metadataCache.put(bucket: bucket, key: key, metadata, encodedBytes: bytes.count)
         try crashPoint?(.metadataRenamed)
-        FileOps.syncDirectory(String(path[..<path.lastIndex(of: "/")!]))
+        FileOps.syncDirectory(FileOps.parent(of: path))
     }
 
     func writeJSON<T: Encodable>(_ value: T, to path: String) throws(StorageError) {
@@ -462,16 +492,53 @@ public final class Disk: Sendable {
         try checkRoom(path)
         try FileOps.writeSynced(staged, bytes)
         try FileOps.rename(staged, path)
-        FileOps.syncDirectory(String(path[..<path.lastIndex(of: "/")!]))
+        FileOps.syncDirectory(FileOps.parent(of: path))
+    }
+
+    /// Makes the folder `path` and its missing parents, from spare folders while there are some.
+    /// Returns the folders it made, outermost first.
+    @discardableResult
+    func makeFolders(_ path: String) throws(StorageError) -> [String] {
+        if FileOps.isDirectory(path) { return [] }
+        return try folderLock.withLock { _ throws(StorageError) in try makeMissingFolders(path) }
+    }
+
+    private func makeMissingFolders(_ path: String) throws(StorageError) -> [String] {
+        if FileOps.isDirectory(path) { return [] }
+        let parent = FileOps.parent(of: path)
+        let made = parent.isEmpty ? [] : try makeMissingFolders(parent)
+        if spares.takeFolder(at: path) { return made + [path] }
+        if mkdir(path, 0o755) == 0 { return made + [path] }
+        guard errno == EEXIST else { throw FileOps.fail(path, "mkdir") }
+        return made
+    }
+
+    /// Deletes a file or a whole tree that no other thread writes into (a staging or data folder, a
+    /// deleted bucket), keeping its folders as spares while they are wanted; missing is fine. Its files
+    /// are deleted: a reader or a writer may still have one open (a GET streaming a shard, a write
+    /// being aborted), and must keep its own bytes. Returns whether it is gone.
+    @discardableResult
+    func removeTree(_ path: String) -> Bool {
+        var s = stat()
+        guard lstat(path, &s) == 0 else { return true }
+        guard (s.st_mode & S_IFMT) == S_IFDIR else { return unlink(path) == 0 }
+        var emptied = true
+        for name in (try? FileOps.entries(path)) ?? [] where !removeTree(path + "/" + name) { emptied = false }
+        return (emptied && spares.keepEmptiedFolder(path)) || rmdir(path) == 0
     }
 
     /// Removes folders left empty by a delete, up to (not including) the bucket folder.
+    /// Removes folders left empty by a delete, up to (not including) the bucket folder; they are kept as
+    /// spares while spares are wanted.
     func pruneEmptyFolders(from path: String, bucket: String) {
         let stop = bucketPath(bucket)
-        var current = path
-        while current.count > stop.count, current.hasPrefix(stop + "/") {
-            guard rmdir(current) == 0 else { return }
-            current = String(current[..<current.lastIndex(of: "/")!])
+        folderLock.withLock { _ in
+            var current = path
+            while current.count > stop.count, current.hasPrefix(stop + "/") {
+                let kept = spares.isEnabled && FileOps.isEmptyFolder(current) && spares.keepEmptiedFolder(current)
+                guard kept || rmdir(current) == 0 else { return }
+                current = String(current[..<current.lastIndex(of: "/")!])
+            }
         }
     }
 

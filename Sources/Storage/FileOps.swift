@@ -28,6 +28,27 @@ enum FileOps {
         return lstat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR && s.st_nlink == 2
     }
 
+    /// Whether a folder certainly has nothing in it: no subfolder by its link count (where the file
+    /// system keeps one), then no entry at all, reading no further than the first one.
+    static func isEmptyFolder(_ path: String) -> Bool {
+        var s = stat()
+        guard lstat(path, &s) == 0, (s.st_mode & S_IFMT) == S_IFDIR, s.st_nlink <= 2 else { return false }
+        guard let dir = opendir(path) else { return false }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let isDot = withUnsafeBytes(of: entry.pointee.d_name) { name in
+                name[0] == UInt8(ascii: ".") && (name[1] == 0 || (name[1] == UInt8(ascii: ".") && name[2] == 0))
+            }
+            if !isDot { return false }
+        }
+        return true
+    }
+
+    /// The folder that holds `path` ("" for a name without one).
+    static func parent(of path: String) -> String {
+        String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+    }
+
     static func makeDirectories(_ path: String) throws(StorageError) {
         if isDirectory(path) { return }
         let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])

@@ -119,7 +119,11 @@ private struct Walker {
             let path = dir + "/" + item.name
             if !item.isSubtree {
                 guard key.hasPrefix(prefix), keyPrecedes(marker, key) || (inclusive && key == marker) else { continue }
-                guard let metadata = disk.metadataCache.get(bucket: bucket, key: key) ?? readMetadata(path),
+                // Read under the object's lock, as every read of a `%meta` file: a replaced one is kept as a
+                // spare and reused (`Spares`), never while someone reads it.
+                guard
+                    let metadata = disk.metadataCache.get(bucket: bucket, key: key)
+                        ?? (try? disk.readMetadataFile(bucket: bucket, key: key)),
                     var latest = metadata.latest, allVersions || !latest.isDeleteMarker
                 else {
                     continue
@@ -157,14 +161,6 @@ private struct Walker {
         }
         if low > 0, items[low - 1].isSubtree, start.hasPrefix(items[low - 1].key) { low -= 1 }
         return low
-    }
-
-    /// An object's metadata from its file (nil when it has none, or it is unreadable: the object's
-    /// other holders list it, and the scanner finds the bad file).
-    func readMetadata(_ objectPath: String) -> ObjectMetadata? {
-        let metaPath = objectPath + "/" + ObjectKey.metadataFile
-        guard let bytes = try? FileOps.readIfExists(metaPath) else { return nil }
-        return try? disk.decodeMetadata(bytes, path: metaPath)
     }
 
     mutating func emit(key: String, version: ObjectVersion, versions: [ObjectVersion]?) {

@@ -35,7 +35,7 @@ extension Disk {
         _ = try bucketInfo(upload.bucket)
         _ = try objectPath(bucket: upload.bucket, key: upload.key)
         let dir = uploadPath(upload.uploadID)
-        try FileOps.makeDirectories(dir)
+        try makeFolders(dir)
         try writeJSON(upload, to: dir + "/" + Disk.uploadFile)
     }
 
@@ -61,7 +61,7 @@ extension Disk {
         guard FileOps.exists(dir + "/" + Disk.uploadFile) else { throw .uploadNotFound(uploadID) }
         guard FileOps.exists(stagedShardPath(uploadID: stagedUploadID)) else { throw .stagedNotFound(stagedUploadID) }
         try FileOps.rename(stagedShardPath(uploadID: stagedUploadID), dir + "/part.\(part.number)")
-        FileOps.removeTree(tmp + "/" + stagedUploadID)
+        removeTree(tmp + "/" + stagedUploadID)
         try writeJSON(part, to: dir + "/part.\(part.number).json")
     }
 
@@ -71,7 +71,7 @@ extension Disk {
         guard FileOps.exists(dir) else { throw .uploadNotFound(id) }
         let trash = tmp + "/aborted-" + id
         try FileOps.rename(dir, trash)
-        FileOps.removeTree(trash)
+        removeTree(trash)
     }
 
     /// The uploads in progress into `bucket`, oldest first.
@@ -95,7 +95,7 @@ extension Disk {
         guard FileOps.exists(dir + "/" + Disk.uploadFile) else { throw .uploadNotFound(uploadID) }
         let keep = Set(parts.map { "part.\($0.number)" })
         for name in keep where !FileOps.exists(dir + "/" + name) { throw .stagedNotFound("\(uploadID)/\(name)") }
-        for name in try FileOps.entries(dir) where !keep.contains(name) { FileOps.removeTree(dir + "/" + name) }
+        for name in try FileOps.entries(dir) where !keep.contains(name) { removeTree(dir + "/" + name) }
         return dir
     }
 

@@ -7,11 +7,11 @@ import Testing
 import Glibc
 #endif
 
-/// A fresh data folder per test, removed afterwards.
-func withDisk(_ body: (Disk) throws -> Void) throws {
+/// A fresh data folder per test, removed afterwards (`keepsSpares`: as `Disk` takes it).
+func withDisk(keepsSpares: Bool? = nil, _ body: (Disk) throws -> Void) throws {
     let path = "/tmp/dc-storage-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     defer { FileOps.removeTree(path) }
-    try body(try Disk(root: path))
+    try body(try Disk(root: path, keepsSpares: keepsSpares))
 }
 
 func version(

@@ -68,7 +68,7 @@ extension LocalStore {
                 return ShardCheck(
                     status: .missing, bytes: bytes, detail: "part \(part.number): \(String(cString: strerror(errno)))")
             }
-            defer { close(fd) }
+            defer { Glibc.close(fd) }
             let buffer = ByteBuffer(capacity: geometry.frameBytes(index: 0, objectSize: max(part.size, 1)))
             var offset: Int64 = 0
             for block in 0..<geometry.blockCount(objectSize: part.size) {

@@ -22,8 +22,11 @@ final class ObjectLock {
 
     init(layer: ObjectLayer, bucket: String, key: String) {
         self.layer = layer
-        resource = bucket + "/" + key
+        resource = ObjectLock.resource(bucket: bucket, key: key)
     }
+
+    /// The name of an object's lock in every node's `LockTable`.
+    static func resource(bucket: String, key: String) -> String { bucket + "/" + key }
 
     var quorum: Int { layer.set.metadataQuorum }
 
@@ -65,11 +68,7 @@ final class ObjectLock {
             guard layer.loop.iterationTime < deadline else {
                 return done(.lockTimeout(resource: resource, waited: ObjectLock.waitMax))
             }
-            // Random back-off, growing: two writers that split the nodes between them part ways.
-            let base = min(200, 5 << min(attempts, 5))
-            Timer.once(layer.loop, .milliseconds(Int64.random(in: Int64(base / 2)...Int64(base)))) { [self] in
-                attempt(until: deadline, done)
-            }
+            Timer.once(layer.loop, ObjectLock.backOff(attempt: attempts)) { [self] in attempt(until: deadline, done) }
         }
         for id in nodes {
             layer.store(id).lock(.acquire, resource: resource, owner: owner, ttl: ObjectLock.ttl) {
@@ -85,6 +84,13 @@ final class ObjectLock {
             guard let self else { return }
             self.send(.refresh, to: self.granted)
         }
+    }
+
+    /// How long a writer that found the lock held waits before its next attempt: random, and growing
+    /// (5 ms to 200 ms), so two writers that split the nodes between them part ways.
+    static func backOff(attempt: Int) -> Duration {
+        let base = min(200, 5 << min(attempt, 5))
+        return .milliseconds(Int64.random(in: Int64(base / 2)...Int64(base)))
     }
 
     /// What a commit carries to give this lock's grant back on its node once it is done.

@@ -45,16 +45,24 @@ extension ObjectLayer {
             journal(missed, holders: committed.map(nodeID)) { done(.success(committed)) }
         }
         for node in nodes {
-            var copy = final
-            let shard = final.erasure?.distribution[node] ?? 0
-            copy.erasure?.index = shard
-            if case .inline(let frames) = source {
-                copy.inline = frames.isEmpty ? [] : frames[shard].array
-            }
-            commit(bucket: bucket, key: key, copy, on: node, source: source, handOff: handOff) { [self] result in
+            commit(
+                bucket: bucket, key: key, copy(of: final, for: node, source: source), on: node, source: source,
+                handOff: handOff
+            ) { [self] result in
                 round.answered(nodeID(node), result)
             }
         }
+    }
+
+    /// Node `node`'s copy of a version: its own shard index, and its own frame when the data is inline.
+    func copy(of final: ObjectVersion, for node: Int, source: CommitSource) -> ObjectVersion {
+        var copy = final
+        let shard = final.erasure?.distribution[node] ?? 0
+        copy.erasure?.index = shard
+        if case .inline(let frames) = source {
+            copy.inline = frames.isEmpty ? [] : frames[shard].array
+        }
+        return copy
     }
 
     /// Commits one node's copy. A node that lacks the bucket (it was down when the bucket was made,

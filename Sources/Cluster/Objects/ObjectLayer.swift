@@ -64,9 +64,11 @@ public final class ObjectLayer {
     public func nodeID(_ index: Int) -> NodeID { NodeID.forIndex(index) }
     func index(of id: NodeID) -> Int { stores.firstIndex { $0.id == id }! }
 
-    /// Closes the layer's own timer (the node is stopping; rounds still open are abandoned).
+    /// Closes the layer's own timer and the stores' (the node is stopping; rounds still open are
+    /// abandoned).
     public func close() {
         stragglers.close()
+        for store in stores { store.close() }
     }
 
     // MARK: Fan-out

@@ -151,6 +151,10 @@ final class PutOperation {
     private var blocksWritten = 0
     /// Every block is out: the writers are being finished and the write committed.
     private var finishing = false
+    /// A block's frames are being handed to the writers. A writer can take its frame at once and
+    /// acknowledge it while the others have not had theirs yet; the next block (coded at once when it
+    /// is small) must not reach any writer before then, or that writer would get frames out of order.
+    private var sending = false
 
     init(
         layer: ObjectLayer, bucket: String, key: String, destination: WriteDestination, options: PutOptions,
@@ -226,7 +230,8 @@ final class PutOperation {
     /// Starts coding the next block while fewer than `blocksInFlightMax` are out. The first block waits
     /// until the object is known to be larger than it, or complete (it may be small enough to go inline).
     private func process() {
-        guard done != nil, !coding, !finishing, unacknowledged.count < PutOperation.blocksInFlightMax else { return }
+        guard done != nil, !coding, !sending, !finishing, unacknowledged.count < PutOperation.blocksInFlightMax
+        else { return }
         guard let block = pending.first else {
             if ended && unacknowledged.isEmpty { finishWrite() }
             return
@@ -272,6 +277,7 @@ final class PutOperation {
         if writers.isEmpty && failed.isEmpty { openWriters() }
         let block = blocksWritten - 1
         unacknowledged.append((block, Set(writers.keys), layer.loop.iterationTime))
+        sending = true
         for (node, writer) in writers {
             // A writer that fails as it is handed its frame can end the write (quorum lost).
             guard done != nil else { return }
@@ -280,6 +286,7 @@ final class PutOperation {
                 acknowledged(block, by: node)
             }
         }
+        sending = false
         armStallTimer()
         process()
     }
@@ -391,6 +398,14 @@ final class PutOperation {
             return fail(.writeQuorum(reached: nodes.count, needed: layer.set.writeQuorum, detail: failureSummary))
         }
         let source: CommitSource = inline.map { .inline($0) } ?? (staged ? .staged : .inline([]))
+        if case .inline(let frames) = source, options.condition == nil {
+            // Small: the lock is taken with the commit, one call per node.
+            return LockedCommit(layer: layer, bucket: bucket, key: key, final: final, on: nodes) { [self] result in
+                guard done != nil else { return }
+                finishWith(result.map { _ in final })
+            }
+            .start(frames: frames)
+        }
         layer.locked(bucket: bucket, key: key, failed: { [self] in fail($0) }) { [self] lock in
             guard done != nil else { return lock.release() }
             checkCondition { [self] error in

@@ -17,4 +17,10 @@ public final class InternodeTraffic {
     func request() {
         requests += 1
     }
+
+    /// Starts counting afresh.
+    public func reset() {
+        calls = [:]
+        requests = 0
+    }
 }

@@ -43,6 +43,9 @@ public final class RemoteStore: ShardStore {
     static let queueWaitMax: Duration = .milliseconds(10)
     /// Calls waiting at once, at most; past it a call fails at once (the node is not keeping up).
     static let queuedCallsMax = 4096
+    /// A deferred call (a lock release) waits this long at most for other calls to go with: under load
+    /// it rides in their batch for free; on an idle link it goes on its own.
+    static let deferredWaitMax: Duration = .milliseconds(2)
     private var inFlight = 0
     private var queued: [QueuedCall] = []
     /// Armed while calls wait: sends them when they have waited `queueWaitMax`.
@@ -54,13 +57,16 @@ public final class RemoteStore: ShardStore {
         let queuedAt: Instant
         let deadline: Instant
         let isIdempotent: Bool
+        /// Waits for company (`deferredWaitMax`) rather than being sent at once.
+        let isDeferred: Bool
         /// The node's outcome, or why there was none.
         let done: (Result<CallOutcome, StoreError>) -> Void
     }
 
-    /// One storage call (see `StorageCalls`).
+    /// One storage call (see `StorageCalls`); a `deferred` one waits for others to go with.
     func call<Request, Answer>(
-        _ call: StorageCall<Request, Answer>, _ body: Request, _ done: @escaping (Result<Answer, StoreError>) -> Void
+        _ call: StorageCall<Request, Answer>, _ body: Request, deferred: Bool = false,
+        _ done: @escaping (Result<Answer, StoreError>) -> Void
     ) {
         guard queued.count < RemoteStore.queuedCallsMax else {
             return done(.failure(.unreachable("\(RemoteStore.queuedCallsMax) calls already wait for \(id)")))
@@ -70,7 +76,7 @@ public final class RemoteStore: ShardStore {
             QueuedCall(
                 path: call.path, body: body.wire, queuedAt: client.loop.iterationTime,
                 deadline: client.loop.iterationTime + call.timeout,
-                isIdempotent: call.isIdempotent
+                isIdempotent: call.isIdempotent, isDeferred: deferred
             ) { outcome in
                 done(RemoteStore.decode(outcome, as: Answer.self))
             })
@@ -87,6 +93,12 @@ public final class RemoteStore: ShardStore {
             for c in expired { c.done(.failure(.unreachable("timed out waiting to be sent to \(id)"))) }
         }
         var forced = force
+        // Deferred calls alone wait for company, up to their limit.
+        if !forced, let oldest = queued.first, queued.allSatisfy(\.isDeferred),
+            now.since(oldest.queuedAt) < RemoteStore.deferredWaitMax
+        {
+            return armFlush()
+        }
         while (inFlight < RemoteStore.requestsInFlightMax || forced) && !queued.isEmpty {
             forced = false
             let calls = Array(queued.prefix(BatchRequest.callsMax))
@@ -148,7 +160,7 @@ public final class RemoteStore: ShardStore {
         }
         timer.unref()
         flushTimer = timer
-        let tick = RemoteStore.queueWaitMax / 4
+        let tick = RemoteStore.deferredWaitMax
         timer.start(after: tick, repeating: tick) { [weak self] in
             guard let self, let oldest = self.queued.first else { return }
             self.sendQueued(force: self.client.loop.iterationTime.since(oldest.queuedAt) >= RemoteStore.queueWaitMax)
@@ -269,6 +281,27 @@ public final class RemoteStore: ShardStore {
         call(StorageCalls.lock, LockRequest(op: op, resource: resource, owner: owner, ttl: ttl)) {
             done($0.map(\.granted))
         }
+    }
+
+    public func lockedCommit(
+        bucket: String, key: String, version: ObjectVersion, owner: String, ttl: Duration,
+        _ done: @escaping (Result<LockedCommitAnswer, StoreError>) -> Void
+    ) {
+        let body = LockedCommitRequest(bucket: bucket, key: key, version: version, owner: owner, ttl: ttl)
+        call(StorageCalls.lockedCommit, body, done)
+    }
+
+    public func close() {
+        let waiting = queued
+        queued = []
+        flushTimer?.close()
+        flushTimer = nil
+        for c in waiting { c.done(.failure(.unreachable("this node is stopping"))) }
+    }
+
+    public func releaseSoon(resource: String, owner: String) {
+        let release = LockRequest(op: .release, resource: resource, owner: owner, ttl: ObjectLock.ttl)
+        call(StorageCalls.lock, release, deferred: true) { _ in }
     }
 
     public func checkShard(

@@ -65,6 +65,17 @@ public protocol ShardStore: AnyObject {
     func lock(
         _ op: LockOp, resource: String, owner: String, ttl: Duration,
         _ done: @escaping (Result<Bool, StoreError>) -> Void)
+    /// Takes this node's grant of the object's write lock for `owner` (for `ttl`) and commits `version`,
+    /// whose data is inline, keeping the grant; `busy` (and nothing done) when another owner holds it.
+    func lockedCommit(
+        bucket: String, key: String, version: ObjectVersion, owner: String, ttl: Duration,
+        _ done: @escaping (Result<LockedCommitAnswer, StoreError>) -> Void)
+    /// Gives back `owner`'s grant of `resource`, without waiting for an answer: a remote node gets it
+    /// with the next calls to it (or within `RemoteStore.deferredWaitMax`).
+    func releaseSoon(resource: String, owner: String)
+    /// The node is stopping: calls not sent yet fail (a remote node's grants they would have given
+    /// back expire by themselves).
+    func close()
 
     /// Records missed writes in the node's durable journal (synced before it answers).
     func recordMissed(_ entries: [MissedEntry], _ done: @escaping (Result<Void, StoreError>) -> Void)

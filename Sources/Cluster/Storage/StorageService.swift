@@ -33,6 +33,9 @@ public final class StorageService {
                 bucket: r.bucket, key: r.key, version: r.version, stagedUploadID: r.stagedUploadID,
                 multipartUploadID: r.multipartUploadID, releasing: r.releasing, done)
         }
+        serve(StorageCalls.lockedCommit) { r, done in
+            local.lockedCommit(bucket: r.bucket, key: r.key, version: r.version, owner: r.owner, ttl: r.ttl, done)
+        }
         serve(StorageCalls.settle) { r, done in
             local.settle(bucket: r.bucket, key: r.key, write: r.write, undo: r.undo, empty(done))
         }

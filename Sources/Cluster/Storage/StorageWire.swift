@@ -31,6 +31,7 @@ enum StorageCalls {
     static let setVersioning = StorageCall<BucketInfo, Empty>("bucket/versioning")
     static let readMetadata = StorageCall<ObjectRef, ObjectMetadata>("meta", idempotent: true)
     static let commit = StorageCall<CommitRequest, CommitReceipt>("commit")
+    static let lockedCommit = StorageCall<LockedCommitRequest, LockedCommitAnswer>("commit/locked")
     static let settle = StorageCall<SettleRequest, Empty>("settle")
     static let deleteVersion = StorageCall<DeleteVersionRequest, Empty>("delete")
     static let list = StorageCall<ListRequest, ListPage>("list", idempotent: true)
@@ -245,6 +246,66 @@ struct CommitRequest: BinaryWire {
     }
 }
 
+/// The commit of an object whose data is inline, taking the node's grant of the object's write lock for
+/// `owner` first and keeping it after the commit until the owner releases it (see `LockedCommit`).
+struct LockedCommitRequest: BinaryWire {
+    var bucket: String
+    var key: String
+    var version: ObjectVersion
+    var owner: String
+    var ttl: Duration
+
+    func encode(to w: inout BinaryWriter) {
+        w.write(bucket)
+        w.write(key)
+        w.write(version)
+        w.write(owner)
+        w.write(ttl.milliseconds)
+    }
+
+    init(bucket: String, key: String, version: ObjectVersion, owner: String, ttl: Duration) {
+        self.bucket = bucket
+        self.key = key
+        self.version = version
+        self.owner = owner
+        self.ttl = ttl
+    }
+
+    init(from r: inout BinaryReader) throws(BinaryError) {
+        let bucket = try r.readString()
+        let key = try r.readString()
+        let version: ObjectVersion = try r.read()
+        let owner = try r.readString()
+        self.init(bucket: bucket, key: key, version: version, owner: owner, ttl: try LockRequest.readTTL(&r))
+    }
+}
+
+/// What a node did with a locked commit.
+public enum LockedCommitAnswer: Equatable, Sendable, BinaryWire {
+    /// Granted and committed (the grant is kept until released).
+    case committed(CommitReceipt)
+    /// Another write holds the node's grant: nothing was done.
+    case busy
+
+    public func encode(to w: inout BinaryWriter) {
+        switch self {
+        case .committed(let receipt):
+            w.write(UInt64(0))
+            receipt.encode(to: &w)
+        case .busy:
+            w.write(UInt64(1))
+        }
+    }
+
+    public init(from r: inout BinaryReader) throws(BinaryError) {
+        switch try r.readVarint() {
+        case 0: self = .committed(try CommitReceipt(from: &r))
+        case 1: self = .busy
+        case let tag: throw BinaryError("unknown locked commit answer \(tag)")
+        }
+    }
+}
+
 struct SettleRequest: BinaryWire {
     var bucket: String
     var key: String
@@ -304,11 +365,16 @@ struct LockRequest: BinaryWire {
         }
         let resource = try r.readString()
         let owner = try r.readString()
+        self.init(op: op, resource: resource, owner: owner, ttl: try LockRequest.readTTL(&r))
+    }
+
+    /// A grant's time to live, in milliseconds on the wire, refused outside 1 ms ... `ttlMax`.
+    static func readTTL(_ r: inout BinaryReader) throws(BinaryError) -> Duration {
         let ms = try r.readInt64()
         guard ms > 0, ms <= LockRequest.ttlMax.milliseconds else {
             throw BinaryError("lock ttl \(ms) ms is outside 1 ms ... \(LockRequest.ttlMax.milliseconds) ms")
         }
-        self.init(op: op, resource: resource, owner: owner, ttl: .milliseconds(ms))
+        return .milliseconds(ms)
     }
 }
 

@@ -1,0 +1,147 @@
+import Core
+import Loop
+import Storage
+
+/// The commit of a write whose data is inline (a small object, a delete marker), with the object's
+/// write lock taken in the same call: each node grants its share of the lock to this write and commits
+/// at once (or answers `busy` when another write holds it, and does nothing), keeps the grant until
+/// the write is settled, then gets it back in a call that goes with the next ones to that node
+/// (`releaseSoon`). One call per node instead of a lock round followed by a commit round, with the
+/// lock's guarantee: on every node, a write's commit and its undo happen while no other write of the
+/// object can commit there. A write below write quorum takes its commits back first, then gives its
+/// grants back; when other writes held nodes it waits a random while and tries again (as
+/// `ObjectLock` does), up to `ObjectLock.waitMax`. Loop-bound.
+final class LockedCommit {
+    /// Longer than a round and its undo can last (the stall limit, then a settle call's deadline), so
+    /// a grant never expires under a write still deciding: no refresh is needed.
+    static let ttl: Duration = .seconds(10)
+
+    let layer: ObjectLayer
+    let bucket: String
+    let key: String
+    let final: ObjectVersion
+    let nodes: [Int]
+    let resource: String
+    let owner = Crypto.randomBytes(8).hexString
+    private let deadline: Instant
+    private var attempts = 0
+    private var done: ((Result<[Int], ObjectError>) -> Void)?
+
+    /// `start` gets the version's frames, by shard (none for an empty object); each node gets its own.
+    init(
+        layer: ObjectLayer, bucket: String, key: String, final: ObjectVersion, on nodes: [Int],
+        done: @escaping (Result<[Int], ObjectError>) -> Void
+    ) {
+        self.layer = layer
+        self.bucket = bucket
+        self.key = key
+        self.final = final
+        self.nodes = nodes
+        self.done = done
+        resource = ObjectLock.resource(bucket: bucket, key: key)
+        deadline = layer.loop.iterationTime + ObjectLock.waitMax
+    }
+
+    func start(frames: [ByteBuffer]) {
+        attempt(frames)
+    }
+
+    private func attempt(_ frames: [ByteBuffer]) {
+        attempts += 1
+        let round = layer.round(
+            nodes.map(layer.nodeID), enough: layer.set.writeQuorum, grace: ObjectLayer.shardWriteStallMax
+        ) { [self] (answers: [NodeID: Result<LockedCommitAnswer, StoreError>]) in
+            decide(answers, frames)
+        }
+        for node in nodes {
+            commit(layer.copy(of: final, for: node, source: .inline(frames)), on: node) { [layer] result in
+                round.answered(layer.nodeID(node), result)
+            }
+        }
+    }
+
+    /// Commits one node's copy. A node that lacks the bucket (it was down when the bucket was made,
+    /// which a quorum of others agreed on) gets it made, and the commit once more (its grant is ours).
+    private func commit(
+        _ copy: ObjectVersion, on node: Int, retry: Bool = true,
+        _ done: @escaping (Result<LockedCommitAnswer, StoreError>) -> Void
+    ) {
+        let store = layer.stores[node]
+        store.lockedCommit(bucket: bucket, key: key, version: copy, owner: owner, ttl: LockedCommit.ttl) {
+            [self] result in
+            guard retry, case .failure(.storage(.bucketNotFound)) = result else { return done(result) }
+            store.makeBucket(bucket, created: WallTime.now().millisecondsSinceEpoch) { [self] made in
+                switch made {
+                case .success, .failure(.storage(.bucketExists)): commit(copy, on: node, retry: false, done)
+                case .failure: done(result)
+                }
+            }
+        }
+    }
+
+    private func decide(_ answers: [NodeID: Result<LockedCommitAnswer, StoreError>], _ frames: [ByteBuffer]) {
+        var committed: [Int] = []
+        var keepsReplaced: [Int] = []
+        var busy: [Int] = []
+        for (id, answer) in answers {
+            switch answer {
+            case .success(.committed(let receipt)):
+                committed.append(layer.index(of: id))
+                if receipt.keepsReplacedData { keepsReplaced.append(layer.index(of: id)) }
+            case .success(.busy): busy.append(layer.index(of: id))
+            case .failure: break
+            }
+        }
+        committed.sort()
+        // Every node but the busy ones may hold a grant (a commit that timed out may have landed).
+        let holders = nodes.filter { !busy.contains($0) }
+        guard committed.count >= layer.set.writeQuorum else {
+            return layer.settle(bucket: bucket, key: key, final, on: holders, undo: true) { [self] in
+                release(holders)
+                retryOrFail(answers, busy: busy, frames)
+            }
+        }
+        layer.settle(bucket: bucket, key: key, final, on: keepsReplaced, undo: false) { [self] in release(holders) }
+        let missed = MissedWrite(
+            bucket: bucket, key: key, versionID: final.versionID, isDelete: false,
+            nodes: layer.stores.indices.filter { !committed.contains($0) }.map(layer.nodeID))
+        layer.journal(missed, holders: committed.map(layer.nodeID)) { [self] in finish(.success(committed)) }
+    }
+
+    private func release(_ holders: [Int]) {
+        for node in holders { layer.stores[node].releaseSoon(resource: resource, owner: owner) }
+    }
+
+    /// After a round below quorum: again, a random while later, when other writes held nodes and there
+    /// is time left; else the failure.
+    private func retryOrFail(
+        _ answers: [NodeID: Result<LockedCommitAnswer, StoreError>], busy: [Int], _ frames: [ByteBuffer]
+    ) {
+        let reachable = nodes.count - answers.values.count { if case .failure = $0 { true } else { false } }
+        guard !busy.isEmpty, reachable >= layer.set.writeQuorum else {
+            return finish(
+                .failure(
+                    .writeQuorum(
+                        reached: answers.values.count { if case .success(.committed) = $0 { true } else { false } },
+                        needed: layer.set.writeQuorum, detail: ObjectLayer.summary(answers))))
+        }
+        guard layer.loop.iterationTime < deadline else {
+            return finish(.failure(.lockTimeout(resource: resource, waited: ObjectLock.waitMax)))
+        }
+        do {
+            let timer = try Timer(loop: layer.loop, label: "locked commit back-off")
+            timer.start(after: ObjectLock.backOff(attempt: attempts)) { [self] in
+                timer.close()
+                attempt(frames)
+            }
+        } catch {
+            finish(.failure(.internalError("cannot wait to try the commit again: \(error)")))
+        }
+    }
+
+    private func finish(_ result: Result<[Int], ObjectError>) {
+        let done = self.done
+        self.done = nil
+        done?(result)
+    }
+}
