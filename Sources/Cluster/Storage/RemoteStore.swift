@@ -436,17 +436,26 @@ final class RemoteShardWriter: ShardWriter {
     }
 }
 
-/// Reads a shard range from another node as one streamed GET, holding at most `highWater` bytes.
+/// Reads a shard range from another node as one streamed GET, holding at most `highWater` bytes. Bytes
+/// go from the socket straight into the buffer of the read waiting for them; bytes that arrive ahead of
+/// the reads are kept in buffers the size of the last read, so that when the next read asks for that
+/// size (the next frame) it takes a full one as it is, without a second copy.
 final class RemoteShardReader: ShardReader {
     static let highWater = 4 << 20
+    /// Size of the buffers that hold bytes ahead of the reads, before the first read says better.
+    static let aheadPieceBytes = 256 << 10
 
     private var task: HTTPClientTask?
-    private var buffered: [UInt8] = []
-    private var start = 0
     private var status: Int?
     private var errorBody: [UInt8] = []
     private var ended: StoreError??
-    private var waiting: [(Int, (Result<ByteBuffer, StoreError>) -> Void)] = []
+    /// Reads not yet served, oldest first: the first fills as bytes arrive.
+    private var waiting: [(buffer: ByteBuffer, done: (Result<ByteBuffer, StoreError>) -> Void)] = []
+    /// Bytes that arrived before a read asked for them, in order; the first may be partly taken.
+    private var ahead: [ByteBuffer] = []
+    private var aheadStart = 0
+    private var aheadBytes = 0
+    private var pieceBytes = RemoteShardReader.aheadPieceBytes
 
     init(store: RemoteStore, target: String) {
         store.traffic.call("shard")
@@ -461,19 +470,27 @@ final class RemoteShardReader: ShardReader {
                 end: { [weak self] error in self?.finished(error) }))
     }
 
-    private var available: Int { buffered.count - start }
-
     private func received(_ bytes: UnsafeRawBufferPointer) {
         guard status == 200 else {
             if errorBody.count < 64 << 10 { errorBody.append(contentsOf: bytes) }
             return
         }
-        if start > 0 && start >= buffered.count / 2 {
-            buffered.removeFirst(start)
-            start = 0
+        var rest = bytes
+        // Straight into the waiting reads when nothing is ahead of them (bytes stay in order).
+        while !rest.isEmpty, ahead.isEmpty, let first = waiting.first {
+            rest = UnsafeRawBufferPointer(rebasing: rest[first.buffer.append(rest)...])
+            if first.buffer.isFull {
+                waiting.removeFirst()
+                first.done(.success(first.buffer))
+            }
         }
-        buffered.append(contentsOf: bytes)
-        if available >= RemoteShardReader.highWater { task?.pauseResponse() }
+        while !rest.isEmpty {
+            if ahead.last?.isFull ?? true { ahead.append(ByteBuffer(capacity: pieceBytes)) }
+            let n = ahead[ahead.count - 1].append(rest)
+            aheadBytes += n
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+        }
+        if aheadBytes >= RemoteShardReader.highWater { task?.pauseResponse() }
         serve()
     }
 
@@ -488,34 +505,53 @@ final class RemoteShardReader: ShardReader {
         serve()
     }
 
+    func read(_ bytes: Int, _ done: @escaping (Result<ByteBuffer, StoreError>) -> Void) {
+        pieceBytes = max(1, bytes)
+        if waiting.isEmpty, aheadStart == 0, let first = ahead.first, first.isFull, first.capacity == bytes {
+            // A piece the size of this read, full: it is the read.
+            ahead.removeFirst()
+            taken(bytes)
+            return done(.success(first))
+        }
+        waiting.append((ByteBuffer(capacity: bytes), done))
+        serve()
+    }
+
+    /// Moves bytes ahead into the waiting reads, in order; answers the full ones, and once the stream
+    /// ended, fails the ones it cannot fill.
     private func serve() {
-        while let (bytes, done) = waiting.first {
-            if available >= bytes {
-                waiting.removeFirst()
-                let out = ByteBuffer(capacity: bytes)
-                _ = buffered.withUnsafeBytes {
-                    out.append(UnsafeRawBufferPointer(rebasing: $0[start..<(start + bytes)]))
+        while let first = waiting.first {
+            while !first.buffer.isFull, let piece = ahead.first {
+                let n = first.buffer.append(UnsafeRawBufferPointer(rebasing: piece.bytes[aheadStart...]))
+                aheadStart += n
+                taken(n)
+                if aheadStart == piece.count {
+                    ahead.removeFirst()
+                    aheadStart = 0
                 }
-                start += bytes
-                if available < RemoteShardReader.highWater / 2 { task?.resumeResponse() }
-                done(.success(out))
+            }
+            if first.buffer.isFull {
+                waiting.removeFirst()
+                first.done(.success(first.buffer))
             } else if let ended {
                 waiting.removeFirst()
-                done(.failure(ended ?? .failed("the shard stream ended early")))
+                first.done(.failure(ended ?? .failed("the shard stream ended early")))
             } else {
                 return
             }
         }
     }
 
-    func read(_ bytes: Int, _ done: @escaping (Result<ByteBuffer, StoreError>) -> Void) {
-        waiting.append((bytes, done))
-        serve()
+    /// `n` bytes ahead were taken by a read: the stream may go on.
+    private func taken(_ n: Int) {
+        aheadBytes -= n
+        if aheadBytes < RemoteShardReader.highWater / 2 { task?.resumeResponse() }
     }
 
     func close() {
         if let task, !task.isFinished { task.cancel() }
         task = nil
-        buffered = []
+        ahead = []
+        waiting = []
     }
 }
