@@ -48,6 +48,16 @@ struct NodeConfigTests {
         #expect(c.webhooks == [.init(id: "1", enable: true, endpoint: "http://127.0.0.1:9999/hook")])
     }
 
+    @Test("the metadata cache's size is read, 0 turns it off, and a negative one is refused")
+    func metadataCache() throws {
+        let key = "\"faults\": \"on\""
+        #expect(try parse(goodConfig).cluster.metadataCacheBytes == 32 << 20)
+        #expect(try parse(variant(key, key + ", \"metadataCacheBytes\": 0")).cluster.metadataCacheBytes == 0)
+        #expect {
+            try parse(variant(key, key + ", \"metadataCacheBytes\": -1"))
+        } throws: { ($0 as? ConfigError)?.description.contains("cluster.metadataCacheBytes") == true }
+    }
+
     @Test("rendering and reading again gives the same config")
     func roundTrip() throws {
         let c = try parse(goodConfig)

@@ -315,6 +315,7 @@ public struct NodeConfig: Equatable, Sendable {
             ),
             ("dataDir", .string(cluster.dataDir)), ("faults", .string(cluster.faults ? "on" : "off")),
             ("slowNodeAvoidance", .string(cluster.slowNodeAvoidance ? "on" : "off")),
+            ("metadataCacheBytes", .int(cluster.metadataCacheBytes)),
             (
                 "scanner",
                 .object([
