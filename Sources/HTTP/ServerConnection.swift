@@ -161,9 +161,7 @@ final class ServerConnection: MessageParserDelegate {
                     status: 413,
                     reason: "the request body (\(length) bytes) is larger than \(server.limits.bodyBytesMax) bytes"))
         }
-        if let expect = head.headers["Expect"], !expect.equalsIgnoringASCIICase("100-continue") {
-            return .reject(.init(status: 417, reason: "unsupported Expect: \(expect)"))
-        }
+        // An Expect other than 100-continue is ignored, as S3 does (RFC 9110 allows a 417).
         pendingHead = head
         parser.pause()
         return .proceed

@@ -51,9 +51,13 @@ public struct Preconditions: Sendable, Equatable {
         return .proceed
     }
 
-    /// For writing over an object (a conditional PUT): nil ETag when there is none.
+    /// For writing over an object (a conditional PUT or multipart completion): nil ETag when there is
+    /// none. `If-None-Match: *` fails when there is an object, `If-None-Match: <etag>` when it has that
+    /// ETag; `If-Match` needs an object (with that ETag unless `*`).
     public func evaluateWrite(currentETag: String?) -> Outcome {
-        if let ifNoneMatch, ifNoneMatch.contains("*"), currentETag != nil { return .failed }
+        if let ifNoneMatch, let current = currentETag, ifNoneMatch.contains("*") || ifNoneMatch.contains(current) {
+            return .failed
+        }
         if let ifMatch {
             guard let current = currentETag, ifMatch.contains("*") || ifMatch.contains(current) else { return .failed }
         }

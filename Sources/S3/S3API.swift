@@ -139,8 +139,8 @@ public final class S3API {
             .accessDenied("Access Denied: requests must be signed (AWS Signature Version 4); anonymous access is off.")
         case .malformed(let m): .authorizationMalformed("The authorization is malformed: \(m).")
         case .unknownAccessKey: .invalidAccessKey()
-        case .expired(let m):
-            m.contains("15 minutes") ? .requestTimeTooSkewed(m) : .expiredToken("Request has expired: \(m).")
+        case .expired(let m): .requestTimeTooSkewed(m)
+        case .urlExpired(let m): .accessDenied("Request has expired: \(m).")
         case .signatureMismatch:
             .signatureMismatch(
                 "The request signature we calculated does not match the signature you provided. Check your key and signing method."

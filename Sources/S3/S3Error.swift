@@ -43,7 +43,6 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
     }
     static func authorizationMalformed(_ m: String) -> S3Error { S3Error("AuthorizationHeaderMalformed", 400, m) }
     static func requestTimeTooSkewed(_ m: String) -> S3Error { S3Error("RequestTimeTooSkewed", 403, m) }
-    static func expiredToken(_ m: String) -> S3Error { S3Error("AccessDenied", 403, m) }
     static func notImplemented(_ m: String) -> S3Error { S3Error("NotImplemented", 501, m) }
     static func methodNotAllowed(_ m: String) -> S3Error { S3Error("MethodNotAllowed", 405, m) }
     static func invalidArgument(_ m: String) -> S3Error { S3Error("InvalidArgument", 400, m) }

@@ -53,7 +53,7 @@ public enum SigV2 {
         guard claim.accessKey == accessKey else { throw .unknownAccessKey(claim.accessKey) }
         let date: String
         if let expires = claim.expires {
-            guard expires * 1000 >= now.millisecondsSinceEpoch else { throw .expired("the presigned URL expired") }
+            guard expires * 1000 >= now.millisecondsSinceEpoch else { throw .urlExpired("the presigned URL expired") }
             date = String(expires)
         } else {
             guard head.headers.contains("x-amz-date") || head.headers.contains("Date") else {

@@ -55,7 +55,10 @@ public enum SigV4 {
         case missing
         case malformed(String)
         case unknownAccessKey(String)
+        /// The request's time is too far from the server's (15 minutes).
         case expired(String)
+        /// A presigned URL past its expiry (or dated in the future): AWS answers 403 AccessDenied.
+        case urlExpired(String)
         case signatureMismatch
         case unsupported(String)
     }
@@ -137,8 +140,10 @@ public enum SigV4 {
         }
         let skew = now.millisecondsSinceEpoch - signedAt.millisecondsSinceEpoch
         if claim.presigned {
-            guard skew <= Int64(claim.expires ?? 0) * 1000 else { throw .expired("the presigned URL expired") }
-            guard skew >= -clockSkewMax.milliseconds else { throw .expired("the presigned URL is dated in the future") }
+            guard skew <= Int64(claim.expires ?? 0) * 1000 else { throw .urlExpired("the presigned URL expired") }
+            guard skew >= -clockSkewMax.milliseconds else {
+                throw .urlExpired("the presigned URL is dated in the future")
+            }
         } else {
             guard abs(skew) <= clockSkewMax.milliseconds else {
                 throw .expired("the request time is \(abs(skew) / 1000)s away from the server's (more than 15 minutes)")

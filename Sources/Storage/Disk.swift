@@ -302,10 +302,13 @@ public final class Disk: Sendable {
     /// older than the version it would replace (by modification time) changes nothing either.
     /// The data comes from `stagedUploadID` (a staged single-part write), or from the multipart upload
     /// `multipartUploadID` (its folder becomes the data folder), or is inline (neither).
+    /// `onlyIfNewest`: a new write (not a heal or a replay) that is refused with `notNewest`, changing
+    /// nothing, unless it is later than every version the node holds: versions are ordered by their
+    /// commits, and the writer stamps it again.
     @discardableResult
     public func commit(
         bucket: String, key: String, version: ObjectVersion, stagedUploadID: String?,
-        multipartUploadID: String? = nil
+        multipartUploadID: String? = nil, onlyIfNewest: Bool = false
     ) throws(StorageError) -> CommitReceipt {
         let objectDir = try objectPath(bucket: bucket, key: key)
         guard FileOps.exists(bucketRecord(bucket)) else { throw .bucketNotFound(bucket) }
@@ -321,6 +324,11 @@ public final class Disk: Sendable {
                 metadata.versions[held].inline == version.inline
             {
                 return CommitReceipt(keepsReplacedData: false)  // a retried commit: already in place
+            }
+            if onlyIfNewest, held == nil, let newest = metadata.versions.map(\.modTime).max(),
+                newest >= version.modTime
+            {
+                throw .notNewest(bucket: bucket, key: key, newest: newest)
             }
             if held == nil, let newer = metadata.versions.first(where: { $0.versionID == version.versionID }),
                 (newer.modTime, newer.etag) > (version.modTime, version.etag)

@@ -13,6 +13,9 @@ public enum StorageError: Error, Equatable, Codable, CustomStringConvertible, Se
     case diskFull(path: String)
     case corrupt(path: String, reason: String)
     case io(path: String, errno: Int32, operation: String)
+    /// A new write stamped no later than the newest version the node holds (modification time, ms):
+    /// the writer stamps it again, later.
+    case notNewest(bucket: String, key: String, newest: Int64)
 
     public var description: String {
         switch self {
@@ -29,6 +32,8 @@ public enum StorageError: Error, Equatable, Codable, CustomStringConvertible, Se
         case .diskFull(let path): "the disk holding \(path) is full"
         case .corrupt(let path, let reason): "\(path) is corrupt: \(reason)"
         case .io(let path, let errno, let operation): "\(operation) \(path): \(SystemErrorText.text(errno))"
+        case .notNewest(let b, let k, let newest):
+            "'\(k)' in bucket '\(b)' already has a version as new (\(newest) ms): a new write must be later"
         }
     }
 }

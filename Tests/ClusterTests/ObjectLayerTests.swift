@@ -201,11 +201,13 @@ func removeTree(_ path: String) {
     }
 }
 
-/// A body from memory, delivered in 64 KiB chunks, honouring pause/resume.
+/// A body from memory, delivered in 64 KiB chunks, honouring pause/resume; with `holdAt`, it stops
+/// there until `letGo()`.
 final class BytesBody: ObjectBody {
     let data: [UInt8]
     var offset = 0
     var paused = false
+    var holdAt: Int?
     var chunk: ((UnsafeRawBufferPointer) -> Void)?
     var end: ((ObjectError?) -> Void)?
 
@@ -219,6 +221,7 @@ final class BytesBody: ObjectBody {
 
     func deliver() {
         while !paused, let chunk {
+            if let holdAt, offset >= holdAt { return }
             guard offset < data.count else {
                 let end = self.end
                 self.chunk = nil
@@ -234,6 +237,11 @@ final class BytesBody: ObjectBody {
     func pause() { paused = true }
     func resume() {
         paused = false
+        deliver()
+    }
+
+    func letGo() {
+        holdAt = nil
         deliver()
     }
 }
@@ -491,6 +499,61 @@ struct ObjectLayerTests {
             let etags = Set(c.disks.map { try? $0.readMetadata(bucket: "b1b", key: "k").latest?.etag })
             #expect(etags == [Crypto.md5(read).hexString], "every node holds what is read")
         }
+    }
+
+    @Test(
+        "of two overlapping writes of one key, the one that completes last is the object",
+        arguments: [100, (3 << 20) + 5])
+    func lastCompletedWins(size: Int) throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        let first = pattern(size, seed: 1)
+        let second = pattern(size, seed: 2)
+        let slow = BytesBody(first)
+        slow.holdAt = size / 2
+        var results: [Result<ObjectVersion, ObjectError>] = []
+        c.run { done in
+            var options = PutOptions()
+            options.size = Int64(size)
+            // The slow write starts first, the quick one starts and completes, then the slow one completes.
+            c.layer.putObject(bucket: "b1b", key: "k", options: options, body: slow, verify: { _ in nil }) {
+                results.append($0)
+                done()
+            }
+            Timer.once(c.loop, .milliseconds(20)) {
+                c.layer.putObject(
+                    bucket: "b1b", key: "k", options: options, body: BytesBody(second), verify: { _ in nil }
+                ) {
+                    results.append($0)
+                    slow.letGo()
+                }
+            }
+        }
+        #expect(results.count == 2 && results.allSatisfy { (try? $0.get()) != nil })
+        #expect(try c.get("b1b", "k").get() == first, "the write that completed last")
+    }
+
+    @Test(
+        "a write is stamped after the newest version the nodes hold, whatever their clocks said",
+        arguments: [100, 3 << 20])
+    func stampedAfterNewest(size: Int) throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        // A version stamped a minute ahead (a coordinator with a fast clock wrote it).
+        let ahead = try c.put("b1b", "k", pattern(size, seed: 1)).get()
+        let future = WallTime.now().millisecondsSinceEpoch + 60_000
+        for disk in c.disks {
+            var metadata = try disk.readMetadata(bucket: "b1b", key: "k")
+            metadata.versions[0].modTime = future
+            try disk.commit(bucket: "b1b", key: "k", version: metadata.versions[0], stagedUploadID: nil)
+        }
+        #expect(ahead.etag == (try c.disks[0].readMetadata(bucket: "b1b", key: "k").latest?.etag))
+        let data = pattern(size, seed: 2)
+        let written = try c.put("b1b", "k", data).get()
+        #expect(written.modTime == future + 1)
+        #expect(try c.get("b1b", "k").get() == data)
     }
 
     @Test("a node that missed a bucket's creation gets it at its first write there")

@@ -42,6 +42,11 @@ struct PreconditionsTests {
         #expect(Preconditions(["If-Match": "\"abc\""]).evaluateWrite(currentETag: "abc") == .proceed)
         #expect(Preconditions(["If-Match": "\"abc\""]).evaluateWrite(currentETag: "new") == .failed)
         #expect(Preconditions(["If-Match": "\"abc\""]).evaluateWrite(currentETag: nil) == .failed)
+        #expect(Preconditions(["If-Match": "*"]).evaluateWrite(currentETag: "any") == .proceed)
+        #expect(Preconditions(["If-Match": "*"]).evaluateWrite(currentETag: nil) == .failed)
+        #expect(Preconditions(["If-None-Match": "\"abc\""]).evaluateWrite(currentETag: "abc") == .failed)
+        #expect(Preconditions(["If-None-Match": "\"abc\""]).evaluateWrite(currentETag: "new") == .proceed)
+        #expect(Preconditions(["If-None-Match": "\"abc\""]).evaluateWrite(currentETag: nil) == .proceed)
     }
 
     @Test("HTTP dates parse in RFC 7231's form and as RFC 3339; junk does not")

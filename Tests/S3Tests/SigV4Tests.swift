@@ -122,7 +122,7 @@ struct SigV4Tests {
         try SigV4.verify(
             claim, head: h, query: q, accessKey: AWSExample.accessKey, secretKey: AWSExample.secretKey, now: hourLater)
         let dayLater = WallTime(millisecondsSinceEpoch: AWSExample.now.millisecondsSinceEpoch + 86_401_000)
-        #expect(throws: SigV4.Failure.expired("the presigned URL expired")) {
+        #expect(throws: SigV4.Failure.urlExpired("the presigned URL expired")) {
             try SigV4.verify(
                 claim, head: h, query: q, accessKey: AWSExample.accessKey, secretKey: AWSExample.secretKey,
                 now: dayLater)
@@ -299,7 +299,7 @@ struct SigV2Tests {
             claim, head: h, query: q, virtualBucket: "johnsmith", accessKey: SigV2Tests.key,
             secretKey: SigV2Tests.secret,
             now: WallTime(millisecondsSinceEpoch: 1_175_139_000_000))
-        #expect(throws: SigV4.Failure.expired("the presigned URL expired")) {
+        #expect(throws: SigV4.Failure.urlExpired("the presigned URL expired")) {
             try SigV2.verify(
                 claim, head: h, query: q, virtualBucket: "johnsmith", accessKey: SigV2Tests.key,
                 secretKey: SigV2Tests.secret,

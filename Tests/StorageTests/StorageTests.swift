@@ -169,6 +169,28 @@ struct DiskTests {
         }
     }
 
+    @Test("a new write no later than the newest version held is refused and changes nothing; a heal is not")
+    func onlyIfNewest() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 1)
+            try disk.commit(bucket: "b1b", key: "k", version: version(time: 10, etag: "ten"), stagedUploadID: nil)
+            #expect(throws: StorageError.notNewest(bucket: "b1b", key: "k", newest: 10)) {
+                try disk.commit(
+                    bucket: "b1b", key: "k", version: version(time: 10, etag: "other"), stagedUploadID: nil,
+                    onlyIfNewest: true)
+            }
+            #expect(try disk.readMetadata(bucket: "b1b", key: "k").latest?.etag == "ten")
+            // The same write again (a retried commit) is no new write.
+            try disk.commit(
+                bucket: "b1b", key: "k", version: version(time: 10, etag: "ten"), stagedUploadID: nil,
+                onlyIfNewest: true)
+            try disk.commit(
+                bucket: "b1b", key: "k", version: version(time: 11, etag: "eleven"), stagedUploadID: nil,
+                onlyIfNewest: true)
+            #expect(try disk.readMetadata(bucket: "b1b", key: "k").latest?.etag == "eleven")
+        }
+    }
+
     @Test("an unsettled replaced version is dropped by the next commit")
     func nextCommitDropsUnsettled() throws {
         try withDisk { disk in

@@ -166,6 +166,49 @@ def test_s3cmd_and_rclone_sync_and_check(store, tmp_path):
     run(["rclone", "check", str(src / "d1"), "dc:other/rclone-copy"], env)
 
 
+def test_conditional_writes_in_every_form_and_on_multipart_completion(store):
+    s3 = s3_client(store.endpoint("node2"))
+    # If-Match: * needs an object: 404 NoSuchKey without one.
+    assert s3_error(lambda: s3.put_object(Bucket="wide", Key="cas", Body=b"x", IfMatch="*")) == ("NoSuchKey", 404)
+    etag = s3.put_object(Bucket="wide", Key="cas", Body=b"v1", IfNoneMatch="*")["ETag"]
+    s3.put_object(Bucket="wide", Key="cas", Body=b"v2", IfMatch="*")
+    etag2 = s3.head_object(Bucket="wide", Key="cas")["ETag"]
+    # If-None-Match with an ETag: refused when the object has it.
+    assert s3_error(lambda: s3.put_object(Bucket="wide", Key="cas", Body=b"v3", IfNoneMatch=etag2)) == ("PreconditionFailed", 412)
+    s3.put_object(Bucket="wide", Key="cas", Body=b"v3", IfNoneMatch=etag)
+    assert s3.get_object(Bucket="wide", Key="cas")["Body"].read() == b"v3"
+    # CompleteMultipartUpload takes the same conditions, judged when it commits.
+    def upload(key, **conditions):
+        uid = s3.create_multipart_upload(Bucket="wide", Key=key)["UploadId"]
+        part = s3.upload_part(Bucket="wide", Key=key, UploadId=uid, PartNumber=1, Body=b"p" * 1000)
+        return s3.complete_multipart_upload(Bucket="wide", Key=key, UploadId=uid,
+                                            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+                                            **conditions)
+    upload("mpu-once", IfNoneMatch="*")
+    assert s3_error(lambda: upload("mpu-once", IfNoneMatch="*")) == ("PreconditionFailed", 412)
+    assert s3_error(lambda: upload("mpu-new", IfMatch='"0000"')) == ("NoSuchKey", 404)
+
+
+def test_of_two_overlapping_writes_the_one_that_completes_last_is_the_object(store):
+    import http.client
+    from urllib.parse import urlsplit
+    s3 = s3_client(store.endpoint("node1"))
+    # The slow write starts first: half its body, through a presigned URL, then a pause.
+    url = urlsplit(s3.generate_presigned_url("put_object", Params={"Bucket": "wide", "Key": "overlap"}))
+    body = b"S" * (3 * 1024 * 1024)
+    slow = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    slow.putrequest("PUT", url.path + "?" + url.query)
+    slow.putheader("Content-Length", str(len(body)))
+    slow.endheaders()
+    slow.send(body[:len(body) // 2])
+    # A quick write starts and completes meanwhile, through another node.
+    s3_client(store.endpoint("node3")).put_object(Bucket="wide", Key="overlap", Body=b"Q" * 100)
+    slow.send(body[len(body) // 2:])
+    assert slow.getresponse().status == 200
+    # The slow write completed last: it is the object.
+    assert s3_client(store.endpoint("node2")).get_object(Bucket="wide", Key="overlap")["Body"].read() == body
+
+
 def test_racing_create_only_writes_let_exactly_one_win(store):
     import threading
     clients = [s3_client(store.endpoint(f"node{i % 4 + 1}")) for i in range(8)]

@@ -13,6 +13,27 @@ enum CommitSource {
 }
 
 extension ObjectLayer {
+    /// The newest version of the object that a read quorum holds (a delete marker too; nil when there is
+    /// none). Read under the object's write lock, it is what a new write is stamped after and what its
+    /// conditions are judged against.
+    func currentVersion(
+        bucket: String, key: String, _ done: @escaping (Result<ObjectVersion?, ObjectError>) -> Void
+    ) {
+        headObject(bucket: bucket, key: key) { result in
+            switch result {
+            case .success(let object): done(.success(object.version))
+            case .failure(.noSuchKey): done(.success(nil))
+            case .failure(let e): done(.failure(e))
+            }
+        }
+    }
+
+    /// The modification time of a write committed now: the clock's, and later than the version it
+    /// follows, whatever the clocks did (versions are ordered by their commits).
+    static func stamp(after current: ObjectVersion?) -> Int64 {
+        max(WallTime.now().millisecondsSinceEpoch, (current?.modTime ?? 0) + 1)
+    }
+
     /// Commits `final` on `nodes` (each gets its own shard index and inline frames) and succeeds with
     /// the nodes that committed once write quorum did. Below quorum the write is taken back from every
     /// node asked (a commit that timed out may still have landed), restoring what it replaced, and only

@@ -10,7 +10,12 @@ import Storage
 /// lock's guarantee: on every node, a write's commit and its undo happen while no other write of the
 /// object can commit there. A write below write quorum takes its commits back first, then gives its
 /// grants back; when other writes held nodes it waits a random while and tries again (as
-/// `ObjectLock` does), up to `ObjectLock.waitMax`. Loop-bound.
+/// `ObjectLock` does), up to `ObjectLock.waitMax`.
+///
+/// The write is stamped (its modification time, which orders versions) as its commit round starts, and
+/// each node refuses a new write no later than the newest version it holds (`notNewest`): then the
+/// write takes its commits back and is stamped again, after that version. So the write that commits last
+/// is the object, whatever the clocks did, even for two writes within one millisecond. Loop-bound.
 final class LockedCommit {
     /// Longer than a round and its undo can last (the stall limit, then a settle call's deadline), so
     /// a grant never expires under a write still deciding: no refresh is needed.
@@ -19,18 +24,19 @@ final class LockedCommit {
     let layer: ObjectLayer
     let bucket: String
     let key: String
-    let final: ObjectVersion
+    /// The version committed: stamped anew for each round.
+    private(set) var final: ObjectVersion
     let nodes: [Int]
     let resource: String
     let owner = Crypto.randomBytes(8).hexString
     private let deadline: Instant
     private var attempts = 0
-    private var done: ((Result<[Int], ObjectError>) -> Void)?
+    private var done: ((Result<ObjectVersion, ObjectError>) -> Void)?
 
     /// `start` gets the version's frames, by shard (none for an empty object); each node gets its own.
     init(
         layer: ObjectLayer, bucket: String, key: String, final: ObjectVersion, on nodes: [Int],
-        done: @escaping (Result<[Int], ObjectError>) -> Void
+        done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
     ) {
         self.layer = layer
         self.bucket = bucket
@@ -46,8 +52,9 @@ final class LockedCommit {
         attempt(frames)
     }
 
-    private func attempt(_ frames: [ByteBuffer]) {
+    private func attempt(_ frames: [ByteBuffer], after newest: Int64 = 0) {
         attempts += 1
+        final.modTime = max(WallTime.now().millisecondsSinceEpoch, newest + 1)
         let round = layer.round(
             nodes.map(layer.nodeID), enough: layer.set.writeQuorum, grace: ObjectLayer.shardWriteStallMax
         ) { [self] (answers: [NodeID: Result<LockedCommitAnswer, StoreError>]) in
@@ -83,18 +90,30 @@ final class LockedCommit {
         var committed: [Int] = []
         var keepsReplaced: [Int] = []
         var busy: [Int] = []
+        var newest: Int64?
         for (id, answer) in answers {
             switch answer {
             case .success(.committed(let receipt)):
                 committed.append(layer.index(of: id))
                 if receipt.keepsReplacedData { keepsReplaced.append(layer.index(of: id)) }
             case .success(.busy): busy.append(layer.index(of: id))
+            case .failure(.storage(.notNewest(_, _, let n))): newest = max(newest ?? n, n)
             case .failure: break
             }
         }
         committed.sort()
         // Every node but the busy ones may hold a grant (a commit that timed out may have landed).
         let holders = nodes.filter { !busy.contains($0) }
+        if let newest {
+            // A node holds a version as new as this one: take the commits back, stamp it later, again.
+            return layer.settle(bucket: bucket, key: key, final, on: holders, undo: true) { [self] in
+                release(holders)
+                guard layer.loop.iterationTime < deadline else {
+                    return finish(.failure(.lockTimeout(resource: resource, waited: ObjectLock.waitMax)))
+                }
+                attempt(frames, after: newest)
+            }
+        }
         guard committed.count >= layer.set.writeQuorum else {
             return layer.settle(bucket: bucket, key: key, final, on: holders, undo: true) { [self] in
                 release(holders)
@@ -105,7 +124,7 @@ final class LockedCommit {
         let missed = MissedWrite(
             bucket: bucket, key: key, versionID: final.versionID, isDelete: false,
             nodes: layer.stores.indices.filter { !committed.contains($0) }.map(layer.nodeID))
-        layer.journal(missed, holders: committed.map(layer.nodeID)) { [self] in finish(.success(committed)) }
+        layer.journal(missed, holders: committed.map(layer.nodeID)) { [self] in finish(.success(final)) }
     }
 
     private func release(_ holders: [Int]) {
@@ -139,7 +158,7 @@ final class LockedCommit {
         }
     }
 
-    private func finish(_ result: Result<[Int], ObjectError>) {
+    private func finish(_ result: Result<ObjectVersion, ObjectError>) {
         let done = self.done
         self.done = nil
         done?(result)

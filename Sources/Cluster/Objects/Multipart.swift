@@ -94,21 +94,24 @@ extension ObjectLayer {
     /// Completes an upload into a new version of the object: the listed parts, in order, committed on
     /// the nodes that hold all of them (write quorum needed). The other nodes drop the upload and are
     /// reported as missed.
+    /// `condition`: judged under the object's write lock against the object as it is then (If-Match,
+    /// If-None-Match), as a PUT's.
     public func completeMultipartUpload(
         bucket: String, key: String, uploadID: String, parts requested: [(number: Int, etag: String)],
+        condition: (@Sendable (ObjectVersion?) -> ObjectError?)? = nil,
         _ done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
     ) {
         requireBucket(bucket) { [self] bucketInfo in
             guard case .success(let info) = bucketInfo else { return done(.failure(bucketInfo.failure!)) }
             complete(
                 bucket: bucket, key: key, uploadID: uploadID, parts: requested,
-                versionID: ObjectLayer.versionID(for: info), done)
+                versionID: ObjectLayer.versionID(for: info), condition: condition, done)
         }
     }
 
     private func complete(
         bucket: String, key: String, uploadID: String, parts requested: [(number: Int, etag: String)],
-        versionID: String,
+        versionID: String, condition: (@Sendable (ObjectVersion?) -> ObjectError?)?,
         _ done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
     ) {
         resolveUpload(bucket: bucket, key: key, uploadID: uploadID) { [self] result in
@@ -131,20 +134,32 @@ extension ObjectLayer {
             }
             var final = upload.template
             final.versionID = versionID
-            final.modTime = WallTime.now().millisecondsSinceEpoch
             final.size = plan.parts.reduce(0) { $0 + $1.size }
             final.etag = MultipartPlan.etag(of: plan.parts)
             final.parts = plan.parts
             final.checksums = MultipartPlan.compositeChecksums(of: plan.parts)
             locked(bucket: bucket, key: key, failed: { done(.failure($0)) }) { [self] lock in
-                commitVersion(bucket: bucket, key: key, final, on: nodes, source: .upload(uploadID)) { [self] result in
-                    lock.release()
-                    if case .success(let committed) = result {
-                        for node in stores.indices where !committed.contains(node) {
-                            stores[node].abortUpload(uploadID) { _ in }
-                        }
+                currentVersion(bucket: bucket, key: key) { [self] current in
+                    guard case .success(let current) = current else {
+                        lock.release()
+                        return done(.failure(current.failure!))
                     }
-                    done(result.map { _ in final })
+                    if let condition, let error = condition(current.flatMap { $0.isDeleteMarker ? nil : $0 }) {
+                        lock.release()
+                        return done(.failure(error))
+                    }
+                    var final = final
+                    final.modTime = ObjectLayer.stamp(after: current)
+                    commitVersion(bucket: bucket, key: key, final, on: nodes, source: .upload(uploadID)) {
+                        [self] result in
+                        lock.release()
+                        if case .success(let committed) = result {
+                            for node in stores.indices where !committed.contains(node) {
+                                stores[node].abortUpload(uploadID) { _ in }
+                            }
+                        }
+                        done(result.map { _ in final })
+                    }
                 }
             }
         }

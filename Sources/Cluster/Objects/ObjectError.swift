@@ -81,7 +81,7 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
         case .versionNotFound(let b, let k, let v): .noSuchVersion(bucket: b, key: k, versionID: v)
         case .diskFull: .diskFull
         case .uploadNotFound(let id): .noSuchUpload(id)
-        case .stagedNotFound, .corrupt, .io: .internalError(e.description)
+        case .stagedNotFound, .corrupt, .io, .notNewest: .internalError(e.description)
         }
     }
 }

@@ -351,21 +351,25 @@ public final class ObjectLayer {
                     done(result.map { DeleteOutcome(versionID: nil, isDeleteMarker: false) })
                 }
             }
-            let g = set.geometry
-            let marker = ObjectVersion(
-                versionID: status == "Enabled" ? ObjectLayer.newVersionID() : "null",
-                modTime: WallTime.now().millisecondsSinceEpoch, size: 0, etag: "", isDeleteMarker: true,
-                erasure: ErasureInfo(
-                    dataShards: g.dataShards, parityShards: g.parityShards, blockSize: g.blockSize, index: 0,
-                    distribution: set.distribution(bucket: bucket, key: key)))
             let nodes: [Int]
             do throws(ObjectError) {
                 nodes = try writeTargets(among: stores.indices)
             } catch {
                 return done(.failure(error))
             }
-            commitVersion(bucket: bucket, key: key, marker, on: nodes, source: .inline([])) { result in
-                done(result.map { _ in DeleteOutcome(versionID: marker.versionID, isDeleteMarker: true) })
+            // Under the lock: the marker is stamped after the object as it is.
+            currentVersion(bucket: bucket, key: key) { [self] current in
+                guard case .success(let current) = current else { return done(.failure(current.failure!)) }
+                let g = set.geometry
+                let marker = ObjectVersion(
+                    versionID: status == "Enabled" ? ObjectLayer.newVersionID() : "null",
+                    modTime: ObjectLayer.stamp(after: current), size: 0, etag: "", isDeleteMarker: true,
+                    erasure: ErasureInfo(
+                        dataShards: g.dataShards, parityShards: g.parityShards, blockSize: g.blockSize, index: 0,
+                        distribution: set.distribution(bucket: bucket, key: key)))
+                commitVersion(bucket: bucket, key: key, marker, on: nodes, source: .inline([])) { result in
+                    done(result.map { _ in DeleteOutcome(versionID: marker.versionID, isDeleteMarker: true) })
+                }
             }
         }
     }

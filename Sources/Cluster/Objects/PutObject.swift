@@ -402,17 +402,26 @@ final class PutOperation {
             // Small: the lock is taken with the commit, one call per node.
             return LockedCommit(layer: layer, bucket: bucket, key: key, final: final, on: nodes) { [self] result in
                 guard done != nil else { return }
-                finishWith(result.map { _ in final })
+                finishWith(result)
             }
             .start(frames: frames)
         }
         layer.locked(bucket: bucket, key: key, failed: { [self] in fail($0) }) { [self] lock in
             guard done != nil else { return lock.release() }
-            checkCondition { [self] error in
-                if let error {
+            // Under the lock: the condition is judged, and the write stamped after, the object as it is.
+            layer.currentVersion(bucket: bucket, key: key) { [self] current in
+                guard case .success(let current) = current else {
+                    lock.release()
+                    return fail(current.failure!)
+                }
+                if let condition = options.condition,
+                    let error = condition(current.flatMap { $0.isDeleteMarker ? nil : $0 })
+                {
                     lock.release()
                     return fail(error)
                 }
+                var final = final
+                final.modTime = ObjectLayer.stamp(after: current)
                 // Each node gives its grant back as its commit is done (no release round), except for
                 // a conditional write: its condition holds until the whole commit round is over.
                 let handOff = options.condition == nil ? lock.handOff : nil
@@ -423,18 +432,6 @@ final class PutOperation {
                     guard done != nil else { return }
                     finishWith(result.map { _ in final })
                 }
-            }
-        }
-    }
-
-    /// Checks `options.condition` against the object as a quorum holds it now (under the lock).
-    private func checkCondition(_ then: @escaping (ObjectError?) -> Void) {
-        guard let condition = options.condition else { return then(nil) }
-        layer.headObject(bucket: bucket, key: key) { result in
-            switch result {
-            case .success(let object): then(condition(object.version.isDeleteMarker ? nil : object.version))
-            case .failure(.noSuchKey): then(condition(nil))
-            case .failure(let e): then(e)
             }
         }
     }

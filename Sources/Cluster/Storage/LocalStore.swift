@@ -139,7 +139,7 @@ public final class LocalStore: ShardStore {
         run(
             quick: true,
             { disk throws(StorageError) in
-                try disk.commit(bucket: bucket, key: key, version: version, stagedUploadID: nil)
+                try disk.commit(bucket: bucket, key: key, version: version, stagedUploadID: nil, onlyIfNewest: true)
             }
         ) { done($0.map { .committed($0) }) }
     }

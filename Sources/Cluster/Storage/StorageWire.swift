@@ -463,7 +463,7 @@ extension StorageError {
     var httpStatus: Int {
         switch self {
         case .bucketNotFound, .objectNotFound, .versionNotFound, .stagedNotFound, .uploadNotFound: 404
-        case .bucketExists, .bucketNotEmpty: 409
+        case .bucketExists, .bucketNotEmpty, .notNewest: 409
         case .invalidBucketName, .invalidObjectName, .keyTooLong: 400
         case .diskFull: 507
         case .corrupt, .io: 500

@@ -45,8 +45,10 @@ extension S3Exchange {
             }
             layer.makeBucket(s3.bucket) { [self] result in
                 switch result {
+                // AWS, for compatibility, in us-east-1 only: re-creating your own bucket succeeds.
+                case .failure(.bucketAlreadyOwnedByYou) where api.region == "us-east-1", .success:
+                    response.send(status: 200, headers: ["Location": "/\(s3.bucket)"])
                 case .failure(let e): fail(e)
-                case .success: response.send(status: 200, headers: ["Location": "/\(s3.bucket)"])
                 }
             }
         }

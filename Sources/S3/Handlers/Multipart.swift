@@ -66,8 +66,9 @@ extension S3Exchange {
             } catch {
                 return fail(error)
             }
-            layer.completeMultipartUpload(bucket: s3.bucket, key: s3.key, uploadID: uploadID, parts: requested) {
-                [self] result in
+            layer.completeMultipartUpload(
+                bucket: s3.bucket, key: s3.key, uploadID: uploadID, parts: requested, condition: writeCondition()
+            ) { [self] result in
                 switch result {
                 case .failure(let e): fail(e)
                 case .success(let version):

@@ -1,6 +1,7 @@
 import Cluster
 import Core
 import HTTP
+import Storage
 
 extension S3Exchange {
     /// Response headers an object keeps: what a PUT stores is what GET and HEAD give back.
@@ -12,17 +13,22 @@ extension S3Exchange {
         var options = PutOptions()
         guard readObjectAttributes(into: &options), let incoming = incomingBody(options) else { return }
         var conditional = incoming.options
-        let conditions = Preconditions(request.head.headers)
-        if conditions.ifMatch != nil || conditions.ifNoneMatch != nil {
-            // Judged against the object as it is when the write commits, under its write lock.
-            let (bucket, key) = (s3.bucket, s3.key)
-            conditional.condition = { current in
-                if current == nil && conditions.ifMatch != nil { return .noSuchKey(bucket: bucket, key: key) }
-                return conditions.evaluateWrite(currentETag: current?.etag) == .proceed
-                    ? nil : .preconditionFailed(current == nil ? "If-Match" : "If-None-Match / If-Match")
-            }
-        }
+        conditional.condition = writeCondition()
         write(conditional, incoming)
+    }
+
+    /// The request's If-Match / If-None-Match as a condition on the object as it is when the write
+    /// commits (judged under its write lock); nil without them. AWS: 412 PreconditionFailed, or 404
+    /// NoSuchKey for If-Match on a missing key.
+    func writeCondition() -> (@Sendable (ObjectVersion?) -> ObjectError?)? {
+        let conditions = Preconditions(request.head.headers)
+        guard conditions.ifMatch != nil || conditions.ifNoneMatch != nil else { return nil }
+        let (bucket, key) = (s3.bucket, s3.key)
+        return { current in
+            if current == nil && conditions.ifMatch != nil { return .noSuchKey(bucket: bucket, key: key) }
+            return conditions.evaluateWrite(currentETag: current?.etag) == .proceed
+                ? nil : .preconditionFailed(current == nil ? "If-Match" : "If-None-Match / If-Match")
+        }
     }
 
     private func write(
