@@ -122,6 +122,9 @@ public final class S3API {
         case .getBucketVersioning: exchange.getBucketVersioning()
         case .putBucketVersioning: exchange.putBucketVersioning()
         case .listObjectVersions: exchange.listObjectVersions()
+        case .putObjectTagging: exchange.putObjectTagging()
+        case .getObjectTagging: exchange.getObjectTagging()
+        case .deleteObjectTagging: exchange.deleteObjectTagging()
         }
     }
 

@@ -62,6 +62,7 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
     }
     static func incompleteBody(_ m: String) -> S3Error { S3Error("IncompleteBody", 400, m) }
     static func malformedXML(_ m: String) -> S3Error { S3Error("MalformedXML", 400, m) }
+    static func invalidTag(_ m: String) -> S3Error { S3Error("InvalidTag", 400, m) }
     static func preconditionFailed(_ condition: String) -> S3Error {
         S3Error(
             "PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold (\(condition)).")
@@ -139,6 +140,7 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
         case .slowDown: S3Error("SlowDown", 503, "Please reduce your request rate.")
         case .preconditionFailed(let what): .preconditionFailed(what)
         case .lockTimeout: S3Error("SlowDown", 503, "Please reduce your request rate: \(e.description).")
+        case .methodNotAllowed(let m): .methodNotAllowed("The specified method is not allowed against this resource: \(m).")
         case .internalError: S3Error("InternalError", 500, "We encountered an internal error: \(e.description)")
         }
     }

@@ -27,6 +27,9 @@ public struct S3Request: Sendable {
         case getBucketVersioning = "GetBucketVersioning"
         case putBucketVersioning = "PutBucketVersioning"
         case listObjectVersions = "ListObjectVersions"
+        case putObjectTagging = "PutObjectTagging"
+        case getObjectTagging = "GetObjectTagging"
+        case deleteObjectTagging = "DeleteObjectTagging"
     }
 
     public var operation: Operation
@@ -50,8 +53,7 @@ public struct S3Request: Sendable {
         "metrics", "intelligent-tiering", "publicAccessBlock", "policyStatus",
     ]
     static let unsupportedObjectQueries = [
-        "acl", "tagging", "retention", "legal-hold", "restore", "select", "attributes",
-        "torrent",
+        "acl", "retention", "legal-hold", "restore", "select", "attributes", "torrent",
     ]
 
     /// `domains`: host names under which the first label is a bucket (virtual-host style).
@@ -118,6 +120,15 @@ public struct S3Request: Sendable {
         }
         if let q = S3Request.unsupportedObjectQueries.first(where: { query.contains($0) }) {
             throw .unsupported("the object '\(q)' subresource is not supported yet")
+        }
+        if query.contains("tagging") {
+            switch method {
+            case "PUT": operation = .putObjectTagging
+            case "GET": operation = .getObjectTagging
+            case "DELETE": operation = .deleteObjectTagging
+            default: throw .methodNotAllowed("\(method) of an object's tagging")
+            }
+            return
         }
         let upload = query.contains("uploadId")
         switch method {

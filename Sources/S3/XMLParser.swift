@@ -3,8 +3,12 @@
 /// DTDs, no external entities, bounded depth; attributes are skipped.
 public struct XMLElement: Equatable, Sendable {
     public var name: String
+    /// The element's text exactly as sent (entities resolved): an object key may be, or hold, only spaces.
     public var text: String
     public var children: [XMLElement]
+
+    /// The text without the whitespace around it: for numbers, statuses, ETags and flags.
+    public var value: String { text.trimmingWhitespace() }
 
     public func child(_ name: String) -> XMLElement? { children.first { $0.name == name } }
     public func all(_ name: String) -> [XMLElement] { children.filter { $0.name == name } }
@@ -115,7 +119,7 @@ public struct XMLElement: Equatable, Sendable {
 
         func unescape(_ raw: [UInt8]) throws(Failure) -> String {
             let s = String(decoding: raw, as: UTF8.self)
-            guard s.contains("&") else { return s.trimmingWhitespace() }
+            guard s.contains("&") else { return s }
             var out = ""
             var rest = Substring(s)
             while let amp = rest.firstIndex(of: "&") {
@@ -141,7 +145,7 @@ public struct XMLElement: Equatable, Sendable {
                 rest = rest[rest.index(after: semi)...]
             }
             out += rest
-            return out.trimmingWhitespace()
+            return out
         }
     }
 }

@@ -418,6 +418,25 @@ public final class Disk: Sendable {
         }
     }
 
+    /// Sets the attributes (tags, retention, legal hold) of the node's copy of `write`, if they are newer
+    /// than its own; a copy of another write (or none) is `versionNotFound`.
+    public func setAttributes(
+        bucket: String, key: String, write: ObjectVersion, _ attributes: VersionAttributes
+    ) throws(StorageError) {
+        let objectDir = try objectPath(bucket: bucket, key: key)
+        try locked(bucket, key) { () throws(StorageError) in
+            let metaPath = objectDir + "/" + ObjectKey.metadataFile
+            guard var metadata = try currentMetadata(bucket: bucket, key: key, at: metaPath),
+                let i = metadata.versions.firstIndex(where: { $0.sameWrite(as: write) })
+            else {
+                throw .versionNotFound(bucket: bucket, key: key, versionID: write.versionID)
+            }
+            guard attributes.time > metadata.versions[i].attributesTime else { return }
+            metadata.versions[i].set(attributes)
+            try writeMetadata(metadata, bucket: bucket, key: key, at: metaPath, replacing: true)
+        }
+    }
+
     /// Removes one version; the object's folder goes when its last version does.
     public func deleteVersion(bucket: String, key: String, versionID: String) throws(StorageError) {
         let objectDir = try objectPath(bucket: bucket, key: key)

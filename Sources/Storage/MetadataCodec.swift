@@ -1,19 +1,24 @@
 import Core
 import FoundationEssentials
 
-/// The bytes of a `%meta` file. Format 2 (now written):
+/// The bytes of a `%meta` file. Format 3 (now written):
 ///
 /// ```
-/// "DCMT"  format (1 byte, = 2)  CRC-64 of the payload (8 bytes, little-endian)  payload
+/// "DCMT"  format (1 byte, = 3)  CRC-64 of the payload (8 bytes, little-endian)  payload
 /// ```
 ///
-/// where the payload is the `ObjectMetadata` in `BinaryCoding`, inline frames as raw bytes. Format 1
-/// (written before 2026-12) is the JSON of `ObjectMetadata` with inline frames in base64; it is read as
-/// it is and rewritten as format 2 by the object's next commit, settle or heal. A file that is neither,
-/// or fails its checksum, is corrupt (the object's other holders still serve it; a heal replaces it).
+/// where the payload is the `ObjectMetadata` in `BinaryCoding`, inline frames as raw bytes. Format 3
+/// adds to every version its tags, the multipart upload it was completed from, its object-lock
+/// retention and legal hold, and when those last changed. Format 2 (2026-12-02 to 2026-12-06) is the
+/// same without them, and format 1 (before) the JSON of `ObjectMetadata` with inline frames in base64:
+/// both are read as they are and rewritten as format 3 by the object's next commit, settle or heal. A
+/// file that is none of them, or fails its checksum, is corrupt (the object's other holders still serve
+/// it; a heal replaces it).
 public enum MetadataFile {
     public static let magic: [UInt8] = Array("DCMT".utf8)
-    public static let currentFormat: UInt8 = 2
+    public static let currentFormat: UInt8 = 3
+    /// The binary formats read.
+    static let formats: ClosedRange<UInt8> = 2...3
     static let headerBytes = magic.count + 1 + 8
 
     public static func encode(_ metadata: ObjectMetadata) -> [UInt8] {
@@ -43,15 +48,16 @@ public enum MetadataFile {
             throw BinaryError("not a metadata file (no DCMT header)")
         }
         let format = bytes[magic.count]
-        guard format == currentFormat else {
+        guard format <= currentFormat else {
             throw BinaryError("metadata format \(format) is newer than this devnode reads (\(currentFormat)): upgrade")
         }
+        guard formats.contains(format) else { throw BinaryError("unknown metadata format \(format)") }
         var stored: UInt64 = 0
         for i in 0..<8 { stored |= UInt64(bytes[magic.count + 1 + i]) << (8 * UInt64(i)) }
         let crc = bytes.withUnsafeBytes { BlockHash.crc64(UnsafeRawBufferPointer(rebasing: $0[headerBytes...])) }
         guard crc == stored else { throw BinaryError("metadata checksum mismatch (bitrot or a torn write)") }
         var reader = BinaryReader(bytes, offset: headerBytes)
-        let metadata = try ObjectMetadata(from: &reader)
+        let metadata = format == 2 ? try FormatTwo.metadata(from: &reader) : try ObjectMetadata(from: &reader)
         guard reader.isAtEnd else { throw BinaryError("trailing bytes after the metadata") }
         return metadata
     }
@@ -94,9 +100,25 @@ extension ObjectVersion: BinaryCodable {
         w.write(dataDir)
         w.write(bytes: inline)
         w.write(parts.map(PartList.init))
+        // Format 3:
+        w.write(tags)
+        w.write(completedUploadID)
+        w.write(retention)
+        w.write(legalHold)
+        w.write(attributesTime)
     }
 
     public init(from r: inout BinaryReader) throws(BinaryError) {
+        try self.init(formatTwo: &r)
+        tags = try r.readStringMap()
+        completedUploadID = try r.readOptionalString()
+        retention = try r.readOptional()
+        legalHold = try r.readBool()
+        attributesTime = try r.readInt64()
+    }
+
+    /// The fields of format 2 (the rest take their defaults).
+    init(formatTwo r: inout BinaryReader) throws(BinaryError) {
         self.init(
             versionID: try r.readString(), modTime: try r.readInt64(), size: try r.readInt64(),
             etag: try r.readString(),
@@ -105,6 +127,49 @@ extension ObjectVersion: BinaryCodable {
             checksums: try r.readStringMap(), isDeleteMarker: try r.readBool(), erasure: try r.readOptional(),
             dataDir: try r.readOptionalString(), inline: try r.readOptionalBytes(),
             parts: try r.readOptional(PartList.self)?.parts)
+    }
+}
+
+/// Format 2 `%meta` files: versions without the fields format 3 added.
+enum FormatTwo {
+    static func metadata(from r: inout BinaryReader) throws(BinaryError) -> ObjectMetadata {
+        let n = try r.readCount()
+        var versions: [ObjectVersion] = []
+        for _ in 0..<n { versions.append(try ObjectVersion(formatTwo: &r)) }
+        var replaced: ReplacedVersion?
+        if try r.readBool() {
+            replaced = ReplacedVersion(
+                version: try ObjectVersion(formatTwo: &r), by: try ObjectVersion(formatTwo: &r))
+        }
+        return ObjectMetadata(versions: versions, replaced: replaced)
+    }
+}
+
+extension VersionAttributes: BinaryCodable {
+    public func encode(to w: inout BinaryWriter) {
+        w.write(tags)
+        w.write(retention)
+        w.write(legalHold)
+        w.write(time)
+    }
+
+    public init(from r: inout BinaryReader) throws(BinaryError) {
+        self.init(
+            tags: try r.readStringMap(), retention: try r.readOptional(), legalHold: try r.readBool(),
+            time: try r.readInt64())
+    }
+}
+
+extension ObjectRetention: BinaryCodable {
+    public func encode(to w: inout BinaryWriter) {
+        w.write(mode.rawValue)
+        w.write(until)
+    }
+
+    public init(from r: inout BinaryReader) throws(BinaryError) {
+        let name = try r.readString()
+        guard let mode = Mode(rawValue: name) else { throw BinaryError("unknown retention mode '\(name)'") }
+        self.init(mode: mode, until: try r.readInt64())
     }
 }
 

@@ -65,6 +65,16 @@ public struct ObjectVersion: Codable, Equatable, Sendable {
     /// The parts of an object completed from a multipart upload, in order; each is erasure-coded on its
     /// own into `part.<number>` of the data folder. Nil for a single-part object (all in `part.1`).
     public var parts: [PartInfo]?
+    /// Object tags (S3 tagging: at most 10, keys up to 128 and values up to 256 characters).
+    public var tags: [String: String] = [:]
+    /// The multipart upload this version was completed from (a repeated completion answers with it).
+    public var completedUploadID: String?
+    /// Object lock: the retention set on this version, and whether a legal hold is on it.
+    public var retention: ObjectRetention?
+    public var legalHold = false
+    /// When the attributes above (tags, retention, legal hold) were last changed without a new write
+    /// (ms; 0: never): of two copies of one write, the one changed last is right.
+    public var attributesTime: Int64 = 0
 
     public init(
         versionID: String, modTime: Int64, size: Int64, etag: String, contentType: String? = nil,
@@ -101,7 +111,7 @@ public struct ObjectVersion: Codable, Equatable, Sendable {
 extension ObjectVersion {
     enum CodingKeys: String, CodingKey {
         case versionID, modTime, size, etag, contentType, userMetadata, headers, checksums, isDeleteMarker, erasure
-        case dataDir, inline, parts
+        case dataDir, inline, parts, tags, completedUploadID, retention, legalHold, attributesTime
     }
 
     /// The JSON form (format 1 `%meta` files, listings between nodes) carries inline frames in base64.
@@ -125,6 +135,11 @@ extension ObjectVersion {
             inline = bytes
         }
         parts = try c.decodeIfPresent([PartInfo].self, forKey: .parts)
+        tags = try c.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
+        completedUploadID = try c.decodeIfPresent(String.self, forKey: .completedUploadID)
+        retention = try c.decodeIfPresent(ObjectRetention.self, forKey: .retention)
+        legalHold = try c.decodeIfPresent(Bool.self, forKey: .legalHold) ?? false
+        attributesTime = try c.decodeIfPresent(Int64.self, forKey: .attributesTime) ?? 0
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -142,6 +157,61 @@ extension ObjectVersion {
         try c.encodeIfPresent(dataDir, forKey: .dataDir)
         try c.encodeIfPresent(inline.map { Base64.encode($0) }, forKey: .inline)
         try c.encodeIfPresent(parts, forKey: .parts)
+        if !tags.isEmpty { try c.encode(tags, forKey: .tags) }
+        try c.encodeIfPresent(completedUploadID, forKey: .completedUploadID)
+        try c.encodeIfPresent(retention, forKey: .retention)
+        if legalHold { try c.encode(legalHold, forKey: .legalHold) }
+        if attributesTime != 0 { try c.encode(attributesTime, forKey: .attributesTime) }
+    }
+}
+
+/// The attributes of a version that change without a new write: tags, retention, legal hold, and when
+/// they were set (`ObjectVersion.attributesTime`).
+public struct VersionAttributes: Codable, Equatable, Sendable {
+    public var tags: [String: String]
+    public var retention: ObjectRetention?
+    public var legalHold: Bool
+    public var time: Int64
+
+    public init(tags: [String: String], retention: ObjectRetention?, legalHold: Bool, time: Int64) {
+        self.tags = tags
+        self.retention = retention
+        self.legalHold = legalHold
+        self.time = time
+    }
+}
+
+extension ObjectVersion {
+    /// Its attributes as they are now.
+    public var attributes: VersionAttributes {
+        VersionAttributes(tags: tags, retention: retention, legalHold: legalHold, time: attributesTime)
+    }
+
+    /// Takes `attributes` (and their time).
+    public mutating func set(_ attributes: VersionAttributes) {
+        tags = attributes.tags
+        retention = attributes.retention
+        legalHold = attributes.legalHold
+        attributesTime = attributes.time
+    }
+}
+
+/// An object lock retention: until when a version cannot be deleted or overwritten, and how strictly.
+public struct ObjectRetention: Codable, Equatable, Sendable {
+    public enum Mode: String, Codable, Sendable {
+        /// Users with the bypass header (here: the root user who sends it) may still delete.
+        case governance = "GOVERNANCE"
+        /// Nobody may delete the version before `until`, nor shorten it.
+        case compliance = "COMPLIANCE"
+    }
+
+    public var mode: Mode
+    /// Milliseconds since the epoch.
+    public var until: Int64
+
+    public init(mode: Mode, until: Int64) {
+        self.mode = mode
+        self.until = until
     }
 }
 

@@ -35,6 +35,28 @@ struct HealPlanTests {
         #expect(chosen.sameWrite(as: v) && targets == ["node2"] && Set(sources.keys) == ["node1", "node3"])
     }
 
+    @Test("copies of one write with older tags take the newest; reads see the newest tags at once")
+    func staleAttributes() {
+        let v = version(now)
+        var tagged = v
+        tagged.tags = ["k": "new"]
+        tagged.attributesTime = now + 5
+        let all = answers([has(tagged), has(v), has(tagged), has(v)])
+        guard case .attributes(let chosen, let targets) = HealPlan.plan(all, set: set, now: now) else {
+            Issue.record("expected an attributes heal")
+            return
+        }
+        #expect(chosen.tags == ["k": "new"] && targets == ["node2", "node4"])
+        guard case .found(let read, _) = Quorum.resolve(all, set: set) else {
+            Issue.record("found")
+            return
+        }
+        #expect(read.tags == ["k": "new"], "of copies of one write, the one changed last speaks")
+        #expect(
+            HealPlan.plan(answers([has(tagged), has(tagged), has(tagged), has(tagged)]), set: set, now: now) == .nothing
+        )
+    }
+
     @Test("a stale version is rebuilt with the latest; a corrupt shard is a target, never a source")
     func staleAndCorrupt() {
         let v = version(now)

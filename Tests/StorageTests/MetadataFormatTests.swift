@@ -20,6 +20,11 @@ func richMetadata() -> ObjectMetadata {
         PartInfo(number: 1, size: 5 << 20, etag: "aa"), PartInfo(number: 2, size: 1, etag: "bb", checksums: [:]),
     ]
     v.inline = nil
+    v.tags = ["project": "x", "empty": ""]
+    v.completedUploadID = "0123abcd"
+    v.retention = ObjectRetention(mode: .compliance, until: 1_900_000_000_000)
+    v.legalHold = true
+    v.attributesTime = 1_764_000_000_999
     var small = version("null", time: -5, size: 3, inline: [1, 2, 3, 0, 255])
     small.isDeleteMarker = false
     let marker = ObjectVersion(versionID: "m", modTime: 7, size: 0, etag: "", isDeleteMarker: true)
@@ -28,12 +33,50 @@ func richMetadata() -> ObjectMetadata {
 
 @Suite("metadata format")
 struct MetadataFormatTests {
-    @Test("format 2 round-trips every field, inline bytes as they are")
+    @Test("format 3 round-trips every field, inline bytes as they are")
     func roundTrip() throws {
         let m = richMetadata()
         let bytes = MetadataFile.encode(m)
         #expect(Array(bytes.prefix(5)) == MetadataFile.magic + [MetadataFile.currentFormat])
         #expect(try MetadataFile.decode(bytes) == m)
+    }
+
+    /// A `%meta` file written by devnode at commit 4566564 (format 2): a PUT of "hello format two" as
+    /// text/plain with x-amz-meta-who: old and a SHA-256 checksum, node1's copy.
+    static let formatTwoFile =
+        "RENNVAIZ0czXJkXLTQEEbnVsbMDx75jJaCAgZDNmMzNmMmQzYTZiZTgxYjFiYzhhOTM0ODFjMjJjODgBCnRleHQvcGxhaW4BA3dobwNvbGQAAQZTSEEyNTYsSFdYM1pTaElzZkI3eVZXSXE0cDZuSUVDbklJaTNaTEdwTWcycXg4V0hqRT0AAQQEgICAAQYEBgACBAABEORYcaiDNRPV6puaHjXRl5wAAA=="
+
+    @Test("a format 2 file (written by the devnode before 2026-12-06) is read, without the newer fields")
+    func readsFormatTwo() throws {
+        let bytes = try #require(Base64.decode(MetadataFormatTests.formatTwoFile))
+        #expect(bytes[4] == 2)
+        let m = try MetadataFile.decode(bytes)
+        let v = try #require(m.latest)
+        #expect(v.versionID == "null" && v.size == 16 && v.contentType == "text/plain")
+        #expect(v.userMetadata == ["who": "old"] && v.checksums["SHA256"] != nil)
+        #expect(v.etag == Crypto.md5(Array("hello format two".utf8)).hexString)
+        #expect(v.inline != nil && v.erasure?.dataShards == 2)
+        #expect(v.tags.isEmpty && v.completedUploadID == nil && v.retention == nil && !v.legalHold)
+    }
+
+    @Test("a format 2 data folder is read, and the next change rewrites it as format 3")
+    func upgradesFormatTwo() throws {
+        try withDisk { disk in
+            try disk.makeBucket("b1b", created: 0)
+            let dir = try disk.objectPath(bucket: "b1b", key: "k")
+            try FileOps.makeDirectories(dir)
+            let path = dir + "/" + ObjectKey.metadataFile
+            try FileOps.writeSynced(path, try #require(Base64.decode(MetadataFormatTests.formatTwoFile)))
+            let old = try #require(try disk.readMetadata(bucket: "b1b", key: "k").latest)
+            #expect(old.userMetadata == ["who": "old"])
+            var newer = old
+            newer.modTime += 1
+            newer.etag = "changed"
+            try disk.commit(bucket: "b1b", key: "k", version: newer, stagedUploadID: nil)
+            let bytes = try FileOps.read(path)
+            #expect(bytes[4] == MetadataFile.currentFormat)
+            #expect(try MetadataFile.decode(bytes).latest == newer)
+        }
     }
 
     @Test("format 1 (JSON, inline frames in base64) is still read")
@@ -44,7 +87,7 @@ struct MetadataFormatTests {
         #expect(try MetadataFile.decode(json) == m)
     }
 
-    @Test("a format 1 data folder is read, and the next commit rewrites it as format 2")
+    @Test("a format 1 data folder is read, and the next commit rewrites it in the current format")
     func upgradesOnCommit() throws {
         try withDisk { disk in
             try disk.makeBucket("b1b", created: 0)

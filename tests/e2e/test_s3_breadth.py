@@ -209,6 +209,41 @@ def test_of_two_overlapping_writes_the_one_that_completes_last_is_the_object(sto
     assert s3_client(store.endpoint("node2")).get_object(Bucket="wide", Key="overlap")["Body"].read() == body
 
 
+def test_object_tagging_on_put_copy_and_multipart_and_by_itself(store):
+    s3 = s3_client(store.endpoint("node1"))
+    other = s3_client(store.endpoint("node4"))
+    s3.put_object(Bucket="wide", Key="tagged", Body=b"t", Tagging="project=blue%20sky&tier=1")
+    tags = lambda c, **kw: {t["Key"]: t["Value"] for t in c.get_object_tagging(Bucket="wide", **kw)["TagSet"]}
+    assert tags(other, Key="tagged") == {"project": "blue sky", "tier": "1"}
+    head = other.head_object(Bucket="wide", Key="tagged")
+    etag, modified = head["ETag"], head["LastModified"]
+    assert other.get_object(Bucket="wide", Key="tagged")["TagCount"] == 2
+    # Changing tags is no new write: the ETag and time stay.
+    s3.put_object_tagging(Bucket="wide", Key="tagged", Tagging={"TagSet": [{"Key": "only", "Value": "this"}]})
+    assert tags(other, Key="tagged") == {"only": "this"}
+    head = other.head_object(Bucket="wide", Key="tagged")
+    assert head["ETag"] == etag and head["LastModified"] == modified
+    # Copies keep the source's tags, or take the request's.
+    s3.copy_object(Bucket="wide", Key="tag-copy", CopySource="wide/tagged")
+    assert tags(s3, Key="tag-copy") == {"only": "this"}
+    s3.copy_object(Bucket="wide", Key="tag-copy2", CopySource="wide/tagged", TaggingDirective="REPLACE", Tagging="new=1")
+    assert tags(s3, Key="tag-copy2") == {"new": "1"}
+    s3.delete_object_tagging(Bucket="wide", Key="tagged")
+    assert tags(other, Key="tagged") == {}
+    assert "TagCount" not in other.get_object(Bucket="wide", Key="tagged")
+    # Multipart: tags given at creation.
+    uid = s3.create_multipart_upload(Bucket="wide", Key="mp-tagged", Tagging="from=create")["UploadId"]
+    part = s3.upload_part(Bucket="wide", Key="mp-tagged", UploadId=uid, PartNumber=1, Body=b"p" * 10)
+    s3.complete_multipart_upload(Bucket="wide", Key="mp-tagged", UploadId=uid,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert tags(other, Key="mp-tagged") == {"from": "create"}
+    # S3's limits, with its error.
+    too_many = {"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]}
+    assert s3_error(lambda: s3.put_object_tagging(Bucket="wide", Key="tagged", Tagging=too_many)) == ("InvalidTag", 400)
+    assert s3_error(lambda: s3.put_object(Bucket="wide", Key="bad-tags", Body=b"x", Tagging="a=1&a=2")) == ("InvalidTag", 400)
+    assert s3_error(lambda: s3.get_object_tagging(Bucket="wide", Key="no-such-key")) == ("NoSuchKey", 404)
+
+
 def test_racing_create_only_writes_let_exactly_one_win(store):
     import threading
     clients = [s3_client(store.endpoint(f"node{i % 4 + 1}")) for i in range(8)]

@@ -142,3 +142,25 @@ def test_sixteen_writers_on_four_keys_with_a_node_restarted_converge_everywhere(
             assert hashlib.sha256(body).hexdigest() in digests, key
     finally:
         c.cleanup()
+
+
+def test_tags_of_one_version_and_a_node_that_missed_a_tag_change(four):
+    s3 = s3_client(four.endpoint("node1"))
+    first = s3.put_object(Bucket="vers", Key="t", Body=b"one", Tagging="v=1")["VersionId"]
+    second = s3.put_object(Bucket="vers", Key="t", Body=b"two", Tagging="v=2")["VersionId"]
+    tags = lambda c, **kw: {t["Key"]: t["Value"] for t in c.get_object_tagging(Bucket="vers", Key="t", **kw)["TagSet"]}
+    assert tags(s3) == {"v": "2"} and tags(s3, VersionId=first) == {"v": "1"}
+    r = s3.put_object_tagging(Bucket="vers", Key="t", VersionId=first, Tagging={"TagSet": [{"Key": "v", "Value": "one"}]})
+    assert r["VersionId"] == first
+    assert tags(s3, VersionId=first) == {"v": "one"} and tags(s3) == {"v": "2"}
+    # A node down while the tags change gets them once back: every node answers the new tags.
+    four.run("kill", "node2")
+    four.run("wait-for", "node2=offline", "--within", "5s")
+    s3.put_object_tagging(Bucket="vers", Key="t", Tagging={"TagSet": [{"Key": "v", "Value": "changed"}]})
+    four.run("start", "node2")
+    for node in ("node1", "node2", "node3", "node4"):
+        assert tags(s3_client(four.endpoint(node))) == {"v": "changed"}, node
+    d = s3.delete_object(Bucket="vers", Key="t")
+    assert s3_error(lambda: s3.get_object_tagging(Bucket="vers", Key="t", VersionId=d["VersionId"]))[1] == 405
+    assert s3_error(lambda: s3.get_object_tagging(Bucket="vers", Key="t")) == ("NoSuchKey", 404)
+    assert second

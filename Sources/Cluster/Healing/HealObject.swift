@@ -10,6 +10,8 @@ public enum HealOutcome: Equatable, Sendable {
     case rebuilt([NodeID], bytes: Int64)
     /// Stray copies removed from these nodes (the object is gone by quorum).
     case removed([NodeID])
+    /// These nodes' copies took the version's newer attributes (tags, retention, legal hold).
+    case attributesSet([NodeID])
     /// Too few good shards are left to rebuild it.
     case unrecoverable(good: Int, needed: Int)
     /// Too few nodes answered to decide; try again later.
@@ -71,6 +73,20 @@ extension ObjectLayer {
                 let chosen = targets.filter { request.only?.contains($0.key) ?? true }
                 guard !chosen.isEmpty else { return done(.success(nothingToDo)) }
                 removeStrays(request, chosen) { done($0.map { .removed($0) }) }
+            case .attributes(let version, let targets):
+                let chosen = targets.filter { request.only?.contains($0) ?? true }
+                guard !chosen.isEmpty else { return done(.success(nothingToDo)) }
+                var set: [NodeID] = []
+                var waiting = chosen.count
+                for node in chosen {
+                    store(node).setAttributes(
+                        bucket: request.bucket, key: request.key, write: version, version.attributes
+                    ) { result in
+                        if (try? result.get()) != nil { set.append(node) }
+                        waiting -= 1
+                        if waiting == 0 { done(.success(.attributesSet(set.sorted()))) }
+                    }
+                }
             case .rebuild(let version, let sources, let targets):
                 let chosen = targets.filter { request.only?.contains($0) ?? true }
                 guard !chosen.isEmpty else { return done(.success(nothingToDo)) }

@@ -7,6 +7,9 @@ public enum HealPlan {
         case nothing
         /// Write `version`'s shard to `targets`, rebuilt from the good shards of `sources`.
         case rebuild(version: ObjectVersion, sources: [NodeID: ObjectVersion], targets: [NodeID])
+        /// Every node holds the version, but `targets` hold older attributes (tags, retention, legal
+        /// hold) than `version`'s: give them those.
+        case attributes(version: ObjectVersion, targets: [NodeID])
         /// The object is gone by quorum: remove the copies `targets` still hold (by version id).
         case remove(targets: [NodeID: String])
         /// Fewer than k good shards of the version are left: nothing can rebuild it now.
@@ -35,7 +38,11 @@ public enum HealPlan {
         case .found(let version, let holders):
             let sources = holders.filter { !corrupt.contains($0.key) }
             let targets = reachable.filter { holders[$0] == nil || corrupt.contains($0) }.sorted()
-            guard !targets.isEmpty else { return .nothing }
+            guard !targets.isEmpty else {
+                // The version's copy is the one whose attributes changed last (`Quorum.resolve`).
+                let stale = sources.filter { $0.value.attributesTime < version.attributesTime }.map(\.key).sorted()
+                return stale.isEmpty ? .nothing : .attributes(version: version, targets: stale)
+            }
             let needed = version.erasure?.dataShards ?? 1
             guard sources.count >= needed else {
                 return .unrecoverable(version: version, good: sources.count, needed: needed)

@@ -172,6 +172,12 @@ public final class Healer {
                 "healed an object",
                 fields + [("nodes", .array(nodes.map { .string($0.rawValue) })), ("bytes", .int(bytes))])
             settleMissed(task, healed: Set(nodes))
+        case .success(.attributesSet(let nodes)):
+            stats.healed += 1
+            log.info(
+                "gave copies their version's attributes",
+                fields + [("nodes", .array(nodes.map { .string($0.rawValue) }))])
+            settleMissed(task, healed: Set(nodes))
         case .success(.removed(let nodes)):
             stats.removed += 1
             log.info("removed stray copies", fields + [("nodes", .array(nodes.map { .string($0.rawValue) }))])

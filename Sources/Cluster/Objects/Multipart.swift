@@ -15,13 +15,14 @@ extension ObjectLayer {
             if case .failure(let e) = found { return done(.failure(e)) }
             let g = set.geometry
             let id = Crypto.randomBytes(16).hexString
-            let template = ObjectVersion(
+            var template = ObjectVersion(
                 versionID: "null", modTime: 0, size: 0, etag: "", contentType: options.contentType,
                 userMetadata: options.userMetadata, headers: options.headers,
                 erasure: ErasureInfo(
                     dataShards: g.dataShards, parityShards: g.parityShards, blockSize: g.blockSize, index: 0,
                     distribution: set.distribution(bucket: bucket, key: key)),
                 dataDir: id)
+            template.tags = options.tags
             let upload = MultipartUpload(
                 uploadID: id, bucket: bucket, key: key, initiated: WallTime.now().millisecondsSinceEpoch,
                 template: template)

@@ -35,6 +35,8 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
     case preconditionFailed(String)
     /// Another write of the object held its lock for longer than a writer waits.
     case lockTimeout(resource: String, waited: Duration)
+    /// The operation does not apply to what was named (a delete marker's tags, say): 405.
+    case methodNotAllowed(String)
     case internalError(String)
 
     public var description: String {
@@ -65,6 +67,7 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
         case .preconditionFailed(let what): "the condition \(what) did not hold"
         case .lockTimeout(let r, let waited):
             "\(r) was being written by another request for over \(DurationText.format(waited)); retry"
+        case .methodNotAllowed(let why): why
         case .internalError(let why): why
         }
     }

@@ -19,6 +19,8 @@ public struct PutOptions: Sendable {
     public var contentType: String?
     public var userMetadata: [String: String] = [:]
     public var headers: [String: String] = [:]
+    /// Object tags (checked against S3's limits by the caller).
+    public var tags: [String: String] = [:]
     /// Also compute SHA-256 of the content (for signed payloads).
     public var computeSHA256 = false
     /// `x-amz-checksum-*` algorithms to compute.
@@ -130,7 +132,7 @@ final class PutOperation {
     let verify: (ContentDigests) -> ObjectError?
     var done: ((Result<ObjectVersion, ObjectError>) -> Void)?
     let hasher: ContentHasher
-    let version: ObjectVersion
+    private(set) var version: ObjectVersion
     var body: ObjectBody?
 
     private var filling: ByteBuffer
@@ -186,6 +188,7 @@ final class PutOperation {
                 dataShards: g.dataShards, parityShards: g.parityShards, blockSize: g.blockSize, index: 0,
                 distribution: distribution),
             dataDir: Crypto.randomBytes(16).hexString)
+        version.tags = options.tags
     }
 
     func start(_ body: ObjectBody) {

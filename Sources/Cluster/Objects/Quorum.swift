@@ -77,6 +77,8 @@ public enum Quorum {
                     copies += 1
                     if let i = groups.firstIndex(where: { $0.version.sameWrite(as: copy) }) {
                         groups[i].holders[node] = copy
+                        // Of copies of one write, the one whose attributes (tags ...) changed last speaks.
+                        if copy.attributesTime > groups[i].version.attributesTime { groups[i].version = copy }
                     } else {
                         groups.append((copy, [node: copy]))
                     }

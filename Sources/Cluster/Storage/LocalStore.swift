@@ -192,6 +192,16 @@ public final class LocalStore: ShardStore {
         run({ disk throws(StorageError) in try disk.settle(bucket: bucket, key: key, write: write, undo: undo) }, done)
     }
 
+    public func setAttributes(
+        bucket: String, key: String, write: ObjectVersion, _ attributes: VersionAttributes,
+        _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        run(
+            quick: true,
+            { disk throws(StorageError) in try disk.setAttributes(bucket: bucket, key: key, write: write, attributes) },
+            done)
+    }
+
     public func deleteVersion(
         bucket: String, key: String, versionID: String, _ done: @escaping (Result<Void, StoreError>) -> Void
     ) {

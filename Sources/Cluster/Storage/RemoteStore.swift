@@ -352,6 +352,14 @@ public final class RemoteStore: ShardStore {
         }
     }
 
+    public func setAttributes(
+        bucket: String, key: String, write: ObjectVersion, _ attributes: VersionAttributes,
+        _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        let body = AttributesRequest(bucket: bucket, key: key, write: write, attributes: attributes)
+        call(StorageCalls.setAttributes, body) { done($0.map { _ in }) }
+    }
+
     public func deleteVersion(
         bucket: String, key: String, versionID: String, _ done: @escaping (Result<Void, StoreError>) -> Void
     ) {

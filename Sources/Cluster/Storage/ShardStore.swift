@@ -47,6 +47,10 @@ public protocol ShardStore: AnyObject {
     func settle(
         bucket: String, key: String, write: ObjectVersion, undo: Bool,
         _ done: @escaping (Result<Void, StoreError>) -> Void)
+    /// Sets the attributes of the node's copy of `write` when newer than its own (`Disk.setAttributes`).
+    func setAttributes(
+        bucket: String, key: String, write: ObjectVersion, _ attributes: VersionAttributes,
+        _ done: @escaping (Result<Void, StoreError>) -> Void)
     func deleteVersion(
         bucket: String, key: String, versionID: String, _ done: @escaping (Result<Void, StoreError>) -> Void)
     /// Reads back this node's shard of `version` and checks every frame (the dashboard's shard map).

@@ -39,6 +39,9 @@ public final class StorageService {
         serve(StorageCalls.settle) { r, done in
             local.settle(bucket: r.bucket, key: r.key, write: r.write, undo: r.undo, empty(done))
         }
+        serve(StorageCalls.setAttributes) { r, done in
+            local.setAttributes(bucket: r.bucket, key: r.key, write: r.write, r.attributes, empty(done))
+        }
         serve(StorageCalls.deleteVersion) { r, done in
             local.deleteVersion(bucket: r.bucket, key: r.key, versionID: r.versionID, empty(done))
         }

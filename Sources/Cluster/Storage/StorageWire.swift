@@ -33,6 +33,7 @@ enum StorageCalls {
     static let commit = StorageCall<CommitRequest, CommitReceipt>("commit")
     static let lockedCommit = StorageCall<LockedCommitRequest, LockedCommitAnswer>("commit/locked")
     static let settle = StorageCall<SettleRequest, Empty>("settle")
+    static let setAttributes = StorageCall<AttributesRequest, Empty>("attributes")
     static let deleteVersion = StorageCall<DeleteVersionRequest, Empty>("delete")
     static let list = StorageCall<ListRequest, ListPage>("list", idempotent: true)
     static let listVersions = StorageCall<ListRequest, ListPage>("versions", idempotent: true)
@@ -303,6 +304,32 @@ public enum LockedCommitAnswer: Equatable, Sendable, BinaryWire {
         case 1: self = .busy
         case let tag: throw BinaryError("unknown locked commit answer \(tag)")
         }
+    }
+}
+
+struct AttributesRequest: BinaryWire {
+    var bucket: String
+    var key: String
+    /// The write whose copy changes (its identity: version id, time, ETag, size).
+    var write: ObjectVersion
+    var attributes: VersionAttributes
+
+    func encode(to w: inout BinaryWriter) {
+        w.write(bucket)
+        w.write(key)
+        w.write(self.write)
+        w.write(attributes)
+    }
+
+    init(bucket: String, key: String, write: ObjectVersion, attributes: VersionAttributes) {
+        self.bucket = bucket
+        self.key = key
+        self.write = write
+        self.attributes = attributes
+    }
+
+    init(from r: inout BinaryReader) throws(BinaryError) {
+        self.init(bucket: try r.readString(), key: try r.readString(), write: try r.read(), attributes: try r.read())
     }
 }
 

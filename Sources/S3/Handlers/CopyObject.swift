@@ -54,6 +54,10 @@ extension S3Exchange {
         guard directive == "COPY" || directive == "REPLACE" else {
             return fail(.invalidArgument("x-amz-metadata-directive must be COPY or REPLACE"))
         }
+        let tagging = (request.head.headers["x-amz-tagging-directive"] ?? "COPY").uppercased()
+        guard tagging == "COPY" || tagging == "REPLACE" else {
+            return fail(.invalidArgument("x-amz-tagging-directive must be COPY or REPLACE"))
+        }
         guard let source = copySource() else { return }
         if source.bucket == s3.bucket && source.key == s3.key && source.versionID == nil && directive == "COPY" {
             return fail(
@@ -76,6 +80,12 @@ extension S3Exchange {
                 options.contentType = object.version.contentType
                 options.userMetadata = object.version.userMetadata
                 options.headers = object.version.headers
+            }
+            if tagging == "REPLACE" {
+                guard let tags = requestTags() else { return }
+                options.tags = tags
+            } else {
+                options.tags = object.version.tags
             }
             options.checksums = object.version.checksums.keys.compactMap { ChecksumAlgorithm(rawValue: $0) }.sorted {
                 $0.rawValue < $1.rawValue

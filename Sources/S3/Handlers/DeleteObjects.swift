@@ -89,11 +89,11 @@ extension S3Exchange {
         guard xml.name == "Delete" else { throw .malformedXML("expected Delete") }
         let keys = try xml.all("Object").map { o throws(S3Error) -> (key: String, versionID: String?) in
             guard let key = o.child("Key")?.text, !key.isEmpty else { throw .malformedXML("every Object needs a Key") }
-            return (key, o.child("VersionId")?.text)
+            return (key, o.child("VersionId")?.value)
         }
         guard !keys.isEmpty, keys.count <= deleteKeysMax else {
             throw .malformedXML("a Delete names 1 to \(deleteKeysMax) objects")
         }
-        return (xml.child("Quiet")?.text.lowercased() == "true", keys)
+        return (xml.child("Quiet")?.value.lowercased() == "true", keys)
     }
 }

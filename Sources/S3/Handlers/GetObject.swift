@@ -18,7 +18,7 @@ extension S3Exchange {
                     }
                     // A delete marker named by its version id has no content to get (S3: 405).
                     if s3.query["versionId"] != nil {
-                        return fail(.methodNotAllowed("The specified method is not allowed against this resource."))
+                        return fail(S3Error.methodNotAllowed("The specified method is not allowed against this resource."))
                     }
                     return fail(S3Error.from(.noSuchKey(bucket: s3.bucket, key: s3.key)))
                 }
@@ -56,6 +56,7 @@ extension S3Exchange {
         for (name, value) in stored.sorted(by: { $0.key < $1.key }) { headers.add(name, value) }
         for (name, value) in v.userMetadata.sorted(by: { $0.key < $1.key }) { headers.add("x-amz-meta-\(name)", value) }
         if v.versionID != "null" { headers.add("x-amz-version-id", v.versionID) }
+        if !v.tags.isEmpty { headers.add("x-amz-tagging-count", String(v.tags.count)) }
         var status = 200
         var range: Range<Int64>?
         if s3.query.contains("partNumber") {

@@ -103,7 +103,7 @@ extension S3Exchange {
         }
         guard xml.name == "CompleteMultipartUpload" else { throw .malformedXML("expected CompleteMultipartUpload") }
         let parts = try xml.all("Part").map { part throws(S3Error) -> (number: Int, etag: String) in
-            guard let number = part.child("PartNumber").flatMap({ Int($0.text) }), let etag = part.child("ETag")?.text
+            guard let number = part.child("PartNumber").flatMap({ Int($0.value) }), let etag = part.child("ETag")?.value
             else { throw .malformedXML("every Part needs a PartNumber and an ETag") }
             return (number, etag)
         }

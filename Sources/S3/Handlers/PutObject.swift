@@ -67,6 +67,8 @@ extension S3Exchange {
             fail(.metadataTooLarge())
             return false
         }
+        guard let tags = requestTags() else { return false }
+        options.tags = tags
         for name in S3Exchange.storedHeaders {
             guard var value = headers[name] else { continue }
             if name == "Content-Encoding" {

@@ -26,7 +26,7 @@ extension S3Exchange {
             let status: String
             do throws(XMLElement.Failure) {
                 let xml = try XMLElement.parse(bytes)
-                guard xml.name == "VersioningConfiguration", let s = xml.child("Status")?.text,
+                guard xml.name == "VersioningConfiguration", let s = xml.child("Status")?.value,
                     s == "Enabled" || s == "Suspended"
                 else {
                     return fail(.malformedXML("expected a VersioningConfiguration with Status Enabled or Suspended"))
