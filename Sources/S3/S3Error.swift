@@ -140,7 +140,8 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
         case .slowDown: S3Error("SlowDown", 503, "Please reduce your request rate.")
         case .preconditionFailed(let what): .preconditionFailed(what)
         case .lockTimeout: S3Error("SlowDown", 503, "Please reduce your request rate: \(e.description).")
-        case .methodNotAllowed(let m): .methodNotAllowed("The specified method is not allowed against this resource: \(m).")
+        case .methodNotAllowed(let m):
+            .methodNotAllowed("The specified method is not allowed against this resource: \(m).")
         case .internalError: S3Error("InternalError", 500, "We encountered an internal error: \(e.description)")
         }
     }

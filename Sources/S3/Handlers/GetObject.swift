@@ -18,7 +18,8 @@ extension S3Exchange {
                     }
                     // A delete marker named by its version id has no content to get (S3: 405).
                     if s3.query["versionId"] != nil {
-                        return fail(S3Error.methodNotAllowed("The specified method is not allowed against this resource."))
+                        return fail(
+                            S3Error.methodNotAllowed("The specified method is not allowed against this resource."))
                     }
                     return fail(S3Error.from(.noSuchKey(bucket: s3.bucket, key: s3.key)))
                 }
