@@ -63,8 +63,14 @@ def test_the_etag_attributes_and_completion_result_are_s3s(store):
     assert head["ContentType"] == "video/mp4" and head["Metadata"] == {"owner": "ada"}
     assert head["ContentLength"] == 10 * MiB + 4
     assert s3.get_object(Bucket="mpu", Key="attrs")["Body"].read() == b"".join(parts)
-    # The upload is gone once completed.
+    # The upload is gone once completed, but completing it again (a retry after a lost answer) answers the same.
     assert s3_error(lambda: s3.list_parts(Bucket="mpu", Key="attrs", UploadId=uid))[0] == "NoSuchUpload"
+    again = s3.complete_multipart_upload(Bucket="mpu", Key="attrs", UploadId=uid, MultipartUpload={"Parts": done})
+    assert again["ETag"] == r["ETag"]
+    # Not once the object is overwritten: the upload is no longer the object.
+    s3.put_object(Bucket="mpu", Key="attrs", Body=b"newer")
+    complete = lambda: s3.complete_multipart_upload(Bucket="mpu", Key="attrs", UploadId=uid, MultipartUpload={"Parts": done})
+    assert s3_error(complete) == ("NoSuchUpload", 404)
 
 
 def test_completion_refuses_missing_reordered_and_small_parts(store):

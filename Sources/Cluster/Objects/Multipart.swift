@@ -116,6 +116,15 @@ extension ObjectLayer {
         _ done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
     ) {
         resolveUpload(bucket: bucket, key: key, uploadID: uploadID) { [self] result in
+            if case .failure(.noSuchUpload) = result {
+                // Completed already (a client retrying after a lost answer): the same answer again.
+                return headObject(bucket: bucket, key: key) { found in
+                    guard case .success(let object) = found, object.version.completedUploadID == uploadID else {
+                        return done(.failure(.noSuchUpload(uploadID)))
+                    }
+                    done(.success(object.version))
+                }
+            }
             let upload: MultipartUpload
             let plan: MultipartPlan.Completion
             do throws(ObjectError) {
@@ -139,6 +148,7 @@ extension ObjectLayer {
             final.etag = MultipartPlan.etag(of: plan.parts)
             final.parts = plan.parts
             final.checksums = MultipartPlan.compositeChecksums(of: plan.parts)
+            final.completedUploadID = uploadID
             locked(bucket: bucket, key: key, failed: { done(.failure($0)) }) { [self] lock in
                 currentVersion(bucket: bucket, key: key) { [self] current in
                     guard case .success(let current) = current else {
