@@ -50,35 +50,12 @@ public final class S3API {
         }
         let requestID = response.defaultHeaders["X-Amz-Request-Id"] ?? ""
         let resource = String(request.head.path)
+        let isHead = request.head.method == "HEAD"
         guard let query = QueryParameters(parsing: request.head.query) else {
             return S3Exchange.fail(
-                response, isHead: request.head.method == "HEAD", .invalidArgument("malformed query string"),
-                resource: resource, requestID: requestID)
-        }
-        let auth: S3Auth
-        do throws(SigV4.Failure) {
-            if let v2 = try SigV2.claim(request.head, query: query) {
-                let virtualBucket = request.head.headers["Host"].map(S3Request.hostName).flatMap {
-                    S3Request.virtualBucket(host: $0, domains: domains)
-                }
-                try SigV2.verify(
-                    v2, head: request.head, query: query, virtualBucket: virtualBucket, accessKey: accessKey,
-                    secretKey: secretKey, now: .now())
-                auth = S3Auth(
-                    payloadHash: request.head.headers["X-Amz-Content-Sha256"] ?? SigV4.unsignedPayload, v4: nil)
-            } else {
-                let claim = try SigV4.claim(request.head, query: query)
-                try SigV4.verify(
-                    claim, head: request.head, query: query, accessKey: accessKey, signingKey: signingKey(for:),
-                    now: .now())
-                auth = S3Auth(payloadHash: claim.payloadHash, v4: claim)
-            }
-        } catch {
-            return S3Exchange.fail(
-                response, isHead: request.head.method == "HEAD", S3API.authError(error), resource: resource,
+                response, isHead: isHead, .invalidArgument("malformed query string"), resource: resource,
                 requestID: requestID)
         }
-        operation = "Invalid"
         let s3: S3Request
         do throws(S3Request.Failure) {
             s3 = try S3Request(head: request.head, query: query, domains: domains)
@@ -92,40 +69,44 @@ public final class S3API {
                 case .methodNotAllowed(let what):
                     .methodNotAllowed("The specified method is not allowed against this resource: \(what).")
                 }
-            return S3Exchange.fail(
-                response, isHead: request.head.method == "HEAD", e, resource: resource, requestID: requestID)
+            return S3Exchange.fail(response, isHead: isHead, e, resource: resource, requestID: requestID)
         }
-        operation = s3.operation.rawValue
-        let exchange = S3Exchange(
-            api: self, request: request, response: response, s3: s3, auth: auth, requestID: requestID)
-        switch s3.operation {
-        case .listBuckets: exchange.listBuckets()
-        case .createBucket: exchange.createBucket()
-        case .headBucket: exchange.headBucket()
-        case .deleteBucket: exchange.deleteBucket()
-        case .getBucketLocation: exchange.getBucketLocation()
-        case .listObjects: exchange.listObjects(v2: false)
-        case .listObjectsV2: exchange.listObjects(v2: true)
-        case .putObject: exchange.putObject()
-        case .getObject: exchange.getObject(head: false)
-        case .headObject: exchange.getObject(head: true)
-        case .deleteObject: exchange.deleteObject()
-        case .createMultipartUpload: exchange.createMultipartUpload()
-        case .uploadPart: exchange.uploadPart()
-        case .completeMultipartUpload: exchange.completeMultipartUpload()
-        case .abortMultipartUpload: exchange.abortMultipartUpload()
-        case .listParts: exchange.listParts()
-        case .listMultipartUploads: exchange.listMultipartUploads()
-        case .copyObject: exchange.copyObject()
-        case .uploadPartCopy: exchange.uploadPartCopy()
-        case .deleteObjects: exchange.deleteObjects()
-        case .getBucketVersioning: exchange.getBucketVersioning()
-        case .putBucketVersioning: exchange.putBucketVersioning()
-        case .listObjectVersions: exchange.listObjectVersions()
-        case .putObjectTagging: exchange.putObjectTagging()
-        case .getObjectTagging: exchange.getObjectTagging()
-        case .deleteObjectTagging: exchange.deleteObjectTagging()
+        allowCrossOrigin(request, response, bucket: s3.bucket) { [self] in
+            if s3.operation == .preflight {
+                operation = s3.operation.rawValue
+                return S3Exchange(
+                    api: self, request: request, response: response, s3: s3, auth: nil, requestID: requestID
+                )
+                .preflight()
+            }
+            let auth: S3Auth
+            do throws(SigV4.Failure) {
+                auth = try authenticate(request, query: query)
+            } catch {
+                return S3Exchange.fail(
+                    response, isHead: isHead, S3API.authError(error), resource: resource, requestID: requestID)
+            }
+            operation = s3.operation.rawValue
+            S3Exchange(api: self, request: request, response: response, s3: s3, auth: auth, requestID: requestID)
+                .run()
         }
+    }
+
+    /// Checks a request's signature (SigV2 or SigV4, in headers or the query).
+    func authenticate(_ request: HTTPServerRequest, query: QueryParameters) throws(SigV4.Failure) -> S3Auth {
+        if let v2 = try SigV2.claim(request.head, query: query) {
+            let virtualBucket = request.head.headers["Host"].map(S3Request.hostName).flatMap {
+                S3Request.virtualBucket(host: $0, domains: domains)
+            }
+            try SigV2.verify(
+                v2, head: request.head, query: query, virtualBucket: virtualBucket, accessKey: accessKey,
+                secretKey: secretKey, now: .now())
+            return S3Auth(payloadHash: request.head.headers["X-Amz-Content-Sha256"] ?? SigV4.unsignedPayload, v4: nil)
+        }
+        let claim = try SigV4.claim(request.head, query: query)
+        try SigV4.verify(
+            claim, head: request.head, query: query, accessKey: accessKey, signingKey: signingKey(for:), now: .now())
+        return S3Auth(payloadHash: claim.payloadHash, v4: claim)
     }
 
     func signingKey(for scope: SigV4.Scope) -> [UInt8] {
@@ -167,7 +148,8 @@ final class S3Exchange {
     let request: HTTPServerRequest
     let response: HTTPServerResponse
     let s3: S3Request
-    let auth: S3Auth
+    /// nil for a preflight, which is never signed.
+    let auth: S3Auth!
     let requestID: String
     var layer: ObjectLayer { api.layer }
     var isHead: Bool { request.head.method == "HEAD" }
@@ -175,7 +157,7 @@ final class S3Exchange {
     var rejection: S3Error?
 
     init(
-        api: S3API, request: HTTPServerRequest, response: HTTPServerResponse, s3: S3Request, auth: S3Auth,
+        api: S3API, request: HTTPServerRequest, response: HTTPServerResponse, s3: S3Request, auth: S3Auth?,
         requestID: String
     ) {
         self.api = api
@@ -184,6 +166,42 @@ final class S3Exchange {
         self.s3 = s3
         self.auth = auth
         self.requestID = requestID
+    }
+
+    /// Answers the request with its operation.
+    func run() {
+        switch s3.operation {
+        case .listBuckets: listBuckets()
+        case .createBucket: createBucket()
+        case .headBucket: headBucket()
+        case .deleteBucket: deleteBucket()
+        case .getBucketLocation: getBucketLocation()
+        case .listObjects: listObjects(v2: false)
+        case .listObjectsV2: listObjects(v2: true)
+        case .putObject: putObject()
+        case .getObject: getObject(head: false)
+        case .headObject: getObject(head: true)
+        case .deleteObject: deleteObject()
+        case .createMultipartUpload: createMultipartUpload()
+        case .uploadPart: uploadPart()
+        case .completeMultipartUpload: completeMultipartUpload()
+        case .abortMultipartUpload: abortMultipartUpload()
+        case .listParts: listParts()
+        case .listMultipartUploads: listMultipartUploads()
+        case .copyObject: copyObject()
+        case .uploadPartCopy: uploadPartCopy()
+        case .deleteObjects: deleteObjects()
+        case .getBucketVersioning: getBucketVersioning()
+        case .putBucketVersioning: putBucketVersioning()
+        case .listObjectVersions: listObjectVersions()
+        case .putObjectTagging: putObjectTagging()
+        case .getObjectTagging: getObjectTagging()
+        case .deleteObjectTagging: deleteObjectTagging()
+        case .getBucketCors: getBucketSetting(CORS.self)
+        case .putBucketCors: putBucketSetting(CORS.self)
+        case .deleteBucketCors: deleteBucketSetting(CORS.self)
+        case .preflight: preflight()
+        }
     }
 
     /// Reports an object created or removed by this request (`name`: `ObjectCreated:Put` ...).

@@ -19,6 +19,13 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code) (\(status)): \(message)" }
 
+    /// The same error, naming the bucket it is about.
+    func about(bucket: String) -> S3Error {
+        var e = self
+        e.bucket = bucket
+        return e
+    }
+
     /// The S3 error XML document.
     public func xml(resource: String, requestID: String) -> String {
         var w = XMLWriter()
@@ -142,6 +149,7 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
         case .lockTimeout: S3Error("SlowDown", 503, "Please reduce your request rate: \(e.description).")
         case .methodNotAllowed(let m):
             .methodNotAllowed("The specified method is not allowed against this resource: \(m).")
+        case .invalidBucketState(let m): S3Error("InvalidBucketState", 409, m)
         case .internalError: S3Error("InternalError", 500, "We encountered an internal error: \(e.description)")
         }
     }

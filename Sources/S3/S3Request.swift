@@ -30,6 +30,11 @@ public struct S3Request: Sendable {
         case putObjectTagging = "PutObjectTagging"
         case getObjectTagging = "GetObjectTagging"
         case deleteObjectTagging = "DeleteObjectTagging"
+        case getBucketCors = "GetBucketCors"
+        case putBucketCors = "PutBucketCors"
+        case deleteBucketCors = "DeleteBucketCors"
+        /// A browser's CORS preflight (`OPTIONS`), never signed.
+        case preflight = "PreflightRequest"
     }
 
     public var operation: Operation
@@ -43,14 +48,28 @@ public struct S3Request: Sendable {
         case methodNotAllowed(String)
     }
 
-    /// Bucket subresources this server does not implement yet: answered with NotImplemented, never
-    /// mistaken for a listing.
+    /// A subresource (`?cors`) and the operation each method is on it.
+    typealias Subresource = (query: String, methods: [String: Operation])
+
+    /// The bucket subresources, in the order they are looked for.
+    static let bucketSubresources: [Subresource] = [
+        ("versioning", ["GET": .getBucketVersioning, "PUT": .putBucketVersioning]),
+        ("versions", ["GET": .listObjectVersions]),
+        ("cors", ["GET": .getBucketCors, "PUT": .putBucketCors, "DELETE": .deleteBucketCors]),
+        ("location", ["GET": .getBucketLocation]),
+        ("uploads", ["GET": .listMultipartUploads]),
+        ("delete", ["POST": .deleteObjects]),
+    ]
+    static let objectSubresources: [Subresource] = [
+        ("tagging", ["GET": .getObjectTagging, "PUT": .putObjectTagging, "DELETE": .deleteObjectTagging])
+    ]
+
+    /// Subresources this server does not implement: answered with NotImplemented, never mistaken for a
+    /// listing or an object.
     static let unsupportedBucketQueries = [
-        "acl", "policy", "cors", "lifecycle", "tagging", "encryption",
-        "replication",
-        "website", "logging", "notification", "object-lock", "ownershipControls", "requestPayment", "accelerate",
-        "analytics", "inventory",
-        "metrics", "intelligent-tiering", "publicAccessBlock", "policyStatus",
+        "acl", "policy", "lifecycle", "tagging", "encryption", "replication", "website", "logging", "notification",
+        "object-lock", "ownershipControls", "requestPayment", "accelerate", "analytics", "inventory", "metrics",
+        "intelligent-tiering", "publicAccessBlock", "policyStatus",
     ]
     static let unsupportedObjectQueries = [
         "acl", "retention", "legal-hold", "restore", "select", "attributes", "torrent",
@@ -86,47 +105,30 @@ public struct S3Request: Sendable {
             operation = .listBuckets
             return
         }
-        if key.isEmpty {
-            if let q = S3Request.unsupportedBucketQueries.first(where: { query.contains($0) }) {
-                throw .unsupported("the bucket '\(q)' subresource is not supported yet")
+        if method == "OPTIONS" {
+            operation = .preflight
+            return
+        }
+        let onBucket = key.isEmpty
+        for (name, methods) in onBucket ? S3Request.bucketSubresources : S3Request.objectSubresources
+        where query.contains(name) {
+            guard let operation = methods[method] else {
+                throw .methodNotAllowed("\(method) of the \(onBucket ? "bucket" : "object")'s \(name)")
             }
-            if method == "POST" && query.contains("delete") {
-                operation = .deleteObjects
-                return
-            }
-            if query.contains("versioning") && (method == "GET" || method == "PUT") {
-                operation = method == "GET" ? .getBucketVersioning : .putBucketVersioning
-                return
-            }
-            if method == "GET" && query.contains("versions") {
-                operation = .listObjectVersions
-                return
-            }
+            self.operation = operation
+            return
+        }
+        let unsupported = onBucket ? S3Request.unsupportedBucketQueries : S3Request.unsupportedObjectQueries
+        if let q = unsupported.first(where: { query.contains($0) }) {
+            throw .unsupported("the \(onBucket ? "bucket" : "object") '\(q)' subresource is not supported")
+        }
+        if onBucket {
             switch method {
             case "PUT": operation = .createBucket
             case "HEAD": operation = .headBucket
             case "DELETE": operation = .deleteBucket
-            case "GET":
-                if query.contains("location") {
-                    operation = .getBucketLocation
-                } else if query.contains("uploads") {
-                    operation = .listMultipartUploads
-                } else {
-                    operation = query["list-type"] == "2" ? .listObjectsV2 : .listObjects
-                }
+            case "GET": operation = query["list-type"] == "2" ? .listObjectsV2 : .listObjects
             default: throw .methodNotAllowed("\(method) on a bucket")
-            }
-            return
-        }
-        if let q = S3Request.unsupportedObjectQueries.first(where: { query.contains($0) }) {
-            throw .unsupported("the object '\(q)' subresource is not supported yet")
-        }
-        if query.contains("tagging") {
-            switch method {
-            case "PUT": operation = .putObjectTagging
-            case "GET": operation = .getObjectTagging
-            case "DELETE": operation = .deleteObjectTagging
-            default: throw .methodNotAllowed("\(method) of an object's tagging")
             }
             return
         }

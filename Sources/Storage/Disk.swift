@@ -146,13 +146,17 @@ public final class Disk: Sendable {
     func bucketRecord(_ name: String) -> String { bucketsDir + "/" + name + ".json" }
     func bucketPath(_ name: String) -> String { root + "/" + name }
 
-    public func makeBucket(_ name: String, created: Int64) throws(StorageError) {
+    /// Makes a bucket (`settings` and `versioning`: a bucket made with object lock on).
+    public func makeBucket(
+        _ name: String, created: Int64, versioning: String? = nil, settings: BucketSettings = BucketSettings()
+    ) throws(StorageError) {
         try BucketName.validate(name)
         try locked(name, "") { () throws(StorageError) in
             guard !FileOps.exists(bucketRecord(name)) else { throw .bucketExists(name) }
             try FileOps.makeDirectories(bucketPath(name))
             FileOps.syncDirectory(root)
-            try writeJSON(BucketInfo(name: name, created: created), to: bucketRecord(name))
+            let info = BucketInfo(name: name, created: created, versioning: versioning, settings: settings)
+            try writeJSON(info, to: bucketRecord(name))
         }
     }
 
@@ -172,6 +176,18 @@ public final class Disk: Sendable {
         try locked(name, "") { () throws(StorageError) in
             var info = try bucketInfo(name)
             info.versioning = status
+            try writeJSON(info, to: bucketRecord(name))
+        }
+    }
+
+    /// Merges a change of a bucket's settings into this node's copy (each setting: the newer wins, so
+    /// changes arriving out of order or twice end the same).
+    public func changeSettings(_ name: String, _ change: BucketSettings) throws(StorageError) {
+        try locked(name, "") { () throws(StorageError) in
+            var info = try bucketInfo(name)
+            let merged = info.settings.merged(with: change)
+            guard merged != info.settings else { return }
+            info.settings = merged
             try writeJSON(info, to: bucketRecord(name))
         }
     }

@@ -288,11 +288,23 @@ public struct BucketInfo: Codable, Equatable, Sendable {
     public var created: Int64
     /// S3 bucket versioning: nil (never enabled), `Enabled` or `Suspended`.
     public var versioning: String?
+    /// CORS, policy, lifecycle, object lock, notifications, tags (records written before these
+    /// existed have none).
+    public var settings: BucketSettings
 
-    public init(name: String, created: Int64, versioning: String? = nil) {
+    public init(name: String, created: Int64, versioning: String? = nil, settings: BucketSettings = BucketSettings()) {
         self.name = name
         self.created = created
         self.versioning = versioning
+        self.settings = settings
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        created = try c.decode(Int64.self, forKey: .created)
+        versioning = try c.decodeIfPresent(String.self, forKey: .versioning)
+        settings = try c.decodeIfPresent(BucketSettings.self, forKey: .settings) ?? BucketSettings()
     }
 
     public var versioningEnabled: Bool { versioning == "Enabled" }

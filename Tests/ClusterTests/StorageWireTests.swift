@@ -38,7 +38,8 @@ struct StorageWireTests {
     func pathsAreDistinct() {
         let paths = [
             StorageCalls.makeBucket.path, StorageCalls.deleteBucket.path, StorageCalls.bucketInfo.path,
-            StorageCalls.listBuckets.path, StorageCalls.setVersioning.path, StorageCalls.readMetadata.path,
+            StorageCalls.listBuckets.path, StorageCalls.setVersioning.path, StorageCalls.changeSettings.path,
+            StorageCalls.readMetadata.path,
             StorageCalls.commit.path, StorageCalls.settle.path, StorageCalls.deleteVersion.path,
             StorageCalls.list.path, StorageCalls.listVersions.path, StorageCalls.lock.path,
             StorageCalls.checkShard.path, StorageCalls.recordMissed.path, StorageCalls.markMissedDone.path,

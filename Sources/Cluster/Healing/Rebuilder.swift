@@ -148,7 +148,7 @@ public final class Rebuilder {
             var waiting = buckets.count
             guard waiting > 0 else { return counted(state) }
             for bucket in buckets {
-                local.makeBucket(bucket.name, created: bucket.created) { [self] _ in
+                local.makeBucket(bucket) { [self] _ in
                     waiting -= 1
                     if waiting == 0 { countObjects(state, bucket: 0, marker: "") }
                 }

@@ -105,7 +105,7 @@ extension ObjectLayer {
             releasing: handOff
         ) { [self] result in
             guard retry, case .failure(.storage(.bucketNotFound)) = result else { return done(result) }
-            store.makeBucket(bucket, created: WallTime.now().millisecondsSinceEpoch) { [self] made in
+            store.makeBucket(BucketInfo(name: bucket, created: WallTime.now().millisecondsSinceEpoch)) { [self] made in
                 switch made {
                 case .success, .failure(.storage(.bucketExists)):
                     commit(

@@ -77,7 +77,7 @@ final class LockedCommit {
         store.lockedCommit(bucket: bucket, key: key, version: copy, owner: owner, ttl: LockedCommit.ttl) {
             [self] result in
             guard retry, case .failure(.storage(.bucketNotFound)) = result else { return done(result) }
-            store.makeBucket(bucket, created: WallTime.now().millisecondsSinceEpoch) { [self] made in
+            store.makeBucket(BucketInfo(name: bucket, created: WallTime.now().millisecondsSinceEpoch)) { [self] made in
                 switch made {
                 case .success, .failure(.storage(.bucketExists)): commit(copy, on: node, retry: false, done)
                 case .failure: done(result)

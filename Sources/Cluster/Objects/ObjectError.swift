@@ -37,6 +37,8 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
     case lockTimeout(resource: String, waited: Duration)
     /// The operation does not apply to what was named (a delete marker's tags, say): 405.
     case methodNotAllowed(String)
+    /// The bucket is not in a state that allows the request (S3's InvalidBucketState, 409).
+    case invalidBucketState(String)
     case internalError(String)
 
     public var description: String {
@@ -60,6 +62,7 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
             "only \(answered) of the \(needed) nodes a read needs answered (\(detail))"
         case .incompleteBody(let why): "the request body was incomplete: \(why)"
         case .badDigest(let why): why
+        case .invalidBucketState(let why): why
         case .signatureDoesNotMatch(let why): why
         case .entityTooLarge(let limit): "the object is larger than \(limit) bytes"
         case .diskFull: "no space left on the nodes' disks"

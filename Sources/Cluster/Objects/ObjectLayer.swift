@@ -21,7 +21,7 @@ public final class ObjectLayer {
     /// Nodes being rebuilt from an empty data folder (this one, or peers that say so in their
     /// heartbeats): written to, healed, but never a source of good data.
     public var healingNodes: Set<NodeID> = []
-    private var knownBuckets: [String: (seen: Instant, info: BucketInfo)] = [:]
+    var knownBuckets: [String: (seen: Instant, info: BucketInfo)] = [:]
     static let bucketCacheTime: Duration = .seconds(5)
     /// A shard that delivers nothing of a block for this long is read around (from parity) for the rest
     /// of that read, so a paused or partitioned node costs a GET this much once, not a stream timeout.
@@ -152,14 +152,19 @@ public final class ObjectLayer {
 
     // MARK: Buckets
 
-    public func makeBucket(_ name: String, _ done: @escaping (Result<Void, ObjectError>) -> Void) {
+    /// Makes a bucket (`versioning` and `settings`: one made with object lock on).
+    public func makeBucket(
+        _ name: String, versioning: String? = nil, settings: BucketSettings = BucketSettings(),
+        _ done: @escaping (Result<Void, ObjectError>) -> Void
+    ) {
         do throws(StorageError) {
             try BucketName.validate(name)
         } catch {
             return done(.failure(.from(error)))
         }
-        let created = WallTime.now().millisecondsSinceEpoch
-        fanOut(includingHealing: true, { $0.makeBucket(name, created: created, $1) }) { [self] answers in
+        let info = BucketInfo(
+            name: name, created: WallTime.now().millisecondsSinceEpoch, versioning: versioning, settings: settings)
+        fanOut(includingHealing: true, { $0.makeBucket(info, $1) }) { [self] answers in
             let made = answers.filter { (try? $0.value.get()) != nil }.map(\.key)
             let existed = answers.values.count { $0.failure == .storage(.bucketExists(name)) }
             if existed >= set.metadataQuorum { return done(.failure(.bucketAlreadyOwnedByYou(name))) }
@@ -202,7 +207,7 @@ public final class ObjectLayer {
 
     /// The bucket, from a short-lived cache of recent confirmations (a bucket deleted meanwhile still
     /// fails the write at commit, on every node).
-    func requireBucket(_ name: String, _ done: @escaping (Result<BucketInfo, ObjectError>) -> Void) {
+    public func requireBucket(_ name: String, _ done: @escaping (Result<BucketInfo, ObjectError>) -> Void) {
         if let known = knownBuckets[name], loop.iterationTime.since(known.seen) < ObjectLayer.bucketCacheTime {
             return done(.success(known.info))
         }
@@ -244,7 +249,11 @@ public final class ObjectLayer {
             }
             var counts: [String: (Int, BucketInfo)] = [:]
             for list in lists {
-                for b in list { counts[b.name] = ((counts[b.name]?.0 ?? 0) + 1, counts[b.name]?.1 ?? b) }
+                for b in list {
+                    var info = counts[b.name]?.1 ?? b
+                    info.settings = info.settings.merged(with: b.settings)
+                    counts[b.name] = ((counts[b.name]?.0 ?? 0) + 1, info)
+                }
             }
             done(.success(counts.values.filter { $0.0 >= set.readQuorum }.map(\.1).sorted { $0.name < $1.name }))
         }

@@ -112,6 +112,8 @@ public enum Quorum {
             var states: [String?: Int] = [:]
             for f in found { states[f.versioning, default: 0] += 1 }
             info.versioning = states.max { ($0.value, $0.key ?? "") < ($1.value, $1.key ?? "") }?.key ?? nil
+            // Each setting as last changed.
+            info.settings = found.reduce(BucketSettings()) { $0.merged(with: $1.settings) }
             return .exists(info)
         }
         if missing >= set.readQuorum && found.count < set.readQuorum { return .missing }

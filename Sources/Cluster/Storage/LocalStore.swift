@@ -16,6 +16,8 @@ public final class LocalStore: ShardStore {
     /// This node's share of the write locks (in memory: a restarted node grants afresh, and a quorum
     /// of the others still holds what it forgot).
     var locks = LockTable()
+    /// Called when a bucket was made, removed or changed here (by any node): caches of it are stale.
+    public var onBucketChanged: ((String) -> Void)?
 
     public init(id: NodeID, disk: Disk, loop: EventLoop, queue: WorkQueue) {
         self.id = id
@@ -58,12 +60,16 @@ public final class LocalStore: ShardStore {
         }
     }
 
-    public func makeBucket(_ name: String, created: Int64, _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        run({ disk throws(StorageError) in try disk.makeBucket(name, created: created) }, done)
+    public func makeBucket(_ info: BucketInfo, _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        run(
+            { disk throws(StorageError) in
+                try disk.makeBucket(
+                    info.name, created: info.created, versioning: info.versioning, settings: info.settings)
+            }, changed(info.name, done))
     }
 
     public func deleteBucket(_ name: String, force: Bool, _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        run({ disk throws(StorageError) in try disk.deleteBucket(name, force: force) }, done)
+        run({ disk throws(StorageError) in try disk.deleteBucket(name, force: force) }, changed(name, done))
     }
 
     public func bucketInfo(_ name: String, _ done: @escaping (Result<BucketInfo, StoreError>) -> Void) {
@@ -75,7 +81,23 @@ public final class LocalStore: ShardStore {
     }
 
     public func setVersioning(_ name: String, _ status: String, _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        run({ disk throws(StorageError) in try disk.setVersioning(name, status) }, done)
+        run({ disk throws(StorageError) in try disk.setVersioning(name, status) }, changed(name, done))
+    }
+
+    public func changeSettings(
+        _ name: String, _ change: BucketSettings, _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        run({ disk throws(StorageError) in try disk.changeSettings(name, change) }, changed(name, done))
+    }
+
+    /// `done`, after telling `onBucketChanged` of a change that happened.
+    private func changed(
+        _ name: String, _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) -> (Result<Void, StoreError>) -> Void {
+        { [self] result in
+            if case .success = result { onBucketChanged?(name) }
+            done(result)
+        }
     }
 
     public func listVersions(

@@ -227,8 +227,8 @@ public final class RemoteStore: ShardStore {
         return .failed("HTTP \(r.status): \(r.bodyText.prefix(200))")
     }
 
-    public func makeBucket(_ name: String, created: Int64, _ done: @escaping (Result<Void, StoreError>) -> Void) {
-        call(StorageCalls.makeBucket, BucketRequest(name: name, created: created)) { done($0.map { _ in }) }
+    public func makeBucket(_ info: BucketInfo, _ done: @escaping (Result<Void, StoreError>) -> Void) {
+        call(StorageCalls.makeBucket, info) { done($0.map { _ in }) }
     }
 
     public func deleteBucket(_ name: String, force: Bool, _ done: @escaping (Result<Void, StoreError>) -> Void) {
@@ -245,6 +245,14 @@ public final class RemoteStore: ShardStore {
 
     public func setVersioning(_ name: String, _ status: String, _ done: @escaping (Result<Void, StoreError>) -> Void) {
         call(StorageCalls.setVersioning, BucketInfo(name: name, created: 0, versioning: status)) {
+            done($0.map { _ in })
+        }
+    }
+
+    public func changeSettings(
+        _ name: String, _ change: BucketSettings, _ done: @escaping (Result<Void, StoreError>) -> Void
+    ) {
+        call(StorageCalls.changeSettings, BucketInfo(name: name, created: 0, settings: change)) {
             done($0.map { _ in })
         }
     }

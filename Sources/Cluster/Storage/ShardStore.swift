@@ -29,11 +29,14 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
 public protocol ShardStore: AnyObject {
     var id: NodeID { get }
 
-    func makeBucket(_ name: String, created: Int64, _ done: @escaping (Result<Void, StoreError>) -> Void)
+    /// Makes the bucket as `info` describes it (a rebuilt node: with its versioning and settings).
+    func makeBucket(_ info: BucketInfo, _ done: @escaping (Result<Void, StoreError>) -> Void)
     func deleteBucket(_ name: String, force: Bool, _ done: @escaping (Result<Void, StoreError>) -> Void)
     func bucketInfo(_ name: String, _ done: @escaping (Result<BucketInfo, StoreError>) -> Void)
     func listBuckets(_ done: @escaping (Result<[BucketInfo], StoreError>) -> Void)
     func setVersioning(_ name: String, _ status: String, _ done: @escaping (Result<Void, StoreError>) -> Void)
+    /// Merges a change of the bucket's settings (see `BucketSettings`).
+    func changeSettings(_ name: String, _ change: BucketSettings, _ done: @escaping (Result<Void, StoreError>) -> Void)
 
     func readMetadata(bucket: String, key: String, _ done: @escaping (Result<ObjectMetadata, StoreError>) -> Void)
     /// Commits a version whose data is staged (`stagedUploadID`), a completed multipart upload

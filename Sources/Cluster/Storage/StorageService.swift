@@ -22,11 +22,12 @@ public final class StorageService {
 
     public init(local: LocalStore) {
         self.local = local
-        serve(StorageCalls.makeBucket) { r, done in local.makeBucket(r.name, created: r.created ?? 0, empty(done)) }
+        serve(StorageCalls.makeBucket) { r, done in local.makeBucket(r, empty(done)) }
         serve(StorageCalls.deleteBucket) { r, done in local.deleteBucket(r.name, force: r.force ?? false, empty(done)) }
         serve(StorageCalls.bucketInfo) { r, done in local.bucketInfo(r.name, done) }
         serve(StorageCalls.listBuckets) { _, done in local.listBuckets(done) }
         serve(StorageCalls.setVersioning) { r, done in local.setVersioning(r.name, r.versioning ?? "", empty(done)) }
+        serve(StorageCalls.changeSettings) { r, done in local.changeSettings(r.name, r.settings, empty(done)) }
         serve(StorageCalls.readMetadata) { r, done in local.readMetadata(bucket: r.bucket, key: r.key, done) }
         serve(StorageCalls.commit) { r, done in
             local.commit(

@@ -24,11 +24,12 @@ struct StorageCall<Request: WireMessage, Answer: WireMessage>: Sendable {
 }
 
 enum StorageCalls {
-    static let makeBucket = StorageCall<BucketRequest, Empty>("bucket/make")
+    static let makeBucket = StorageCall<BucketInfo, Empty>("bucket/make")
     static let deleteBucket = StorageCall<BucketRequest, Empty>("bucket/delete")
     static let bucketInfo = StorageCall<BucketRequest, BucketInfo>("bucket/info", idempotent: true)
     static let listBuckets = StorageCall<Empty, [BucketInfo]>("buckets", idempotent: true)
     static let setVersioning = StorageCall<BucketInfo, Empty>("bucket/versioning")
+    static let changeSettings = StorageCall<BucketInfo, Empty>("bucket/settings")
     static let readMetadata = StorageCall<ObjectRef, ObjectMetadata>("meta", idempotent: true)
     static let commit = StorageCall<CommitRequest, CommitReceipt>("commit")
     static let lockedCommit = StorageCall<LockedCommitRequest, LockedCommitAnswer>("commit/locked")

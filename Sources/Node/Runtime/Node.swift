@@ -172,6 +172,7 @@ public final class Node {
         objects = ObjectLayer(set: set, stores: stores, loop: loop, coding: coding) { id in
             id == nodeID || membership.state(of: id) != .offline
         }
+        local.onBucketChanged = { [unowned layer = objects] in layer.forgetBucket($0) }
         storage = StorageService(local: local)
         let emitHealing: (Event) -> Void = { emitTarget?($0) }
         healer = Healer(

@@ -1,0 +1,55 @@
+import Storage
+import Testing
+
+@testable import S3
+
+@Suite("CORS")
+struct CORSTests {
+    static let rules = [
+        CORSRule(
+            allowedOrigins: ["https://*.example.com", "http://localhost:3000"], allowedMethods: ["GET", "PUT"],
+            allowedHeaders: ["content-type", "x-amz-*"], exposeHeaders: ["ETag"], maxAgeSeconds: 60),
+        CORSRule(allowedOrigins: ["*"], allowedMethods: ["GET"]),
+    ]
+
+    @Test("the first rule allowing origin, method and every requested header decides")
+    func matching() {
+        let rules = CORSTests.rules
+        #expect(CORS.rule(in: rules, origin: "https://app.example.com", method: "PUT") == rules[0])
+        #expect(CORS.rule(in: rules, origin: "https://example.com", method: "PUT") == nil)
+        #expect(CORS.rule(in: rules, origin: "https://example.com", method: "GET") == rules[1])
+        #expect(
+            CORS.rule(
+                in: rules, origin: "http://localhost:3000", method: "PUT", headers: ["content-type", "x-amz-meta-a"])
+                == rules[0])
+        #expect(
+            CORS.rule(in: rules, origin: "http://localhost:3000", method: "PUT", headers: ["authorization"]) == nil)
+        #expect(CORS.matches("a*", "a") && CORS.matches("*", "") && !CORS.matches("ab*ba", "aba"))
+    }
+
+    @Test("a named origin gets itself and credentials back; a wildcard rule answers *")
+    func headers() {
+        let named = CORS.headers(CORSTests.rules[0], origin: "http://localhost:3000", requestedHeaders: ["x-amz-a"])
+        #expect(named["Access-Control-Allow-Origin"] == "http://localhost:3000")
+        #expect(named["Access-Control-Allow-Credentials"] == "true")
+        #expect(named["Access-Control-Allow-Headers"] == "x-amz-a" && named["Access-Control-Max-Age"] == "60")
+        let any = CORS.headers(CORSTests.rules[1], origin: "http://x")
+        #expect(any["Access-Control-Allow-Origin"] == "*" && any["Access-Control-Allow-Credentials"] == nil)
+    }
+
+    @Test("a configuration reads back as written; bad methods, wildcards and shapes are refused")
+    func documents() throws {
+        let info = BucketInfo(name: "b", created: 0)
+        let parsed = try CORS.parse(Array(CORS.document(CORSTests.rules).utf8), bucket: info)
+        #expect(parsed == CORSTests.rules)
+        for bad in [
+            "<CORSConfiguration/>",
+            "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>",
+            "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod></CORSRule></CORSConfiguration>",
+            "<CORSConfiguration><CORSRule><AllowedOrigin>*.*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>",
+            "<Other/>",
+        ] {
+            #expect(throws: S3Error.self) { try CORS.parse(Array(bad.utf8), bucket: info) }
+        }
+    }
+}
