@@ -63,7 +63,8 @@ let package = Package(
         .executableTarget(
             name: "DevCluster",
             dependencies: [
-                "Launcher", "Node", "Admin", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Launcher", "Node", "S3", "Admin", "Core",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 

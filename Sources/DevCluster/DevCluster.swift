@@ -26,7 +26,8 @@ struct DevCluster: ParsableCommand {
                 name: "Nodes", subcommands: [Kill.self, Stop.self, Start.self, Restart.self, Pause.self, Resume.self]),
             CommandGroup(
                 name: "Observe", subcommands: [Status.self, Watch.self, Logs.self, Events.self, WaitFor.self]),
-            CommandGroup(name: "Data", subcommands: [Verify.self, Heal.self, Wipe.self, Corrupt.self, Bench.self]),
+            CommandGroup(
+                name: "Data", subcommands: [Verify.self, Heal.self, Wipe.self, Corrupt.self, Bench.self, Bucket.self]),
             CommandGroup(
                 name: "Faults",
                 subcommands: [

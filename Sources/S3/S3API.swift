@@ -79,17 +79,65 @@ public final class S3API {
                 )
                 .preflight()
             }
-            let auth: S3Auth
+            let start = { (auth: S3Auth) in
+                operation = s3.operation.rawValue
+                S3Exchange(api: self, request: request, response: response, s3: s3, auth: auth, requestID: requestID)
+                    .run()
+            }
             do throws(SigV4.Failure) {
-                auth = try authenticate(request, query: query)
+                start(try authenticate(request, query: query))
+            } catch .missing {
+                admitAnonymous(request, s3) { admitted in
+                    switch admitted {
+                    case .success(let auth): start(auth)
+                    case .failure(let e):
+                        S3Exchange.fail(response, isHead: isHead, e, resource: resource, requestID: requestID)
+                    }
+                }
             } catch {
-                return S3Exchange.fail(
+                S3Exchange.fail(
                     response, isHead: isHead, S3API.authError(error), resource: resource, requestID: requestID)
             }
-            operation = s3.operation.rawValue
-            S3Exchange(api: self, request: request, response: response, s3: s3, auth: auth, requestID: requestID)
-                .run()
         }
+    }
+
+    /// An unsigned request goes on only as far as its bucket's policy allows anonymous callers.
+    func admitAnonymous(
+        _ request: HTTPServerRequest, _ s3: S3Request, _ done: @escaping (Result<S3Auth, S3Error>) -> Void
+    ) {
+        let denied = S3Error.accessDenied(
+            "Access Denied: this request is not signed, and no bucket policy allows it anonymously (\(s3.action ?? s3.operation.rawValue) on \(s3.resource))."
+        )
+        // Copies read another object: only with credentials.
+        guard let action = s3.action, !s3.bucket.isEmpty, s3.operation != .copyObject, s3.operation != .uploadPartCopy
+        else { return done(.failure(denied)) }
+        layer.requireBucket(s3.bucket) { result in
+            switch result {
+            case .failure(.noSuchBucket): done(.failure(denied))
+            case .failure(let e): done(.failure(S3Error.from(e)))
+            case .success(let info):
+                let access = AnonymousAccess(policy: info.settings.policy?.value, context: Self.context(request, s3))
+                guard access.allows(action, on: s3.resource) else { return done(.failure(denied)) }
+                let hash = request.head.headers["X-Amz-Content-Sha256"]
+                let payloadHash =
+                    hash.map { $0.count == 64 && $0.allSatisfy(\.isHexDigit) } == true ? hash! : SigV4.unsignedPayload
+                done(.success(S3Auth(payloadHash: payloadHash, v4: nil, anonymous: access)))
+            }
+        }
+    }
+
+    /// What a request brings to a policy's conditions.
+    static func context(_ request: HTTPServerRequest, _ s3: S3Request) -> Policy.Context {
+        var c: Policy.Context = ["aws:SecureTransport": "false"]
+        if let ip = request.remoteAddress?.host { c["aws:SourceIp"] = ip }
+        if let referer = request.head.headers["Referer"] { c["aws:Referer"] = referer }
+        if let agent = request.head.headers["User-Agent"] { c["aws:UserAgent"] = agent }
+        if [.listObjects, .listObjectsV2, .listObjectVersions, .listMultipartUploads].contains(s3.operation) {
+            c["s3:prefix"] = s3.query["prefix"] ?? ""
+            if let d = s3.query["delimiter"] { c["s3:delimiter"] = d }
+            if let m = s3.query["max-keys"] ?? s3.query["max-uploads"] { c["s3:max-keys"] = m }
+        }
+        return c
     }
 
     /// Checks a request's signature (SigV2 or SigV4, in headers or the query).
@@ -101,12 +149,14 @@ public final class S3API {
             try SigV2.verify(
                 v2, head: request.head, query: query, virtualBucket: virtualBucket, accessKey: accessKey,
                 secretKey: secretKey, now: .now())
-            return S3Auth(payloadHash: request.head.headers["X-Amz-Content-Sha256"] ?? SigV4.unsignedPayload, v4: nil)
+            return S3Auth(
+                payloadHash: request.head.headers["X-Amz-Content-Sha256"] ?? SigV4.unsignedPayload, v4: nil,
+                anonymous: nil)
         }
         let claim = try SigV4.claim(request.head, query: query)
         try SigV4.verify(
             claim, head: request.head, query: query, accessKey: accessKey, signingKey: signingKey(for:), now: .now())
-        return S3Auth(payloadHash: claim.payloadHash, v4: claim)
+        return S3Auth(payloadHash: claim.payloadHash, v4: claim, anonymous: nil)
     }
 
     func signingKey(for scope: SigV4.Scope) -> [UInt8] {
@@ -140,6 +190,23 @@ struct S3Auth {
     var payloadHash: String
     /// The SigV4 claim (chunk signatures chain from it); nil for SigV2.
     var v4: SigV4.Claim?
+    /// An unsigned request, admitted by the bucket's policy; nil for the owner.
+    var anonymous: AnonymousAccess?
+
+    /// Whether the caller may do `action` on `resource` (the owner may do anything).
+    func allows(_ action: String, on resource: String) -> Bool {
+        anonymous?.allows(action, on: resource) ?? true
+    }
+}
+
+/// What an anonymous caller may do: the bucket's policy, with the request's condition values.
+struct AnonymousAccess {
+    var policy: BucketPolicy?
+    var context: Policy.Context
+
+    func allows(_ action: String, on resource: String) -> Bool {
+        Policy.allows(policy, action: action, resource: resource, context: context)
+    }
 }
 
 /// One S3 request being answered.
@@ -200,6 +267,14 @@ final class S3Exchange {
         case .getBucketCors: getBucketSetting(CORS.self)
         case .putBucketCors: putBucketSetting(CORS.self)
         case .deleteBucketCors: deleteBucketSetting(CORS.self)
+        case .getBucketPolicy: getBucketSetting(Policy.self)
+        case .putBucketPolicy: putBucketSetting(Policy.self)
+        case .deleteBucketPolicy: deleteBucketSetting(Policy.self)
+        case .getBucketPolicyStatus: getBucketPolicyStatus()
+        case .getBucketAcl: getBucketAcl()
+        case .putBucketAcl: putBucketAcl()
+        case .getObjectAcl: getObjectAcl()
+        case .putObjectAcl: putObjectAcl()
         case .preflight: preflight()
         }
     }

@@ -167,6 +167,11 @@ public struct XMLWriter {
         out += namespace ? "<\(name) xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" : "<\(name)>"
     }
 
+    /// Markup written as it is (an element with attributes).
+    mutating func raw(_ markup: String) {
+        out += markup
+    }
+
     public mutating func close(_ name: String) {
         out += "</\(name)>"
     }

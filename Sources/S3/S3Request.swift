@@ -3,7 +3,7 @@ import HTTP
 /// Which S3 operation a request is, and on what: routing for path-style (`/bucket/key`) and
 /// virtual-host-style (`bucket.localhost:8080/key`) addressing. Pure.
 public struct S3Request: Sendable {
-    public enum Operation: String, Sendable {
+    public enum Operation: String, Sendable, CaseIterable {
         case listBuckets = "ListBuckets"
         case createBucket = "CreateBucket"
         case headBucket = "HeadBucket"
@@ -33,6 +33,14 @@ public struct S3Request: Sendable {
         case getBucketCors = "GetBucketCors"
         case putBucketCors = "PutBucketCors"
         case deleteBucketCors = "DeleteBucketCors"
+        case getBucketPolicy = "GetBucketPolicy"
+        case putBucketPolicy = "PutBucketPolicy"
+        case deleteBucketPolicy = "DeleteBucketPolicy"
+        case getBucketPolicyStatus = "GetBucketPolicyStatus"
+        case getBucketAcl = "GetBucketAcl"
+        case putBucketAcl = "PutBucketAcl"
+        case getObjectAcl = "GetObjectAcl"
+        case putObjectAcl = "PutObjectAcl"
         /// A browser's CORS preflight (`OPTIONS`), never signed.
         case preflight = "PreflightRequest"
     }
@@ -56,23 +64,27 @@ public struct S3Request: Sendable {
         ("versioning", ["GET": .getBucketVersioning, "PUT": .putBucketVersioning]),
         ("versions", ["GET": .listObjectVersions]),
         ("cors", ["GET": .getBucketCors, "PUT": .putBucketCors, "DELETE": .deleteBucketCors]),
+        ("policyStatus", ["GET": .getBucketPolicyStatus]),
+        ("policy", ["GET": .getBucketPolicy, "PUT": .putBucketPolicy, "DELETE": .deleteBucketPolicy]),
+        ("acl", ["GET": .getBucketAcl, "PUT": .putBucketAcl]),
         ("location", ["GET": .getBucketLocation]),
         ("uploads", ["GET": .listMultipartUploads]),
         ("delete", ["POST": .deleteObjects]),
     ]
     static let objectSubresources: [Subresource] = [
-        ("tagging", ["GET": .getObjectTagging, "PUT": .putObjectTagging, "DELETE": .deleteObjectTagging])
+        ("tagging", ["GET": .getObjectTagging, "PUT": .putObjectTagging, "DELETE": .deleteObjectTagging]),
+        ("acl", ["GET": .getObjectAcl, "PUT": .putObjectAcl]),
     ]
 
     /// Subresources this server does not implement: answered with NotImplemented, never mistaken for a
     /// listing or an object.
     static let unsupportedBucketQueries = [
-        "acl", "policy", "lifecycle", "tagging", "encryption", "replication", "website", "logging", "notification",
+        "lifecycle", "tagging", "encryption", "replication", "website", "logging", "notification",
         "object-lock", "ownershipControls", "requestPayment", "accelerate", "analytics", "inventory", "metrics",
-        "intelligent-tiering", "publicAccessBlock", "policyStatus",
+        "intelligent-tiering", "publicAccessBlock",
     ]
     static let unsupportedObjectQueries = [
-        "acl", "retention", "legal-hold", "restore", "select", "attributes", "torrent",
+        "retention", "legal-hold", "restore", "select", "attributes", "torrent",
     ]
 
     /// `domains`: host names under which the first label is a bucket (virtual-host style).

@@ -158,3 +158,19 @@ extension String {
         return String(s)
     }
 }
+
+extension XMLElement {
+    /// A request's XML body parsed, with `root` as its root element, or MalformedXML saying what is
+    /// wrong.
+    static func document(_ body: [UInt8], root: String) throws(S3Error) -> XMLElement {
+        let xml: XMLElement
+        do throws(Failure) {
+            xml = try parse(body)
+        } catch {
+            throw .malformedXML(
+                "The XML you provided was not well-formed or did not validate against our published schema: \(error)")
+        }
+        guard xml.name == root else { throw .malformedXML("expected a \(root) document, not \(xml.name)") }
+        return xml
+    }
+}

@@ -3,13 +3,16 @@ headless Chromium that uploads from another origin), policies and anonymous acce
 browser form uploads (presigned POST), lifecycle, object lock and per-bucket notifications."""
 
 import http.server
+import json
 import threading
 
+import boto3
+import botocore
 import pytest
 import requests
 
 from conftest import four_nodes, free_base_port, s3_error, wait_until
-from test_s3 import s3_client
+from test_s3 import KEY, run, s3_client, tool_env
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +163,146 @@ def test_a_page_from_another_origin_uploads_and_reads_back_in_chromium(store):
         driver.quit()
         server.shutdown()
         server.server_close()
+
+
+# ---------------------------------------------------------------- policies, anonymous access, ACLs
+
+def policy(bucket, *statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(actions, resources, effect="Allow", **extra):
+    return {"Effect": effect, "Principal": "*", "Action": actions, "Resource": resources, **extra}
+
+
+def anonymous(store, method, path, node="node1", **kwargs):
+    return requests.request(method, store.endpoint(node) + path, timeout=10, **kwargs)
+
+
+def test_a_policy_opens_a_prefix_to_anonymous_readers_and_deny_wins(store):
+    s3 = s3_client(store.endpoint("node1"))
+    s3.create_bucket(Bucket="pub")
+    for key in ("thumbs/a.jpg", "thumbs/secret/b.jpg", "private.txt"):
+        s3.put_object(Bucket="pub", Key=key, Body=key.encode())
+    assert anonymous(store, "GET", "/pub/thumbs/a.jpg").status_code == 403
+    document = policy("pub",
+                      allow("s3:GetObject", "arn:aws:s3:::pub/thumbs/*"),
+                      allow(["s3:ListBucket"], "arn:aws:s3:::pub", Condition={"StringLike": {"s3:prefix": "thumbs/*"}}),
+                      allow("s3:GetObject", "arn:aws:s3:::pub/thumbs/secret/*", effect="Deny"))
+    s3.put_bucket_policy(Bucket="pub", Policy=document)
+    assert s3_client(store.endpoint("node3")).get_bucket_policy(Bucket="pub")["Policy"] == document
+    # Every node enforces it at once.
+    for node in ("node1", "node2", "node3", "node4"):
+        got = anonymous(store, "GET", "/pub/thumbs/a.jpg", node=node)
+        assert got.status_code == 200 and got.content == b"thumbs/a.jpg"
+    assert anonymous(store, "GET", "/pub/thumbs/secret/b.jpg").status_code == 403
+    assert anonymous(store, "GET", "/pub/private.txt").status_code == 403
+    assert anonymous(store, "HEAD", "/pub/thumbs/a.jpg").status_code == 200
+    listing = anonymous(store, "GET", "/pub?list-type=2&prefix=thumbs/")
+    assert listing.status_code == 200 and b"<Key>thumbs/a.jpg</Key>" in listing.content
+    assert anonymous(store, "GET", "/pub?list-type=2").status_code == 403
+    assert anonymous(store, "PUT", "/pub/thumbs/new.jpg", data=b"x").status_code == 403
+    assert anonymous(store, "DELETE", "/pub/thumbs/a.jpg").status_code == 403
+    assert anonymous(store, "GET", "/").status_code == 403
+    # A wrong signature is still refused as one, never taken for an anonymous request.
+    bad = boto3.client("s3", endpoint_url=store.endpoint("node2"), aws_access_key_id=KEY,
+                       aws_secret_access_key="wrong", region_name="us-east-1")
+    assert s3_error(lambda: bad.get_object(Bucket="pub", Key="thumbs/a.jpg"))[0] == "SignatureDoesNotMatch"
+    status = s3.get_bucket_policy_status(Bucket="pub")["PolicyStatus"]
+    assert status["IsPublic"] is True
+    s3.delete_bucket_policy(Bucket="pub")
+    assert anonymous(store, "GET", "/pub/thumbs/a.jpg", node="node4").status_code == 403
+    assert s3_error(lambda: s3.get_bucket_policy(Bucket="pub")) == ("NoSuchBucketPolicy", 404)
+
+
+@pytest.mark.parametrize("statement, names", [
+    ({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::strict/*"}, "anonymous principals"),
+    ({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObjet", "Resource": "arn:aws:s3:::strict/*"}, "invalid action: s3:GetObjet"),
+    ({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/*"}, "invalid resource"),
+    ({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::strict"}, "does not apply"),
+    ({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::strict/*",
+      "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}}, "DateGreaterThan"),
+    ({"Effect": "Allow", "Principal": "*", "NotAction": "s3:DeleteObject", "Resource": "arn:aws:s3:::strict/*"}, "NotAction"),
+    ({"Effect": "Maybe", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::strict/*"}, "Effect"),
+])
+def test_a_policy_the_engine_does_not_understand_is_refused_naming_it(store, statement, names):
+    s3 = s3_client(store.endpoint("node2"))
+    s3.create_bucket(Bucket="strict")
+    good = policy("strict", allow("s3:GetObject", "arn:aws:s3:::strict/open/*"))
+    s3.put_bucket_policy(Bucket="strict", Policy=good)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_bucket_policy(Bucket="strict", Policy=policy("strict", statement))
+    error = e.value.response["Error"]
+    assert error["Code"] == "MalformedPolicy" and names in error["Message"], error
+    assert s3.get_bucket_policy(Bucket="strict")["Policy"] == good
+    assert s3_error(lambda: s3.put_bucket_policy(Bucket="strict", Policy="{not json")) == ("MalformedPolicy", 400)
+
+
+def test_source_ip_conditions_and_anonymous_uploads_through_the_aws_cli(store, tmp_path):
+    s3 = s3_client(store.endpoint("node1"))
+    s3.create_bucket(Bucket="dropbox")
+    document = policy("dropbox", allow("s3:PutObject", "arn:aws:s3:::dropbox/in/*",
+                                       Condition={"IpAddress": {"aws:SourceIp": ["127.0.0.0/8"]}}),
+                      allow("s3:GetObject", "arn:aws:s3:::dropbox/*", Condition={"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}}))
+    path = tmp_path / "policy.json"
+    path.write_text(document)
+    env = tool_env(tmp_path)
+    run(["aws", "--endpoint-url", store.endpoint("node2"), "s3api", "put-bucket-policy", "--bucket", "dropbox",
+         "--policy", f"file://{path}"], env)
+    assert json.loads(run(["aws", "--endpoint-url", store.endpoint("node3"), "s3api", "get-bucket-policy", "--bucket", "dropbox"], env))["Policy"] == document
+    put = anonymous(store, "PUT", "/dropbox/in/report.csv", data=b"a,b\n1,2\n", headers={"Content-Type": "text/csv"})
+    assert put.status_code == 200, put.text
+    head = s3.head_object(Bucket="dropbox", Key="in/report.csv")
+    assert head["ContentType"] == "text/csv" and head["ContentLength"] == 8
+    # From 127.0.0.1, reads are not allowed (the NotIpAddress statement), nor writes elsewhere.
+    assert anonymous(store, "GET", "/dropbox/in/report.csv").status_code == 403
+    assert anonymous(store, "PUT", "/dropbox/out/x", data=b"x").status_code == 403
+
+
+def test_canned_acls_are_owner_only_or_the_matching_policy(store):
+    s3 = s3_client(store.endpoint("node1"))
+    s3.create_bucket(Bucket="acl-pub", ACL="public-read")
+    s3.put_object(Bucket="acl-pub", Key="hello.txt", Body=b"hi", ACL="private")
+    assert anonymous(store, "GET", "/acl-pub/hello.txt").content == b"hi"
+    grants = s3.get_bucket_acl(Bucket="acl-pub")["Grants"]
+    assert {(g["Grantee"].get("URI", g["Grantee"].get("ID")), g["Permission"]) for g in grants} == {
+        (s3.get_bucket_acl(Bucket="acl-pub")["Owner"]["ID"], "FULL_CONTROL"),
+        ("http://acs.amazonaws.com/groups/global/AllUsers", "READ")}
+    s3.put_bucket_acl(Bucket="acl-pub", ACL="private")
+    assert anonymous(store, "GET", "/acl-pub/hello.txt").status_code == 403
+    assert [g["Permission"] for g in s3.get_bucket_acl(Bucket="acl-pub")["Grants"]] == ["FULL_CONTROL"]
+    s3.put_bucket_acl(Bucket="acl-pub", ACL="public-read-write")
+    assert anonymous(store, "PUT", "/acl-pub/anyone.txt", data=b"w").status_code == 200
+    s3.put_bucket_acl(Bucket="acl-pub", ACL="private")
+    # Objects: the owner's ACL only; a public one is refused (a bucket policy does that here).
+    assert s3_error(lambda: s3.put_object(Bucket="acl-pub", Key="p", Body=b"x", ACL="public-read")) == ("AccessControlListNotSupported", 400)
+    assert s3_error(lambda: s3.head_object(Bucket="acl-pub", Key="p"))[1] == 404
+    s3.put_object_acl(Bucket="acl-pub", Key="hello.txt", ACL="bucket-owner-full-control")
+    assert s3_error(lambda: s3.put_object_acl(Bucket="acl-pub", Key="hello.txt", ACL="public-read"))[0] == "AccessControlListNotSupported"
+    acl = s3.get_object_acl(Bucket="acl-pub", Key="hello.txt")
+    assert [g["Permission"] for g in acl["Grants"]] == ["FULL_CONTROL"] and acl["Owner"]["ID"]
+    assert s3_error(lambda: s3.get_object_acl(Bucket="acl-pub", Key="missing"))[1] == 404
+    assert s3_error(lambda: s3.put_object(Bucket="acl-pub", Key="g", Body=b"x", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')) == ("NotImplemented", 501)
+    assert s3_error(lambda: s3.put_object(Bucket="acl-pub", Key="g", Body=b"x", ACL="everyone")) == ("InvalidArgument", 400)
+    # A policy of the owner's own is not replaced by a public ACL.
+    s3.put_bucket_policy(Bucket="acl-pub", Policy=policy("acl-pub", allow("s3:GetObject", "arn:aws:s3:::acl-pub/x/*")))
+    assert s3_error(lambda: s3.put_bucket_acl(Bucket="acl-pub", ACL="public-read")) == ("InvalidRequest", 400)
+
+
+def test_devcluster_bucket_public_opens_a_prefix_and_private_closes_it(store):
+    s3 = s3_client(store.endpoint("node2"))
+    s3.create_bucket(Bucket="photos")
+    s3.put_object(Bucket="photos", Key="thumbs/cat.jpg", Body=b"meow")
+    s3.put_object(Bucket="photos", Key="raw/cat.cr2", Body=b"raw")
+    out = store.run("bucket", "public", "photos/thumbs/").stdout
+    assert "photos/thumbs/" in out and "list and download" in out
+    assert anonymous(store, "GET", "/photos/thumbs/cat.jpg").content == b"meow"
+    assert anonymous(store, "GET", "/photos/raw/cat.cr2").status_code == 403
+    assert anonymous(store, "GET", "/photos?prefix=thumbs/").status_code == 200
+    assert anonymous(store, "GET", "/photos?prefix=raw/").status_code == 403
+    denied = store.run("bucket", "public", "photos", "--access", "everything", check=False)
+    assert denied.returncode != 0 and "download, upload or public" in denied.stderr
+    store.run("bucket", "private", "photos")
+    assert anonymous(store, "GET", "/photos/thumbs/cat.jpg").status_code == 403
+    missing = store.run("bucket", "public", "no-such-bucket", check=False)
+    assert missing.returncode != 0 and "NoSuchBucket" in missing.stderr

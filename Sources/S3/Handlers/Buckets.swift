@@ -1,5 +1,7 @@
 import Cluster
+import Core
 import HTTP
+import Storage
 
 extension S3Exchange {
     func listBuckets() {
@@ -43,7 +45,13 @@ extension S3Exchange {
                     return fail(.malformedXML("The XML you provided was not well-formed: \(error)"))
                 }
             }
-            layer.makeBucket(s3.bucket) { [self] result in
+            var settings = BucketSettings()
+            do throws(S3Error) {
+                settings = try createdSettings()
+            } catch {
+                return fail(error)
+            }
+            layer.makeBucket(s3.bucket, settings: settings) { [self] result in
                 switch result {
                 // AWS, for compatibility, in us-east-1 only: re-creating your own bucket succeeds.
                 case .failure(.bucketAlreadyOwnedByYou) where api.region == "us-east-1", .success:
@@ -52,6 +60,20 @@ extension S3Exchange {
                 }
             }
         }
+    }
+
+    /// The settings a new bucket starts with from its request: a public canned ACL is its policy.
+    private func createdSettings() throws(S3Error) -> BucketSettings {
+        var settings = BucketSettings()
+        if grantsSomeone { throw CannedACL.grantsNotSupported }
+        let stamp = WallTime.now().millisecondsSinceEpoch
+        if let header = request.head.headers["x-amz-acl"], let access = try CannedACL.parse(header).publicAccess {
+            let document = CannedPolicy.document(bucket: s3.bucket, access: access)
+            settings.policy = Stamped(
+                try Policy.parse(Array(document.utf8), bucket: BucketInfo(name: s3.bucket, created: stamp)),
+                changed: stamp)
+        }
+        return settings
     }
 
     func headBucket() {

@@ -58,7 +58,7 @@ extension S3Exchange {
         guard tagging == "COPY" || tagging == "REPLACE" else {
             return fail(.invalidArgument("x-amz-tagging-directive must be COPY or REPLACE"))
         }
-        guard let source = copySource() else { return }
+        guard objectACLIsOwners(), let source = copySource() else { return }
         if source.bucket == s3.bucket && source.key == s3.key && source.versionID == nil && directive == "COPY" {
             return fail(
                 .invalidRequest(

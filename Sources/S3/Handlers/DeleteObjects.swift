@@ -35,6 +35,12 @@ extension S3Exchange {
                     next += 1
                     running += 1
                     let item = keys[i]
+                    let action = item.versionID == nil ? "s3:DeleteObject" : "s3:DeleteObjectVersion"
+                    guard auth.allows(action, on: S3Request.arn(bucket: s3.bucket, key: item.key)) else {
+                        results[i] = (item.key, item.versionID, nil, S3Error.accessDenied("Access Denied"))
+                        running -= 1
+                        continue
+                    }
                     layer.deleteObject(bucket: s3.bucket, key: item.key, versionID: item.versionID) { [self] result in
                         switch result {
                         case .success(let outcome):
@@ -48,6 +54,8 @@ extension S3Exchange {
                         if running == 0 && next == keys.count { respond() } else { launch() }
                     }
                 }
+                // Every key left was refused without a delete to wait for.
+                if running == 0 && next == keys.count { respond() }
             }
             func respond() {
                 var w = XMLWriter()

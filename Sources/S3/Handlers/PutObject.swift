@@ -55,6 +55,7 @@ extension S3Exchange {
     /// CreateMultipartUpload): content type, user metadata, stored headers. False after answering with
     /// an error.
     func readObjectAttributes(into options: inout PutOptions) -> Bool {
+        guard objectACLIsOwners() else { return false }
         let headers = request.head.headers
         options.contentType = headers["Content-Type"] ?? "binary/octet-stream"
         var metadataBytes = 0

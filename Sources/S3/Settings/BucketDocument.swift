@@ -25,16 +25,4 @@ extension BucketDocument {
     static var contentType: String { "application/xml" }
     static func refusesDelete(_ bucket: BucketInfo) -> S3Error? { nil }
 
-    /// An XML body parsed, or MalformedXML saying what is wrong.
-    static func xml(_ body: [UInt8], root: String) throws(S3Error) -> XMLElement {
-        let xml: XMLElement
-        do throws(XMLElement.Failure) {
-            xml = try XMLElement.parse(body)
-        } catch {
-            throw .malformedXML(
-                "The XML you provided was not well-formed or did not validate against our published schema: \(error)")
-        }
-        guard xml.name == root else { throw .malformedXML("expected a \(root) document, not \(xml.name)") }
-        return xml
-    }
 }

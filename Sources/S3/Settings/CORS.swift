@@ -17,7 +17,7 @@ enum CORS: BucketDocument {
         guard body.count <= documentBytesMax else {
             throw .malformedXML("the CORS configuration is larger than \(documentBytesMax) bytes")
         }
-        let xml = try xml(body, root: "CORSConfiguration")
+        let xml = try XMLElement.document(body, root: "CORSConfiguration")
         let rules = xml.all("CORSRule")
         guard !rules.isEmpty else { throw .malformedXML("a CORSConfiguration needs at least one CORSRule") }
         guard rules.count <= rulesMax else {
@@ -73,21 +73,13 @@ enum CORS: BucketDocument {
         return w.document
     }
 
-    /// Whether `value` matches `pattern`, which may hold one `*` standing for any run of characters.
-    static func matches(_ pattern: String, _ value: String) -> Bool {
-        guard let star = pattern.firstIndex(of: "*") else { return pattern == value }
-        let head = pattern[..<star]
-        let tail = pattern[pattern.index(after: star)...]
-        return value.count >= head.count + tail.count && value.hasPrefix(head) && value.hasSuffix(tail)
-    }
-
     /// The first rule allowing `origin` to use `method` with every one of `headers` (lower case).
     static func rule(
         in rules: [CORSRule], origin: String, method: String, headers: [String] = []
     ) -> CORSRule? {
         rules.first { rule in
-            rule.allowedOrigins.contains { matches($0, origin) } && rule.allowedMethods.contains(method)
-                && headers.allSatisfy { h in rule.allowedHeaders.contains { matches($0, h) } }
+            rule.allowedOrigins.contains { Wildcard.matches($0, origin) } && rule.allowedMethods.contains(method)
+                && headers.allSatisfy { h in rule.allowedHeaders.contains { Wildcard.matches($0, h) } }
         }
     }
 
