@@ -16,7 +16,7 @@ extension S3Request {
             case .listObjectVersions: "ListBucketVersions"
             case .listMultipartUploads: "ListBucketMultipartUploads"
             case .putObject, .copyObject, .createMultipartUpload, .uploadPart, .uploadPartCopy,
-                .completeMultipartUpload:
+                .completeMultipartUpload, .postObject:
                 "PutObject"
             case .getObject, .headObject: versioned ? "GetObjectVersion" : "GetObject"
             case .deleteObject: versioned ? "DeleteObjectVersion" : "DeleteObject"

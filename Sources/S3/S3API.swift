@@ -72,12 +72,13 @@ public final class S3API {
             return S3Exchange.fail(response, isHead: isHead, e, resource: resource, requestID: requestID)
         }
         allowCrossOrigin(request, response, bucket: s3.bucket) { [self] in
-            if s3.operation == .preflight {
+            // A preflight is never signed; a form upload is signed in its fields, not its headers.
+            if s3.operation == .preflight || s3.operation == .postObject {
                 operation = s3.operation.rawValue
                 return S3Exchange(
                     api: self, request: request, response: response, s3: s3, auth: nil, requestID: requestID
                 )
-                .preflight()
+                .run()
             }
             let start = { (auth: S3Auth) in
                 operation = s3.operation.rawValue
@@ -276,6 +277,7 @@ final class S3Exchange {
         case .getObjectAcl: getObjectAcl()
         case .putObjectAcl: putObjectAcl()
         case .preflight: preflight()
+        case .postObject: postObject()
         }
     }
 

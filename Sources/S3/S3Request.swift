@@ -43,6 +43,8 @@ public struct S3Request: Sendable {
         case putObjectAcl = "PutObjectAcl"
         /// A browser's CORS preflight (`OPTIONS`), never signed.
         case preflight = "PreflightRequest"
+        /// An HTML form upload (`POST /bucket`, multipart/form-data), signed in its fields.
+        case postObject = "PostObject"
     }
 
     public var operation: Operation
@@ -140,6 +142,7 @@ public struct S3Request: Sendable {
             case "HEAD": operation = .headBucket
             case "DELETE": operation = .deleteBucket
             case "GET": operation = query["list-type"] == "2" ? .listObjectsV2 : .listObjects
+            case "POST": operation = .postObject
             default: throw .methodNotAllowed("\(method) on a bucket")
             }
             return

@@ -2,7 +2,9 @@
 headless Chromium that uploads from another origin), policies and anonymous access, canned ACLs,
 browser form uploads (presigned POST), lifecycle, object lock and per-bucket notifications."""
 
+import hashlib
 import http.server
+import os
 import json
 import threading
 
@@ -306,3 +308,113 @@ def test_devcluster_bucket_public_opens_a_prefix_and_private_closes_it(store):
     assert anonymous(store, "GET", "/photos/thumbs/cat.jpg").status_code == 403
     missing = store.run("bucket", "public", "no-such-bucket", check=False)
     assert missing.returncode != 0 and "NoSuchBucket" in missing.stderr
+
+
+# ---------------------------------------------------------------- browser form uploads (presigned POST)
+
+def post_form(url, fields, file_bytes, filename="upload.bin", as_files=False, allow_redirects=False):
+    """A real multipart/form-data POST: fields as plain parts (or, `as_files`, as file parts as some
+    libraries send them), the file last."""
+    if as_files:
+        files = [(name, (None, value)) for name, value in fields.items()] + [("file", (filename, file_bytes))]
+        return requests.post(url, files=files, timeout=30, allow_redirects=allow_redirects)
+    return requests.post(url, data=fields, files={"file": (filename, file_bytes)}, timeout=30, allow_redirects=allow_redirects)
+
+
+def test_boto3_presigned_post_uploads_with_conditions_and_status(store):
+    s3 = s3_client(store.endpoint("node1"), signature_version="s3v4")
+    s3.create_bucket(Bucket="forms")
+    post = s3.generate_presigned_post(
+        "forms", "uploads/${filename}",
+        Fields={"Content-Type": "image/png", "success_action_status": "201", "x-amz-meta-owner": "ada"},
+        Conditions=[["starts-with", "$key", "uploads/"], {"Content-Type": "image/png"}, {"success_action_status": "201"},
+                    ["content-length-range", 1, 1 << 20], {"x-amz-meta-owner": "ada"}],
+        ExpiresIn=600)
+    data = os.urandom(300_000)
+    r = post_form(post["url"].replace(store.endpoint("node1"), store.endpoint("node3")), post["fields"], data, filename="cat.png")
+    assert r.status_code == 201, r.text
+    assert b"<Key>uploads/cat.png</Key>" in r.content and b"<Bucket>forms</Bucket>" in r.content
+    head = s3.head_object(Bucket="forms", Key="uploads/cat.png")
+    assert head["ContentType"] == "image/png" and head["Metadata"] == {"owner": "ada"}
+    assert s3.get_object(Bucket="forms", Key="uploads/cat.png")["Body"].read() == data
+    assert r.headers["ETag"] == head["ETag"]
+    # The same form with every field sent as a file part.
+    r = post_form(post["url"], post["fields"], b"png bytes", filename="dog.png", as_files=True)
+    assert r.status_code == 201, r.text
+    assert s3.get_object(Bucket="forms", Key="uploads/dog.png")["Body"].read() == b"png bytes"
+    assert "x-amz-signature" in post["fields"]
+    # A large file streams through (the policy allows up to 32 MiB here).
+    big = s3.generate_presigned_post("forms", "big/${filename}", Conditions=[["content-length-range", 1, 32 << 20]])
+    data = os.urandom(20 << 20)
+    assert post_form(big["url"], big["fields"], data, filename="video.mp4").status_code == 204
+    assert hashlib.md5(s3.get_object(Bucket="forms", Key="big/video.mp4")["Body"].read()).digest() == hashlib.md5(data).digest()
+    # boto3's SigV2 form (what its default signer makes here), too.
+    v2 = s3_client(store.endpoint("node2")).generate_presigned_post("forms", "v2/${filename}")
+    assert "signature" in v2["fields"] and "AWSAccessKeyId" in v2["fields"]
+    assert post_form(v2["url"], v2["fields"], b"v2", filename="a.txt").status_code == 204
+    assert s3.get_object(Bucket="forms", Key="v2/a.txt")["Body"].read() == b"v2"
+
+
+def test_presigned_post_refusals_have_awss_codes_and_store_nothing(store):
+    s3 = s3_client(store.endpoint("node2"), signature_version="s3v4")
+    s3.create_bucket(Bucket="forms-no")
+
+    def form(key="in/x", **kwargs):
+        return s3.generate_presigned_post("forms-no", key, **kwargs)
+
+    def code(r):
+        return r.status_code, (r.text.split("<Code>")[1].split("</Code>")[0] if "<Code>" in r.text else "")
+
+    ok = form(Conditions=[["content-length-range", 10, 100]])
+    assert code(post_form(ok["url"], ok["fields"], b"x" * 101)) == (400, "EntityTooLarge")
+    assert code(post_form(ok["url"], ok["fields"], b"x" * 9)) == (400, "EntityTooSmall")
+    assert post_form(ok["url"], ok["fields"], b"x" * 50).status_code == 204
+    assert s3.get_object(Bucket="forms-no", Key="in/x")["Body"].read() == b"x" * 50
+    expired = form(key="in/expired", ExpiresIn=-10)
+    r = post_form(expired["url"], expired["fields"], b"late")
+    assert code(r) == (403, "AccessDenied") and "expired" in r.text
+    bad = dict(ok["fields"], **{"x-amz-signature": "0" * 64})
+    assert code(post_form(ok["url"], bad, b"x" * 50)) == (403, "SignatureDoesNotMatch")
+    changed = dict(ok["fields"], key="elsewhere/x")
+    r = post_form(ok["url"], changed, b"x" * 50)
+    assert code(r) == (403, "AccessDenied") and "Condition failed" in r.text
+    extra = dict(ok["fields"], **{"x-amz-meta-sneaky": "1"})
+    r = post_form(ok["url"], extra, b"x" * 50)
+    assert code(r) == (403, "AccessDenied") and "Extra input fields: x-amz-meta-sneaky" in r.text
+    no_key = {k: v for k, v in ok["fields"].items() if k != "key"}
+    assert code(post_form(ok["url"], no_key, b"x")) == (400, "InvalidArgument")
+    no_file = requests.post(ok["url"], files=[(k, (None, v)) for k, v in ok["fields"].items()], timeout=10)
+    assert code(no_file) == (400, "InvalidArgument")
+    assert code(requests.post(ok["url"], data=b"not a form", headers={"Content-Type": "text/plain"}, timeout=10)) == (400, "MalformedPOSTRequest")
+    # An unsigned form: only where the bucket's policy lets anyone upload.
+    assert code(post_form(ok["url"], {"key": "anon/x"}, b"anon")) == (403, "AccessDenied")
+    s3.put_bucket_policy(Bucket="forms-no", Policy=policy("forms-no", allow("s3:PutObject", "arn:aws:s3:::forms-no/anon/*")))
+    assert post_form(ok["url"], {"key": "anon/x"}, b"anon").status_code == 204
+    assert s3.get_object(Bucket="forms-no", Key="anon/x")["Body"].read() == b"anon"
+    for key in ("in/expired", "elsewhere/x"):
+        assert s3_error(lambda: s3.head_object(Bucket="forms-no", Key=key))[1] == 404
+
+
+def test_a_sigv2_form_with_a_redirect(store):
+    import base64
+    import datetime
+    import hashlib
+    import hmac
+    from test_s3 import SECRET
+    s3 = s3_client(store.endpoint("node4"))
+    s3.create_bucket(Bucket="forms-v2")
+    expiration = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    document = {"expiration": expiration, "conditions": [
+        {"bucket": "forms-v2"}, ["starts-with", "$key", "v2/"], {"acl": "private"},
+        {"success_action_redirect": "http://localhost:3000/done"}, ["starts-with", "$Content-Type", ""]]}
+    encoded = base64.b64encode(json.dumps(document).encode()).decode()
+    signature = base64.b64encode(hmac.new(SECRET.encode(), encoded.encode(), hashlib.sha1).digest()).decode()
+    fields = {"key": "v2/${filename}", "AWSAccessKeyId": KEY, "acl": "private", "policy": encoded, "signature": signature,
+              "success_action_redirect": "http://localhost:3000/done", "Content-Type": "text/plain"}
+    r = post_form(store.endpoint("node4") + "/forms-v2", fields, b"old school", filename="notes.txt")
+    assert r.status_code == 303, r.text
+    location = r.headers["Location"]
+    assert location.startswith("http://localhost:3000/done?bucket=forms-v2&key=v2%2Fnotes.txt&etag=")
+    assert s3.get_object(Bucket="forms-v2", Key="v2/notes.txt")["Body"].read() == b"old school"
+    wrong = dict(fields, signature=base64.b64encode(b"0" * 20).decode())
+    assert post_form(store.endpoint("node4") + "/forms-v2", wrong, b"x").status_code == 403

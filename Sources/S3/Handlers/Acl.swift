@@ -118,23 +118,23 @@ extension S3Exchange {
         return everyone.contains("READ") ? .download : nil
     }
 
-    /// Whether the request grants anything to anyone with `x-amz-grant-*` headers.
-    var grantsSomeone: Bool {
-        request.head.headers.fields.contains { $0.name.lowercased().hasPrefix("x-amz-grant-") }
+    /// Whether the request (or a form's `headers`) grants anything to anyone with `x-amz-grant-*`.
+    func grantsSomeone(_ headers: HTTPHeaders? = nil) -> Bool {
+        (headers ?? request.head.headers).fields.contains { $0.name.lowercased().hasPrefix("x-amz-grant-") }
     }
 
     /// False (after answering) when the request grants anything to anyone.
-    func requestGrantsNone() -> Bool {
-        guard grantsSomeone else { return true }
+    func requestGrantsNone(_ headers: HTTPHeaders? = nil) -> Bool {
+        guard grantsSomeone(headers) else { return true }
         fail(CannedACL.grantsNotSupported)
         return false
     }
 
     /// False (after answering) when a request that creates an object asks for an ACL other than the
     /// owner's (public ones are bucket policies here).
-    func objectACLIsOwners() -> Bool {
-        guard requestGrantsNone() else { return false }
-        guard let header = request.head.headers["x-amz-acl"] else { return true }
+    func objectACLIsOwners(_ headers: HTTPHeaders? = nil) -> Bool {
+        guard requestGrantsNone(headers) else { return false }
+        guard let header = (headers ?? request.head.headers)["x-amz-acl"] else { return true }
         do throws(S3Error) {
             if try CannedACL.parse(header).publicAccess != nil { throw CannedACL.objectsCannotBePublic }
             return true

@@ -65,7 +65,7 @@ extension S3Exchange {
     /// The settings a new bucket starts with from its request: a public canned ACL is its policy.
     private func createdSettings() throws(S3Error) -> BucketSettings {
         var settings = BucketSettings()
-        if grantsSomeone { throw CannedACL.grantsNotSupported }
+        if grantsSomeone() { throw CannedACL.grantsNotSupported }
         let stamp = WallTime.now().millisecondsSinceEpoch
         if let header = request.head.headers["x-amz-acl"], let access = try CannedACL.parse(header).publicAccess {
             let document = CannedPolicy.document(bucket: s3.bucket, access: access)

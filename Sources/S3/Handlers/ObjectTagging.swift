@@ -68,9 +68,9 @@ extension S3Exchange {
 
     /// The tags of a new object from `x-amz-tagging` (PutObject, CreateMultipartUpload, a copy with
     /// `x-amz-tagging-directive: REPLACE`); nil after answering with an error.
-    func requestTags() -> [String: String]? {
+    func requestTags(_ headers: HTTPHeaders? = nil) -> [String: String]? {
         do throws(Tagging.Invalid) {
-            return try Tagging.parse(header: request.head.headers["x-amz-tagging"] ?? "")
+            return try Tagging.parse(header: (headers ?? request.head.headers)["x-amz-tagging"] ?? "")
         } catch {
             fail(.invalidTag(error.description))
             return nil

@@ -52,11 +52,11 @@ extension S3Exchange {
     }
 
     /// The attributes an object keeps from the request that creates it (PutObject,
-    /// CreateMultipartUpload): content type, user metadata, stored headers. False after answering with
-    /// an error.
-    func readObjectAttributes(into options: inout PutOptions) -> Bool {
-        guard objectACLIsOwners() else { return false }
-        let headers = request.head.headers
+    /// CreateMultipartUpload; `headers`: a form upload's fields): content type, user metadata, tags,
+    /// stored headers. False after answering with an error.
+    func readObjectAttributes(into options: inout PutOptions, from fields: HTTPHeaders? = nil) -> Bool {
+        let headers = fields ?? request.head.headers
+        guard objectACLIsOwners(headers) else { return false }
         options.contentType = headers["Content-Type"] ?? "binary/octet-stream"
         var metadataBytes = 0
         for (name, value) in headers where name.lowercased().hasPrefix("x-amz-meta-") {
@@ -68,7 +68,7 @@ extension S3Exchange {
             fail(.metadataTooLarge())
             return false
         }
-        guard let tags = requestTags() else { return false }
+        guard let tags = requestTags(headers) else { return false }
         options.tags = tags
         for name in S3Exchange.storedHeaders {
             guard var value = headers[name] else { continue }
