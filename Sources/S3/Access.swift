@@ -38,6 +38,12 @@ extension S3Request {
             case .putBucketAcl: "PutBucketAcl"
             case .getObjectAcl: versioned ? "GetObjectVersionAcl" : "GetObjectAcl"
             case .putObjectAcl: versioned ? "PutObjectVersionAcl" : "PutObjectAcl"
+            case .getObjectLockConfiguration: "GetBucketObjectLockConfiguration"
+            case .putObjectLockConfiguration: "PutBucketObjectLockConfiguration"
+            case .getObjectRetention: "GetObjectRetention"
+            case .putObjectRetention: "PutObjectRetention"
+            case .getObjectLegalHold: "GetObjectLegalHold"
+            case .putObjectLegalHold: "PutObjectLegalHold"
             case .preflight: nil
             }
         return name.map { "s3:" + $0 }
@@ -66,7 +72,8 @@ extension S3Request.Operation {
         switch self {
         case .putObject, .getObject, .headObject, .deleteObject, .createMultipartUpload, .uploadPart,
             .completeMultipartUpload, .abortMultipartUpload, .listParts, .copyObject, .uploadPartCopy,
-            .putObjectTagging, .getObjectTagging, .deleteObjectTagging, .getObjectAcl, .putObjectAcl, .deleteObjects:
+            .putObjectTagging, .getObjectTagging, .deleteObjectTagging, .getObjectAcl, .putObjectAcl, .deleteObjects,
+            .getObjectRetention, .putObjectRetention, .getObjectLegalHold, .putObjectLegalHold, .postObject:
             true
         default: false
         }

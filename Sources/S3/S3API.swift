@@ -276,6 +276,12 @@ final class S3Exchange {
         case .putBucketAcl: putBucketAcl()
         case .getObjectAcl: getObjectAcl()
         case .putObjectAcl: putObjectAcl()
+        case .getObjectLockConfiguration: getBucketSetting(ObjectLockDocument.self)
+        case .putObjectLockConfiguration: putBucketSetting(ObjectLockDocument.self)
+        case .getObjectRetention: getObjectRetention()
+        case .putObjectRetention: putObjectRetention()
+        case .getObjectLegalHold: getObjectLegalHold()
+        case .putObjectLegalHold: putObjectLegalHold()
         case .preflight: preflight()
         case .postObject: postObject()
         }

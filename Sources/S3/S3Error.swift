@@ -150,6 +150,8 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
         case .methodNotAllowed(let m):
             .methodNotAllowed("The specified method is not allowed against this resource: \(m).")
         case .invalidBucketState(let m): S3Error("InvalidBucketState", 409, m)
+        case .invalidRequest(let m): .invalidRequest(m)
+        case .objectLocked(let m): .accessDenied("Access Denied because object protected by object lock: \(m).")
         case .internalError: S3Error("InternalError", 500, "We encountered an internal error: \(e.description)")
         }
     }

@@ -41,6 +41,12 @@ public struct S3Request: Sendable {
         case putBucketAcl = "PutBucketAcl"
         case getObjectAcl = "GetObjectAcl"
         case putObjectAcl = "PutObjectAcl"
+        case getObjectLockConfiguration = "GetObjectLockConfiguration"
+        case putObjectLockConfiguration = "PutObjectLockConfiguration"
+        case getObjectRetention = "GetObjectRetention"
+        case putObjectRetention = "PutObjectRetention"
+        case getObjectLegalHold = "GetObjectLegalHold"
+        case putObjectLegalHold = "PutObjectLegalHold"
         /// A browser's CORS preflight (`OPTIONS`), never signed.
         case preflight = "PreflightRequest"
         /// An HTML form upload (`POST /bucket`, multipart/form-data), signed in its fields.
@@ -69,6 +75,7 @@ public struct S3Request: Sendable {
         ("policyStatus", ["GET": .getBucketPolicyStatus]),
         ("policy", ["GET": .getBucketPolicy, "PUT": .putBucketPolicy, "DELETE": .deleteBucketPolicy]),
         ("acl", ["GET": .getBucketAcl, "PUT": .putBucketAcl]),
+        ("object-lock", ["GET": .getObjectLockConfiguration, "PUT": .putObjectLockConfiguration]),
         ("location", ["GET": .getBucketLocation]),
         ("uploads", ["GET": .listMultipartUploads]),
         ("delete", ["POST": .deleteObjects]),
@@ -76,17 +83,19 @@ public struct S3Request: Sendable {
     static let objectSubresources: [Subresource] = [
         ("tagging", ["GET": .getObjectTagging, "PUT": .putObjectTagging, "DELETE": .deleteObjectTagging]),
         ("acl", ["GET": .getObjectAcl, "PUT": .putObjectAcl]),
+        ("retention", ["GET": .getObjectRetention, "PUT": .putObjectRetention]),
+        ("legal-hold", ["GET": .getObjectLegalHold, "PUT": .putObjectLegalHold]),
     ]
 
     /// Subresources this server does not implement: answered with NotImplemented, never mistaken for a
     /// listing or an object.
     static let unsupportedBucketQueries = [
         "lifecycle", "tagging", "encryption", "replication", "website", "logging", "notification",
-        "object-lock", "ownershipControls", "requestPayment", "accelerate", "analytics", "inventory", "metrics",
+        "ownershipControls", "requestPayment", "accelerate", "analytics", "inventory", "metrics",
         "intelligent-tiering", "publicAccessBlock",
     ]
     static let unsupportedObjectQueries = [
-        "retention", "legal-hold", "restore", "select", "attributes", "torrent",
+        "restore", "select", "attributes", "torrent",
     ]
 
     /// `domains`: host names under which the first label is a bucket (virtual-host style).

@@ -418,3 +418,79 @@ def test_a_sigv2_form_with_a_redirect(store):
     assert s3.get_object(Bucket="forms-v2", Key="v2/notes.txt")["Body"].read() == b"old school"
     wrong = dict(fields, signature=base64.b64encode(b"0" * 20).decode())
     assert post_form(store.endpoint("node4") + "/forms-v2", wrong, b"x").status_code == 403
+
+
+# ---------------------------------------------------------------- object lock
+
+def later(seconds):
+    import datetime
+    return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+
+
+def test_object_lock_keeps_retained_and_held_versions(store):
+    s3 = s3_client(store.endpoint("node1"))
+    s3.create_bucket(Bucket="vault", ObjectLockEnabledForBucket=True)
+    assert s3.get_bucket_versioning(Bucket="vault")["Status"] == "Enabled"
+    assert s3.get_object_lock_configuration(Bucket="vault")["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    assert s3_error(lambda: s3.put_bucket_versioning(Bucket="vault", VersioningConfiguration={"Status": "Suspended"})) == ("InvalidBucketState", 409)
+
+    gov = s3.put_object(Bucket="vault", Key="gov", Body=b"g", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=later(3600))
+    head = s3.head_object(Bucket="vault", Key="gov")
+    assert head["ObjectLockMode"] == "GOVERNANCE" and head["ObjectLockRetainUntilDate"] > later(3500)
+    other = s3_client(store.endpoint("node3"))
+    assert s3_error(lambda: other.delete_object(Bucket="vault", Key="gov", VersionId=gov["VersionId"])) == ("AccessDenied", 403)
+    # A delete without a version adds a delete marker: allowed, and the version stays.
+    assert other.delete_object(Bucket="vault", Key="gov")["DeleteMarker"] is True
+    assert other.get_object(Bucket="vault", Key="gov", VersionId=gov["VersionId"])["Body"].read() == b"g"
+    # Shortening GOVERNANCE needs the bypass; then the delete with the bypass goes through.
+    assert s3_error(lambda: s3.put_object_retention(Bucket="vault", Key="gov", VersionId=gov["VersionId"],
+                                                    Retention={"Mode": "GOVERNANCE", "RetainUntilDate": later(60)})) == ("AccessDenied", 403)
+    s3.put_object_retention(Bucket="vault", Key="gov", VersionId=gov["VersionId"], BypassGovernanceRetention=True,
+                            Retention={"Mode": "GOVERNANCE", "RetainUntilDate": later(60)})
+    assert s3.get_object_retention(Bucket="vault", Key="gov", VersionId=gov["VersionId"])["Retention"]["RetainUntilDate"] < later(120)
+    s3.delete_object(Bucket="vault", Key="gov", VersionId=gov["VersionId"], BypassGovernanceRetention=True)
+    assert s3_error(lambda: s3.head_object(Bucket="vault", Key="gov", VersionId=gov["VersionId"]))[1] == 404
+
+    comp = s3.put_object(Bucket="vault", Key="comp", Body=b"c", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=later(3))
+    assert s3_error(lambda: s3.delete_object(Bucket="vault", Key="comp", VersionId=comp["VersionId"], BypassGovernanceRetention=True)) == ("AccessDenied", 403)
+    assert s3_error(lambda: s3.put_object_retention(Bucket="vault", Key="comp", VersionId=comp["VersionId"], BypassGovernanceRetention=True,
+                                                    Retention={"Mode": "GOVERNANCE", "RetainUntilDate": later(3600)})) == ("AccessDenied", 403)
+    deleted = s3.delete_objects(Bucket="vault", Delete={"Objects": [{"Key": "comp", "VersionId": comp["VersionId"]}]})
+    assert deleted["Errors"][0]["Code"] == "AccessDenied" and "Deleted" not in deleted
+    # Retention ends: the version may go.
+    wait_until(lambda: later(0).timestamp() > s3.head_object(Bucket="vault", Key="comp")["ObjectLockRetainUntilDate"].timestamp() + 0.5,
+               timeout=10, interval=0.2, message="retention over")
+    s3.delete_object(Bucket="vault", Key="comp", VersionId=comp["VersionId"])
+
+    held = s3.put_object(Bucket="vault", Key="held", Body=b"h", ObjectLockLegalHoldStatus="ON")
+    assert s3.get_object_legal_hold(Bucket="vault", Key="held")["LegalHold"]["Status"] == "ON"
+    assert s3_error(lambda: s3.delete_object(Bucket="vault", Key="held", VersionId=held["VersionId"], BypassGovernanceRetention=True)) == ("AccessDenied", 403)
+    s3.put_object_legal_hold(Bucket="vault", Key="held", VersionId=held["VersionId"], LegalHold={"Status": "OFF"})
+    s3.delete_object(Bucket="vault", Key="held", VersionId=held["VersionId"])
+    assert s3_error(lambda: s3.get_object_retention(Bucket="vault", Key="nothing"))[1] == 404
+
+
+def test_default_retention_and_buckets_without_lock(store):
+    s3 = s3_client(store.endpoint("node2"))
+    s3.create_bucket(Bucket="lock-later")
+    rule = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}}
+    # Object lock needs versioning, and lock headers need object lock.
+    assert s3_error(lambda: s3.put_object_lock_configuration(Bucket="lock-later", ObjectLockConfiguration=rule)) == ("InvalidBucketState", 409)
+    assert s3_error(lambda: s3.put_object(Bucket="lock-later", Key="k", Body=b"x", ObjectLockLegalHoldStatus="ON")) == ("InvalidRequest", 400)
+    assert s3_error(lambda: s3.get_object_lock_configuration(Bucket="lock-later")) == ("ObjectLockConfigurationNotFoundError", 404)
+    s3.put_bucket_versioning(Bucket="lock-later", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object_lock_configuration(Bucket="lock-later", ObjectLockConfiguration=rule)
+    got = s3_client(store.endpoint("node4")).get_object_lock_configuration(Bucket="lock-later")["ObjectLockConfiguration"]
+    assert got["Rule"]["DefaultRetention"] == {"Mode": "GOVERNANCE", "Days": 1}
+    v = s3.put_object(Bucket="lock-later", Key="k", Body=b"x")
+    retention = s3.get_object_retention(Bucket="lock-later", Key="k")["Retention"]
+    assert retention["Mode"] == "GOVERNANCE" and later(86400 - 120) < retention["RetainUntilDate"] < later(86400 + 120)
+    assert s3_error(lambda: s3.delete_object(Bucket="lock-later", Key="k", VersionId=v["VersionId"])) == ("AccessDenied", 403)
+    # Multipart uploads get it too.
+    upload = s3.create_multipart_upload(Bucket="lock-later", Key="mp", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=later(3600))
+    part = s3.upload_part(Bucket="lock-later", Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"part")
+    s3.complete_multipart_upload(Bucket="lock-later", Key="mp", UploadId=upload["UploadId"],
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert s3.head_object(Bucket="lock-later", Key="mp")["ObjectLockMode"] == "COMPLIANCE"
+    bad = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1, "Years": 1}}}
+    assert s3_error(lambda: s3.put_object_lock_configuration(Bucket="lock-later", ObjectLockConfiguration=bad))[0] == "MalformedXML"

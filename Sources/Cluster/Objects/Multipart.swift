@@ -12,7 +12,12 @@ extension ObjectLayer {
     ) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
         requireBucket(bucket) { [self] found in
-            if case .failure(let e) = found { return done(.failure(e)) }
+            var options = options
+            do throws(ObjectError) {
+                options = try ObjectLockRules.applying(options, bucket: try found.get(), now: .now())
+            } catch {
+                return done(.failure(error))
+            }
             let g = set.geometry
             let id = Crypto.randomBytes(16).hexString
             var template = ObjectVersion(
@@ -23,6 +28,8 @@ extension ObjectLayer {
                     distribution: set.distribution(bucket: bucket, key: key)),
                 dataDir: id)
             template.tags = options.tags
+            template.retention = options.retention
+            template.legalHold = options.legalHold
             let upload = MultipartUpload(
                 uploadID: id, bucket: bucket, key: key, initiated: WallTime.now().millisecondsSinceEpoch,
                 template: template)

@@ -37,6 +37,10 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
     case lockTimeout(resource: String, waited: Duration)
     /// The operation does not apply to what was named (a delete marker's tags, say): 405.
     case methodNotAllowed(String)
+    /// The request cannot be done as asked (S3's InvalidRequest, 400).
+    case invalidRequest(String)
+    /// Object lock keeps the version (S3 answers 403 AccessDenied).
+    case objectLocked(String)
     /// The bucket is not in a state that allows the request (S3's InvalidBucketState, 409).
     case invalidBucketState(String)
     case internalError(String)
@@ -63,6 +67,8 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
         case .incompleteBody(let why): "the request body was incomplete: \(why)"
         case .badDigest(let why): why
         case .invalidBucketState(let why): why
+        case .invalidRequest(let why): why
+        case .objectLocked(let why): "object lock protects it: \(why)"
         case .signatureDoesNotMatch(let why): why
         case .entityTooLarge(let limit): "the object is larger than \(limit) bytes"
         case .diskFull: "no space left on the nodes' disks"

@@ -330,12 +330,13 @@ public final class ObjectLayer {
     /// versioning is enabled, the null one when suspended). S3 answers success whether or not the object
     /// existed.
     public func deleteObject(
-        bucket: String, key: String, versionID: String? = nil,
+        bucket: String, key: String, versionID: String? = nil, bypassGovernance: Bool = false,
         _ done: @escaping (Result<DeleteOutcome, ObjectError>) -> Void
     ) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
         locked(bucket: bucket, key: key, failed: { done(.failure($0)) }) { [self] lock in
-            deleteLocked(bucket: bucket, key: key, versionID: versionID) { result in
+            deleteLocked(bucket: bucket, key: key, versionID: versionID, bypassGovernance: bypassGovernance) {
+                result in
                 lock.release()
                 done(result)
             }
@@ -343,14 +344,36 @@ public final class ObjectLayer {
     }
 
     private func deleteLocked(
-        bucket: String, key: String, versionID: String?, _ done: @escaping (Result<DeleteOutcome, ObjectError>) -> Void
+        bucket: String, key: String, versionID: String?, bypassGovernance: Bool,
+        _ done: @escaping (Result<DeleteOutcome, ObjectError>) -> Void
     ) {
         if let versionID {
-            return removeVersion(bucket: bucket, key: key, versionID: versionID) { result in
-                done(
-                    result.map {
-                        DeleteOutcome(versionID: versionID == "null" ? nil : versionID, isDeleteMarker: false)
-                    })
+            let remove = { [self] in
+                removeVersion(bucket: bucket, key: key, versionID: versionID) { result in
+                    done(
+                        result.map {
+                            DeleteOutcome(versionID: versionID == "null" ? nil : versionID, isDeleteMarker: false)
+                        })
+                }
+            }
+            // Under object lock, the version as it is decides (under its write lock: no change slips in).
+            return requireBucket(bucket) { [self] found in
+                guard case .success(let info) = found, info.settings.objectLock?.value?.enabled == true else {
+                    return remove()
+                }
+                headObject(bucket: bucket, key: key, versionID: versionID) { result in
+                    switch result {
+                    case .success(let object):
+                        if let refusal = ObjectLockRules.deletion(
+                            of: object.version, now: .now(), bypassGovernance: bypassGovernance)
+                        {
+                            return done(.failure(refusal))
+                        }
+                        remove()
+                    case .failure(.noSuchVersion), .failure(.noSuchKey): remove()
+                    case .failure(let e): done(.failure(e))
+                    }
+                }
             }
         }
         requireBucket(bucket) { [self] found in

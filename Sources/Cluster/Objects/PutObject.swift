@@ -21,6 +21,10 @@ public struct PutOptions: Sendable {
     public var headers: [String: String] = [:]
     /// Object tags (checked against S3's limits by the caller).
     public var tags: [String: String] = [:]
+    /// Object lock: the retention and legal hold the version starts with (the bucket's default
+    /// retention when none is given).
+    public var retention: ObjectRetention?
+    public var legalHold = false
     /// Also compute SHA-256 of the content (for signed payloads).
     public var computeSHA256 = false
     /// `x-amz-checksum-*` algorithms to compute.
@@ -65,6 +69,11 @@ extension ObjectLayer {
         requireBucket(bucket) { [self] found in
             guard case .success(let info) = found else { return done(.failure(found.failure!)) }
             var options = options
+            do throws(ObjectError) {
+                options = try ObjectLockRules.applying(options, bucket: info, now: .now())
+            } catch {
+                return done(.failure(error))
+            }
             options.versionID = ObjectLayer.versionID(for: info)
             PutOperation(
                 layer: self, bucket: bucket, key: key, destination: .object, options: options, coder: coder,
@@ -189,6 +198,8 @@ final class PutOperation {
                 distribution: distribution),
             dataDir: Crypto.randomBytes(16).hexString)
         version.tags = options.tags
+        version.retention = options.retention
+        version.legalHold = options.legalHold
     }
 
     func start(_ body: ObjectBody) {

@@ -51,7 +51,13 @@ extension S3Exchange {
             } catch {
                 return fail(error)
             }
-            layer.makeBucket(s3.bucket, settings: settings) { [self] result in
+            // Object lock is turned on as the bucket is made, with versioning (it needs it).
+            let locked = request.head.headers["x-amz-bucket-object-lock-enabled"]?.lowercased() == "true"
+            if locked {
+                settings.objectLock = Stamped(
+                    ObjectLockConfiguration(enabled: true), changed: WallTime.now().millisecondsSinceEpoch)
+            }
+            layer.makeBucket(s3.bucket, versioning: locked ? "Enabled" : nil, settings: settings) { [self] result in
                 switch result {
                 // AWS, for compatibility, in us-east-1 only: re-creating your own bucket succeeds.
                 case .failure(.bucketAlreadyOwnedByYou) where api.region == "us-east-1", .success:

@@ -61,14 +61,14 @@ extension S3Exchange {
         guard objectACLIsOwners(), let source = copySource() else { return }
         if source.bucket == s3.bucket && source.key == s3.key && source.versionID == nil && directive == "COPY" {
             return fail(
-                .invalidRequest(
+                S3Error.invalidRequest(
                     "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
                 ))
         }
         resolveSource { [self] object in
             guard object.version.size <= S3Exchange.copySizeMax else {
                 return fail(
-                    .invalidRequest(
+                    S3Error.invalidRequest(
                         "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
                     ))
             }
@@ -77,6 +77,7 @@ extension S3Exchange {
             if directive == "REPLACE" {
                 guard readObjectAttributes(into: &options) else { return }
             } else {
+                guard readObjectLock(request.head.headers, into: &options) else { return }
                 options.contentType = object.version.contentType
                 options.userMetadata = object.version.userMetadata
                 options.headers = object.version.headers

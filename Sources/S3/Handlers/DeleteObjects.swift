@@ -41,7 +41,10 @@ extension S3Exchange {
                         running -= 1
                         continue
                     }
-                    layer.deleteObject(bucket: s3.bucket, key: item.key, versionID: item.versionID) { [self] result in
+                    layer.deleteObject(
+                        bucket: s3.bucket, key: item.key, versionID: item.versionID,
+                        bypassGovernance: bypassesGovernance
+                    ) { [self] result in
                         switch result {
                         case .success(let outcome):
                             results[i] = (item.key, item.versionID, outcome, nil)

@@ -58,6 +58,7 @@ extension S3Exchange {
         for (name, value) in v.userMetadata.sorted(by: { $0.key < $1.key }) { headers.add("x-amz-meta-\(name)", value) }
         if v.versionID != "null" { headers.add("x-amz-version-id", v.versionID) }
         if !v.tags.isEmpty { headers.add("x-amz-tagging-count", String(v.tags.count)) }
+        S3Exchange.objectLockHeaders(v, into: &headers)
         var status = 200
         var range: Range<Int64>?
         if s3.query.contains("partNumber") {
@@ -113,7 +114,9 @@ extension S3Exchange {
     }
 
     func deleteObject() {
-        layer.deleteObject(bucket: s3.bucket, key: s3.key, versionID: s3.query["versionId"]) { [self] result in
+        layer.deleteObject(
+            bucket: s3.bucket, key: s3.key, versionID: s3.query["versionId"], bypassGovernance: bypassesGovernance
+        ) { [self] result in
             switch result {
             case .failure(let e): fail(e)
             case .success(let outcome):

@@ -56,7 +56,7 @@ extension S3Exchange {
     /// stored headers. False after answering with an error.
     func readObjectAttributes(into options: inout PutOptions, from fields: HTTPHeaders? = nil) -> Bool {
         let headers = fields ?? request.head.headers
-        guard objectACLIsOwners(headers) else { return false }
+        guard objectACLIsOwners(headers), readObjectLock(headers, into: &options) else { return false }
         options.contentType = headers["Content-Type"] ?? "binary/octet-stream"
         var metadataBytes = 0
         for (name, value) in headers where name.lowercased().hasPrefix("x-amz-meta-") {
@@ -96,7 +96,7 @@ extension S3Exchange {
             switch payloadHash {
             case SigV4.streamingSigned, SigV4.streamingSignedTrailer:
                 guard let claim = auth.v4 else {
-                    fail(.invalidRequest("signed aws-chunked bodies need a SigV4 request"))
+                    fail(S3Error.invalidRequest("signed aws-chunked bodies need a SigV4 request"))
                     return nil
                 }
                 decoder = AWSChunkedDecoder(

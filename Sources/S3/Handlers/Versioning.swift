@@ -35,10 +35,21 @@ extension S3Exchange {
             } catch {
                 return fail(.malformedXML("The XML you provided was not well-formed: \(error)"))
             }
-            layer.setVersioning(s3.bucket, status) { [self] result in
-                switch result {
-                case .failure(let e): fail(e)
-                case .success: response.send(status: 200)
+            layer.requireBucket(s3.bucket) { [self] found in
+                if case .success(let info) = found, info.settings.objectLock?.value?.enabled == true,
+                    status != "Enabled"
+                {
+                    return fail(
+                        S3Error(
+                            "InvalidBucketState", 409,
+                            "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+                        ))
+                }
+                layer.setVersioning(s3.bucket, status) { [self] result in
+                    switch result {
+                    case .failure(let e): fail(e)
+                    case .success: response.send(status: 200)
+                    }
                 }
             }
         }
