@@ -217,6 +217,8 @@ public enum AdminPaths {
     public static let dashboardAPI = "/_dc/ui/api/"
     public static let eventStream = "/_dc/events"
     public static let verify = "/_dc/v1/verify"
+    /// `POST ?asOf=MS`: apply the buckets' lifecycle rules now (as at that time); `GET`: the last pass.
+    public static let lifecycle = "/_dc/v1/lifecycle"
     /// `POST ?bucket=B&key=K`: forget the node's cached metadata of one object (its file was changed
     /// behind the node's back, by `devcluster corrupt`).
     public static let forgetMetadata = "/_dc/v1/metadata/forget"

@@ -27,7 +27,8 @@ struct DevCluster: ParsableCommand {
             CommandGroup(
                 name: "Observe", subcommands: [Status.self, Watch.self, Logs.self, Events.self, WaitFor.self]),
             CommandGroup(
-                name: "Data", subcommands: [Verify.self, Heal.self, Wipe.self, Corrupt.self, Bench.self, Bucket.self]),
+                name: "Data",
+                subcommands: [Verify.self, Heal.self, Wipe.self, Corrupt.self, Bench.self, Bucket.self, Lifecycle.self]),
             CommandGroup(
                 name: "Faults",
                 subcommands: [

@@ -1,6 +1,13 @@
+import Admin
+import Cluster
 import Core
+import FoundationEssentials
 import HTTP
 import S3
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Changing a bucket's settings from the command line, through the cluster's own S3 API (signed with
 /// the cluster's credentials, to the first running node that answers).
@@ -54,5 +61,42 @@ extension Launcher {
             return "HTTP \(r.status)"
         }
         return "\(code): \(xml.child("Message")?.value ?? "")"
+    }
+}
+
+extension Launcher {
+    /// Runs the buckets' lifecycle rules now on one running node, judged as at `asOf` (later than now:
+    /// as if that much time had passed), and waits up to `timeout` for the pass to end.
+    public func runLifecycle(
+        _ record: ClusterRecord, asOf: WallTime, timeout: Duration
+    ) throws(LauncherError) -> LifecycleRunner.Pass {
+        guard let node = record.nodes.first(where: { processState(record, $0.id) == .running }) else {
+            throw .usage("no node is running: start the cluster with 'devcluster up'")
+        }
+        let target = Probe.Target(id: node.id, endpoint: node.endpoint)
+        func call(_ method: String, _ path: String) throws(LauncherError) -> LifecycleRunner.Pass? {
+            let answer = Probe.send([(target, Probe.request(method, path, key: key(record)))], timeout: .seconds(10))
+            guard case .success(let r)? = answer[node.id], r.status == 200 else {
+                throw .usage("\(node.id) did not answer the lifecycle call: is it up? (devcluster status)")
+            }
+            return try? JSONDecoder().decode(LifecycleRunner.Pass?.self, from: Data(r.body))
+        }
+        guard let started = try call("POST", AdminPaths.lifecycle + "?asOf=\(asOf.millisecondsSinceEpoch)") else {
+            throw .usage("\(node.id) did not start a lifecycle pass")
+        }
+        let deadline = Instant.now() + timeout
+        var pass = started
+        while !pass.finished {
+            guard Instant.now() < deadline else {
+                throw .usage("the lifecycle pass was not done within \(DurationText.format(timeout))")
+            }
+            usleep(100_000)
+            if let p = try call("GET", AdminPaths.lifecycle), p.number == started.number { pass = p }
+        }
+        note(
+            "lifecycle", node.id,
+            "expired \(pass.expired), noncurrent removed \(pass.noncurrentRemoved), delete markers removed \(pass.deleteMarkersRemoved), uploads aborted \(pass.uploadsAborted)"
+        )
+        return pass
     }
 }

@@ -38,6 +38,8 @@ extension S3Request {
             case .putBucketAcl: "PutBucketAcl"
             case .getObjectAcl: versioned ? "GetObjectVersionAcl" : "GetObjectAcl"
             case .putObjectAcl: versioned ? "PutObjectVersionAcl" : "PutObjectAcl"
+            case .getBucketLifecycleConfiguration: "GetLifecycleConfiguration"
+            case .putBucketLifecycleConfiguration, .deleteBucketLifecycle: "PutLifecycleConfiguration"
             case .getObjectLockConfiguration: "GetBucketObjectLockConfiguration"
             case .putObjectLockConfiguration: "PutBucketObjectLockConfiguration"
             case .getObjectRetention: "GetObjectRetention"

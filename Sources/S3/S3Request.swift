@@ -41,6 +41,9 @@ public struct S3Request: Sendable {
         case putBucketAcl = "PutBucketAcl"
         case getObjectAcl = "GetObjectAcl"
         case putObjectAcl = "PutObjectAcl"
+        case getBucketLifecycleConfiguration = "GetBucketLifecycleConfiguration"
+        case putBucketLifecycleConfiguration = "PutBucketLifecycleConfiguration"
+        case deleteBucketLifecycle = "DeleteBucketLifecycle"
         case getObjectLockConfiguration = "GetObjectLockConfiguration"
         case putObjectLockConfiguration = "PutObjectLockConfiguration"
         case getObjectRetention = "GetObjectRetention"
@@ -76,6 +79,13 @@ public struct S3Request: Sendable {
         ("policy", ["GET": .getBucketPolicy, "PUT": .putBucketPolicy, "DELETE": .deleteBucketPolicy]),
         ("acl", ["GET": .getBucketAcl, "PUT": .putBucketAcl]),
         ("object-lock", ["GET": .getObjectLockConfiguration, "PUT": .putObjectLockConfiguration]),
+        (
+            "lifecycle",
+            [
+                "GET": .getBucketLifecycleConfiguration, "PUT": .putBucketLifecycleConfiguration,
+                "DELETE": .deleteBucketLifecycle,
+            ]
+        ),
         ("location", ["GET": .getBucketLocation]),
         ("uploads", ["GET": .listMultipartUploads]),
         ("delete", ["POST": .deleteObjects]),
@@ -90,7 +100,7 @@ public struct S3Request: Sendable {
     /// Subresources this server does not implement: answered with NotImplemented, never mistaken for a
     /// listing or an object.
     static let unsupportedBucketQueries = [
-        "lifecycle", "tagging", "encryption", "replication", "website", "logging", "notification",
+        "tagging", "encryption", "replication", "website", "logging", "notification",
         "ownershipControls", "requestPayment", "accelerate", "analytics", "inventory", "metrics",
         "intelligent-tiering", "publicAccessBlock",
     ]

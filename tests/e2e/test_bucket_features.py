@@ -494,3 +494,94 @@ def test_default_retention_and_buckets_without_lock(store):
     assert s3.head_object(Bucket="lock-later", Key="mp")["ObjectLockMode"] == "COMPLIANCE"
     bad = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1, "Years": 1}}}
     assert s3_error(lambda: s3.put_object_lock_configuration(Bucket="lock-later", ObjectLockConfiguration=bad))[0] == "MalformedXML"
+
+
+# ---------------------------------------------------------------- lifecycle
+
+def test_lifecycle_configuration_round_trips_and_bad_rules_are_refused(store):
+    s3 = s3_client(store.endpoint("node1"))
+    s3.create_bucket(Bucket="lc-conf")
+    assert s3_error(lambda: s3.get_bucket_lifecycle_configuration(Bucket="lc-conf")) == ("NoSuchLifecycleConfiguration", 404)
+    rules = [
+        {"ID": "logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 7}},
+        {"ID": "tmp", "Filter": {"And": {"Prefix": "tmp/", "Tags": [{"Key": "kind", "Value": "scratch"}], "ObjectSizeGreaterThan": 10}},
+         "Status": "Disabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 3, "NewerNoncurrentVersions": 2}},
+        {"ID": "uploads", "Filter": {}, "Status": "Enabled", "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+         "Expiration": {"ExpiredObjectDeleteMarker": True}},
+    ]
+    s3.put_bucket_lifecycle_configuration(Bucket="lc-conf", LifecycleConfiguration={"Rules": rules})
+    got = s3_client(store.endpoint("node2")).get_bucket_lifecycle_configuration(Bucket="lc-conf")["Rules"]
+    assert [r["ID"] for r in got] == ["logs", "tmp", "uploads"]
+    assert got[0]["Expiration"] == {"Days": 7} and got[0]["Filter"] == {"Prefix": "logs/"}
+    assert got[1]["Filter"]["And"]["Tags"] == [{"Key": "kind", "Value": "scratch"}] and got[1]["Status"] == "Disabled"
+    assert got[1]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 3, "NewerNoncurrentVersions": 2}
+    assert got[2]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    for bad, code in [
+        ({"ID": "t", "Filter": {}, "Status": "Enabled", "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}]}, "NotImplemented"),
+        ({"ID": "n", "Filter": {}, "Status": "Enabled"}, "InvalidRequest"),
+        ({"ID": "d", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 0}}, "InvalidArgument"),
+        ({"ID": "m", "Filter": {}, "Status": "Enabled", "Expiration": {"Date": "2027-01-01T12:00:00Z"}}, "InvalidArgument"),
+    ]:
+        assert s3_error(lambda: s3.put_bucket_lifecycle_configuration(Bucket="lc-conf", LifecycleConfiguration={"Rules": [bad]}))[0] == code
+    twice = [dict(rules[0]), dict(rules[0])]
+    assert s3_error(lambda: s3.put_bucket_lifecycle_configuration(Bucket="lc-conf", LifecycleConfiguration={"Rules": twice}))[0] == "InvalidArgument"
+    assert len(s3.get_bucket_lifecycle_configuration(Bucket="lc-conf")["Rules"]) == 3
+    s3.delete_bucket_lifecycle(Bucket="lc-conf")
+    assert s3_error(lambda: s3.get_bucket_lifecycle_configuration(Bucket="lc-conf"))[0] == "NoSuchLifecycleConfiguration"
+
+
+def keys(s3, bucket):
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_lifecycle_run_expires_by_prefix_and_tag_as_of_a_later_day(store):
+    s3 = s3_client(store.endpoint("node3"))
+    s3.create_bucket(Bucket="lc-expire")
+    s3.put_bucket_lifecycle_configuration(Bucket="lc-expire", LifecycleConfiguration={"Rules": [
+        {"ID": "logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 1}},
+        {"ID": "scratch", "Filter": {"Tag": {"Key": "kind", "Value": "scratch"}}, "Status": "Enabled", "Expiration": {"Days": 30}},
+        {"ID": "off", "Filter": {"Prefix": "data/"}, "Status": "Disabled", "Expiration": {"Days": 1}},
+        {"ID": "uploads", "Filter": {}, "Status": "Enabled", "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}},
+    ]})
+    for key in ("logs/a", "logs/b", "data/c", "notes/d"):
+        s3.put_object(Bucket="lc-expire", Key=key, Body=key.encode())
+    s3.put_object(Bucket="lc-expire", Key="notes/scratch", Body=b"s", Tagging="kind=scratch")
+    upload = s3.create_multipart_upload(Bucket="lc-expire", Key="big")["UploadId"]
+    out = store.run("lifecycle", "run").stdout
+    assert "expired 0" in out and keys(s3, "lc-expire") == ["data/c", "logs/a", "logs/b", "notes/d", "notes/scratch"]
+    out = store.run("lifecycle", "run", "--days", "2").stdout
+    assert "expired 2" in out and "uploads aborted 1" in out, out
+    assert keys(s3, "lc-expire") == ["data/c", "notes/d", "notes/scratch"]
+    assert s3.list_multipart_uploads(Bucket="lc-expire").get("Uploads", []) == []
+    assert s3_error(lambda: s3.list_parts(Bucket="lc-expire", Key="big", UploadId=upload))[0] == "NoSuchUpload"
+    out = store.run("lifecycle", "run", "--days", "31").stdout
+    assert "expired 1" in out and keys(s3, "lc-expire") == ["data/c", "notes/d"]
+    applied = [e for e in store.events() if e["event"] == "lifecycle_applied" and e.get("bucket") == "lc-expire"]
+    assert {(e["key"], e["action"]) for e in applied} == {
+        ("logs/a", "expire"), ("logs/b", "expire"), ("notes/scratch", "expire"), ("big", "abort_upload")}
+
+
+def test_lifecycle_on_versions_keeps_the_newest_and_respects_object_lock(store):
+    s3 = s3_client(store.endpoint("node4"))
+    s3.create_bucket(Bucket="lc-versions", ObjectLockEnabledForBucket=True)
+    s3.put_bucket_lifecycle_configuration(Bucket="lc-versions", LifecycleConfiguration={"Rules": [
+        {"ID": "old", "Filter": {}, "Status": "Enabled",
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 1, "NewerNoncurrentVersions": 1},
+         "Expiration": {"ExpiredObjectDeleteMarker": True}},
+    ]})
+    ids = [s3.put_object(Bucket="lc-versions", Key="doc", Body=f"v{i}".encode())["VersionId"] for i in range(4)]
+    locked = s3.put_object(Bucket="lc-versions", Key="kept", Body=b"k", ObjectLockMode="COMPLIANCE",
+                           ObjectLockRetainUntilDate=later(3600))["VersionId"]
+    s3.put_object(Bucket="lc-versions", Key="kept", Body=b"newer")
+    s3.put_object(Bucket="lc-versions", Key="kept", Body=b"newest")
+    s3.put_object(Bucket="lc-versions", Key="gone", Body=b"g")
+    s3.delete_object(Bucket="lc-versions", Key="gone")
+    gone = [v["VersionId"] for v in s3.list_object_versions(Bucket="lc-versions", Prefix="gone")["Versions"]]
+    s3.delete_object(Bucket="lc-versions", Key="gone", VersionId=gone[0])
+    out = store.run("lifecycle", "run", "--days", "2").stdout
+    assert "noncurrent versions removed 2" in out and "delete markers removed 1" in out and "1 kept" in out, out
+    left = s3.list_object_versions(Bucket="lc-versions")
+    versions = {(v["Key"], v["VersionId"]) for v in left.get("Versions", [])}
+    assert versions >= {("doc", ids[3]), ("doc", ids[2]), ("kept", locked)}
+    assert ("doc", ids[0]) not in versions and ("doc", ids[1]) not in versions
+    assert left.get("DeleteMarkers", []) == []

@@ -31,6 +31,7 @@ public final class Node {
     let healer: Healer
     let rebuilder: Rebuilder
     let scanner: Scanner
+    let lifecycle: LifecycleRunner
     let metrics = Metrics()
     let traffic = InternodeTraffic()
     let session: Session
@@ -182,6 +183,12 @@ public final class Node {
             emit: emitHealing)
         scanner = Scanner(
             layer: objects, local: local, healer: healer, limits: config.cluster.scanner, emit: emitHealing)
+        // The periodic lifecycle passes run on the first node (by id) that is online.
+        let memberIDs = config.members.map(\.id)
+        lifecycle = LifecycleRunner(
+            layer: objects, me: nodeID,
+            leads: { memberIDs.filter { $0 == nodeID || membership.state(of: $0) != .offline }.min() == nodeID },
+            emit: emitHealing)
         let domains =
             ["localhost"] + (ProcessInfoLite.environment("MINIO_DOMAIN")?.split(separator: ",").map(String.init) ?? [])
         s3 = S3API(
@@ -300,6 +307,7 @@ public final class Node {
         rebuilder.tick(now: loop.iterationTime)
         healer.tick(now: loop.iterationTime)
         scanner.tick(now: loop.iterationTime, paused: rebuilder.isHealing || isShuttingDown)
+        if !isShuttingDown { lifecycle.tick(now: loop.iterationTime) }
         let wall = WallTime.now()
         if faults.active.contains(where: { !$0.isActive(at: wall) }) { noteFaultChanges(cause: "expired") }
         if now >= nextDiskSample {

@@ -67,6 +67,13 @@ extension Node {
         case ("GET", AdminPaths.events): sendEvents(request, response)
         case ("POST", AdminPaths.heal): sendJSON(response, ["pass": scanner.startPass(unthrottled: true)])
         case ("GET", AdminPaths.verify): sendVerification(response)
+        case ("POST", AdminPaths.lifecycle):
+            // `?asOf=MS`: judge the rules as at that time (later than now: what will have expired by then).
+            let asOf = QueryParameters(parsing: request.head.query)?["asOf"].flatMap { Int64($0) }
+            lifecycle.start(
+                asOf: asOf.map { WallTime(millisecondsSinceEpoch: $0) } ?? .now(), unthrottled: true)
+            sendJSON(response, lifecycle.pass)
+        case ("GET", AdminPaths.lifecycle): sendJSON(response, lifecycle.pass)
         case ("POST", AdminPaths.forgetMetadata):
             guard let query = QueryParameters(parsing: request.head.query), let bucket = query["bucket"],
                 let key = query["key"]
