@@ -78,13 +78,13 @@ public final class Notifier {
 
     public var isEnabled: Bool { !webhooks.isEmpty }
 
-    /// Queues the event for every webhook.
+    /// Queues the event for its webhooks (every one, unless the bucket's configuration names some).
     public func notify(_ event: ObjectEvent) {
         guard !webhooks.isEmpty, !isClosed else { return }
         var text = ""
         event.document(region: region, principal: principal, origin: origin).write(to: &text)
         let body = Array(text.utf8)
-        for hook in webhooks {
+        for hook in webhooks where event.targets?.contains(hook.target.id) ?? true {
             if hook.queue.count >= Notifier.queueCountMax {
                 hook.queue.removeFirst()
                 hook.dropped += 1

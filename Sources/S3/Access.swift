@@ -40,6 +40,8 @@ extension S3Request {
             case .putObjectAcl: versioned ? "PutObjectVersionAcl" : "PutObjectAcl"
             case .getBucketLifecycleConfiguration: "GetLifecycleConfiguration"
             case .putBucketLifecycleConfiguration, .deleteBucketLifecycle: "PutLifecycleConfiguration"
+            case .getBucketNotificationConfiguration: "GetBucketNotification"
+            case .putBucketNotificationConfiguration: "PutBucketNotification"
             case .getObjectLockConfiguration: "GetBucketObjectLockConfiguration"
             case .putObjectLockConfiguration: "PutBucketObjectLockConfiguration"
             case .getObjectRetention: "GetObjectRetention"

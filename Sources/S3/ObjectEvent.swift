@@ -13,6 +13,8 @@ public struct ObjectEvent: Sendable, Equatable {
     public var time: WallTime
     public var requestID: String
     public var sourceIP: String
+    /// The ids of the webhooks that are to hear of it; nil: every one.
+    public var targets: Set<String>?
 
     public init(
         name: String, bucket: String, key: String, size: Int64, etag: String, versionID: String?, time: WallTime,

@@ -20,8 +20,11 @@ public final class S3API {
     static let xmlBodyBytesMax: Int64 = 1 << 20
     /// S3's limit on all `x-amz-meta-*` headers of one object.
     static let userMetadataBytesMax = 2048
-    /// Called for every object created or removed (bucket notifications).
+    /// Called for every object created or removed that some webhook is to hear of (bucket
+    /// notifications).
     public var onObjectEvent: ((ObjectEvent) -> Void)?
+    /// The ids of the webhooks a notification configuration may name.
+    public var webhookIDs: Set<String> = []
     /// Called as each request ends: its operation (`Unauthenticated` or `Invalid` when it never got
     /// one), status, duration, and body bytes in and out.
     public var onRequestEnded:
@@ -279,6 +282,11 @@ final class S3Exchange {
         case .getBucketLifecycleConfiguration: getBucketSetting(LifecycleDocument.self)
         case .putBucketLifecycleConfiguration: putBucketSetting(LifecycleDocument.self)
         case .deleteBucketLifecycle: deleteBucketSetting(LifecycleDocument.self)
+        case .getBucketNotificationConfiguration: getBucketSetting(NotificationDocument.self)
+        case .putBucketNotificationConfiguration:
+            putBucketSetting(NotificationDocument.self) { [api] bytes, _ throws(S3Error) in
+                try NotificationDocument.parse(bytes, webhooks: api.webhookIDs)
+            }
         case .getObjectLockConfiguration: getBucketSetting(ObjectLockDocument.self)
         case .putObjectLockConfiguration: putBucketSetting(ObjectLockDocument.self)
         case .getObjectRetention: getObjectRetention()
@@ -293,10 +301,15 @@ final class S3Exchange {
     /// Reports an object created or removed by this request (`name`: `ObjectCreated:Put` ...).
     func notify(_ name: String, bucket: String, key: String, size: Int64 = 0, etag: String = "", versionID: String?) {
         guard let onObjectEvent = api.onObjectEvent else { return }
-        onObjectEvent(
-            ObjectEvent(
-                name: name, bucket: bucket, key: key, size: size, etag: etag, versionID: versionID, time: .now(),
-                requestID: requestID, sourceIP: request.remoteAddress?.host ?? ""))
+        var event = ObjectEvent(
+            name: name, bucket: bucket, key: key, size: size, etag: etag, versionID: versionID, time: .now(),
+            requestID: requestID, sourceIP: request.remoteAddress?.host ?? "")
+        // The bucket's notification configuration picks the webhooks (from the cache: no extra round trip).
+        layer.requireBucket(bucket) { result in
+            let rules = (try? result.get())?.settings.notifications?.value
+            event.targets = NotificationDocument.targets(rules, event: name, key: key)
+            if event.targets?.isEmpty != true { onObjectEvent(event) }
+        }
     }
 
     /// The resource an error names: the path as the client sent it (still percent-encoded).

@@ -44,6 +44,8 @@ public struct S3Request: Sendable {
         case getBucketLifecycleConfiguration = "GetBucketLifecycleConfiguration"
         case putBucketLifecycleConfiguration = "PutBucketLifecycleConfiguration"
         case deleteBucketLifecycle = "DeleteBucketLifecycle"
+        case getBucketNotificationConfiguration = "GetBucketNotificationConfiguration"
+        case putBucketNotificationConfiguration = "PutBucketNotificationConfiguration"
         case getObjectLockConfiguration = "GetObjectLockConfiguration"
         case putObjectLockConfiguration = "PutObjectLockConfiguration"
         case getObjectRetention = "GetObjectRetention"
@@ -79,6 +81,7 @@ public struct S3Request: Sendable {
         ("policy", ["GET": .getBucketPolicy, "PUT": .putBucketPolicy, "DELETE": .deleteBucketPolicy]),
         ("acl", ["GET": .getBucketAcl, "PUT": .putBucketAcl]),
         ("object-lock", ["GET": .getObjectLockConfiguration, "PUT": .putObjectLockConfiguration]),
+        ("notification", ["GET": .getBucketNotificationConfiguration, "PUT": .putBucketNotificationConfiguration]),
         (
             "lifecycle",
             [
@@ -100,7 +103,7 @@ public struct S3Request: Sendable {
     /// Subresources this server does not implement: answered with NotImplemented, never mistaken for a
     /// listing or an object.
     static let unsupportedBucketQueries = [
-        "tagging", "encryption", "replication", "website", "logging", "notification",
+        "tagging", "encryption", "replication", "website", "logging",
         "ownershipControls", "requestPayment", "accelerate", "analytics", "inventory", "metrics",
         "intelligent-tiering", "publicAccessBlock",
     ]

@@ -7,6 +7,7 @@ import http.server
 import os
 import json
 import threading
+import time
 
 import boto3
 import botocore
@@ -585,3 +586,56 @@ def test_lifecycle_on_versions_keeps_the_newest_and_respects_object_lock(store):
     assert versions >= {("doc", ids[3]), ("doc", ids[2]), ("kept", locked)}
     assert ("doc", ids[0]) not in versions and ("doc", ids[1]) not in versions
     assert left.get("DeleteMarkers", []) == []
+
+
+# ---------------------------------------------------------------- per-bucket notifications
+
+def test_a_bucket_notification_configuration_picks_webhooks_events_and_keys(tmp_path):
+    from conftest import Cluster
+    from test_observability import Receiver
+    images_port = free_base_port(2)
+    audit_port = images_port + 1
+    images, audit = Receiver(images_port), Receiver(audit_port)
+    c = Cluster(tmp_path)
+    try:
+        c.up(4, "--webhook", f"http://127.0.0.1:{images_port}/hook", "--webhook", f"http://127.0.0.1:{audit_port}/hook")
+        s3 = s3_client(c.endpoint("node1"))
+        s3.create_bucket(Bucket="media")
+        s3.create_bucket(Bucket="other")
+        config = {"QueueConfigurations": [
+            {"Id": "thumbs", "QueueArn": "arn:minio:sqs::1:webhook", "Events": ["s3:ObjectCreated:*"],
+             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}, {"Name": "suffix", "Value": ".jpg"}]}}},
+            {"Id": "audit", "QueueArn": "arn:minio:sqs::2:webhook", "Events": ["s3:ObjectRemoved:*"]},
+        ]}
+        s3.put_bucket_notification_configuration(Bucket="media", NotificationConfiguration=config)
+        got = s3_client(c.endpoint("node3")).get_bucket_notification_configuration(Bucket="media")["QueueConfigurations"]
+        assert [(q["Id"], q["QueueArn"], q["Events"]) for q in got] == [
+            ("thumbs", "arn:minio:sqs::1:webhook", ["s3:ObjectCreated:*"]), ("audit", "arn:minio:sqs::2:webhook", ["s3:ObjectRemoved:*"])]
+        # Written through every node: each node applies the configuration.
+        for i, node in enumerate(("node1", "node2", "node3", "node4")):
+            s3_client(c.endpoint(node)).put_object(Bucket="media", Key=f"images/{i}.jpg", Body=b"j")
+        s3.put_object(Bucket="media", Key="images/skip.png", Body=b"p")
+        s3.put_object(Bucket="media", Key="docs/skip.jpg", Body=b"d")
+        s3.delete_object(Bucket="media", Key="images/0.jpg")
+        s3.put_object(Bucket="other", Key="x.jpg", Body=b"o")  # no configuration: every webhook hears of it
+
+        def names(receiver):
+            return sorted((r["EventName"], r["Key"]) for r in receiver.records)
+        wait_until(lambda: len(images.records) >= 5 and len(audit.records) >= 2, 15, message="the events at the webhooks")
+        time.sleep(0.5)
+        assert names(images) == sorted([("s3:ObjectCreated:Put", f"media/images/{i}.jpg") for i in range(4)]
+                                       + [("s3:ObjectCreated:Put", "other/x.jpg")])
+        assert names(audit) == [("s3:ObjectCreated:Put", "other/x.jpg"), ("s3:ObjectRemoved:Delete", "media/images/0.jpg")]
+        # A target that is not a configured webhook, or an event this server does not send, is refused.
+        bad_arn = {"QueueConfigurations": [{"QueueArn": "arn:minio:sqs::9:webhook", "Events": ["s3:ObjectCreated:*"]}]}
+        assert s3_error(lambda: s3.put_bucket_notification_configuration(Bucket="media", NotificationConfiguration=bad_arn)) == ("InvalidArgument", 400)
+        bad_event = {"QueueConfigurations": [{"QueueArn": "arn:minio:sqs::1:webhook", "Events": ["s3:ObjectRestore:*"]}]}
+        assert s3_error(lambda: s3.put_bucket_notification_configuration(Bucket="media", NotificationConfiguration=bad_event))[0] == "InvalidArgument"
+        assert len(s3.get_bucket_notification_configuration(Bucket="media")["QueueConfigurations"]) == 2
+        # An empty configuration removes it.
+        s3.put_bucket_notification_configuration(Bucket="media", NotificationConfiguration={})
+        assert "QueueConfigurations" not in s3.get_bucket_notification_configuration(Bucket="media")
+    finally:
+        c.cleanup()
+        images.close()
+        audit.close()

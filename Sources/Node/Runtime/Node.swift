@@ -207,6 +207,7 @@ public final class Node {
             region: config.region, principal: config.credential.accessKey, origin: config.ownURL ?? "", log: logger)
         emitTarget = { [unowned self] in self.emit($0) }
         s3.onObjectEvent = { [unowned self] in self.notifier.notify($0) }
+        s3.webhookIDs = Set(config.webhooks.filter(\.enable).map(\.id))
         s3.onRequestEnded = { [unowned self] operation, status, seconds, received, sent in
             self.metrics.recordRequest(
                 operation: operation, status: status, seconds: seconds, received: received, sent: sent)

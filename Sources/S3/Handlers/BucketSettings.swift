@@ -19,13 +19,19 @@ extension S3Exchange {
 
     /// Put<Setting>: the document checked whole, then set on a write quorum of nodes (nothing
     /// half-applied: a refused document changes nothing).
-    func putBucketSetting<D: BucketDocument>(_: D.Type) {
+    func putBucketSetting<D: ParsedBucketDocument>(_: D.Type) {
+        putBucketSetting(D.self) { bytes, info throws(S3Error) in try D.parse(bytes, bucket: info) }
+    }
+
+    /// Put<Setting> with the body read by `parse`.
+    func putBucketSetting<D: BucketDocument>(
+        _: D.Type, parse: @escaping ([UInt8], BucketInfo) throws(S3Error) -> D.Value?
+    ) {
         request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
             guard case .success(let bytes) = body else {
                 return fail(S3Error.incompleteBody("the request body did not arrive whole"))
             }
-            changeBucketSetting(D.self, status: D.putStatus) { info throws(S3Error) in try D.parse(bytes, bucket: info)
-            }
+            changeBucketSetting(D.self, status: D.putStatus) { info throws(S3Error) in try parse(bytes, info) }
         }
     }
 

@@ -13,8 +13,6 @@ protocol BucketDocument {
     static var putStatus: Int { get }
     /// The document's media type.
     static var contentType: String { get }
-    /// A Put's body read, checked against S3's rules and this bucket, or why it is refused.
-    static func parse(_ body: [UInt8], bucket: BucketInfo) throws(S3Error) -> Value
     static func document(_ value: Value?) -> String
     /// Whether a Delete may remove the setting (nil: it may).
     static func refusesDelete(_ bucket: BucketInfo) -> S3Error?
@@ -25,4 +23,10 @@ extension BucketDocument {
     static var contentType: String { "application/xml" }
     static func refusesDelete(_ bucket: BucketInfo) -> S3Error? { nil }
 
+}
+
+/// A bucket document whose Put needs nothing but the body and the bucket to be read.
+protocol ParsedBucketDocument: BucketDocument {
+    /// A Put's body read, checked against S3's rules and this bucket, or why it is refused.
+    static func parse(_ body: [UInt8], bucket: BucketInfo) throws(S3Error) -> Value
 }

@@ -5,7 +5,7 @@ import Storage
 /// A bucket's CORS configuration (Put/Get/DeleteBucketCors) and how a browser's request is judged by
 /// it: the first rule that allows the origin, the method and (for a preflight) every requested header
 /// decides the `Access-Control-*` headers. Pure.
-enum CORS: BucketDocument {
+enum CORS: ParsedBucketDocument {
     static var setting: WritableKeyPath<BucketSettings, Stamped<[CORSRule]>?> { \.cors }
     static let missing: S3Error? = S3Error("NoSuchCORSConfiguration", 404, "The CORS configuration does not exist")
     /// S3's limits: rules per configuration, and the document's size.

@@ -5,7 +5,7 @@ import Storage
 /// A bucket's lifecycle configuration (Put/Get/DeleteBucketLifecycle): rules of expiration, noncurrent
 /// version expiration, expired delete marker removal and aborting incomplete uploads, each with a
 /// filter. Transitions to other storage classes are refused: there is one class here. Pure.
-enum LifecycleDocument: BucketDocument {
+enum LifecycleDocument: ParsedBucketDocument {
     static var setting: WritableKeyPath<BucketSettings, Stamped<[LifecycleRule]>?> { \.lifecycle }
     static let missing: S3Error? = S3Error(
         "NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist")

@@ -4,7 +4,7 @@ import Storage
 
 /// A bucket's object lock configuration (Get/PutObjectLockConfiguration): on for good once set, and
 /// the default retention of new objects. Pure.
-enum ObjectLockDocument: BucketDocument {
+enum ObjectLockDocument: ParsedBucketDocument {
     static var setting: WritableKeyPath<BucketSettings, Stamped<ObjectLockConfiguration>?> { \.objectLock }
     static let missing: S3Error? = S3Error(
         "ObjectLockConfigurationNotFoundError", 404, "Object Lock configuration does not exist for this bucket")

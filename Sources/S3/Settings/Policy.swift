@@ -4,7 +4,7 @@ import Storage
 /// A bucket policy (Put/Get/DeleteBucketPolicy): the subset for anonymous callers that public buckets
 /// use, Allow and Deny of S3 actions on the bucket or keys under it, with a few conditions. What the
 /// engine does not understand is refused at Put with MalformedPolicy naming it, never ignored. Pure.
-enum Policy: BucketDocument {
+enum Policy: ParsedBucketDocument {
     static var setting: WritableKeyPath<BucketSettings, Stamped<BucketPolicy>?> { \.policy }
     static let missing: S3Error? = S3Error("NoSuchBucketPolicy", 404, "The bucket policy does not exist")
     static var putStatus: Int { 204 }
