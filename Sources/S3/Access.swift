@@ -42,6 +42,9 @@ extension S3Request {
             case .putBucketLifecycleConfiguration, .deleteBucketLifecycle: "PutLifecycleConfiguration"
             case .getBucketNotificationConfiguration: "GetBucketNotification"
             case .putBucketNotificationConfiguration: "PutBucketNotification"
+            case .getObjectAttributes: versioned ? "GetObjectVersionAttributes" : "GetObjectAttributes"
+            case .getBucketTagging: "GetBucketTagging"
+            case .putBucketTagging, .deleteBucketTagging: "PutBucketTagging"
             case .getObjectLockConfiguration: "GetBucketObjectLockConfiguration"
             case .putObjectLockConfiguration: "PutBucketObjectLockConfiguration"
             case .getObjectRetention: "GetObjectRetention"
@@ -77,7 +80,8 @@ extension S3Request.Operation {
         case .putObject, .getObject, .headObject, .deleteObject, .createMultipartUpload, .uploadPart,
             .completeMultipartUpload, .abortMultipartUpload, .listParts, .copyObject, .uploadPartCopy,
             .putObjectTagging, .getObjectTagging, .deleteObjectTagging, .getObjectAcl, .putObjectAcl, .deleteObjects,
-            .getObjectRetention, .putObjectRetention, .getObjectLegalHold, .putObjectLegalHold, .postObject:
+            .getObjectRetention, .putObjectRetention, .getObjectLegalHold, .putObjectLegalHold, .postObject,
+            .getObjectAttributes:
             true
         default: false
         }

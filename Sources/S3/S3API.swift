@@ -287,6 +287,10 @@ final class S3Exchange {
             putBucketSetting(NotificationDocument.self) { [api] bytes, _ throws(S3Error) in
                 try NotificationDocument.parse(bytes, webhooks: api.webhookIDs)
             }
+        case .getObjectAttributes: getObjectAttributes()
+        case .getBucketTagging: getBucketSetting(BucketTagging.self)
+        case .putBucketTagging: putBucketSetting(BucketTagging.self)
+        case .deleteBucketTagging: deleteBucketSetting(BucketTagging.self)
         case .getObjectLockConfiguration: getBucketSetting(ObjectLockDocument.self)
         case .putObjectLockConfiguration: putBucketSetting(ObjectLockDocument.self)
         case .getObjectRetention: getObjectRetention()

@@ -51,6 +51,10 @@ public struct S3Request: Sendable {
         case getObjectRetention = "GetObjectRetention"
         case putObjectRetention = "PutObjectRetention"
         case getObjectLegalHold = "GetObjectLegalHold"
+        case getObjectAttributes = "GetObjectAttributes"
+        case getBucketTagging = "GetBucketTagging"
+        case putBucketTagging = "PutBucketTagging"
+        case deleteBucketTagging = "DeleteBucketTagging"
         case putObjectLegalHold = "PutObjectLegalHold"
         /// A browser's CORS preflight (`OPTIONS`), never signed.
         case preflight = "PreflightRequest"
@@ -81,6 +85,7 @@ public struct S3Request: Sendable {
         ("policy", ["GET": .getBucketPolicy, "PUT": .putBucketPolicy, "DELETE": .deleteBucketPolicy]),
         ("acl", ["GET": .getBucketAcl, "PUT": .putBucketAcl]),
         ("object-lock", ["GET": .getObjectLockConfiguration, "PUT": .putObjectLockConfiguration]),
+        ("tagging", ["GET": .getBucketTagging, "PUT": .putBucketTagging, "DELETE": .deleteBucketTagging]),
         ("notification", ["GET": .getBucketNotificationConfiguration, "PUT": .putBucketNotificationConfiguration]),
         (
             "lifecycle",
@@ -98,17 +103,18 @@ public struct S3Request: Sendable {
         ("acl", ["GET": .getObjectAcl, "PUT": .putObjectAcl]),
         ("retention", ["GET": .getObjectRetention, "PUT": .putObjectRetention]),
         ("legal-hold", ["GET": .getObjectLegalHold, "PUT": .putObjectLegalHold]),
+        ("attributes", ["GET": .getObjectAttributes]),
     ]
 
     /// Subresources this server does not implement: answered with NotImplemented, never mistaken for a
     /// listing or an object.
     static let unsupportedBucketQueries = [
-        "tagging", "encryption", "replication", "website", "logging",
+        "encryption", "replication", "website", "logging",
         "ownershipControls", "requestPayment", "accelerate", "analytics", "inventory", "metrics",
         "intelligent-tiering", "publicAccessBlock",
     ]
     static let unsupportedObjectQueries = [
-        "restore", "select", "attributes", "torrent",
+        "restore", "select", "torrent",
     ]
 
     /// `domains`: host names under which the first label is a bucket (virtual-host style).

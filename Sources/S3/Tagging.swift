@@ -15,9 +15,11 @@ public enum Tagging {
 
     /// Checks a tag set: at most 10 tags, keys of 1 to 128 characters and values of up to 256, each of
     /// letters, digits, spaces and `+ - = . _ : / @`, and no key twice.
-    public static func validate(_ tags: [(key: String, value: String)]) throws(Invalid) -> [String: String] {
-        guard tags.count <= tagsMax else {
-            throw Invalid(description: "Object tags cannot be greater than \(tagsMax)")
+    public static func validate(
+        _ tags: [(key: String, value: String)], max: Int = tagsMax, of what: String = "Object"
+    ) throws(Invalid) -> [String: String] {
+        guard tags.count <= max else {
+            throw Invalid(description: "\(what) tags cannot be greater than \(max)")
         }
         var out: [String: String] = [:]
         for (key, value) in tags {
@@ -43,7 +45,9 @@ public enum Tagging {
     }
 
     /// `<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag>...</TagSet></Tagging>`.
-    public static func parse(_ xml: XMLElement) throws(Invalid) -> [String: String] {
+    public static func parse(
+        _ xml: XMLElement, max: Int = tagsMax, of what: String = "Object"
+    ) throws(Invalid) -> [String: String] {
         guard xml.name == "Tagging", let set = xml.child("TagSet") else {
             throw Invalid(description: "expected a Tagging document with a TagSet")
         }
@@ -52,7 +56,7 @@ public enum Tagging {
             guard let key = tag.child("Key")?.text else { throw Invalid(description: "every Tag needs a Key") }
             tags.append((key, tag.child("Value")?.text ?? ""))
         }
-        return try validate(tags)
+        return try validate(tags, max: max, of: what)
     }
 
     /// The `x-amz-tagging` header of a PUT or copy: a URL query string, `k1=v1&k2=v2`.

@@ -2,6 +2,7 @@
 headless Chromium that uploads from another origin), policies and anonymous access, canned ACLs,
 browser form uploads (presigned POST), lifecycle, object lock and per-bucket notifications."""
 
+import base64
 import hashlib
 import http.server
 import os
@@ -639,3 +640,33 @@ def test_a_bucket_notification_configuration_picks_webhooks_events_and_keys(tmp_
         c.cleanup()
         images.close()
         audit.close()
+
+
+# ---------------------------------------------------------------- object attributes, bucket tags
+
+def test_get_object_attributes_and_bucket_tagging(store):
+    s3 = s3_client(store.endpoint("node2"))
+    s3.create_bucket(Bucket="attrs")
+    s3.put_object(Bucket="attrs", Key="one", Body=b"hello", ChecksumAlgorithm="SHA256")
+    got = s3.get_object_attributes(Bucket="attrs", Key="one", ObjectAttributes=["ETag", "Checksum", "ObjectSize", "StorageClass"])
+    assert got["ETag"] == hashlib.md5(b"hello").hexdigest() and got["ObjectSize"] == 5 and got["StorageClass"] == "STANDARD"
+    assert got["Checksum"]["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"hello").digest()).decode()
+    assert got["Checksum"]["ChecksumType"] == "FULL_OBJECT"
+    parts = [os.urandom(5 << 20), b"tail"]
+    upload = s3.create_multipart_upload(Bucket="attrs", Key="parts")["UploadId"]
+    done = [{"PartNumber": i + 1, "ETag": s3.upload_part(Bucket="attrs", Key="parts", UploadId=upload, PartNumber=i + 1, Body=p)["ETag"]}
+            for i, p in enumerate(parts)]
+    s3.complete_multipart_upload(Bucket="attrs", Key="parts", UploadId=upload, MultipartUpload={"Parts": done})
+    got = s3.get_object_attributes(Bucket="attrs", Key="parts", ObjectAttributes=["ObjectParts", "ObjectSize"], MaxParts=1)
+    assert got["ObjectSize"] == (5 << 20) + 4 and got["ObjectParts"]["TotalPartsCount"] == 2
+    assert got["ObjectParts"]["IsTruncated"] is True and [p["Size"] for p in got["ObjectParts"]["Parts"]] == [5 << 20]
+    assert s3_error(lambda: s3.get_object_attributes(Bucket="attrs", Key="missing", ObjectAttributes=["ETag"]))[1] == 404
+    assert s3_error(lambda: s3.get_object_attributes(Bucket="attrs", Key="one", ObjectAttributes=["Colour"]))[0] == "InvalidArgument"
+    # Bucket tags.
+    assert s3_error(lambda: s3.get_bucket_tagging(Bucket="attrs")) == ("NoSuchTagSet", 404)
+    s3.put_bucket_tagging(Bucket="attrs", Tagging={"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(20)]})
+    assert len(s3_client(store.endpoint("node4")).get_bucket_tagging(Bucket="attrs")["TagSet"]) == 20
+    too_many = {"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(51)]}
+    assert s3_error(lambda: s3.put_bucket_tagging(Bucket="attrs", Tagging=too_many)) == ("InvalidTag", 400)
+    s3.delete_bucket_tagging(Bucket="attrs")
+    assert s3_error(lambda: s3.get_bucket_tagging(Bucket="attrs"))[0] == "NoSuchTagSet"

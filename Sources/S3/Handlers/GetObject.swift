@@ -89,6 +89,7 @@ extension S3Exchange {
         }
         // A checksum covers the whole object: a partial read does not get it (clients would check it).
         if range == nil && request.head.headers["x-amz-checksum-mode"]?.uppercased() == "ENABLED" {
+            if let type = S3Exchange.checksumType(v.checksums) { headers.add("x-amz-checksum-type", type) }
             for (name, value) in v.checksums.sorted(by: { $0.key < $1.key }) {
                 headers.add("x-amz-checksum-\(name.lowercased())", value)
             }

@@ -25,6 +25,18 @@ extension S3Exchange {
         }
     }
 
+    /// Writes the markers of the page of up to `maxParts` part numbers after `marker`, and answers the
+    /// numbers on it.
+    static func writePartPage(_ numbers: [Int], marker: Int, maxParts: Int, _ w: inout XMLWriter) -> Set<Int> {
+        let after = numbers.filter { $0 > marker }
+        let page = after.prefix(maxParts)
+        w.element("PartNumberMarker", String(marker))
+        w.element("NextPartNumberMarker", String(page.last ?? marker))
+        w.element("MaxParts", String(maxParts))
+        w.element("IsTruncated", after.count > page.count ? "true" : "false")
+        return Set(page)
+    }
+
     /// The `partNumber` query parameter, when it is a valid part number (else answers with an error).
     func partNumber() -> Int? {
         guard let text = s3.query["partNumber"], let n = Int(text), (1...MultipartLimits.partNumberMax).contains(n)
@@ -132,8 +144,6 @@ extension S3Exchange {
             switch result {
             case .failure(let e): fail(e)
             case .success(let state):
-                let after = state.parts.filter { $0.number > marker }
-                let page = after.prefix(maxParts)
                 var w = XMLWriter()
                 w.open("ListPartsResult", namespace: true)
                 w.element("Bucket", s3.bucket)
@@ -142,11 +152,8 @@ extension S3Exchange {
                 writeOwner(&w, "Initiator")
                 writeOwner(&w, "Owner")
                 w.element("StorageClass", "STANDARD")
-                w.element("PartNumberMarker", String(marker))
-                w.element("NextPartNumberMarker", String(page.last?.number ?? marker))
-                w.element("MaxParts", String(maxParts))
-                w.element("IsTruncated", after.count > page.count ? "true" : "false")
-                for part in page {
+                let page = Self.writePartPage(state.parts.map(\.number), marker: marker, maxParts: maxParts, &w)
+                for part in state.parts where page.contains(part.number) {
                     w.open("Part")
                     w.element("PartNumber", String(part.number))
                     w.element("LastModified", S3Exchange.isoTime(state.upload.initiated))
