@@ -28,6 +28,33 @@ public enum ChecksumAlgorithm: String, CaseIterable, Sendable, Codable {
     }
 }
 
+/// How a multipart object's checksum is made (`x-amz-checksum-type`): of the parts' checksums
+/// (`value-N`), or of the object's bytes, combined from the parts' CRCs.
+public enum ChecksumType: String, Codable, Sendable, CaseIterable {
+    case composite = "COMPOSITE"
+    case fullObject = "FULL_OBJECT"
+}
+
+/// The checksum a multipart upload asked for (`x-amz-checksum-algorithm` and `-type` on
+/// CreateMultipartUpload): every part gets it, and the object gets it of that type.
+public struct MultipartChecksum: Codable, Equatable, Sendable {
+    public var algorithm: ChecksumAlgorithm
+    public var type: ChecksumType
+
+    /// S3's pairs: CRCs combine into a full-object value, digests only compose; CRC64NVME is only
+    /// full-object. Nil for a pair S3 refuses; without a type, S3's default for the algorithm.
+    public init?(algorithm: ChecksumAlgorithm, type: ChecksumType?) {
+        let combines = CRCCombine.parameters(algorithm) != nil
+        let type = type ?? (algorithm == .crc64nvme ? .fullObject : .composite)
+        switch type {
+        case .fullObject: guard combines else { return nil }
+        case .composite: guard algorithm != .crc64nvme else { return nil }
+        }
+        self.algorithm = algorithm
+        self.type = type
+    }
+}
+
 /// A running checksum of one of the S3 algorithms. The value is big-endian bytes, sent base64 in headers.
 public struct RunningChecksum: Sendable {
     public let algorithm: ChecksumAlgorithm

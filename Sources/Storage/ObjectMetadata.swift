@@ -242,13 +242,20 @@ public struct MultipartUpload: Codable, Equatable, Sendable {
     /// The object's attributes (content type, user metadata, stored headers), and its erasure geometry
     /// and shard placement: every part is coded the same way.
     public var template: ObjectVersion
+    /// The checksum every part gets and the object's is made of (absent in uploads begun without one, and
+    /// in those recorded before it was kept).
+    public var checksum: MultipartChecksum?
 
-    public init(uploadID: String, bucket: String, key: String, initiated: Int64, template: ObjectVersion) {
+    public init(
+        uploadID: String, bucket: String, key: String, initiated: Int64, template: ObjectVersion,
+        checksum: MultipartChecksum? = nil
+    ) {
         self.uploadID = uploadID
         self.bucket = bucket
         self.key = key
         self.initiated = initiated
         self.template = template
+        self.checksum = checksum
     }
 }
 

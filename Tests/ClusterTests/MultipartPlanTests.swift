@@ -49,25 +49,30 @@ struct MultipartPlanTests {
         )
     }
 
+    func asked(_ parts: [(Int, String)]) -> [MultipartPlan.RequestedPart] {
+        parts.map { MultipartPlan.RequestedPart(number: $0.0, etag: $0.1) }
+    }
+
     @Test("a completion takes the parts held with their ETag on k nodes, by the nodes holding all of them")
     func completion() throws {
         let s = states([
             0: [part(1, "aa"), part(2, "bb", 10)], 1: [part(1, "aa"), part(2, "bb", 10)], 2: [part(1, "aa")],
             3: [part(1, "aa"), part(2, "bb", 10)],
         ])
-        let plan = try MultipartPlan.completion(requested: [(1, "\"AA\""), (2, "bb")], states: s, set: set).get()
+        let plan = try MultipartPlan.completion(requested: asked([(1, "\"AA\""), (2, "bb")]), states: s, set: set).get()
         #expect(plan.parts.map(\.number) == [1, 2])
         #expect(plan.nodes == ["node1", "node2", "node4"])
         #expect(
-            MultipartPlan.completion(requested: [(2, "bb"), (1, "aa")], states: s, set: set)
+            MultipartPlan.completion(requested: asked([(2, "bb"), (1, "aa")]), states: s, set: set)
                 == .failure(.invalidPartOrder))
         #expect(
-            MultipartPlan.completion(requested: [(1, "aa"), (1, "aa")], states: s, set: set)
+            MultipartPlan.completion(requested: asked([(1, "aa"), (1, "aa")]), states: s, set: set)
                 == .failure(.invalidPartOrder))
         #expect(
-            MultipartPlan.completion(requested: [(1, "zz")], states: s, set: set) == .failure(.invalidPart(number: 1)))
+            MultipartPlan.completion(requested: asked([(1, "zz")]), states: s, set: set)
+                == .failure(.invalidPart(number: 1)))
         #expect(
-            MultipartPlan.completion(requested: [(2, "bb"), (3, "cc")], states: s, set: set)
+            MultipartPlan.completion(requested: asked([(2, "bb"), (3, "cc")]), states: s, set: set)
                 == .failure(.entityTooSmall(number: 2, size: 10)))
     }
 
@@ -75,7 +80,8 @@ struct MultipartPlanTests {
     func tooFewHolders() {
         let s = states([0: [part(1, "aa")], 1: [], 2: [], 3: []])
         #expect(
-            MultipartPlan.completion(requested: [(1, "aa")], states: s, set: set) == .failure(.invalidPart(number: 1)))
+            MultipartPlan.completion(requested: asked([(1, "aa")]), states: s, set: set)
+                == .failure(.invalidPart(number: 1)))
     }
 
     @Test("the ETag is the MD5 of the parts' MD5s and their count; composite checksums likewise")
@@ -91,6 +97,33 @@ struct MultipartPlanTests {
         var crc = RunningChecksum(.crc32)
         [UInt8]([0, 0, 0, 1, 0, 0, 0, 2]).withUnsafeBytes { crc.update($0) }
         #expect(MultipartPlan.compositeChecksums(of: withSums) == ["CRC32": Base64.encode(crc.finish()) + "-2"])
+    }
+
+    @Test("a full-object checksum is the CRC of the parts' bytes; a part named with another checksum is not taken")
+    func fullObject() throws {
+        let bytes = [Array("first part ".utf8), Array("and the second".utf8)]
+        let parts = bytes.enumerated().map { i, b in
+            PartInfo(
+                number: i + 1, size: Int64(b.count), etag: Crypto.md5(b).hexString,
+                checksums: ["CRC32C": Base64.encode(RunningChecksum.compute(.crc32c, b))])
+        }
+        let full = MultipartChecksum(algorithm: .crc32c, type: .fullObject)
+        let whole = Base64.encode(RunningChecksum.compute(.crc32c, bytes[0] + bytes[1]))
+        #expect(MultipartPlan.checksums(of: parts, full) == ["CRC32C": whole])
+        #expect(MultipartPlan.checksums(of: parts, nil)["CRC32C"]?.hasSuffix("-2") == true)
+        #expect(MultipartPlan.sameChecksum(whole, whole) && !MultipartPlan.sameChecksum(nil, whole))
+        #expect(MultipartPlan.sameChecksum("abc=-2", "abc=") && !MultipartPlan.sameChecksum("abc=-2", "abd="))
+
+        let s = states([0: parts, 1: parts, 2: parts, 3: parts])
+        let named = { (sum: String) in
+            [MultipartPlan.RequestedPart(number: 1, etag: parts[0].etag, checksums: ["CRC32C": sum])]
+        }
+        #expect(
+            try MultipartPlan.completion(requested: named(parts[0].checksums!["CRC32C"]!), states: s, set: set).get()
+                .parts == [parts[0]])
+        #expect(
+            MultipartPlan.completion(requested: named("AAAAAA=="), states: s, set: set)
+                == .failure(.invalidPart(number: 1)))
     }
 
     @Test("parts agreed on are those a read quorum holds with the same ETag")

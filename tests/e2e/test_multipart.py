@@ -1,10 +1,12 @@
 """Multipart uploads through real clients (boto3, the minio SDK, aws cli s3api) against real nodes:
 parts erasure-coded like objects, completion checks, listings, aborts, part reads, and failures."""
 
+import base64
 import hashlib
 import io
 import os
 import subprocess
+import threading
 
 import boto3
 import botocore
@@ -167,3 +169,99 @@ def test_an_upload_survives_a_dead_node_and_completion_needs_write_quorum(tmp_pa
         assert s3_client(c.endpoint("node4")).get_object(Bucket="mpu", Key="k")["Body"].read() == b"".join(parts)
     finally:
         c.cleanup()
+
+
+def test_multipart_checksums_full_object_and_composite(store):
+    from awscrt import checksums as crt
+
+    s3 = s3_client(store.endpoint("node1"))
+    plain = s3_client(store.endpoint("node2"), request_checksum_calculation="when_required")
+    parts = [os.urandom(5 * MiB + 7), os.urandom(3 * MiB + 1)]
+    b64 = lambda value, width: base64.b64encode(value.to_bytes(width, "big")).decode()
+    whole = b64(crt.crc32c(parts[0] + parts[1]), 4)
+
+    # FULL_OBJECT CRC32C: one part sent with its checksum, one without (the server computes it anyway).
+    upload = s3.create_multipart_upload(Bucket="mpu", Key="full", ChecksumAlgorithm="CRC32C",
+                                        ChecksumType="FULL_OBJECT")
+    assert (upload["ChecksumAlgorithm"], upload["ChecksumType"]) == ("CRC32C", "FULL_OBJECT")
+    uid = upload["UploadId"]
+    first = s3.upload_part(Bucket="mpu", Key="full", UploadId=uid, PartNumber=1, Body=parts[0],
+                           ChecksumAlgorithm="CRC32C")
+    second = plain.upload_part(Bucket="mpu", Key="full", UploadId=uid, PartNumber=2, Body=parts[1])
+    sums = [b64(crt.crc32c(p), 4) for p in parts]
+    assert [first["ChecksumCRC32C"], second["ChecksumCRC32C"]] == sums
+    listed = s3.list_parts(Bucket="mpu", Key="full", UploadId=uid)
+    assert (listed["ChecksumAlgorithm"], listed["ChecksumType"]) == ("CRC32C", "FULL_OBJECT")
+    assert [p["ChecksumCRC32C"] for p in listed["Parts"]] == sums
+    uploads = s3.list_multipart_uploads(Bucket="mpu", Prefix="full")["Uploads"]
+    assert [(u["ChecksumAlgorithm"], u["ChecksumType"]) for u in uploads] == [("CRC32C", "FULL_OBJECT")]
+    named = [{"PartNumber": i + 1, "ETag": r["ETag"], "ChecksumCRC32C": sums[i]} for i, r in enumerate([first, second])]
+
+    # A part named with another checksum, or a whole-object checksum that differs: refused, nothing made.
+    wrong = [dict(named[0], ChecksumCRC32C=sums[1]), named[1]]
+    assert s3_error(lambda: s3.complete_multipart_upload(
+        Bucket="mpu", Key="full", UploadId=uid, MultipartUpload={"Parts": wrong})) == ("InvalidPart", 400)
+    assert s3_error(lambda: s3.complete_multipart_upload(
+        Bucket="mpu", Key="full", UploadId=uid, MultipartUpload={"Parts": named},
+        ChecksumCRC32C=sums[0])) == ("BadDigest", 400)
+    assert s3_error(lambda: s3.head_object(Bucket="mpu", Key="full"))[1] == 404
+
+    done = s3.complete_multipart_upload(Bucket="mpu", Key="full", UploadId=uid, MultipartUpload={"Parts": named},
+                                        ChecksumCRC32C=whole)
+    assert (done["ChecksumCRC32C"], done["ChecksumType"]) == (whole, "FULL_OBJECT")
+    head = s3.head_object(Bucket="mpu", Key="full", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC32C"], head["ChecksumType"]) == (whole, "FULL_OBJECT")
+    got = s3.get_object(Bucket="mpu", Key="full", ChecksumMode="ENABLED")
+    assert got["Body"].read() == parts[0] + parts[1] and got["ChecksumCRC32C"] == whole
+
+    # CRC64NVME is full-object by default; a composite SHA-256 is of the parts' digests.
+    upload = s3.create_multipart_upload(Bucket="mpu", Key="nvme", ChecksumAlgorithm="CRC64NVME")
+    assert upload["ChecksumType"] == "FULL_OBJECT"
+    r = [plain.upload_part(Bucket="mpu", Key="nvme", UploadId=upload["UploadId"], PartNumber=i + 1, Body=p)
+         for i, p in enumerate(parts)]
+    done = s3.complete_multipart_upload(Bucket="mpu", Key="nvme", UploadId=upload["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": i + 1, "ETag": x["ETag"]} for i, x in enumerate(r)]})
+    assert done["ChecksumCRC64NVME"] == b64(crt.crc64nvme(parts[0] + parts[1]), 8)
+    upload = s3.create_multipart_upload(Bucket="mpu", Key="sha", ChecksumAlgorithm="SHA256", ChecksumType="COMPOSITE")
+    r = [plain.upload_part(Bucket="mpu", Key="sha", UploadId=upload["UploadId"], PartNumber=i + 1, Body=p)
+         for i, p in enumerate(parts)]
+    done = s3.complete_multipart_upload(Bucket="mpu", Key="sha", UploadId=upload["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": i + 1, "ETag": x["ETag"]} for i, x in enumerate(r)]})
+    digests = b"".join(hashlib.sha256(p).digest() for p in parts)
+    assert done["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(digests).digest()).decode() + "-2"
+    assert done["ChecksumType"] == "COMPOSITE"
+
+    # Pairs S3 refuses.
+    assert s3_error(lambda: s3.create_multipart_upload(
+        Bucket="mpu", Key="x", ChecksumAlgorithm="SHA1", ChecksumType="FULL_OBJECT")) == ("InvalidRequest", 400)
+    assert s3_error(lambda: s3.create_multipart_upload(
+        Bucket="mpu", Key="x", ChecksumAlgorithm="CRC64NVME", ChecksumType="COMPOSITE")) == ("InvalidRequest", 400)
+
+
+def test_a_part_uploaded_by_racing_clients_is_one_of_them_on_every_node(store):
+    """Uploads of one part number that overlap commit one after the other: the nodes keep the same one,
+    so the upload completes with it (before, nodes could keep different ones and none reach a quorum)."""
+    s3 = s3_client(store.endpoint("node1"))
+    clients = [s3_client(store.endpoint(f"node{i}")) for i in (1, 2, 3)]
+    for round_ in range(5):
+        key = f"raced-{round_}"
+        uid = s3.create_multipart_upload(Bucket="mpu", Key=key)["UploadId"]
+        bodies = {}
+        for c in clients:
+            body = os.urandom(MiB + 17)
+            bodies[hashlib.md5(body).hexdigest()] = body
+
+        def send(client, body):
+            client.upload_part(Bucket="mpu", Key=key, UploadId=uid, PartNumber=1, Body=body)
+
+        threads = [threading.Thread(target=send, args=(c, b)) for c, b in zip(clients, bodies.values())]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        listed = s3.list_parts(Bucket="mpu", Key=key, UploadId=uid)["Parts"]
+        assert len(listed) == 1 and listed[0]["ETag"].strip('"') in bodies
+        s3.complete_multipart_upload(Bucket="mpu", Key=key, UploadId=uid, MultipartUpload={
+            "Parts": [{"PartNumber": 1, "ETag": listed[0]["ETag"]}]})
+        assert s3.get_object(Bucket="mpu", Key=key)["Body"].read() == bodies[listed[0]["ETag"].strip('"')]
+    assert store.run("verify", check=False).returncode == 0

@@ -28,6 +28,12 @@ final class ObjectLock {
     /// The name of an object's lock in every node's `LockTable`.
     static func resource(bucket: String, key: String) -> String { bucket + "/" + key }
 
+    /// Where the locks of multipart parts are named: no bucket name starts with a dot.
+    static let uploadsNamespace = ".uploads"
+
+    /// The lock of one part number of an upload (in `uploadsNamespace`).
+    static func partResourceKey(uploadID: String, number: Int) -> String { "\(uploadID)/\(number)" }
+
     var quorum: Int { layer.set.metadataQuorum }
 
     /// Acquires the lock, retrying with back-off while others hold it; nil when held.

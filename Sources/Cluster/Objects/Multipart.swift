@@ -32,7 +32,7 @@ extension ObjectLayer {
             template.legalHold = options.legalHold
             let upload = MultipartUpload(
                 uploadID: id, bucket: bucket, key: key, initiated: WallTime.now().millisecondsSinceEpoch,
-                template: template)
+                template: template, checksum: options.multipartChecksum)
             fanOut(includingHealing: true, { $0.createUpload(upload, $1) }) { [self] answers in
                 let made = answers.filter { (try? $0.value.get()) != nil }.map(\.key)
                 guard made.count >= set.writeQuorum else {
@@ -84,6 +84,10 @@ extension ObjectLayer {
             } catch {
                 return done(.failure(error))
             }
+            var options = options
+            if let algorithm = upload.checksum?.algorithm, !options.checksums.contains(algorithm) {
+                options.checksums.append(algorithm)
+            }
             PutOperation(
                 layer: self, bucket: bucket, key: key, destination: .part(upload, number: partNumber),
                 options: options, coder: coder, targets: targets, verify: verify
@@ -103,23 +107,25 @@ extension ObjectLayer {
     /// the nodes that hold all of them (write quorum needed). The other nodes drop the upload and are
     /// reported as missed.
     /// `condition`: judged under the object's write lock against the object as it is then (If-Match,
-    /// If-None-Match), as a PUT's.
+    /// If-None-Match), as a PUT's. `expected`: the object's checksums as the client computed them
+    /// (BadDigest, nothing committed, if one differs).
     public func completeMultipartUpload(
-        bucket: String, key: String, uploadID: String, parts requested: [(number: Int, etag: String)],
-        condition: (@Sendable (ObjectVersion?) -> ObjectError?)? = nil,
+        bucket: String, key: String, uploadID: String, parts requested: [MultipartPlan.RequestedPart],
+        expected: [ChecksumAlgorithm: String] = [:], condition: (@Sendable (ObjectVersion?) -> ObjectError?)? = nil,
         _ done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
     ) {
         requireBucket(bucket) { [self] bucketInfo in
             guard case .success(let info) = bucketInfo else { return done(.failure(bucketInfo.failure!)) }
             complete(
-                bucket: bucket, key: key, uploadID: uploadID, parts: requested,
+                bucket: bucket, key: key, uploadID: uploadID, parts: requested, expected: expected,
                 versionID: ObjectLayer.versionID(for: info), condition: condition, done)
         }
     }
 
     private func complete(
-        bucket: String, key: String, uploadID: String, parts requested: [(number: Int, etag: String)],
-        versionID: String, condition: (@Sendable (ObjectVersion?) -> ObjectError?)?,
+        bucket: String, key: String, uploadID: String, parts requested: [MultipartPlan.RequestedPart],
+        expected: [ChecksumAlgorithm: String], versionID: String,
+        condition: (@Sendable (ObjectVersion?) -> ObjectError?)?,
         _ done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
     ) {
         resolveUpload(bucket: bucket, key: key, uploadID: uploadID) { [self] result in
@@ -154,7 +160,11 @@ extension ObjectLayer {
             final.size = plan.parts.reduce(0) { $0 + $1.size }
             final.etag = MultipartPlan.etag(of: plan.parts)
             final.parts = plan.parts
-            final.checksums = MultipartPlan.compositeChecksums(of: plan.parts)
+            final.checksums = MultipartPlan.checksums(of: plan.parts, upload.checksum)
+            for (algorithm, value) in expected
+            where !MultipartPlan.sameChecksum(final.checksums[algorithm.rawValue], value) {
+                return done(.failure(.badDigest("x-amz-checksum-\(algorithm.rawValue.lowercased()) mismatch")))
+            }
             final.completedUploadID = uploadID
             locked(bucket: bucket, key: key, failed: { done(.failure($0)) }) { [self] lock in
                 currentVersion(bucket: bucket, key: key) { [self] current in

@@ -50,6 +50,20 @@ public enum MultipartPlan {
         }
     }
 
+    /// A part as CompleteMultipartUpload names it: its ETag, and the checksums the client has of it.
+    public struct RequestedPart: Equatable, Sendable {
+        public var number: Int
+        public var etag: String
+        /// Algorithm name to base64, as in `PartInfo.checksums`.
+        public var checksums: [String: String]
+
+        public init(number: Int, etag: String, checksums: [String: String] = [:]) {
+            self.number = number
+            self.etag = etag
+            self.checksums = checksums
+        }
+    }
+
     /// What a completion commits: the parts, and the nodes that hold every one of them.
     public struct Completion: Equatable, Sendable {
         public var parts: [PartInfo]
@@ -57,10 +71,10 @@ public enum MultipartPlan {
     }
 
     /// Checks a CompleteMultipartUpload request against what the nodes hold: the parts ascend, each
-    /// was uploaded with that ETag on at least k nodes, every part but the last is large enough. The
-    /// nodes holding all of them commit (the caller needs write quorum of them).
+    /// was uploaded with that ETag (and the checksums named) on at least k nodes, every part but the last
+    /// is large enough. The nodes holding all of them commit (the caller needs write quorum of them).
     public static func completion(
-        requested: [(number: Int, etag: String)], states: [NodeID: UploadState], set: ErasureSet
+        requested: [RequestedPart], states: [NodeID: UploadState], set: ErasureSet
     ) -> Result<Completion, ObjectError> {
         for (a, b) in zip(requested, requested.dropFirst()) where b.number <= a.number {
             return .failure(.invalidPartOrder)
@@ -73,7 +87,8 @@ public enum MultipartPlan {
             guard holders.count >= set.readQuorum,
                 let part = holders.values.first?.parts.first(where: {
                     $0.number == wanted.number && $0.etag == etag
-                })
+                }),
+                wanted.checksums.allSatisfy({ part.checksums?[$0.key] == $0.value })
             else { return .failure(.invalidPart(number: wanted.number)) }
             if i < requested.count - 1 && part.size < MultipartLimits.partBytesMin {
                 return .failure(.entityTooSmall(number: part.number, size: part.size))
@@ -91,9 +106,29 @@ public enum MultipartPlan {
         return Crypto.md5(joined).hexString + "-\(parts.count)"
     }
 
+    /// S3's checksums of a multipart object: of the bytes for a full-object upload, else composite ones.
+    public static func checksums(of parts: [PartInfo], _ asked: MultipartChecksum?) -> [String: String] {
+        guard let asked, asked.type == .fullObject else { return compositeChecksums(of: parts) }
+        var combined: [UInt8]?
+        for part in parts {
+            guard let value = part.checksums?[asked.algorithm.rawValue].flatMap(Base64.decode) else { return [:] }
+            combined =
+                combined.map { CRCCombine.combine(asked.algorithm, $0, value, secondLength: part.size) ?? [] }
+                ?? value
+        }
+        return combined.map { [asked.algorithm.rawValue: Base64.encode($0)] } ?? [:]
+    }
+
+    /// Whether a checksum a client sent is the object's: composite ones match with or without their
+    /// `-N` part count.
+    public static func sameChecksum(_ stored: String?, _ sent: String) -> Bool {
+        guard let stored else { return false }
+        return stored == sent || stored.split(separator: "-").first.map(String.init) == sent
+    }
+
     /// S3's checksums of a multipart object, for each algorithm every part has: the checksum of the
     /// parts' binary checksums, base64, then `-` and the part count.
-    public static func compositeChecksums(of parts: [PartInfo]) -> [String: String] {
+    static func compositeChecksums(of parts: [PartInfo]) -> [String: String] {
         var out: [String: String] = [:]
         for algorithm in ChecksumAlgorithm.allCases {
             let values = parts.compactMap { $0.checksums?[algorithm.rawValue].flatMap(Base64.decode) }

@@ -29,6 +29,8 @@ public struct PutOptions: Sendable {
     public var computeSHA256 = false
     /// `x-amz-checksum-*` algorithms to compute.
     public var checksums: [ChecksumAlgorithm] = []
+    /// CreateMultipartUpload: the checksum of every part and of the object.
+    public var multipartChecksum: MultipartChecksum?
     /// S3's limit for a single PUT.
     public var sizeMax: Int64 = 5 << 30
     /// The version id of the write (set by the object layer from the bucket's versioning).
@@ -460,23 +462,31 @@ final class PutOperation {
             number: number, size: final.size, etag: final.etag,
             checksums: final.checksums.isEmpty ? nil : final.checksums
         )
-        let round = layer.round(
-            nodes.map(layer.nodeID), enough: layer.set.writeQuorum, grace: ObjectLayer.shardWriteStallMax
-        ) { [self] (answers: [NodeID: Result<Void, StoreError>]) in
-            guard done != nil else { return }
-            for (id, answer) in answers {
-                if case .failure(let e) = answer { failed[layer.index(of: id)] = e.description }
+        // Under the part's lock: of two uploads of one part number, the one that commits last is the part
+        // on every node (without it, nodes could keep different ones and none reach a quorum).
+        let name = ObjectLock.partResourceKey(uploadID: upload.uploadID, number: number)
+        layer.locked(bucket: ObjectLock.uploadsNamespace, key: name, failed: { [self] in fail($0) }) { [self] lock in
+            guard done != nil else { return lock.release() }
+            let round = layer.round(
+                nodes.map(layer.nodeID), enough: layer.set.writeQuorum, grace: ObjectLayer.shardWriteStallMax
+            ) { [self] (answers: [NodeID: Result<Void, StoreError>]) in
+                lock.release()
+                guard done != nil else { return }
+                for (id, answer) in answers {
+                    if case .failure(let e) = answer { failed[layer.index(of: id)] = e.description }
+                }
+                let recorded = answers.filter { (try? $0.value.get()) != nil }.count
+                guard recorded >= layer.set.writeQuorum else {
+                    return finishWith(
+                        .failure(.writeQuorum(reached: recorded, needed: layer.set.writeQuorum, detail: failureSummary))
+                    )
+                }
+                finishWith(.success(final))
             }
-            let recorded = answers.filter { (try? $0.value.get()) != nil }.count
-            guard recorded >= layer.set.writeQuorum else {
-                return finishWith(
-                    .failure(.writeQuorum(reached: recorded, needed: layer.set.writeQuorum, detail: failureSummary)))
-            }
-            finishWith(.success(final))
-        }
-        for node in nodes {
-            layer.stores[node].commitPart(uploadID: upload.uploadID, part: part, stagedUploadID: final.dataDir!) {
-                [layer] result in round.answered(layer.nodeID(node), result)
+            for node in nodes {
+                layer.stores[node].commitPart(uploadID: upload.uploadID, part: part, stagedUploadID: final.dataDir!) {
+                    [layer] result in round.answered(layer.nodeID(node), result)
+                }
             }
         }
     }

@@ -9,7 +9,7 @@ extension S3Exchange {
 
     func createMultipartUpload() {
         var options = PutOptions()
-        guard readObjectAttributes(into: &options) else { return }
+        guard readObjectAttributes(into: &options), readMultipartChecksum(into: &options) else { return }
         layer.createMultipartUpload(bucket: s3.bucket, key: s3.key, options: options) { [self] result in
             switch result {
             case .failure(let e): fail(e)
@@ -20,9 +20,57 @@ extension S3Exchange {
                 w.element("Key", s3.key)
                 w.element("UploadId", upload.uploadID)
                 w.close("InitiateMultipartUploadResult")
-                sendXML(w.document)
+                var headers: HTTPHeaders = [:]
+                if let checksum = upload.checksum {
+                    headers.add("x-amz-checksum-algorithm", checksum.algorithm.rawValue)
+                    headers.add("x-amz-checksum-type", checksum.type.rawValue)
+                }
+                sendXML(w.document, headers: headers)
             }
         }
+    }
+
+    /// `x-amz-checksum-algorithm` and `x-amz-checksum-type` of CreateMultipartUpload (false once it has
+    /// answered a pair S3 refuses).
+    private func readMultipartChecksum(into options: inout PutOptions) -> Bool {
+        let headers = request.head.headers
+        let typeName = headers["x-amz-checksum-type"]
+        guard let algorithmName = headers["x-amz-checksum-algorithm"] else {
+            if let typeName {
+                fail(S3Error.invalidRequest("x-amz-checksum-type \(typeName) needs an x-amz-checksum-algorithm"))
+                return false
+            }
+            return true
+        }
+        guard let algorithm = ChecksumAlgorithm(rawValue: algorithmName.uppercased()) else {
+            fail(S3Error.invalidArgument("unsupported x-amz-checksum-algorithm '\(algorithmName)'"))
+            return false
+        }
+        var type: ChecksumType?
+        if let typeName {
+            guard let named = ChecksumType(rawValue: typeName.uppercased()) else {
+                fail(S3Error.invalidArgument("x-amz-checksum-type is COMPOSITE or FULL_OBJECT, not '\(typeName)'"))
+                return false
+            }
+            type = named
+        }
+        // Without a type the algorithm's default is always allowed.
+        guard let checksum = MultipartChecksum(algorithm: algorithm, type: type) else {
+            fail(
+                S3Error.invalidRequest(
+                    "The \(typeName ?? "") checksum type cannot be used with the \(algorithm.rawValue) checksum algorithm."
+                ))
+            return false
+        }
+        options.multipartChecksum = checksum
+        return true
+    }
+
+    /// An upload's `<ChecksumAlgorithm>` and `<ChecksumType>`, when it was begun with one.
+    static func writeChecksumKind(_ checksum: MultipartChecksum?, _ w: inout XMLWriter) {
+        guard let checksum else { return }
+        w.element("ChecksumAlgorithm", checksum.algorithm.rawValue)
+        w.element("ChecksumType", checksum.type.rawValue)
     }
 
     /// Writes the markers of the page of up to `maxParts` part numbers after `marker`, and answers the
@@ -72,14 +120,21 @@ extension S3Exchange {
             guard case .success(let bytes) = body else {
                 return fail(S3Error.incompleteBody("the request body did not arrive whole"))
             }
-            let requested: [(number: Int, etag: String)]
+            let requested: [MultipartPlan.RequestedPart]
             do throws(S3Error) {
                 requested = try S3Exchange.completionParts(bytes)
             } catch {
                 return fail(error)
             }
+            var expected: [ChecksumAlgorithm: String] = [:]
+            for (name, value) in request.head.headers.fields {
+                if let algorithm = ChecksumAlgorithm(headerName: name) {
+                    expected[algorithm] = value.trimmingCharacters()
+                }
+            }
             layer.completeMultipartUpload(
-                bucket: s3.bucket, key: s3.key, uploadID: uploadID, parts: requested, condition: writeCondition()
+                bucket: s3.bucket, key: s3.key, uploadID: uploadID, parts: requested, expected: expected,
+                condition: writeCondition()
             ) { [self] result in
                 switch result {
                 case .failure(let e): fail(e)
@@ -90,9 +145,7 @@ extension S3Exchange {
                     w.element("Bucket", s3.bucket)
                     w.element("Key", s3.key)
                     w.element("ETag", "\"\(version.etag)\"")
-                    for (name, value) in version.checksums.sorted(by: { $0.key < $1.key }) {
-                        w.element("Checksum" + name, value)
-                    }
+                    S3Exchange.writeChecksums(version.checksums, &w)
                     w.close("CompleteMultipartUploadResult")
                     var headers: HTTPHeaders = [:]
                     if version.versionID != "null" { headers.add("x-amz-version-id", version.versionID) }
@@ -106,7 +159,7 @@ extension S3Exchange {
     }
 
     /// The parts of a CompleteMultipartUpload document, in the order given.
-    static func completionParts(_ bytes: [UInt8]) throws(S3Error) -> [(number: Int, etag: String)] {
+    static func completionParts(_ bytes: [UInt8]) throws(S3Error) -> [MultipartPlan.RequestedPart] {
         let xml: XMLElement
         do throws(XMLElement.Failure) {
             xml = try XMLElement.parse(bytes)
@@ -114,10 +167,16 @@ extension S3Exchange {
             throw .malformedXML("The XML you provided was not well-formed: \(error)")
         }
         guard xml.name == "CompleteMultipartUpload" else { throw .malformedXML("expected CompleteMultipartUpload") }
-        let parts = try xml.all("Part").map { part throws(S3Error) -> (number: Int, etag: String) in
+        let parts = try xml.all("Part").map { part throws(S3Error) -> MultipartPlan.RequestedPart in
             guard let number = part.child("PartNumber").flatMap({ Int($0.value) }), let etag = part.child("ETag")?.value
             else { throw .malformedXML("every Part needs a PartNumber and an ETag") }
-            return (number, etag)
+            var checksums: [String: String] = [:]
+            for algorithm in ChecksumAlgorithm.allCases {
+                if let value = part.child("Checksum" + algorithm.rawValue)?.value.trimmingCharacters() {
+                    checksums[algorithm.rawValue] = value
+                }
+            }
+            return MultipartPlan.RequestedPart(number: number, etag: etag, checksums: checksums)
         }
         guard !parts.isEmpty, parts.count <= MultipartLimits.partNumberMax else {
             throw .malformedXML("a completion names 1 to \(MultipartLimits.partNumberMax) parts")
@@ -152,6 +211,7 @@ extension S3Exchange {
                 writeOwner(&w, "Initiator")
                 writeOwner(&w, "Owner")
                 w.element("StorageClass", "STANDARD")
+                Self.writeChecksumKind(state.upload.checksum, &w)
                 let page = Self.writePartPage(state.parts.map(\.number), marker: marker, maxParts: maxParts, &w)
                 for part in state.parts where page.contains(part.number) {
                     w.open("Part")
@@ -159,6 +219,7 @@ extension S3Exchange {
                     w.element("LastModified", S3Exchange.isoTime(state.upload.initiated))
                     w.element("ETag", "\"\(part.etag)\"")
                     w.element("Size", String(part.size))
+                    S3Exchange.writeChecksums(part.checksums ?? [:], &w, withType: false)
                     w.close("Part")
                 }
                 w.close("ListPartsResult")
@@ -200,6 +261,7 @@ extension S3Exchange {
                     writeOwner(&w, "Owner")
                     w.element("StorageClass", "STANDARD")
                     w.element("Initiated", S3Exchange.isoTime(upload.initiated))
+                    Self.writeChecksumKind(upload.checksum, &w)
                     w.close("Upload")
                 }
                 w.commonPrefixes(page.prefixes, encode: { $0 })
