@@ -58,9 +58,14 @@ def test_overwrites_deletes_versions_and_restore_with_a_node_killed_in_the_middl
     r = s3.copy_object(Bucket="vers", Key="doc", CopySource={"Bucket": "vers", "Key": "doc", "VersionId": ids[1]})
     assert s3.get_object(Bucket="vers", Key="doc")["Body"].read() == bodies[1]
     # Removing a version by id: the others stay.
-    s3.delete_object(Bucket="vers", Key="doc", VersionId=ids[0])
+    gone = s3.delete_object(Bucket="vers", Key="doc", VersionId=ids[0])
+    assert gone["VersionId"] == ids[0] and "DeleteMarker" not in gone
     remaining = [v["VersionId"] for v in s3.list_object_versions(Bucket="vers")["Versions"]]
     assert ids[0] not in remaining and len(remaining) == 5
+    # Removing the delete marker by id says it was one (S3's x-amz-delete-marker).
+    gone = s3.delete_object(Bucket="vers", Key="doc", VersionId=d["VersionId"])
+    assert gone["VersionId"] == d["VersionId"] and gone["DeleteMarker"] is True
+    assert "DeleteMarkers" not in s3.list_object_versions(Bucket="vers", Prefix="doc")
     # Everything, versions included, is whole on every node once node3 has caught up.
     deadline = time.monotonic() + 20
     while four.run("verify", check=False).returncode != 0:

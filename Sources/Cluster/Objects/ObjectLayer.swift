@@ -322,6 +322,7 @@ public final class ObjectLayer {
     public struct DeleteOutcome: Sendable, Equatable {
         /// The version removed, or the delete marker's (nil for an unversioned bucket).
         public var versionID: String?
+        /// The marker added, or the version removed by its id was one.
         public var isDeleteMarker: Bool
     }
 
@@ -348,30 +349,30 @@ public final class ObjectLayer {
         _ done: @escaping (Result<DeleteOutcome, ObjectError>) -> Void
     ) {
         if let versionID {
-            let remove = { [self] in
-                removeVersion(bucket: bucket, key: key, versionID: versionID) { result in
-                    done(
-                        result.map {
-                            DeleteOutcome(versionID: versionID == "null" ? nil : versionID, isDeleteMarker: false)
-                        })
-                }
-            }
-            // Under object lock, the version as it is decides (under its write lock: no change slips in).
+            // The version as it is (under its write lock: no change slips in) decides under object lock,
+            // and tells whether a delete marker goes (S3 says so in its answer).
             return requireBucket(bucket) { [self] found in
-                guard case .success(let info) = found, info.settings.objectLock?.value?.enabled == true else {
-                    return remove()
-                }
-                headObject(bucket: bucket, key: key, versionID: versionID) { result in
+                let lockEnabled = (try? found.get())?.settings.objectLock?.value?.enabled == true
+                headObject(bucket: bucket, key: key, versionID: versionID) { [self] result in
+                    var wasMarker = false
                     switch result {
                     case .success(let object):
-                        if let refusal = ObjectLockRules.deletion(
-                            of: object.version, now: .now(), bypassGovernance: bypassGovernance)
+                        if lockEnabled,
+                            let refusal = ObjectLockRules.deletion(
+                                of: object.version, now: .now(), bypassGovernance: bypassGovernance)
                         {
                             return done(.failure(refusal))
                         }
-                        remove()
-                    case .failure(.noSuchVersion), .failure(.noSuchKey): remove()
-                    case .failure(let e): done(.failure(e))
+                        wasMarker = object.version.isDeleteMarker
+                    case .failure(.noSuchVersion), .failure(.noSuchKey): break
+                    case .failure(let e): if lockEnabled { return done(.failure(e)) }
+                    }
+                    removeVersion(bucket: bucket, key: key, versionID: versionID) { result in
+                        done(
+                            result.map {
+                                DeleteOutcome(
+                                    versionID: versionID == "null" ? nil : versionID, isDeleteMarker: wasMarker)
+                            })
                     }
                 }
             }

@@ -49,8 +49,8 @@ extension S3Exchange {
                         case .success(let outcome):
                             results[i] = (item.key, item.versionID, outcome, nil)
                             notify(
-                                outcome.isDeleteMarker ? "ObjectRemoved:DeleteMarkerCreated" : "ObjectRemoved:Delete",
-                                bucket: s3.bucket, key: item.key, versionID: outcome.versionID)
+                                Self.removalEvent(outcome, versionID: item.versionID), bucket: s3.bucket,
+                                key: item.key, versionID: outcome.versionID)
                         case .failure(let e): results[i] = (item.key, item.versionID, nil, S3Error.from(e))
                         }
                         running -= 1

@@ -126,9 +126,15 @@ extension S3Exchange {
                 if outcome.isDeleteMarker { headers.add("x-amz-delete-marker", "true") }
                 response.send(status: 204, headers: headers)
                 notify(
-                    outcome.isDeleteMarker ? "ObjectRemoved:DeleteMarkerCreated" : "ObjectRemoved:Delete",
-                    bucket: s3.bucket, key: s3.key, versionID: outcome.versionID)
+                    Self.removalEvent(outcome, versionID: s3.query["versionId"]), bucket: s3.bucket, key: s3.key,
+                    versionID: outcome.versionID)
             }
         }
+    }
+
+    /// A delete without a version id that answers a delete marker made one; with one it removed a version
+    /// (which may have been a marker).
+    static func removalEvent(_ outcome: ObjectLayer.DeleteOutcome, versionID: String?) -> String {
+        outcome.isDeleteMarker && versionID == nil ? "ObjectRemoved:DeleteMarkerCreated" : "ObjectRemoved:Delete"
     }
 }

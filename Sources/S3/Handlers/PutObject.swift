@@ -56,7 +56,8 @@ extension S3Exchange {
     /// stored headers. False after answering with an error.
     func readObjectAttributes(into options: inout PutOptions, from fields: HTTPHeaders? = nil) -> Bool {
         let headers = fields ?? request.head.headers
-        guard objectACLIsOwners(headers), readObjectLock(headers, into: &options) else { return false }
+        guard objectACLIsOwners(headers), readObjectLock(headers, into: &options), encryptionIsStorable(headers)
+        else { return false }
         options.contentType = headers["Content-Type"] ?? "binary/octet-stream"
         var metadataBytes = 0
         for (name, value) in headers where name.lowercased().hasPrefix("x-amz-meta-") {
@@ -78,6 +79,21 @@ extension S3Exchange {
                 if value.isEmpty { continue }
             }
             options.headers[name] = value
+        }
+        return true
+    }
+
+    /// Server-side encryption: SSE-S3 (`AES256`, what S3 applies to every object anyway) is accepted, the
+    /// bytes kept as sent on this machine's disks; KMS keys and customer keys (SSE-C), which a client
+    /// would rely on to keep the bytes from readers without them, are refused rather than ignored.
+    private func encryptionIsStorable(_ headers: HTTPHeaders) -> Bool {
+        if let mode = headers["x-amz-server-side-encryption"], mode != "AES256" {
+            fail(S3Error.notImplemented("server-side encryption '\(mode)' is not supported (AES256 is accepted)"))
+            return false
+        }
+        if headers["x-amz-server-side-encryption-customer-algorithm"] != nil {
+            fail(S3Error.notImplemented("server-side encryption with customer keys (SSE-C) is not supported"))
+            return false
         }
         return true
     }
