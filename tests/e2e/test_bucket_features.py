@@ -670,3 +670,24 @@ def test_get_object_attributes_and_bucket_tagging(store):
     assert s3_error(lambda: s3.put_bucket_tagging(Bucket="attrs", Tagging=too_many)) == ("InvalidTag", 400)
     s3.delete_bucket_tagging(Bucket="attrs")
     assert s3_error(lambda: s3.get_bucket_tagging(Bucket="attrs"))[0] == "NoSuchTagSet"
+
+
+def test_server_side_encryption_s3_is_accepted_and_kms_refused(store):
+    s3 = s3_client(store.endpoint("node1"))
+    s3.create_bucket(Bucket="sse")
+    s3.put_object(Bucket="sse", Key="plain", Body=b"kept", ServerSideEncryption="AES256")
+    assert s3.get_object(Bucket="sse", Key="plain")["Body"].read() == b"kept"
+    assert s3_error(lambda: s3.put_object(Bucket="sse", Key="kms", Body=b"x", ServerSideEncryption="aws:kms")) == (
+        "NotImplemented", 501)
+    assert s3_error(lambda: s3.create_multipart_upload(Bucket="sse", Key="kms", ServerSideEncryption="aws:kms"))[0] == (
+        "NotImplemented")
+    # Customer keys (SSE-C), sent by hand: boto3 only sends them over https.
+    def with_headers(request, **_):
+        request.headers["x-amz-server-side-encryption-customer-algorithm"] = "AES256"
+    s3.meta.events.register("before-sign.s3.PutObject", with_headers)
+    try:
+        assert s3_error(lambda: s3.put_object(Bucket="sse", Key="ssec", Body=b"x")) == ("NotImplemented", 501)
+    finally:
+        s3.meta.events.unregister("before-sign.s3.PutObject", with_headers)
+    assert s3_error(lambda: s3.head_object(Bucket="sse", Key="kms"))[1] == 404
+    assert s3_error(lambda: s3.head_object(Bucket="sse", Key="ssec"))[1] == 404
