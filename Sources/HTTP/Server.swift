@@ -17,10 +17,11 @@ public final class HTTPServer {
     public let limits: HTTPServerLimits
     let loop: EventLoop
     let handler: Handler
-    /// Renders the body of an error the server itself answers (malformed request, timeout, limits).
-    /// The S3 layer replaces it with S3 error XML.
-    public var renderError: (Int, String) -> (contentType: String, body: [UInt8]) = { status, message in
-        ("text/plain; charset=utf-8", Array("\(status) \(HTTPStatus.reason(status)): \(message)\n".utf8))
+    /// Renders an error the server itself answers (malformed request, timeout, limits): its status (the
+    /// one given, unless the protocol on top words it differently) and body. The S3 layer replaces it
+    /// with S3 error XML.
+    public var renderError: (Int, String) -> (status: Int, contentType: String, body: [UInt8]) = { status, message in
+        (status, "text/plain; charset=utf-8", Array("\(status) \(HTTPStatus.reason(status)): \(message)\n".utf8))
     }
 
     private var listener: TCPListener?

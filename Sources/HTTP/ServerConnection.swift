@@ -387,15 +387,15 @@ final class ServerConnection: MessageParserDelegate {
         let rendered = server.renderError(failure.status, failure.reason)
         headers.add("Content-Type", rendered.contentType)
         headers.add("Content-Length", String(rendered.body.count))
-        if failure.status == 503 { headers.add("Retry-After", "1") }
-        let head = encodeHead(status: failure.status, headers: &headers)
+        if rendered.status == 503 { headers.add("Retry-After", "1") }
+        let head = encodeHead(status: rendered.status, headers: &headers)
         write([head, ByteBuffer(rendered.body)]) { _ in }
         startLinger()
     }
 
     private func sendError(_ status: Int, _ message: String, through response: HTTPServerResponse) {
         let rendered = server.renderError(status, message)
-        response.send(status: status, headers: ["Content-Type": rendered.contentType], body: rendered.body)
+        response.send(status: rendered.status, headers: ["Content-Type": rendered.contentType], body: rendered.body)
     }
 
     /// Half-closes after the pending writes and keeps reading (discarding) for a bounded time, so a client

@@ -176,6 +176,7 @@ public final class S3API {
         case .missing:
             .accessDenied("Access Denied: requests must be signed (AWS Signature Version 4); anonymous access is off.")
         case .malformed(let m): .authorizationMalformed("The authorization is malformed: \(m).")
+        case .queryMalformed(let m): S3Error("AuthorizationQueryParametersError", 400, m + ".")
         case .unknownAccessKey: .invalidAccessKey()
         case .expired(let m): .requestTimeTooSkewed(m)
         case .urlExpired(let m): .accessDenied("Request has expired: \(m).")
@@ -239,8 +240,27 @@ final class S3Exchange {
         self.requestID = requestID
     }
 
+    /// Reads a request's XML document whole (at most `S3API.xmlBodyBytesMax`), answering S3's error when
+    /// it is too large or does not arrive.
+    func readXMLBody(_ then: @escaping ([UInt8]) -> Void) {
+        request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
+            switch body {
+            case .success(let bytes): then(bytes)
+            case .failure(.tooLarge(let limit)):
+                fail(
+                    S3Error(
+                        "MaxMessageLengthExceeded", 400,
+                        "Your request was too big: an XML document here is at most \(limit) bytes."))
+            case .failure: fail(S3Error.incompleteBody("the request body did not arrive whole"))
+            }
+        }
+    }
+
     /// Answers the request with its operation.
     func run() {
+        if let versionID = s3.query["versionId"], let refusal = Self.refusal(ofVersionID: versionID) {
+            return fail(refusal)
+        }
         switch s3.operation {
         case .listBuckets: listBuckets()
         case .createBucket: createBucket()

@@ -79,13 +79,14 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
     }
     /// An error the HTTP layer answers by itself (malformed request, timeout, limits), as S3 words it.
     public static func forHTTPStatus(_ status: Int, _ message: String) -> S3Error {
+        // S3 answers a body over its limit with 400, not HTTP's 413.
+        if status == 413 { return S3Error("EntityTooLarge", 400, message) }
         let code =
             switch status {
             case 400: "BadRequest"
             case 405: "MethodNotAllowed"
             case 408: "RequestTimeout"
             case 411: "MissingContentLength"
-            case 413: "EntityTooLarge"
             case 417: "ExpectationFailed"
             case 431: "RequestHeaderSectionTooLarge"
             case 503: "SlowDown"

@@ -36,7 +36,7 @@ public enum SigV2 {
         }
         if let key = query["AWSAccessKeyId"] {
             guard let signature = query["Signature"], let expires = Int64(query["Expires"] ?? "") else {
-                throw .malformed("a version 2 presigned URL needs AWSAccessKeyId, Signature and Expires")
+                throw .queryMalformed("a version 2 presigned URL needs AWSAccessKeyId, Signature and Expires")
             }
             return Claim(accessKey: key, signature: signature, expires: expires)
         }

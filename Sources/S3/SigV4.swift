@@ -54,6 +54,8 @@ public enum SigV4 {
         /// No credentials at all (anonymous request).
         case missing
         case malformed(String)
+        /// A presigned URL's X-Amz-* query parameters are missing or out of range.
+        case queryMalformed(String)
         case unknownAccessKey(String)
         /// The request's time is too far from the server's (15 minutes).
         case expired(String)
@@ -101,11 +103,11 @@ public enum SigV4 {
                 let signed = query["X-Amz-SignedHeaders"], let signature = query["X-Amz-Signature"],
                 let expires = Int(query["X-Amz-Expires"] ?? "")
             else {
-                throw .malformed(
+                throw .queryMalformed(
                     "a presigned URL needs X-Amz-Credential, -Date, -Expires, -SignedHeaders and -Signature")
             }
             guard (1...presignedExpiresMax).contains(expires) else {
-                throw .malformed("X-Amz-Expires must be 1 to \(presignedExpiresMax) seconds")
+                throw .queryMalformed("X-Amz-Expires must be 1 to \(presignedExpiresMax) seconds, not \(expires)")
             }
             return Claim(
                 scope: scope, signedHeaders: signed.split(separator: ";").map { $0.lowercased() },

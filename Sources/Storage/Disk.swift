@@ -304,9 +304,7 @@ public final class Disk: Sendable {
     }
 
     func validUploadID(_ id: String) throws(StorageError) {
-        guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
-            throw .invalidObjectName(reason: "bad upload id")
-        }
+        guard UploadID.isWellFormed(id) else { throw .invalidObjectName(reason: "bad upload id") }
     }
 
     /// Commits `version`: moves its staged data (if any) into the object's folder, then writes the new

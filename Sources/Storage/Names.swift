@@ -1,3 +1,28 @@
+import Core
+
+/// Multipart upload ids (and the staging and data folder names made like them): 1 to 64 hex digits or
+/// dashes, so one can never name a path outside its folder.
+public enum UploadID {
+    public static let charactersMax = 64
+
+    public static func isWellFormed(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= charactersMax && id.allSatisfy { $0.isHexDigit || $0 == "-" }
+    }
+}
+
+/// Version ids as this server makes them: 32 hex digits, or `null` (the version of writes made while
+/// versioning was off). Anything else cannot name a version here.
+public enum VersionID {
+    public static let null = "null"
+
+    /// A fresh version id.
+    public static func make() -> String { Crypto.randomBytes(16).hexString }
+
+    public static func isWellFormed(_ id: String) -> Bool {
+        id == null || (id.utf8.count == 32 && id.allSatisfy(\.isHexDigit))
+    }
+}
+
 /// S3 bucket names (AWS's rules, plus `minio`, reserved for MinIO's probe paths).
 public enum BucketName {
     public static let reserved: Set<String> = ["minio"]

@@ -265,3 +265,21 @@ def test_a_part_uploaded_by_racing_clients_is_one_of_them_on_every_node(store):
             "Parts": [{"PartNumber": 1, "ETag": listed[0]["ETag"]}]})
         assert s3.get_object(Bucket="mpu", Key=key)["Body"].read() == bodies[listed[0]["ETag"].strip('"')]
     assert store.run("verify", check=False).returncode == 0
+
+
+@pytest.mark.parametrize("upload_id", ["garbage", "../../x", "a" * 65, "%00"])
+def test_a_malformed_upload_id_is_no_such_upload_on_every_call(store, upload_id):
+    """A client's mistake, not an outage: 404 NoSuchUpload (AWS's answer), never 503 with Retry-After."""
+    s3 = s3_client(store.endpoint("node3"))
+    calls = [
+        lambda: s3.upload_part(Bucket="mpu", Key="k", UploadId=upload_id, PartNumber=1, Body=b"x"),
+        lambda: s3.list_parts(Bucket="mpu", Key="k", UploadId=upload_id),
+        lambda: s3.complete_multipart_upload(Bucket="mpu", Key="k", UploadId=upload_id,
+                                             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"00"'}]}),
+        lambda: s3.abort_multipart_upload(Bucket="mpu", Key="k", UploadId=upload_id),
+        lambda: s3.upload_part_copy(Bucket="mpu", Key="k", UploadId=upload_id, PartNumber=1,
+                                    CopySource={"Bucket": "mpu", "Key": "full"}),
+    ]
+    s3.put_object(Bucket="mpu", Key="full", Body=b"source")
+    for call in calls:
+        assert s3_error(call) == ("NoSuchUpload", 404)

@@ -266,3 +266,38 @@ def test_racing_create_only_writes_let_exactly_one_win(store):
     assert {what for what, _ in outcomes if what != "won"} == {"PreconditionFailed"}
     body = s3_client(store.endpoint("node1")).get_object(Bucket="wide", Key="once")["Body"].read()
     assert body == f"writer {winners[0]}".encode()
+
+
+def test_identifiers_that_cannot_be_ids_and_oversized_documents_get_awss_codes(store):
+    """A client's mistakes are 4xx with AWS's codes, never a quorum failure (503) that SDKs retry."""
+    s3 = s3_client(store.endpoint("node2"))
+    s3.put_object(Bucket="wide", Key="ids", Body=b"x")
+    for bad in ("garbage", "../../x", "0" * 31, "g" * 32):
+        for call in (lambda: s3.get_object(Bucket="wide", Key="ids", VersionId=bad),
+                     lambda: s3.delete_object(Bucket="wide", Key="ids", VersionId=bad),
+                     lambda: s3.get_object_tagging(Bucket="wide", Key="ids", VersionId=bad),
+                     lambda: s3.copy_object(Bucket="wide", Key="copy",
+                                            CopySource={"Bucket": "wide", "Key": "ids", "VersionId": bad})):
+            assert s3_error(call) == ("InvalidArgument", 400), bad
+        assert s3_error(lambda: s3.head_object(Bucket="wide", Key="ids", VersionId=bad))[1] == 400
+        failed = s3.delete_objects(Bucket="wide", Delete={"Objects": [{"Key": "ids", "VersionId": bad}]})["Errors"]
+        assert [(e["Key"], e["Code"]) for e in failed] == [("ids", "InvalidArgument")]
+    # A well-formed id that names nothing is 404, as before.
+    assert s3_error(lambda: s3.get_object(Bucket="wide", Key="ids", VersionId="0" * 32))[1] == 404
+    assert s3.get_object(Bucket="wide", Key="ids", VersionId="null")["Body"].read() == b"x"
+    # An XML document over the limit: MaxMessageLengthExceeded.
+    huge = {"Objects": [{"Key": "k" * 1000 + str(i)} for i in range(1100)]}
+    assert s3_error(lambda: s3.delete_objects(Bucket="wide", Delete=huge)) == ("MaxMessageLengthExceeded", 400)
+    # A presigned URL whose X-Amz-Expires is out of range.
+    import urllib.error
+    import urllib.request
+    v4 = s3_client(store.endpoint("node2"), signature_version="s3v4")
+    url = v4.generate_presigned_url("get_object", Params={"Bucket": "wide", "Key": "ids"}, ExpiresIn=60)
+    assert "X-Amz-Expires=60" in url and urllib.request.urlopen(url, timeout=10).read() == b"x"
+    for expires in ("604801", "0", "soon"):
+        bad_url = url.replace("X-Amz-Expires=60", f"X-Amz-Expires={expires}")
+        try:
+            urllib.request.urlopen(bad_url, timeout=10)
+            raise AssertionError("accepted")
+        except urllib.error.HTTPError as e:
+            assert e.code == 400 and b"<Code>AuthorizationQueryParametersError</Code>" in e.read(), expires

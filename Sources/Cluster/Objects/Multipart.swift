@@ -52,6 +52,8 @@ extension ObjectLayer {
         bucket: String, key: String, uploadID: String,
         _ done: @escaping (Result<(MultipartUpload, [NodeID: UploadState]), ObjectError>) -> Void
     ) {
+        // An id this server never makes names no upload: the client's mistake, not a node's failure.
+        guard UploadID.isWellFormed(uploadID) else { return done(.failure(.noSuchUpload(uploadID))) }
         fanOut({ $0.uploadState(uploadID, $1) }) { [self] answers in
             switch MultipartPlan.resolve(answers, bucket: bucket, key: key, set: set) {
             case .found(let upload, let states): done(.success((upload, states)))

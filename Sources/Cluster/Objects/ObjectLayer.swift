@@ -231,13 +231,10 @@ public final class ObjectLayer {
         }
     }
 
-    /// A new version id (for writes to a bucket with versioning enabled).
-    static func newVersionID() -> String { Crypto.randomBytes(16).hexString }
-
     /// The version id a new write to this bucket gets: a fresh one with versioning enabled, else
     /// `null` (replacing the null version).
     static func versionID(for bucket: BucketInfo) -> String {
-        bucket.versioningEnabled ? newVersionID() : "null"
+        bucket.versioningEnabled ? VersionID.make() : VersionID.null
     }
 
     public func listBuckets(_ done: @escaping (Result<[BucketInfo], ObjectError>) -> Void) {
@@ -395,7 +392,7 @@ public final class ObjectLayer {
                 guard case .success(let current) = current else { return done(.failure(current.failure!)) }
                 let g = set.geometry
                 let marker = ObjectVersion(
-                    versionID: status == "Enabled" ? ObjectLayer.newVersionID() : "null",
+                    versionID: status == "Enabled" ? VersionID.make() : VersionID.null,
                     modTime: ObjectLayer.stamp(after: current), size: 0, etag: "", isDeleteMarker: true,
                     erasure: ErasureInfo(
                         dataShards: g.dataShards, parityShards: g.parityShards, blockSize: g.blockSize, index: 0,

@@ -196,7 +196,8 @@ public final class Node {
             region: config.region, domains: domains)
         // Errors the HTTP layer answers by itself reach S3 clients as S3 error documents.
         server.renderError = { status, message in
-            ("application/xml", Array(S3Error.forHTTPStatus(status, message).xml(resource: "/", requestID: "").utf8))
+            let error = S3Error.forHTTPStatus(status, message)
+            return (error.status, "application/xml", Array(error.xml(resource: "/", requestID: "").utf8))
         }
         session = Session(accessKey: config.credential.accessKey, secretKey: config.credential.secretKey)
         eventStream = EventStream(loop: loop, log: events)

@@ -80,10 +80,7 @@ extension S3Exchange {
                 return fail(error)
             }
         }
-        request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
-            guard case .success(let bytes) = body else {
-                return fail(S3Error.incompleteBody("the request body did not arrive whole"))
-            }
+        readXMLBody { [self] bytes in
             do throws(S3Error) {
                 guard !bytes.isEmpty else {
                     throw S3Error(

@@ -27,10 +27,7 @@ extension S3Exchange {
     func putBucketSetting<D: BucketDocument>(
         _: D.Type, parse: @escaping ([UInt8], BucketInfo) throws(S3Error) -> D.Value?
     ) {
-        request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
-            guard case .success(let bytes) = body else {
-                return fail(S3Error.incompleteBody("the request body did not arrive whole"))
-            }
+        readXMLBody { [self] bytes in
             changeBucketSetting(D.self, status: D.putStatus) { info throws(S3Error) in try parse(bytes, info) }
         }
     }

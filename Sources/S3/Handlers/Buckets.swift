@@ -31,10 +31,7 @@ extension S3Exchange {
 
     /// CreateBucket; a CreateBucketConfiguration body, when sent, must at least be well-formed XML.
     func createBucket() {
-        request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
-            guard case .success(let bytes) = body else {
-                return fail(S3Error.incompleteBody("the request body did not arrive whole"))
-            }
+        readXMLBody { [self] bytes in
             if !bytes.isEmpty {
                 do throws(XMLElement.Failure) {
                     let xml = try XMLElement.parse(bytes)

@@ -7,6 +7,11 @@ extension S3Exchange {
     /// S3's limit on the source of a single CopyObject.
     static let copySizeMax: Int64 = 5 << 30
 
+    /// S3's answer to a version id that cannot name a version (before any node is asked).
+    static func refusal(ofVersionID id: String) -> S3Error? {
+        VersionID.isWellFormed(id) ? nil : .invalidArgument("Invalid version id specified: '\(id)'")
+    }
+
     /// `x-amz-copy-source`: `/bucket/key` or `bucket/key`, percent-encoded, with an optional
     /// `?versionId=`. Nil after answering with an error.
     func copySource() -> (bucket: String, key: String, versionID: String?)? {
@@ -17,6 +22,10 @@ extension S3Exchange {
             let query = QueryParameters(parsing: text[text.index(after: q)...])
             versionID = query?["versionId"]
             text = text[..<q]
+        }
+        if let versionID, let refusal = Self.refusal(ofVersionID: versionID) {
+            fail(refusal)
+            return nil
         }
         if text.hasPrefix("/") { text = text.dropFirst() }
         guard let decoded = URLEncoding.decode(text, plusAsSpace: false), let slash = decoded.firstIndex(of: "/"),

@@ -11,10 +11,7 @@ extension S3Exchange {
     /// DeleteObjects (`POST /bucket?delete`): up to 1000 keys, each deleted on its own; the result
     /// lists each key deleted (unless Quiet) and each that failed, with its error.
     func deleteObjects() {
-        request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
-            guard case .success(let bytes) = body else {
-                return fail(S3Error.incompleteBody("the request body did not arrive whole"))
-            }
+        readXMLBody { [self] bytes in
             if let md5 = request.head.headers["Content-MD5"], Base64.decode(md5) != Crypto.md5(bytes) {
                 return fail(S3Error.badDigest("The Content-MD5 you specified did not match what we received."))
             }
@@ -35,6 +32,11 @@ extension S3Exchange {
                     next += 1
                     running += 1
                     let item = keys[i]
+                    if let versionID = item.versionID, let refusal = Self.refusal(ofVersionID: versionID) {
+                        results[i] = (item.key, item.versionID, nil, refusal)
+                        running -= 1
+                        continue
+                    }
                     let action = item.versionID == nil ? "s3:DeleteObject" : "s3:DeleteObjectVersion"
                     guard auth.allows(action, on: S3Request.arn(bucket: s3.bucket, key: item.key)) else {
                         results[i] = (item.key, item.versionID, nil, S3Error.accessDenied("Access Denied"))

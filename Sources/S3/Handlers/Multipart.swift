@@ -116,10 +116,7 @@ extension S3Exchange {
 
     func completeMultipartUpload() {
         let uploadID = s3.query["uploadId"] ?? ""
-        request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
-            guard case .success(let bytes) = body else {
-                return fail(S3Error.incompleteBody("the request body did not arrive whole"))
-            }
+        readXMLBody { [self] bytes in
             let requested: [MultipartPlan.RequestedPart]
             do throws(S3Error) {
                 requested = try S3Exchange.completionParts(bytes)

@@ -154,10 +154,7 @@ extension S3Exchange {
             VersionAttributes
     ) {
         requireObjectLock { [self] in
-            request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
-                guard case .success(let bytes) = body else {
-                    return fail(S3Error.incompleteBody("the request body did not arrive whole"))
-                }
+            readXMLBody { [self] bytes in
                 let apply: (ObjectVersion, WallTime) throws(ObjectError) -> VersionAttributes
                 do throws(S3Error) {
                     apply = try change(try XMLElement.document(bytes, root: root))

@@ -6,10 +6,7 @@ import Storage
 extension S3Exchange {
     /// PutObjectTagging: replaces the version's tags (not a new write: ETag and LastModified stay).
     func putObjectTagging() {
-        request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
-            guard case .success(let bytes) = body else {
-                return fail(S3Error.incompleteBody("the request body did not arrive whole"))
-            }
+        readXMLBody { [self] bytes in
             let tags: [String: String]
             do {
                 tags = try Tagging.parse(try XMLElement.parse(bytes))

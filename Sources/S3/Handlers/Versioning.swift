@@ -19,10 +19,7 @@ extension S3Exchange {
     }
 
     func putBucketVersioning() {
-        request.readBody(limit: S3API.xmlBodyBytesMax) { [self] body in
-            guard case .success(let bytes) = body else {
-                return fail(S3Error.incompleteBody("the request body did not arrive whole"))
-            }
+        readXMLBody { [self] bytes in
             let status: String
             do throws(XMLElement.Failure) {
                 let xml = try XMLElement.parse(bytes)
