@@ -42,11 +42,13 @@ struct ClusterOptions: ParsableArguments {
         return ClusterHome(root: root, name: chosen)
     }
 
-    func launcher() throws -> Launcher {
+    /// `progressToStandardError`: the launcher's progress lines go to standard error (the command's own
+    /// output is a document, `--json`).
+    func launcher(progressToStandardError: Bool = false) throws -> Launcher {
         Launcher(
             home: try clusterHome(), environment: environment,
             executable: CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe",
-            say: { say($0) })
+            say: progressToStandardError ? { sayToStandardError($0) } : { say($0) })
     }
 }
 
@@ -56,14 +58,19 @@ func say(_ text: String) {
     fflush(nil)
 }
 
+/// A line to standard error (unbuffered).
+func sayToStandardError(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
 /// The exit code of a command line that cannot be obeyed (a bad selector, duration or condition): 64,
 /// as ArgumentParser's own, so a script can tell it from a timeout (1).
 let usageExitCode = ExitCode.validationFailure.rawValue
 
 /// Prints `devcluster: message` to standard error and returns the exit to throw.
 func fail(_ message: String, code: Int32 = 1) -> ExitCode {
-    var text = "devcluster: \(message)\n"
-    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    sayToStandardError("devcluster: \(message)")
     return ExitCode(code)
 }
 

@@ -413,6 +413,21 @@ public final class Launcher {
         return outcomes
     }
 
+    /// Stops every node (SIGTERM, SIGKILL after `stopTimeout`) and, with `purge`, deletes the cluster
+    /// home and its data. Answers how each node stopped, in the record's order, and whether its log
+    /// ended with a clean stop (read before a purge deletes it).
+    public func down(purge: Bool) throws(LauncherError) -> [(id: String, outcome: StopOutcome?, cleanly: Bool)] {
+        try home.withLock { () throws(LauncherError) in
+            var record = try home.load()
+            let outcomes = stop(record.nodes.map(\.id), in: &record, signal: SIGTERM, timeout: Launcher.stopTimeout)
+            try home.save(record)
+            note("down", "all", purge ? "stopped; data deleted" : "stopped; data kept")
+            let stopped = record.nodes.map { ($0.id, outcomes[$0.id], stoppedCleanly($0.id)) }
+            if purge { try home.delete() }
+            return stopped
+        }
+    }
+
     func stopAll(_ record: ClusterRecord, signal signum: Int32, timeout: Duration) {
         var copy = record
         _ = stop(record.nodes.map(\.id), in: &copy, signal: signum, timeout: timeout)

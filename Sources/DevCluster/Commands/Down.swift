@@ -19,33 +19,22 @@ extension DevCluster {
 
         func run() throws {
             let launcher = try cluster.launcher()
-            try launching { () throws(LauncherError) in
-                try launcher.home.withLock { () throws(LauncherError) in
-                    var record = try launcher.home.load()
-                    let outcomes = launcher.stop(
-                        record.nodes.map(\.id), in: &record, signal: SIGTERM, timeout: Launcher.stopTimeout)
-                    try launcher.home.save(record)
-                    for node in record.nodes { say(describe(node.id, outcomes[node.id], launcher)) }
-                    launcher.note("down", "all", purge ? "stopped; data deleted" : "stopped; data kept")
-                    if purge {
-                        try launcher.home.delete()
-                        say("deleted \(launcher.home.path) and all its data")
-                    } else {
-                        say(
-                            "data kept in \(launcher.home.path): 'devcluster up' restarts it, 'devcluster down --purge' deletes it"
-                        )
-                    }
-                }
-            }
+            let stopped = try launching { () throws(LauncherError) in try launcher.down(purge: purge) }
+            for (id, outcome, cleanly) in stopped { say(describe(id, outcome, cleanly: cleanly)) }
+            say(
+                purge
+                    ? "deleted \(launcher.home.path) and all its data"
+                    : "data kept in \(launcher.home.path): 'devcluster up' restarts it, 'devcluster down --purge' deletes it"
+            )
         }
     }
 }
 
-func describe(_ id: String, _ outcome: Launcher.StopOutcome?, _ launcher: Launcher) -> String {
+func describe(_ id: String, _ outcome: Launcher.StopOutcome?, cleanly: Bool) -> String {
     switch outcome {
     case .alreadyStopped, nil: "\(id): already stopped"
     case .graceful(let d):
-        launcher.stoppedCleanly(id)
+        cleanly
             ? "\(id): stopped gracefully in \(DurationText.format(d))" : "\(id): exited in \(DurationText.format(d))"
     case .killed(let d): "\(id): killed (SIGKILL) after \(DurationText.format(d))"
     case .refused(let why): "\(id): \(why)"

@@ -106,7 +106,7 @@ func signalNodes(_ cluster: ClusterOptions, _ selector: String, _ signum: Int32,
             let ids = try launcher.select(selector, in: record)
             let outcomes = launcher.stop(ids, in: &record, signal: signum, timeout: timeout)
             try launcher.home.save(record)
-            for id in ids { say(describe(id, outcomes[id], launcher)) }
+            for id in ids { say(describe(id, outcomes[id], cleanly: launcher.stoppedCleanly(id))) }
         }
     }
 }

@@ -60,6 +60,11 @@ extension DevCluster {
             help: ArgumentHelp("How long to wait for every node to see every other.", valueName: "duration"))
         var timeout: String = "30s"
 
+        @Flag(
+            name: .long,
+            help: "Print the cluster as JSON (endpoints, credentials, pids, environment); progress to stderr.")
+        var json = false
+
         func run() throws {
             var options = UpOptions()
             options.count = count
@@ -82,10 +87,16 @@ extension DevCluster {
                 options.heartbeat.interval = try parseDuration(heartbeatInterval, option: "--heartbeat-interval")
             }
             if let deadAfter { options.heartbeat.deadAfter = try parseDuration(deadAfter, option: "--dead-after") }
-            let launcher = try cluster.launcher()
+            let launcher = try cluster.launcher(progressToStandardError: json)
             let start = Instant.now()
             let record = try launching { () throws(LauncherError) in try launcher.up(options) }
             let took = Instant.now().since(start)
+            if json {
+                let variables = try launching { () throws(LauncherError) in
+                    try ClusterEnvironment.variables(record, home: launcher.home)
+                }
+                return say(Up.document(record, launcher.home, variables, took: took).text)
+            }
             let s = style
             say(
                 s.bold("cluster '\(record.name)' is up: \(record.nodes.count) nodes, all online")
@@ -108,6 +119,28 @@ extension DevCluster {
             )
             say("  devcluster status          # or devcluster watch, or open \(record.nodes[0].endpoint) in a browser")
             say("  devcluster kill \(record.nodes.count > 1 ? "node2" : "node1") && devcluster events")
+        }
+
+        /// `up --json`: what a script needs to use the cluster.
+        static func document(
+            _ record: ClusterRecord, _ home: ClusterHome, _ variables: [(name: String, value: String)], took: Duration
+        ) -> JSONValue {
+            .object([
+                ("schemaVersion", .int(1)), ("name", .string(record.name)), ("home", .string(home.path)),
+                ("accessKey", .string(record.accessKey)), ("secretKey", .string(record.secretKey)),
+                ("region", .string(record.region)), ("startMs", .int(took.milliseconds)),
+                (
+                    "nodes",
+                    .array(
+                        record.nodes.map { n in
+                            .object([
+                                ("id", .string(n.id)), ("endpoint", .string(n.endpoint)), ("port", .int(Int64(n.port))),
+                                ("pid", n.process.map { .int(Int64($0.pid)) } ?? .null),
+                            ])
+                        })
+                ),
+                ("environment", .object(variables.map { ($0.name, .string($0.value)) })),
+            ])
         }
     }
 }
