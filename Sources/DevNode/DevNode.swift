@@ -22,6 +22,14 @@ struct DevNode: ParsableCommand {
               devnode --address 127.0.0.1:9001 --data /tmp/d1 http://127.0.0.1:{9001...9004}
               devnode --address :9000 http://node{1...4}.example:9000/srv/data      (one per host)
 
+            One node for a test suite, data in a temporary folder deleted when it stops, on 127.0.0.1:9000 or
+            the next free port:
+              devnode
+
+            MinIO's own command lines work too ('server' is optional):
+              devnode server /srv/data                       # one node, on :9000 or the next free port
+              devnode server http://node{1...4}:9000/data    # one node of four
+
             Credentials come from MINIO_ROOT_USER / MINIO_ROOT_PASSWORD (default minioadmin / minioadmin).
             Exit codes: 0 stopped cleanly, 1 failed, 2 bad configuration, 3 port in use.
             """,
@@ -72,9 +80,14 @@ struct DevNode: ParsableCommand {
 
     @Argument(
         help: ArgumentHelp(
-            "Every member's URL, in order (standalone): http://host:port/path, ranges like {1...4} allowed.",
+            "Every member's URL, in order (standalone): http://host:port/path, ranges like {1...4} allowed; or one data folder; or nothing.",
             valueName: "endpoint"))
     var endpoints: [String] = []
+
+    /// The first port a node started without one tries (MinIO's).
+    static let defaultPort = 9000
+    /// A node started with no arguments keeps its data here, and deletes it when it stops.
+    nonisolated(unsafe) static var scratchFolder: String?
 
     mutating func run() throws {
         Loop.Process.ignoreBrokenPipe()
@@ -120,6 +133,7 @@ struct DevNode: ParsableCommand {
         if !leaked.isEmpty {
             logger.warn("handles still open at exit", [("handles", .array(leaked.map { .string($0) }))])
         }
+        if let scratch = DevNode.scratchFolder { try? FileManager.default.removeItem(atPath: scratch) }
         throw ExitCode(code)
     }
 
@@ -139,10 +153,11 @@ struct DevNode: ParsableCommand {
             return try NodeConfig.parse(
                 text, source: config, baseDirectory: base.isEmpty ? "/" : base, environment: environment)
         }
-        var options = StandaloneOptions(endpoints: endpoints)
+        var options = StandaloneOptions(endpoints: Array(endpoints.drop { $0 == "server" }))
         options.address = address
         options.nodeID = nodeID
         options.dataDir = dataDir
+        try singleNode(&options, environment: environment, workingDirectory: cwd)
         do {
             options.heartbeat = HeartbeatTiming(
                 interval: try DurationText.parse(heartbeatInterval), deadAfter: try DurationText.parse(deadAfter))
@@ -157,6 +172,58 @@ struct DevNode: ParsableCommand {
         }
         options.logLevel = level
         return try NodeConfig.standalone(options, environment: environment, workingDirectory: cwd)
+    }
+
+    /// No endpoint, or one data folder instead of URLs: a node of its own, on the given address or the
+    /// first free port from 9000 (loopback only when it has no data folder of its own: a scratch node
+    /// for tests is nobody else's business), in a temporary folder when none is given.
+    private func singleNode(
+        _ options: inout StandaloneOptions, environment: [String: String], workingDirectory: String
+    ) throws(ConfigError) {
+        guard options.endpoints.count <= 1, !(options.endpoints.first ?? "").hasPrefix("http") else { return }
+        let folder = options.endpoints.first
+        if let folder, folder.contains("...") {
+            throw ConfigError(
+                source: "command line", key: "ENDPOINT", problem: "several drives for one node (\(folder))",
+                fix: "a node has one data folder: start one devnode per folder, with every node's URL")
+        }
+        let host = folder == nil ? "127.0.0.1" : "0.0.0.0"
+        let port: Int
+        if let address = options.address {
+            guard let given = NodeConfig.splitHostPort(address) else {
+                throw ConfigError(
+                    source: "command line", key: "--address", problem: "\"\(address)\" is not host:port",
+                    fix: "write it like :9000 or 127.0.0.1:9000")
+            }
+            port = given.port
+        } else {
+            guard let free = (DevNode.defaultPort...65535).first(where: { TCPListener.isFree($0, host: host) }) else {
+                throw ConfigError(
+                    source: "command line", key: "--address", problem: "no free port from \(DevNode.defaultPort) up",
+                    fix: "pass --address HOST:PORT")
+            }
+            port = free
+            options.address = folder == nil ? "127.0.0.1:\(port)" : ":\(port)"
+        }
+        if let folder {
+            options.dataDir = options.dataDir ?? folder
+        } else if options.dataDir == nil {
+            var template = Array("\(environment["TMPDIR"] ?? "/tmp")/devnode-XXXXXX".utf8CString)
+            guard let made = mkdtemp(&template).map({ String(cString: $0) }) else {
+                throw ConfigError(
+                    source: "command line", key: "--data", problem: "cannot make a temporary data folder",
+                    fix: "pass --data DIR")
+            }
+            options.dataDir = made
+            DevNode.scratchFolder = made
+        }
+        options.endpoints = ["http://127.0.0.1:\(port)"]
+        let given = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? "minioadmin" }
+        let credentials = "\(given(NodeConfig.environmentAccessKey)) / \(given(NodeConfig.environmentSecretKey))"
+        var text =
+            "devnode: one node, S3 on http://127.0.0.1:\(port), data in \(options.dataDir!)"
+            + (DevNode.scratchFolder == nil ? "" : " (deleted when it stops)") + ", credentials \(credentials)\n"
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
     private func fail(_ message: String, code: Int32) -> Never {

@@ -3,6 +3,7 @@ import Cluster
 import Core
 import FoundationEssentials
 import HTTP
+import Loop
 import Node
 
 #if canImport(Glibc)
@@ -262,7 +263,7 @@ public final class Launcher {
         for key in [NodeConfig.environmentAccessKey, NodeConfig.environmentSecretKey] { childEnvironment[key] = nil }
         for id in ids {
             guard let node = record.node(id) else { continue }
-            guard Ports.isFree(node.port) else {
+            guard TCPListener.isFree(node.port) else {
                 let holder = Ports.holder(of: node.port).map { " (\($0))" } ?? ""
                 throw .startFailed(
                     node: id,

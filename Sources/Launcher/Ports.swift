@@ -1,29 +1,11 @@
+import Loop
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Finding free TCP ports on 127.0.0.1, and naming who holds a busy one.
 public enum Ports {
-    /// Whether a listener could bind `port` on `host` now (SO_REUSEADDR, as libuv binds: a port in
-    /// TIME_WAIT counts as free).
-    public static func isFree(_ port: Int, host: String = "127.0.0.1") -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var on: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, host, &address.sin_addr)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        return bound == 0 && listen(fd, 1) == 0
-    }
-
     /// `count` free ports from `base` upward, skipping busy ones (returned with their holder, if known).
     public static func pick(
         count: Int, from base: Int, excluding: Set<Int> = []
@@ -34,7 +16,7 @@ public enum Ports {
         while ports.count < count && candidate <= 65535 {
             if excluding.contains(candidate) {
                 skipped.append((candidate, "another devcluster cluster"))
-            } else if isFree(candidate) {
+            } else if TCPListener.isFree(candidate) {
                 ports.append(candidate)
             } else {
                 skipped.append((candidate, holder(of: candidate)))

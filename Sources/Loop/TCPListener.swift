@@ -1,5 +1,9 @@
 import CUV
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A listening TCP socket. Loop-bound.
 public final class TCPListener: LoopHandle {
     private var onConnection: ((TCPConnection) -> Void)?
@@ -75,4 +79,27 @@ public final class TCPListener: LoopHandle {
         onConnection = nil
         onAcceptError = nil
     }
+}
+
+extension TCPListener {
+    /// Whether a listener could bind `port` on `host` now (SO_REUSEADDR, as libuv binds: a port in
+    /// TIME_WAIT counts as free).
+    public static func isFree(_ port: Int, host: String = "127.0.0.1") -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { Glibc.close(fd) }
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return bound == 0 && Glibc.listen(fd, 1) == 0
+    }
+
 }

@@ -140,3 +140,73 @@ def _live(port):
         return get(port, "/minio/health/live")[0] == 200
     except OSError:
         return False
+
+
+def start_single(args, tmp_path, env_extra=None):
+    """devnode as MinIO users start it; answers the process and the port its first line names."""
+    env = dict(os.environ, TMPDIR=str(tmp_path), **(env_extra or {}))
+    for key in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
+        if key not in (env_extra or {}):
+            env.pop(key, None)
+    p = subprocess.Popen([str(DEVNODE), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    line = p.stderr.readline()
+    assert line.startswith("devnode: one node, S3 on http://127.0.0.1:"), line
+    port = int(line.split("http://127.0.0.1:")[1].split(",")[0])
+    return p, port, line
+
+
+def test_devnode_with_no_arguments_is_a_scratch_node_for_tests(tmp_path):
+    from test_s3 import s3_client
+    blocker = PortBlocker(9000) if get_free(9000) else None  # 9000 taken: it must move on
+    try:
+        p, port, line = start_single([], tmp_path)
+        try:
+            assert port > 9000
+            wait_until(lambda: _live(port), 10, message="the node answers")
+            s3 = s3_client(f"http://127.0.0.1:{port}")  # minioadmin / minioadmin
+            s3.create_bucket(Bucket="unit")
+            s3.put_object(Bucket="unit", Key="k", Body=b"scratch")
+            assert s3.get_object(Bucket="unit", Key="k")["Body"].read() == b"scratch"
+            data = [d for d in tmp_path.iterdir() if d.name.startswith("devnode-")]
+            assert len(data) == 1 and str(data[0]) in line and "deleted when it stops" in line
+        finally:
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(timeout=15) == 0
+        assert list(tmp_path.iterdir()) == []  # the scratch data went with it
+    finally:
+        if blocker:
+            blocker.__exit__()
+
+
+def test_devnode_server_folder_takes_minio_credentials_and_keeps_its_data(tmp_path):
+    from test_s3 import s3_client
+    folder = tmp_path / "data"
+    env = {"MINIO_ROOT_USER": "alice", "MINIO_ROOT_PASSWORD": "wonderland42"}
+    p, port, line = start_single(["server", str(folder), "--address", f"127.0.0.1:{free_base_port(1)}"], tmp_path, env)
+    try:
+        assert "credentials alice / wonderland42" in line and "deleted" not in line
+        wait_until(lambda: _live(port), 10, message="the node answers")
+        import boto3
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id="alice",
+                          aws_secret_access_key="wonderland42", region_name="us-east-1")
+        s3.create_bucket(Bucket="kept")
+        s3.put_object(Bucket="kept", Key="k", Body=b"stays")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=15) == 0
+    assert (folder / "kept").is_dir() or any(folder.rglob("kept*"))
+    # Several drives for one node, MinIO's way: refused with the reason.
+    r = subprocess.run([str(DEVNODE), "server", str(tmp_path / "d{1...4}")], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "one data folder" in r.stderr
+
+
+def get_free(port):
+    import socket as s
+    sock = s.socket()
+    try:
+        sock.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()

@@ -54,17 +54,17 @@ def test_up_json_and_env_in_every_format(cluster):
 
 def test_exec_runs_a_client_against_a_fresh_cluster_and_removes_it(tmp_path):
     env = exec_env(tmp_path)
-    p = subprocess.run([str(DEVCLUSTER), "exec", "--nodes", "2", "--", sys.executable, "-c", CLIENT], env=env,
+    p = subprocess.run([str(DEVCLUSTER), "exec", "--nodes", "2", "--base-port", str(free_base_port(6)), "--", sys.executable, "-c", CLIENT], env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     home = Path(p.stdout.strip())
     assert home.parent == tmp_path and not home.exists()
     assert "2 nodes up" in p.stderr and "cluster removed" in p.stderr
     # The command's status is exec's; a command that is not there is 127.
-    p = subprocess.run([str(DEVCLUSTER), "exec", "--nodes", "1", "--quiet", "--", "sh", "-c", "exit 7"], env=env,
+    p = subprocess.run([str(DEVCLUSTER), "exec", "--nodes", "1", "--quiet", "--base-port", str(free_base_port(4)), "--", "sh", "-c", "exit 7"], env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 7 and p.stderr == ""
-    p = subprocess.run([str(DEVCLUSTER), "exec", "--nodes", "1", "--", "no-such-program-here"], env=env,
+    p = subprocess.run([str(DEVCLUSTER), "exec", "--nodes", "1", "--base-port", str(free_base_port(4)), "--", "no-such-program-here"], env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 127 and "no-such-program-here" in p.stderr
     assert subprocess.run([str(DEVCLUSTER), "exec"], env=env, capture_output=True, timeout=30).returncode == 64
@@ -75,10 +75,11 @@ def test_exec_passes_a_cancel_on_and_still_removes_the_cluster(tmp_path):
     """A CI runner cancelling the job sends SIGTERM to devcluster: the command gets it, the nodes stop."""
     env = exec_env(tmp_path)
     pids_file = tmp_path.parent / f"{tmp_path.name}-pids.json"
-    script = (f"devcluster status --json > {pids_file}.tmp && mv {pids_file}.tmp {pids_file}; "
-              "trap 'echo got-term; exit 5' TERM; while :; do sleep 0.1; done")
+    script = ("trap 'echo got-term; exit 5' TERM; "
+              f"devcluster status --json > {pids_file}.tmp && mv {pids_file}.tmp {pids_file}; "
+              "while :; do sleep 0.1; done")
     env["PATH"] = f"{DEVCLUSTER.parent}:{env['PATH']}"
-    p = subprocess.Popen([str(DEVCLUSTER), "exec", "--nodes", "2", "--", "bash", "-c", script], env=env,
+    p = subprocess.Popen([str(DEVCLUSTER), "exec", "--nodes", "2", "--base-port", str(free_base_port(6)), "--", "bash", "-c", script], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_until(pids_file.exists, 60, message="the command started")
