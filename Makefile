@@ -7,7 +7,7 @@ DEVCLUSTER := $(BIN)/devcluster
 # Never two Swift builds at once on this 2-core class of machine: every build takes this lock.
 LOCK := flock /tmp/devcluster-swift-build.lock
 
-.PHONY: deps build up down test unit e2e bench install lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos
+.PHONY: deps build up down test unit e2e bench install dist lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos
 
 deps:
 	@scripts/install-deps.sh
@@ -53,10 +53,14 @@ bench: build
 	@scripts/bench.sh
 
 install: build
-	install -d $(PREFIX)/bin $(PREFIX)/share/devcluster/Templates
-	install -m 0755 $(BIN)/devnode $(BIN)/devcluster $(PREFIX)/bin/
-	install -m 0644 Templates/* $(PREFIX)/share/devcluster/Templates/
-	@echo "installed devcluster and devnode in $(PREFIX)/bin"
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/devcluster/Templates
+	install -m 0755 $(BIN)/devnode $(BIN)/devcluster $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 Templates/* $(DESTDIR)$(PREFIX)/share/devcluster/Templates/
+	@echo "installed devcluster and devnode in $(DESTDIR)$(PREFIX)/bin"
+
+# A tarball that runs without a Swift toolchain or the C libraries' packages (dist/).
+dist: build
+	@scripts/dist.sh
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests

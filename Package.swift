@@ -99,8 +99,12 @@ for target in package.targets where target.type != .system {
         (target.swiftSettings ?? []) + [
             .unsafeFlags(["-cross-module-optimization", "-static-stdlib"], .when(configuration: .release))
         ]
+    // The C libraries are found beside the programs first (`make dist` bundles them in ../lib), then
+    // where the system keeps them.
     if target.type == .executable {
         target.linkerSettings =
-            (target.linkerSettings ?? []) + [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+            (target.linkerSettings ?? []) + [
+                .unsafeFlags(["-static-stdlib", "-Xlinker", "-rpath=$ORIGIN/../lib"], .when(configuration: .release))
+            ]
     }
 }

@@ -71,6 +71,11 @@ extension DevCluster {
                 } else {
                     var childEnvironment = environment
                     for (name, value) in variables { childEnvironment[name] = value }
+                    // `devcluster` inside the command is this one, installed or not.
+                    if let own = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+                        let folder = String(own[..<(own.lastIndex(of: "/") ?? own.startIndex)])
+                        childEnvironment["PATH"] = folder + (environment["PATH"].map { ":" + $0 } ?? "")
+                    }
                     status = ForegroundCommand.run(command, environment: childEnvironment)
                 }
             } catch {

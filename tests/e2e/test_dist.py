@@ -1,0 +1,49 @@
+"""make dist: the tarball runs a cluster on a machine without the toolchain or the C libraries' packages
+(simulated with an empty environment and ldd), and make install honours DESTDIR and PREFIX."""
+
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+from conftest import ROOT, free_base_port
+
+SYSTEM_LIBRARIES = ("libc.so", "libm.so", "libstdc++.so", "libgcc_s.so", "ld-linux", "linux-vdso")
+
+
+def test_the_tarball_runs_a_cluster_with_an_empty_environment(tmp_path):
+    out = tmp_path / "out"
+    subprocess.run(["scripts/dist.sh"], cwd=ROOT, env=dict(os.environ, DIST_DIR=str(out)), check=True,
+                   capture_output=True, timeout=300)
+    [tarball] = list(out.glob("devcluster-*-linux-*.tar.gz"))
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(tarball) as t:
+        t.extractall(unpacked, filter="data")
+    [top] = list(unpacked.iterdir())
+    for program in ("devnode", "devcluster"):
+        libraries = subprocess.run(["ldd", str(top / "bin" / program)], capture_output=True, text=True,
+                                   check=True).stdout.splitlines()
+        for line in libraries:
+            name = line.split()[0].rsplit("/", 1)[-1]
+            # Every library is the system's C runtime or one shipped in the tarball's lib/.
+            assert name.startswith(SYSTEM_LIBRARIES) or f"{top}/bin/../lib/" in line, line
+        assert not any("swift" in line.lower() or "not found" in line for line in libraries)
+    assert (top / "share/devcluster/Templates/node-config.json").exists()
+    assert (top / "share/bash-completion/completions/devcluster").read_text().strip()
+    # No Swift, no PATH to speak of: exec starts a cluster, runs a command with devcluster on its PATH.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    r = subprocess.run([str(top / "bin/devcluster"), "exec", "--nodes", "2", "--base-port", str(free_base_port(6)),
+                        "--", "sh", "-c", "devcluster status --json >/dev/null && echo ok $AWS_ENDPOINT_URL"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("ok http://127.0.0.1:"), r.stderr
+
+
+def test_make_install_honours_destdir_and_prefix(tmp_path):
+    r = subprocess.run(["make", "-s", "install", f"DESTDIR={tmp_path}", "PREFIX=/opt/dc"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    root = tmp_path / "opt/dc"
+    assert os.access(root / "bin/devcluster", os.X_OK) and os.access(root / "bin/devnode", os.X_OK)
+    assert (root / "share/devcluster/Templates/node-config.json").exists()
+    version = subprocess.run([str(root / "bin/devnode"), "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip()
