@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(libuv1-dev libisal-dev libhttp-parser-dev libssl-dev libxxhash-dev pkg-config python3 s3cmd rclone wrk
   chromium chromium-driver)
-# Each package's import name is its own.
-pip_packages=(pytest boto3 awscrt awscli minio selenium prometheus_client)
+# A package whose import name differs from its own is written package:module.
+pip_packages=(pytest pytest-xdist:xdist wheel boto3 awscrt awscli minio selenium prometheus_client)
 venv=.venv
 
 apt_updated=false
@@ -49,7 +49,8 @@ fi
 missing_modules() {
   "$1" - "${pip_packages[@]}" <<'PY'
 import importlib.util, sys
-print(" ".join(p for p in sys.argv[1:] if importlib.util.find_spec(p) is None))
+wanted = [p.partition(":") for p in sys.argv[1:]]
+print(" ".join(dist for dist, _, module in wanted if importlib.util.find_spec(module or dist) is None))
 PY
 }
 
