@@ -7,7 +7,7 @@ DEVCLUSTER := $(BIN)/devcluster
 # Never two Swift builds at once on this 2-core class of machine: every build takes this lock.
 LOCK := flock /tmp/devcluster-swift-build.lock
 
-.PHONY: deps build up down test unit e2e bench install dist lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos
+.PHONY: deps build up down test unit e2e bench install install-files dist lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos
 
 deps:
 	@scripts/install-deps.sh
@@ -52,7 +52,10 @@ chaos: build
 bench: build
 	@scripts/bench.sh
 
-install: build
+install: build install-files
+
+# What install copies, without building (the tests check it against DESTDIR).
+install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/devcluster/Templates
 	install -m 0755 $(BIN)/devnode $(BIN)/devcluster $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 Templates/* $(DESTDIR)$(PREFIX)/share/devcluster/Templates/

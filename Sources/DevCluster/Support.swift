@@ -47,10 +47,12 @@ struct ClusterOptions: ParsableArguments {
     func launcher(progressToStandardError: Bool = false) throws -> Launcher {
         Launcher(
             home: try clusterHome(), environment: environment,
-            executable: CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe",
-            say: progressToStandardError ? { sayToStandardError($0) } : { say($0) })
+            executable: ownExecutable, say: progressToStandardError ? { sayToStandardError($0) } : { say($0) })
     }
 }
+
+/// This program's path, as the launcher needs it to find the Templates and start nodes.
+var ownExecutable: String { CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe" }
 
 /// Prints to standard output and flushes (follow modes and pipes need every line at once).
 func say(_ text: String) {

@@ -86,8 +86,6 @@ struct DevNode: ParsableCommand {
 
     /// The first port a node started without one tries (MinIO's).
     static let defaultPort = 9000
-    /// A node started with no arguments keeps its data here, and deletes it when it stops.
-    nonisolated(unsafe) static var scratchFolder: String?
 
     mutating func run() throws {
         Loop.Process.ignoreBrokenPipe()
@@ -96,8 +94,15 @@ struct DevNode: ParsableCommand {
         setenv("UV_THREADPOOL_SIZE", String(Node.threadPoolSize), 0)
         let environment = ProcessInfo.processInfo.environment
         let nodeConfig: NodeConfig
+        // A node started with no arguments keeps its data here, and deletes it however it ends.
+        var scratch: String?
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        func fail(_ message: String, code: Int32) -> Never {
+            if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+            Self.fail(message, code: code)
+        }
         do {
-            nodeConfig = try loadConfig(environment: environment)
+            (nodeConfig, scratch) = try loadConfig(environment: environment)
         } catch {
             fail(error.description, code: 2)
         }
@@ -133,11 +138,11 @@ struct DevNode: ParsableCommand {
         if !leaked.isEmpty {
             logger.warn("handles still open at exit", [("handles", .array(leaked.map { .string($0) }))])
         }
-        if let scratch = DevNode.scratchFolder { try? FileManager.default.removeItem(atPath: scratch) }
         throw ExitCode(code)
     }
 
-    private func loadConfig(environment: [String: String]) throws(ConfigError) -> NodeConfig {
+    /// The node's config, and the scratch data folder made for it (no arguments), if any.
+    private func loadConfig(environment: [String: String]) throws(ConfigError) -> (NodeConfig, scratch: String?) {
         let cwd = FileManager.default.currentDirectoryPath
         if let config {
             guard endpoints.isEmpty, address == nil, nodeID == nil, dataDir == nil else {
@@ -150,14 +155,17 @@ struct DevNode: ParsableCommand {
                 throw ConfigError(source: config, key: "", problem: "cannot read the file", fix: "check the path")
             }
             let base = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-            return try NodeConfig.parse(
-                text, source: config, baseDirectory: base.isEmpty ? "/" : base, environment: environment)
+            return (
+                try NodeConfig.parse(
+                    text, source: config, baseDirectory: base.isEmpty ? "/" : base, environment: environment),
+                nil
+            )
         }
         var options = StandaloneOptions(endpoints: Array(endpoints.drop { $0 == "server" }))
         options.address = address
         options.nodeID = nodeID
         options.dataDir = dataDir
-        try singleNode(&options, environment: environment, workingDirectory: cwd)
+        let scratch = try singleNode(&options, environment: environment)
         do {
             options.heartbeat = HeartbeatTiming(
                 interval: try DurationText.parse(heartbeatInterval), deadAfter: try DurationText.parse(deadAfter))
@@ -171,16 +179,21 @@ struct DevNode: ParsableCommand {
                 fix: "use debug, info, warn or error")
         }
         options.logLevel = level
-        return try NodeConfig.standalone(options, environment: environment, workingDirectory: cwd)
+        do {
+            return (try NodeConfig.standalone(options, environment: environment, workingDirectory: cwd), scratch)
+        } catch {
+            if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+            throw error
+        }
     }
 
     /// No endpoint, or one data folder instead of URLs: a node of its own, on the given address or the
     /// first free port from 9000 (loopback only when it has no data folder of its own: a scratch node
     /// for tests is nobody else's business), in a temporary folder when none is given.
     private func singleNode(
-        _ options: inout StandaloneOptions, environment: [String: String], workingDirectory: String
-    ) throws(ConfigError) {
-        guard options.endpoints.count <= 1, !(options.endpoints.first ?? "").hasPrefix("http") else { return }
+        _ options: inout StandaloneOptions, environment: [String: String]
+    ) throws(ConfigError) -> String? {
+        guard options.endpoints.count <= 1, !(options.endpoints.first ?? "").hasPrefix("http") else { return nil }
         let folder = options.endpoints.first
         if let folder, folder.contains("...") {
             throw ConfigError(
@@ -196,6 +209,11 @@ struct DevNode: ParsableCommand {
                     fix: "write it like :9000 or 127.0.0.1:9000")
             }
             port = given.port
+        } else if folder != nil {
+            // A folder of its own keeps one port: the deployment it belongs to is named by its members'
+            // URLs, port included (MinIO's :9000, as `minio server /data` listens).
+            port = DevNode.defaultPort
+            options.address = ":\(port)"
         } else {
             guard let free = (DevNode.defaultPort...65535).first(where: { TCPListener.isFree($0, host: host) }) else {
                 throw ConfigError(
@@ -203,30 +221,31 @@ struct DevNode: ParsableCommand {
                     fix: "pass --address HOST:PORT")
             }
             port = free
-            options.address = folder == nil ? "127.0.0.1:\(port)" : ":\(port)"
+            options.address = "127.0.0.1:\(port)"
         }
+        var scratch: String?
         if let folder {
             options.dataDir = options.dataDir ?? folder
         } else if options.dataDir == nil {
-            var template = Array("\(environment["TMPDIR"] ?? "/tmp")/devnode-XXXXXX".utf8CString)
-            guard let made = mkdtemp(&template).map({ String(cString: $0) }) else {
+            guard let made = TemporaryFolder.make(prefix: "devnode", environment: environment) else {
                 throw ConfigError(
                     source: "command line", key: "--data", problem: "cannot make a temporary data folder",
                     fix: "pass --data DIR")
             }
             options.dataDir = made
-            DevNode.scratchFolder = made
+            scratch = made
         }
         options.endpoints = ["http://127.0.0.1:\(port)"]
         let given = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? "minioadmin" }
         let credentials = "\(given(NodeConfig.environmentAccessKey)) / \(given(NodeConfig.environmentSecretKey))"
         var text =
             "devnode: one node, S3 on http://127.0.0.1:\(port), data in \(options.dataDir!)"
-            + (DevNode.scratchFolder == nil ? "" : " (deleted when it stops)") + ", credentials \(credentials)\n"
+            + (scratch == nil ? "" : " (deleted when it stops)") + ", credentials \(credentials)\n"
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+        return scratch
     }
 
-    private func fail(_ message: String, code: Int32) -> Never {
+    private static func fail(_ message: String, code: Int32) -> Never {
         var text = "devnode: \(message)\n"
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
         Glibc.exit(code)

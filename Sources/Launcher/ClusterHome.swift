@@ -163,6 +163,11 @@ public enum LauncherError: Error, CustomStringConvertible, Sendable {
     case notReady(String)
     case templates(String)
 
+    /// A command line that cannot be obeyed (exit 64), rather than a failure.
+    public var isUsage: Bool {
+        if case .usage = self { true } else { false }
+    }
+
     public var description: String {
         switch self {
         case .noCluster(let name, let root):

@@ -1,6 +1,7 @@
 import Admin
 import Core
 import FoundationEssentials
+import Storage
 
 /// One line of a node's `GET /_dc/v1/verify`: its shard of one object version, read back and checked.
 public struct ShardReport: Codable, Sendable, Equatable {
@@ -55,7 +56,8 @@ public struct VerifyReport: Sendable, Equatable {
         for (node, lines) in reports {
             for line in lines {
                 let name =
-                    line.bucket + "/" + line.key + (line.versionId == "null" ? "" : "?versionId=" + line.versionId)
+                    line.bucket + "/" + line.key
+                    + (line.versionId == VersionID.null ? "" : "?versionId=" + line.versionId)
                 byObject[name, default: [:]][node] = line
                 out.shardBytes += line.bytes
             }

@@ -1,5 +1,6 @@
 import Core
 import HTTP
+import Storage
 
 /// Something that happened to an object, as bucket notifications report it.
 public struct ObjectEvent: Sendable, Equatable {
@@ -40,7 +41,7 @@ public struct ObjectEvent: Sendable, Equatable {
             ("contentType", .string("")),
             ("sequencer", .string(String(time.millisecondsSinceEpoch, radix: 16, uppercase: true))),
         ]
-        if let versionID, versionID != "null" { object.append(("versionId", .string(versionID))) }
+        if let versionID, versionID != VersionID.null { object.append(("versionId", .string(versionID))) }
         let record: JSONValue = .object([
             ("eventVersion", .string("2.0")), ("eventSource", .string("minio:s3")), ("awsRegion", .string(region)),
             ("eventTime", .string(time.iso8601)), ("eventName", .string("s3:" + name)),

@@ -111,6 +111,9 @@ struct MultipartPlanTests {
         let whole = Base64.encode(RunningChecksum.compute(.crc32c, bytes[0] + bytes[1]))
         #expect(MultipartPlan.checksums(of: parts, full) == ["CRC32C": whole])
         #expect(MultipartPlan.checksums(of: parts, nil)["CRC32C"]?.hasSuffix("-2") == true)
+        var lacking = parts
+        lacking[1].checksums = nil  // no value rather than a wrong one
+        #expect(MultipartPlan.checksums(of: lacking, full).isEmpty)
         #expect(MultipartPlan.sameChecksum(whole, whole) && !MultipartPlan.sameChecksum(nil, whole))
         #expect(MultipartPlan.sameChecksum("abc=-2", "abc=") && !MultipartPlan.sameChecksum("abc=-2", "abd="))
 

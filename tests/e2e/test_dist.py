@@ -39,7 +39,7 @@ def test_the_tarball_runs_a_cluster_with_an_empty_environment(tmp_path):
 
 
 def test_make_install_honours_destdir_and_prefix(tmp_path):
-    r = subprocess.run(["make", "-s", "install", f"DESTDIR={tmp_path}", "PREFIX=/opt/dc"], cwd=ROOT,
+    r = subprocess.run(["make", "-s", "install-files", f"DESTDIR={tmp_path}", "PREFIX=/opt/dc"], cwd=ROOT,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     root = tmp_path / "opt/dc"

@@ -68,6 +68,13 @@ def test_exec_runs_a_client_against_a_fresh_cluster_and_removes_it(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 127 and "no-such-program-here" in p.stderr
     assert subprocess.run([str(DEVCLUSTER), "exec"], env=env, capture_output=True, timeout=30).returncode == 64
+    assert subprocess.run([str(DEVCLUSTER), "exec", "--nodes", "17", "--", "true"], env=env, capture_output=True,
+                          timeout=30).returncode == 64
+    # A cluster that cannot start is exec's failure, not the command's: 125, and the command never ran.
+    broken = dict(env, DEVCLUSTER_DEVNODE=str(tmp_path / "no-devnode-here"))
+    p = subprocess.run([str(DEVCLUSTER), "exec", "--nodes", "1", "--base-port", str(free_base_port(4)), "--",
+                        "sh", "-c", "echo ran"], env=broken, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 125 and "ran" not in p.stdout, p.stderr
     assert list(tmp_path.iterdir()) == []
 
 

@@ -160,7 +160,7 @@ public final class LifecycleRunner {
                 layer.deleteObject(bucket: bucket, key: key) { [self] result in
                     if case .success(let outcome) = result {
                         pass?.expired += 1
-                        applied(bucket, key, "expire", ("versionId", outcome.versionID ?? "null"))
+                        applied(bucket, key, "expire", ("versionId", outcome.versionID ?? VersionID.null))
                     } else {
                         pass?.refused += 1
                     }

@@ -21,7 +21,7 @@ extension ObjectLayer {
             let g = set.geometry
             let id = Crypto.randomBytes(16).hexString
             var template = ObjectVersion(
-                versionID: "null", modTime: 0, size: 0, etag: "", contentType: options.contentType,
+                versionID: VersionID.null, modTime: 0, size: 0, etag: "", contentType: options.contentType,
                 userMetadata: options.userMetadata, headers: options.headers,
                 erasure: ErasureInfo(
                     dataShards: g.dataShards, parityShards: g.parityShards, blockSize: g.blockSize, index: 0,

@@ -109,12 +109,19 @@ public enum MultipartPlan {
     /// S3's checksums of a multipart object: of the bytes for a full-object upload, else composite ones.
     public static func checksums(of parts: [PartInfo], _ asked: MultipartChecksum?) -> [String: String] {
         guard let asked, asked.type == .fullObject else { return compositeChecksums(of: parts) }
+        // No value rather than a wrong one when a part lacks its checksum (an upload recorded before it
+        // was kept) or one cannot be combined.
         var combined: [UInt8]?
         for part in parts {
             guard let value = part.checksums?[asked.algorithm.rawValue].flatMap(Base64.decode) else { return [:] }
-            combined =
-                combined.map { CRCCombine.combine(asked.algorithm, $0, value, secondLength: part.size) ?? [] }
-                ?? value
+            guard let sofar = combined else {
+                combined = value
+                continue
+            }
+            guard let next = CRCCombine.combine(asked.algorithm, sofar, value, secondLength: part.size) else {
+                return [:]
+            }
+            combined = next
         }
         return combined.map { [asked.algorithm.rawValue: Base64.encode($0)] } ?? [:]
     }

@@ -349,6 +349,8 @@ public final class ObjectLayer {
             // The version as it is (under its write lock: no change slips in) decides under object lock,
             // and tells whether a delete marker goes (S3 says so in its answer).
             return requireBucket(bucket) { [self] found in
+                // Whether object lock holds must be known: a bucket record that cannot be read refuses.
+                if case .failure(let e) = found, e != .noSuchBucket(bucket) { return done(.failure(e)) }
                 let lockEnabled = (try? found.get())?.settings.objectLock?.value?.enabled == true
                 headObject(bucket: bucket, key: key, versionID: versionID) { [self] result in
                     var wasMarker = false
@@ -368,7 +370,7 @@ public final class ObjectLayer {
                         done(
                             result.map {
                                 DeleteOutcome(
-                                    versionID: versionID == "null" ? nil : versionID, isDeleteMarker: wasMarker)
+                                    versionID: versionID == VersionID.null ? nil : versionID, isDeleteMarker: wasMarker)
                             })
                     }
                 }
@@ -377,7 +379,7 @@ public final class ObjectLayer {
         requireBucket(bucket) { [self] found in
             guard case .success(let info) = found else { return done(.failure(found.failure!)) }
             guard let status = info.versioning else {
-                return removeVersion(bucket: bucket, key: key, versionID: "null") { result in
+                return removeVersion(bucket: bucket, key: key, versionID: VersionID.null) { result in
                     done(result.map { DeleteOutcome(versionID: nil, isDeleteMarker: false) })
                 }
             }

@@ -34,7 +34,7 @@ public struct PutOptions: Sendable {
     /// S3's limit for a single PUT.
     public var sizeMax: Int64 = 5 << 30
     /// The version id of the write (set by the object layer from the bucket's versioning).
-    var versionID = "null"
+    var versionID = VersionID.null
     /// A condition on the object as it is when the write commits (If-None-Match, If-Match): checked
     /// under the object's write lock, so no other write slips in between; nil when it holds.
     public var condition: (@Sendable (ObjectVersion?) -> ObjectError?)?
@@ -463,7 +463,9 @@ final class PutOperation {
             checksums: final.checksums.isEmpty ? nil : final.checksums
         )
         // Under the part's lock: of two uploads of one part number, the one that commits last is the part
-        // on every node (without it, nodes could keep different ones and none reach a quorum).
+        // on every node that answered within the round (without it, nodes could keep different ones and
+        // none reach a quorum). A node slower than the round's grace may still apply the earlier one
+        // after the later: it then holds a part a read quorum does not, which completion does not take.
         let name = ObjectLock.partResourceKey(uploadID: upload.uploadID, number: number)
         layer.locked(bucket: ObjectLock.uploadsNamespace, key: name, failed: { [self] in fail($0) }) { [self] lock in
             guard done != nil else { return lock.release() }

@@ -16,23 +16,20 @@ extension DevCluster {
         @OptionGroup var cluster: ClusterOptions
 
         @Option(name: .long, help: ArgumentHelp("sh, fish, dotenv or json.", valueName: "format"))
-        var format: String = "sh"
+        var format: ClusterEnvironment.Format = .sh
 
         @Option(
             name: .long, help: ArgumentHelp("The node for AWS_ENDPOINT_URL (default: the first).", valueName: "node"))
         var node: String?
 
         func run() throws {
-            guard let chosen = ClusterEnvironment.Format(rawValue: format) else {
-                throw fail(
-                    "--format is \(ClusterEnvironment.Format.allCases.map(\.rawValue).joined(separator: ", ")), not '\(format)'",
-                    code: usageExitCode)
-            }
             let launcher = try cluster.launcher()
             let variables = try launching { () throws(LauncherError) in
                 try ClusterEnvironment.variables(try launcher.home.load(), home: launcher.home, node: node)
             }
-            say(ClusterEnvironment.render(variables, as: chosen))
+            say(ClusterEnvironment.render(variables, as: format))
         }
     }
 }
+
+extension ClusterEnvironment.Format: ExpressibleByArgument {}

@@ -9,12 +9,16 @@ import Glibc
 
 extension DevCluster {
     struct Exec: ParsableCommand {
+        /// The exit code when the cluster could not be started (the command never ran).
+        static let clusterFailedExitCode: Int32 = 125
+
         static let configuration = CommandConfiguration(
             abstract: "Start a fresh cluster, run a command against it, and remove the cluster whatever happens.",
             discussion: """
                 The command gets the cluster in its environment (as 'devcluster env' prints it): AWS_ENDPOINT_URL,
                 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, DEVCLUSTER_ENDPOINTS, and DEVCLUSTER_HOME,
-                so 'devcluster kill node2' inside it breaks that cluster. Exits with the command's status.
+                so 'devcluster kill node2' inside it breaks that cluster. Exits with the command's status, or 125
+                when the cluster could not be started.
                   devcluster exec -- pytest -q tests/
                   devcluster exec --nodes 1 -- aws s3 mb s3://scratch
                   devcluster exec -- sh -c 'devcluster kill node2 && ./my-app-test'
@@ -41,25 +45,21 @@ extension DevCluster {
             guard !command.isEmpty else {
                 throw fail("exec needs a command: devcluster exec -- CMD ...", code: usageExitCode)
             }
-            guard (1...16).contains(nodes) else { throw fail("--nodes is 1 to 16", code: usageExitCode) }
             ForegroundCommand.holdSignals()
             let note: (String) -> Void = { text in if !quiet { sayToStandardError("devcluster exec: \(text)") } }
             let environment = ProcessInfo.processInfo.environment
-            var template = Array("\(environment["TMPDIR"] ?? "/tmp")/devcluster-exec-XXXXXX".utf8CString)
-            guard let root = mkdtemp(&template).map({ String(cString: $0) }) else {
+            guard let root = TemporaryFolder.make(prefix: "devcluster-exec", environment: environment) else {
                 throw fail("cannot make a temporary folder: \(String(cString: strerror(errno)))")
             }
-            defer { rmdir(root) }
             let launcher = Launcher(
                 home: ClusterHome(root: root, name: ClusterHome.defaultName), environment: environment,
-                executable: CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe",
-                say: note)
+                executable: ownExecutable, say: note)
             var options = UpOptions()
             options.count = nodes
             options.basePort = basePort
             if demo { options.heartbeat = .demo }
             let status: Int32
-            do {
+            do throws(LauncherError) {
                 let start = Instant.now()
                 let record = try launcher.up(options)
                 note(
@@ -79,17 +79,22 @@ extension DevCluster {
                     status = ForegroundCommand.run(command, environment: childEnvironment)
                 }
             } catch {
-                note(error.description)
-                status = 1
+                // Not the command's failure: exec's own, told apart by its code (as `docker run` does).
+                sayToStandardError("devcluster exec: \(error.description)")
+                status = error.isUsage ? usageExitCode : Exec.clusterFailedExitCode
             }
             if launcher.home.exists {
                 do {
                     _ = try launcher.down(purge: true)
                     note("cluster removed; \(command[0]) exited \(status)")
                 } catch {
+                    // Its nodes may still run there: the folder stays, named, for the user to look at.
                     note("could not remove the cluster in \(launcher.home.path): \(error)")
+                    throw ExitCode(status)
                 }
             }
+            // The temporary folder is exec's own: whatever a failed start left in it goes too.
+            try? FileManager.default.removeItem(atPath: root)
             throw ExitCode(status)
         }
     }

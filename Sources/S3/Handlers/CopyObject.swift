@@ -107,11 +107,10 @@ extension S3Exchange {
                 switch result {
                 case .failure(let e): fail(e)
                 case .success(let version):
-                    var headers: HTTPHeaders = [:]
-                    if object.version.versionID != "null" {
+                    var headers = versionHeader(version)
+                    if object.version.versionID != VersionID.null {
                         headers.add("x-amz-copy-source-version-id", object.version.versionID)
                     }
-                    if version.versionID != "null" { headers.add("x-amz-version-id", version.versionID) }
                     var w = XMLWriter()
                     w.open("CopyObjectResult", namespace: true)
                     w.element("LastModified", S3Exchange.isoTime(version.modTime))
@@ -155,7 +154,7 @@ extension S3Exchange {
                 case .failure(let e): fail(e)
                 case .success(let part):
                     var headers: HTTPHeaders = [:]
-                    if object.version.versionID != "null" {
+                    if object.version.versionID != VersionID.null {
                         headers.add("x-amz-copy-source-version-id", object.version.versionID)
                     }
                     var w = XMLWriter()

@@ -25,6 +25,8 @@ extension S3Exchange {
             var results: [(key: String, versionID: String?, outcome: ObjectLayer.DeleteOutcome?, error: S3Error?)?] =
                 Array(repeating: nil, count: keys.count)
             var next = 0
+            // A delete refused at once answers inside `launch`: the last key can reach `respond` twice.
+            var answered = false
             var running = 0
             func launch() {
                 while running < S3Exchange.deletesInFlightMax && next < keys.count {
@@ -63,6 +65,8 @@ extension S3Exchange {
                 if running == 0 && next == keys.count { respond() }
             }
             func respond() {
+                guard !answered else { return }
+                answered = true
                 var w = XMLWriter()
                 w.open("DeleteResult", namespace: true)
                 for case let (key, versionID, outcome, error)? in results {

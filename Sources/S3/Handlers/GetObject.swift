@@ -11,18 +11,7 @@ extension S3Exchange {
             switch result {
             case .failure(let e): fail(e)
             case .success(let object):
-                guard !object.version.isDeleteMarker else {
-                    response.defaultHeaders.add("x-amz-delete-marker", "true")
-                    if object.version.versionID != "null" {
-                        response.defaultHeaders.add("x-amz-version-id", object.version.versionID)
-                    }
-                    // A delete marker named by its version id has no content to get (S3: 405).
-                    if s3.query["versionId"] != nil {
-                        return fail(
-                            S3Error.methodNotAllowed("The specified method is not allowed against this resource."))
-                    }
-                    return fail(S3Error.from(.noSuchKey(bucket: s3.bucket, key: s3.key)))
-                }
+                guard !object.version.isDeleteMarker else { return failOnDeleteMarker(object.version) }
                 send(object, head: head)
             }
         }
@@ -56,7 +45,7 @@ extension S3Exchange {
         }
         for (name, value) in stored.sorted(by: { $0.key < $1.key }) { headers.add(name, value) }
         for (name, value) in v.userMetadata.sorted(by: { $0.key < $1.key }) { headers.add("x-amz-meta-\(name)", value) }
-        if v.versionID != "null" { headers.add("x-amz-version-id", v.versionID) }
+        if v.versionID != VersionID.null { headers.add("x-amz-version-id", v.versionID) }
         if !v.tags.isEmpty { headers.add("x-amz-tagging-count", String(v.tags.count)) }
         S3Exchange.objectLockHeaders(v, into: &headers)
         var status = 200
@@ -89,7 +78,7 @@ extension S3Exchange {
         }
         // A checksum covers the whole object: a partial read does not get it (clients would check it).
         if range == nil && request.head.headers["x-amz-checksum-mode"]?.uppercased() == "ENABLED" {
-            if let type = S3Exchange.checksumType(v.checksums) { headers.add("x-amz-checksum-type", type) }
+            if let type = S3Exchange.checksumType(v.checksums) { headers.add("x-amz-checksum-type", type.rawValue) }
             for (name, value) in v.checksums.sorted(by: { $0.key < $1.key }) {
                 headers.add("x-amz-checksum-\(name.lowercased())", value)
             }
@@ -130,6 +119,17 @@ extension S3Exchange {
                     versionID: outcome.versionID)
             }
         }
+    }
+
+    /// S3's answer to a read that found a delete marker: 404 NoSuchKey, or 405 when the marker was named
+    /// by its version id (it has no content to get), with the marker's headers.
+    func failOnDeleteMarker(_ marker: ObjectVersion) {
+        response.defaultHeaders.add("x-amz-delete-marker", "true")
+        if marker.versionID != VersionID.null { response.defaultHeaders.add("x-amz-version-id", marker.versionID) }
+        if s3.query["versionId"] != nil {
+            return fail(S3Error.methodNotAllowed("The specified method is not allowed against this resource."))
+        }
+        fail(S3Error.from(.noSuchKey(bucket: s3.bucket, key: s3.key)))
     }
 
     /// A delete without a version id that answers a delete marker made one; with one it removed a version

@@ -32,9 +32,7 @@ extension S3Exchange {
         layer.headObject(bucket: s3.bucket, key: s3.key, versionID: s3.query["versionId"]) { [self] result in
             switch result {
             case .failure(let e): fail(e)
-            case .success(let object) where object.version.isDeleteMarker:
-                response.defaultHeaders.add("x-amz-delete-marker", "true")
-                fail(S3Error.from(.noSuchKey(bucket: s3.bucket, key: s3.key)))
+            case .success(let object) where object.version.isDeleteMarker: failOnDeleteMarker(object.version)
             case .success(let object):
                 let v = object.version
                 var w = XMLWriter()
@@ -72,12 +70,12 @@ extension S3Exchange {
     /// part checksums, `...-N`).
     static func writeChecksums(_ checksums: [String: String], _ w: inout XMLWriter, withType: Bool = true) {
         for (name, value) in checksums.sorted(by: { $0.key < $1.key }) { w.element("Checksum\(name)", value) }
-        if withType, let type = checksumType(checksums) { w.element("ChecksumType", type) }
+        if withType, let type = checksumType(checksums) { w.element("ChecksumType", type.rawValue) }
     }
 
-    /// COMPOSITE when the checksums are of the parts' checksums, FULL_OBJECT when of the bytes.
-    static func checksumType(_ checksums: [String: String]) -> String? {
+    /// COMPOSITE when the checksums are of the parts' checksums (`value-N`), FULL_OBJECT when of the bytes.
+    static func checksumType(_ checksums: [String: String]) -> ChecksumType? {
         guard let any = checksums.values.first else { return nil }
-        return any.contains("-") ? "COMPOSITE" : "FULL_OBJECT"
+        return any.contains("-") ? .composite : .fullObject
     }
 }

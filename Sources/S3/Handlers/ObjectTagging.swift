@@ -60,7 +60,7 @@ extension S3Exchange {
 
     /// `x-amz-version-id` of a version of a versioned bucket (none for the null version).
     func versionHeader(_ version: ObjectVersion) -> HTTPHeaders {
-        version.versionID == "null" ? [:] : ["x-amz-version-id": version.versionID]
+        version.versionID == VersionID.null ? [:] : ["x-amz-version-id": version.versionID]
     }
 
     /// The tags of a new object from `x-amz-tagging` (PutObject, CreateMultipartUpload, a copy with

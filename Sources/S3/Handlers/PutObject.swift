@@ -42,7 +42,7 @@ extension S3Exchange {
             case .success(let version):
                 var out: HTTPHeaders = ["ETag": "\"\(version.etag)\""]
                 for (name, value) in version.checksums { out.add("x-amz-checksum-\(name.lowercased())", value) }
-                if version.versionID != "null" { out.add("x-amz-version-id", version.versionID) }
+                if version.versionID != VersionID.null { out.add("x-amz-version-id", version.versionID) }
                 response.send(status: 200, headers: out)
                 notify(
                     "ObjectCreated:Put", bucket: s3.bucket, key: s3.key, size: version.size, etag: version.etag,
