@@ -182,7 +182,8 @@ public final class Membership {
     // MARK: Serving (requests already authenticated by the router)
 
     /// `POST /_dc/v1/heartbeat`: record the sender as alive and answer with our own heartbeat.
-    public func handleHeartbeat(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+    /// `caller`: who signed the request; a heartbeat speaks only for its signer.
+    public func handleHeartbeat(_ request: HTTPServerRequest, _ response: HTTPServerResponse, caller: String) {
         if isLeaving {
             respond(response, 503, "\(me) is stopping")
             return
@@ -201,6 +202,10 @@ public final class Membership {
                 self.respond(response, 400, "a heartbeat must be a JSON Heartbeat object")
                 return
             }
+            guard heartbeat.node.rawValue == caller else {
+                self.respond(response, 403, Membership.impersonation(caller: caller, claimed: heartbeat.node))
+                return
+            }
             guard self.endpoints[heartbeat.node] != nil else {
                 self.respond(response, 409, "\(heartbeat.node) is not a member of this cluster: check the peer lists")
                 return
@@ -214,7 +219,7 @@ public final class Membership {
     }
 
     /// `POST /_dc/v1/leave`: the sender is stopping gracefully.
-    public func handleLeave(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+    public func handleLeave(_ request: HTTPServerRequest, _ response: HTTPServerResponse, caller: String) {
         request.readBody(limit: Membership.leaveBytesMax) { [weak self] result in
             guard let self else { return }
             guard case .success(let body) = result,
@@ -224,10 +229,19 @@ public final class Membership {
                 self.respond(response, 400, "a leave notice must name a member of this cluster")
                 return
             }
+            guard notice.node.rawValue == caller else {
+                self.respond(response, 403, Membership.impersonation(caller: caller, claimed: notice.node))
+                return
+            }
             let now = self.loop.now
             self.apply(self.detector.left(notice.node, incarnation: notice.incarnation, at: now), now: now)
             response.send(status: 204)
         }
+    }
+
+    /// The refusal of a message signed by one caller that speaks for another node.
+    static func impersonation(caller: String, claimed: NodeID) -> String {
+        "signed by \(caller) but speaks for \(claimed): a node speaks only for itself"
     }
 
     /// Tells every peer we are stopping (and stops heartbeating); completes once, when all answered or

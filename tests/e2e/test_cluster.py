@@ -1,5 +1,6 @@
 """The foundation's user story, end to end: up, status, kill, events, start, pause, stop, down."""
 
+import http.client
 import json
 import os
 import signal
@@ -248,3 +249,23 @@ def test_events_follow_prints_new_events_as_they_happen(running):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_node_speaks_only_for_itself(running):
+    """A heartbeat or leave notice signed by node2 that claims to come from node3 is refused (403): a node
+    that can sign cannot keep another alive in its peers' views, or announce its departure."""
+    body = json.dumps({"node": "node3", "incarnation": 99, "health": "ok",
+                       "load": {"requestsInFlight": 0, "requestsPerSecond": 0}, "view": {}, "sentAt": 0}).encode()
+    for path, payload in (("/_dc/v1/heartbeat", body),
+                          ("/_dc/v1/leave", json.dumps({"node": "node3", "incarnation": 99}).encode())):
+        headers = running.signed_headers("POST", path, caller="node2")
+        c = http.client.HTTPConnection("127.0.0.1", running.port("node1"), timeout=10)
+        c.request("POST", path, body=payload, headers={**headers, "Content-Type": "application/json"})
+        r = c.getresponse()
+        text = r.read()
+        c.close()
+        assert r.status == 403 and b"signed by node2 but speaks for node3" in text, (path, r.status, text)
+    # node3 is still online in node1's view: neither message was applied.
+    status = json.loads(running.run("status", "--json", check=False).stdout)
+    node1 = next(n for n in status["nodes"] if n["id"] == "node1")
+    assert node1["view"]["node3"] == "online"

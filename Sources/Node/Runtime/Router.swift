@@ -52,17 +52,17 @@ extension Node {
             caller = name
         }
         if request.head.path == AdminPaths.faults { return routeFaults(request, response) }
-        filterIncoming(caller: caller, response) { [unowned self] in serveInternal(request, response) }
+        filterIncoming(caller: caller, response) { [unowned self] in serveInternal(request, response, caller: caller) }
     }
 
-    private func serveInternal(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+    private func serveInternal(_ request: HTTPServerRequest, _ response: HTTPServerResponse, caller: String) {
         let method = request.head.method
         if request.head.path.hasPrefix(StoragePaths.prefix) {
             return storage.handle(request, response)
         }
         switch (method, String(request.head.path)) {
-        case ("POST", MembershipPaths.heartbeat): membership.handleHeartbeat(request, response)
-        case ("POST", MembershipPaths.leave): membership.handleLeave(request, response)
+        case ("POST", MembershipPaths.heartbeat): membership.handleHeartbeat(request, response, caller: caller)
+        case ("POST", MembershipPaths.leave): membership.handleLeave(request, response, caller: caller)
         case ("GET", AdminPaths.status): sendJSON(response, status())
         case ("GET", AdminPaths.events): sendEvents(request, response)
         case ("POST", AdminPaths.heal): sendJSON(response, ["pass": scanner.startPass(unthrottled: true)])
