@@ -414,7 +414,7 @@ struct ObjectLayerTests {
 
     @Test(
         "an overwrite that fails its commit quorum is taken back and the old version keeps every copy",
-        arguments: [100, 3 << 20])
+        arguments: [100, 600 << 10, 3 << 20])
     func failedOverwriteRestores(size: Int) throws {
         let c = try TestCluster(nodes: 4)
         defer { c.close() }
@@ -453,30 +453,56 @@ struct ObjectLayerTests {
         #expect(c.traffic.calls["lock"] == 3, "three releases")
     }
 
-    @Test("a node whose grant another write holds is passed over (and its write recorded as missed)")
-    func lockedCommitBusyNode() throws {
+    @Test("an object of one block goes to each node with its commit: one call per peer, a shard file on each")
+    func oneBlockWithCommit() throws {
+        let c = try TestCluster(nodes: 4)
+        defer { c.close() }
+        _ = c.call { c.layer.makeBucket("b1b", $0) }
+        for (i, size) in [600 << 10, 1 << 20].enumerated() {
+            c.traffic.reset()
+            let data = pattern(size, seed: UInt64(i))
+            _ = try c.put("b1b", "k\(i)", data).get()
+            #expect(c.traffic.calls["commit/locked/shard"] == 3, "one call per peer")
+            #expect(c.traffic.calls["stage"] == nil && c.traffic.calls["commit"] == nil, "\(c.traffic.calls)")
+            for disk in c.disks {
+                let version = try #require(try disk.readMetadata(bucket: "b1b", key: "k\(i)").latest)
+                #expect(version.inline == nil && version.dataDir != nil)
+                #expect(try LocalStore.check(disk, bucket: "b1b", key: "k\(i)", version: version).status == .ok)
+            }
+            #expect(try c.get("b1b", "k\(i)").get() == data)
+        }
+        // Nothing staged is left behind on any node.
+        for disk in c.disks { #expect(disk.removeStaged() == 0) }
+    }
+
+    @Test(
+        "a node whose grant another write holds is passed over (and its write recorded as missed)",
+        arguments: [100, 600 << 10])
+    func lockedCommitBusyNode(size: Int) throws {
         let c = try TestCluster(nodes: 4)
         defer { c.close() }
         _ = c.call { c.layer.makeBucket("b1b", $0) }
         _ = c.locals[2].locks.acquire("b1b/k", owner: "other", now: c.loop.now, ttl: .seconds(60))
-        let data = pattern(100, seed: 4)
+        let data = pattern(size, seed: 4)
         _ = try c.put("b1b", "k", data).get()
         #expect(try c.get("b1b", "k").get() == data)
         #expect(c.missed.last?.nodes == [.forIndex(2)])
         #expect((try? c.disks[2].readMetadata(bucket: "b1b", key: "k")) == nil)
     }
 
-    @Test("a write that finds too many nodes busy takes its commits back and tries again until they are free")
-    func lockedCommitWaits() throws {
+    @Test(
+        "a write that finds too many nodes busy takes its commits back and tries again until they are free",
+        arguments: [100, 600 << 10])
+    func lockedCommitWaits(size: Int) throws {
         let c = try TestCluster(nodes: 4)
         defer { c.close() }
         _ = c.call { c.layer.makeBucket("b1b", $0) }
-        let old = pattern(100, seed: 1)
+        let old = pattern(size, seed: 1)
         _ = try c.put("b1b", "k", old).get()
         for n in [2, 3] {
             _ = c.locals[n].locks.acquire("b1b/k", owner: "other", now: c.loop.now, ttl: .milliseconds(150))
         }
-        let new = pattern(100, seed: 2)
+        let new = pattern(size, seed: 2)
         _ = try c.put("b1b", "k", new).get()
         #expect(try c.get("b1b", "k").get() == new)
         for disk in c.disks {
@@ -484,14 +510,16 @@ struct ObjectLayerTests {
         }
     }
 
-    @Test("two writes of one key at once both succeed, and every node ends with the same one")
-    func lockedCommitRace() throws {
+    @Test(
+        "two writes of one key at once both succeed, and every node ends with the same one",
+        arguments: [100, 600 << 10])
+    func lockedCommitRace(size: Int) throws {
         let c = try TestCluster(nodes: 4)
         defer { c.close() }
         _ = c.call { c.layer.makeBucket("b1b", $0) }
         for round in 0..<10 {
-            let a = pattern(100, seed: UInt64(2 * round))
-            let b = pattern(100, seed: UInt64(2 * round + 1))
+            let a = pattern(size, seed: UInt64(2 * round))
+            let b = pattern(size, seed: UInt64(2 * round + 1))
             let results = c.putTogether("b1b", "k", a, b)
             #expect(results.allSatisfy { (try? $0.get()) != nil }, "\(results)")
             let read = try c.get("b1b", "k").get()
@@ -503,7 +531,7 @@ struct ObjectLayerTests {
 
     @Test(
         "of two overlapping writes of one key, the one that completes last is the object",
-        arguments: [100, (3 << 20) + 5])
+        arguments: [100, 600 << 10, (3 << 20) + 5])
     func lastCompletedWins(size: Int) throws {
         let c = try TestCluster(nodes: 4)
         defer { c.close() }
@@ -536,7 +564,7 @@ struct ObjectLayerTests {
 
     @Test(
         "a write is stamped after the newest version the nodes hold, whatever their clocks said",
-        arguments: [100, 3 << 20])
+        arguments: [100, 600 << 10, 3 << 20])
     func stampedAfterNewest(size: Int) throws {
         let c = try TestCluster(nodes: 4)
         defer { c.close() }

@@ -128,6 +128,30 @@ def test_malformed_requests_get_a_clear_status_and_a_close(node, data, status):
     assert healthy(node)
 
 
+COMMIT_WITH_SHARD = "/_dc/v1/storage/commit/locked/shard"
+
+
+@pytest.mark.parametrize("body,why", [
+    (b"", "needs a length"),
+    (b"\x00\x00", "needs a length"),
+    (b"\x00\x00\x00\x40" + b"x" * 20, "a commit request of 64 bytes in a body of 24"),
+    (b"\x00\x02\x00\x00" + b"x" * 200_000, "a commit request of 131072 bytes"),
+    (b"\x00\x00\x00\x05hello" + b"shard" * 100, "malformed storage request"),
+])
+def test_a_malformed_commit_with_a_shard_is_refused_naming_what_is_wrong(node, body, why):
+    """The internode call that carries a one-block object's shard with its commit, signed but broken:
+    a 400 that says what is wrong, and the node serves on."""
+    conn = http.client.HTTPConnection("127.0.0.1", node.port("node1"), timeout=10)
+    try:
+        conn.request("POST", COMMIT_WITH_SHARD, body=body, headers=node.signed_headers("POST", COMMIT_WITH_SHARD))
+        response = conn.getresponse()
+        text = response.read().decode()
+        assert response.status == 400 and why in text, (response.status, text)
+    finally:
+        conn.close()
+    assert healthy(node)
+
+
 def test_a_slowloris_client_is_cut_off_after_the_header_timeout(node):
     s = socket.create_connection(("127.0.0.1", node.port("node1")), timeout=20)
     start = time.monotonic()

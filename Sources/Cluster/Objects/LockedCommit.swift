@@ -2,8 +2,8 @@ import Core
 import Loop
 import Storage
 
-/// The commit of a write whose data is inline (a small object, a delete marker), with the object's
-/// write lock taken in the same call: each node grants its share of the lock to this write and commits
+/// The commit of a write whose data goes with it (a small object inline, a one-block object's shard
+/// files, a delete marker), with the object's write lock taken in the same call: each node grants its share of the lock to this write and commits
 /// at once (or answers `busy` when another write holds it, and does nothing), keeps the grant until
 /// the write is settled, then gets it back in a call that goes with the next ones to that node
 /// (`releaseSoon`). One call per node instead of a lock round followed by a commit round, with the
@@ -33,7 +33,14 @@ final class LockedCommit {
     private var attempts = 0
     private var done: ((Result<ObjectVersion, ObjectError>) -> Void)?
 
-    /// `start` gets the version's frames, by shard (none for an empty object); each node gets its own.
+    /// What each node's commit carries: its own frame, by the version's shard index.
+    enum Payload {
+        /// Inside the version's metadata (none for an empty object or a delete marker).
+        case inline([ByteBuffer])
+        /// As the shard file of the version's data folder (an object of one block).
+        case shardFiles([ByteBuffer])
+    }
+
     init(
         layer: ObjectLayer, bucket: String, key: String, final: ObjectVersion, on nodes: [Int],
         done: @escaping (Result<ObjectVersion, ObjectError>) -> Void
@@ -48,45 +55,52 @@ final class LockedCommit {
         deadline = layer.loop.iterationTime + ObjectLock.waitMax
     }
 
-    func start(frames: [ByteBuffer]) {
-        attempt(frames)
+    func start(_ payload: Payload) {
+        attempt(payload)
     }
 
-    private func attempt(_ frames: [ByteBuffer], after newest: Int64 = 0) {
+    private func attempt(_ payload: Payload, after newest: Int64 = 0) {
         attempts += 1
         final.modTime = max(WallTime.now().millisecondsSinceEpoch, newest + 1)
         let round = layer.round(
             nodes.map(layer.nodeID), enough: layer.set.writeQuorum, grace: ObjectLayer.shardWriteStallMax
         ) { [self] (answers: [NodeID: Result<LockedCommitAnswer, StoreError>]) in
-            decide(answers, frames)
+            decide(answers, payload)
         }
         for node in nodes {
-            commit(layer.copy(of: final, for: node, source: .inline(frames)), on: node) { [layer] result in
-                round.answered(layer.nodeID(node), result)
+            let copy: ObjectVersion
+            var shard: ByteBuffer?
+            switch payload {
+            case .inline(let frames): copy = layer.copy(of: final, for: node, source: .inline(frames))
+            case .shardFiles(let frames):
+                copy = layer.copy(of: final, for: node, source: .staged)
+                shard = frames[copy.erasure!.index]
             }
+            commit(copy, shard: shard, on: node) { [layer] result in round.answered(layer.nodeID(node), result) }
         }
     }
 
     /// Commits one node's copy. A node that lacks the bucket (it was down when the bucket was made,
     /// which a quorum of others agreed on) gets it made, and the commit once more (its grant is ours).
     private func commit(
-        _ copy: ObjectVersion, on node: Int, retry: Bool = true,
+        _ copy: ObjectVersion, shard: ByteBuffer?, on node: Int, retry: Bool = true,
         _ done: @escaping (Result<LockedCommitAnswer, StoreError>) -> Void
     ) {
         let store = layer.stores[node]
-        store.lockedCommit(bucket: bucket, key: key, version: copy, owner: owner, ttl: LockedCommit.ttl) {
+        store.lockedCommit(bucket: bucket, key: key, version: copy, shard: shard, owner: owner, ttl: LockedCommit.ttl) {
             [self] result in
             guard retry, case .failure(.storage(.bucketNotFound)) = result else { return done(result) }
             store.makeBucket(BucketInfo(name: bucket, created: WallTime.now().millisecondsSinceEpoch)) { [self] made in
                 switch made {
-                case .success, .failure(.storage(.bucketExists)): commit(copy, on: node, retry: false, done)
+                case .success, .failure(.storage(.bucketExists)):
+                    commit(copy, shard: shard, on: node, retry: false, done)
                 case .failure: done(result)
                 }
             }
         }
     }
 
-    private func decide(_ answers: [NodeID: Result<LockedCommitAnswer, StoreError>], _ frames: [ByteBuffer]) {
+    private func decide(_ answers: [NodeID: Result<LockedCommitAnswer, StoreError>], _ payload: Payload) {
         var committed: [Int] = []
         var keepsReplaced: [Int] = []
         var busy: [Int] = []
@@ -111,13 +125,13 @@ final class LockedCommit {
                 guard layer.loop.iterationTime < deadline else {
                     return finish(.failure(.lockTimeout(resource: resource, waited: ObjectLock.waitMax)))
                 }
-                attempt(frames, after: newest)
+                attempt(payload, after: newest)
             }
         }
         guard committed.count >= layer.set.writeQuorum else {
             return layer.settle(bucket: bucket, key: key, final, on: holders, undo: true) { [self] in
                 release(holders)
-                retryOrFail(answers, busy: busy, frames)
+                retryOrFail(answers, busy: busy, payload)
             }
         }
         layer.settle(bucket: bucket, key: key, final, on: keepsReplaced, undo: false) { [self] in release(holders) }
@@ -134,7 +148,7 @@ final class LockedCommit {
     /// After a round below quorum: again, a random while later, when other writes held nodes and there
     /// is time left; else the failure.
     private func retryOrFail(
-        _ answers: [NodeID: Result<LockedCommitAnswer, StoreError>], busy: [Int], _ frames: [ByteBuffer]
+        _ answers: [NodeID: Result<LockedCommitAnswer, StoreError>], busy: [Int], _ payload: Payload
     ) {
         let reachable = nodes.count - answers.values.count { if case .failure = $0 { true } else { false } }
         guard !busy.isEmpty, reachable >= layer.set.writeQuorum else {
@@ -151,7 +165,7 @@ final class LockedCommit {
             let timer = try Timer(loop: layer.loop, label: "locked commit back-off")
             timer.start(after: ObjectLock.backOff(attempt: attempts)) { [self] in
                 timer.close()
-                attempt(frames)
+                attempt(payload)
             }
         } catch {
             finish(.failure(.internalError("cannot wait to try the commit again: \(error)")))

@@ -159,8 +159,9 @@ final class PutOperation {
     static let blocksInFlightMax = 2
     private var writers: [Int: ShardWriter] = [:]
     private var failed: [Int: String] = [:]
-    /// The frames of an object small enough to live in its metadata (decided at its single block).
-    private var inlineFrames: [ByteBuffer]?
+    /// The frames of an object of one block that go with its commit (decided at that block): inside
+    /// its metadata when it is small enough, else as each node's shard file (see `goesWithCommit`).
+    private var commitFrames: [ByteBuffer]?
     private var blocksWritten = 0
     /// Every block is out: the writers are being finished and the write committed.
     private var finishing = false
@@ -267,8 +268,8 @@ final class PutOperation {
                 pending.removeFirst()
                 if pending.count < 2 { body?.resume() }
                 blocksWritten += 1
-                if blocksWritten == 1 && ended && pending.isEmpty && isInlineSize {
-                    inlineFrames = frames
+                if blocksWritten == 1 && ended && pending.isEmpty && goesWithCommit(frames) {
+                    commitFrames = frames
                     return finishWrite()
                 }
                 send(frames)
@@ -285,6 +286,16 @@ final class PutOperation {
         guard case .object = destination else { return false }
         return size <= Int64(geometry.blockSize)
             && geometry.shardFileBytes(objectSize: size) <= ObjectLayer.inlineShardBytesMax
+    }
+
+    /// Whether an object whose only block coded to `frames` is committed with its data in one call per
+    /// node (`LockedCommit`), rather than streamed to staged files first and committed in a round of
+    /// its own: a small object inline, or, without a condition (which needs a lock round), any
+    /// object whose shards fit in a commit call.
+    private func goesWithCommit(_ frames: [ByteBuffer]) -> Bool {
+        guard case .object = destination else { return false }
+        return isInlineSize
+            || (options.condition == nil && frames.allSatisfy { $0.count <= LockedCommitRequest.shardBytesMax })
     }
 
     // MARK: Fan-out
@@ -381,11 +392,20 @@ final class PutOperation {
         final.etag = digests.md5.hexString
         for (algorithm, value) in digests.checksums { final.checksums[algorithm.rawValue] = Base64.encode(value) }
         if case .part = destination, writers.isEmpty, failed.isEmpty { openWriters() }  // an empty part: empty files
-        if case .object = destination, let frames = inlineFrames ?? (size == 0 ? [] : nil) {
-            // Small: every node's shard travels inside its metadata; no staged file.
-            final.dataDir = nil
-            commit(final, on: targets, staged: false, inline: frames)
-            return
+        if case .object = destination, let frames = commitFrames ?? (size == 0 ? [] : nil) {
+            // One block: every node's shard travels with its commit, inside its metadata when small.
+            let inline = isInlineSize
+            if inline { final.dataDir = nil }
+            guard options.condition == nil else {
+                // (Only inline frames are held for a write with a condition.)
+                return commit(final, on: targets, source: .inline(frames))
+            }
+            // The lock is taken with the commit: one call per node (`targets` make a write quorum).
+            return LockedCommit(layer: layer, bucket: bucket, key: key, final: final, on: targets) { [self] result in
+                guard done != nil else { return }
+                finishWith(result)
+            }
+            .start(inline ? .inline(frames) : .shardFiles(frames))
         }
         let round = layer.round(
             writers.keys.map(layer.nodeID), enough: layer.set.writeQuorum, grace: ObjectLayer.shardWriteStallMax
@@ -400,7 +420,7 @@ final class PutOperation {
             }
             guard done != nil else { return }
             switch destination {
-            case .object: commit(final, on: finished.sorted(), staged: true, inline: nil)
+            case .object: commit(final, on: finished.sorted(), source: .staged)
             case .part(let upload, let number): commitPart(final, upload: upload, number: number, on: finished.sorted())
             }
         }
@@ -409,18 +429,11 @@ final class PutOperation {
         }
     }
 
-    private func commit(_ final: ObjectVersion, on nodes: [Int], staged: Bool, inline: [ByteBuffer]?) {
+    /// Commits under the object's lock, taken in a round of its own: a write with a condition, or one
+    /// whose data was staged (a commit taken back would lose the staged data a retry needs).
+    private func commit(_ final: ObjectVersion, on nodes: [Int], source: CommitSource) {
         guard nodes.count >= layer.set.writeQuorum else {
             return fail(.writeQuorum(reached: nodes.count, needed: layer.set.writeQuorum, detail: failureSummary))
-        }
-        let source: CommitSource = inline.map { .inline($0) } ?? (staged ? .staged : .inline([]))
-        if case .inline(let frames) = source, options.condition == nil {
-            // Small: the lock is taken with the commit, one call per node.
-            return LockedCommit(layer: layer, bucket: bucket, key: key, final: final, on: nodes) { [self] result in
-                guard done != nil else { return }
-                finishWith(result)
-            }
-            .start(frames: frames)
         }
         layer.locked(bucket: bucket, key: key, failed: { [self] in fail($0) }) { [self] lock in
             guard done != nil else { return lock.release() }

@@ -167,3 +167,61 @@ final class LocalShardWriter: ShardWriter {
         FileSystem.close(loop: store.loop, descriptor: fd) { _ in }
     }
 }
+
+extension LocalShardWriter {
+    /// Writes a whole shard file at once on the calling pool thread (a one-block object's shard, which
+    /// comes with its commit), as the streamed writer does: direct I/O where the file system has it, the
+    /// tail padded to the alignment and truncated back, then synced. A shard that does not start at an
+    /// aligned address with room for the padding (as `shardBuffer` makes them) is copied first.
+    static func writeWhole(_ path: String, _ shard: ByteBuffer) throws(StorageError) {
+        func failure(_ operation: String) -> StorageError {
+            let e = errno
+            return e == ENOSPC || e == EDQUOT ? .diskFull(path: path) : .io(path: path, errno: e, operation: operation)
+        }
+        let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+        var direct = true
+        var fd = Glibc.open(path, flags | FileSystem.directIOFlag, 0o644)
+        if fd < 0 && errno == EINVAL {
+            direct = false
+            fd = Glibc.open(path, flags, 0o644)
+        }
+        guard fd >= 0 else { throw failure("create") }
+        defer { Glibc.close(fd) }
+        let size = shard.count
+        var out = shard
+        if direct {
+            let padded = alignedCapacity(size)
+            if Int(bitPattern: shard.bytes.baseAddress) % FileSystem.directIOAlignment != 0 || shard.capacity < padded {
+                out = aligned(shard.bytes)
+            }
+            out.appendZeros(padded - size)
+        }
+        defer { shard.setCount(size) }
+        var offset = 0
+        while offset < out.count {
+            let n = pwrite(fd, out.bytes.baseAddress! + offset, out.count - offset, off_t(offset))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw failure("write") }
+            offset += n
+        }
+        if direct && ftruncate(fd, off_t(size)) != 0 { throw failure("truncate") }
+        if fdatasync(fd) != 0 { throw failure("fdatasync") }
+    }
+
+    /// A buffer for a shard of `bytes` that `writeWhole` writes as it is (aligned, with room for the
+    /// padding).
+    static func shardBuffer(for bytes: Int) -> ByteBuffer {
+        ByteBuffer(capacity: alignedCapacity(bytes), alignment: FileSystem.directIOAlignment)
+    }
+
+    private static func aligned(_ bytes: UnsafeRawBufferPointer) -> ByteBuffer {
+        let buffer = shardBuffer(for: bytes.count)
+        _ = buffer.append(bytes)
+        return buffer
+    }
+
+    private static func alignedCapacity(_ bytes: Int) -> Int {
+        let alignment = FileSystem.directIOAlignment
+        return (bytes + alignment - 1) / alignment * alignment
+    }
+}

@@ -153,15 +153,29 @@ public final class LocalStore: ShardStore {
     }
 
     public func lockedCommit(
-        bucket: String, key: String, version: ObjectVersion, owner: String, ttl: Duration,
+        bucket: String, key: String, version: ObjectVersion, shard: ByteBuffer?, owner: String, ttl: Duration,
         _ done: @escaping (Result<LockedCommitAnswer, StoreError>) -> Void
     ) {
         let resource = ObjectLock.resource(bucket: bucket, key: key)
         guard locks.acquire(resource, owner: owner, now: loop.now, ttl: ttl) else { return done(.success(.busy)) }
+        guard let shard else {
+            return run(
+                quick: true,
+                { disk throws(StorageError) in
+                    try disk.commit(bucket: bucket, key: key, version: version, stagedUploadID: nil, onlyIfNewest: true)
+                }
+            ) { done($0.map { .committed($0) }) }
+        }
+        // One pool job stages the shard file and commits it.
         run(
-            quick: true,
             { disk throws(StorageError) in
-                try disk.commit(bucket: bucket, key: key, version: version, stagedUploadID: nil, onlyIfNewest: true)
+                guard let dataDir = version.dataDir else { throw .stagedNotFound("a shard with no data folder") }
+                let path = try disk.beginStaging(uploadID: dataDir)
+                // Moved in by the commit; left over when the commit was refused or found it in place.
+                defer { disk.abortStaging(uploadID: dataDir) }
+                try LocalShardWriter.writeWhole(path, shard)
+                return try disk.commit(
+                    bucket: bucket, key: key, version: version, stagedUploadID: dataDir, onlyIfNewest: true)
             }
         ) { done($0.map { .committed($0) }) }
     }

@@ -292,11 +292,28 @@ public final class RemoteStore: ShardStore {
     }
 
     public func lockedCommit(
-        bucket: String, key: String, version: ObjectVersion, owner: String, ttl: Duration,
+        bucket: String, key: String, version: ObjectVersion, shard: ByteBuffer?, owner: String, ttl: Duration,
         _ done: @escaping (Result<LockedCommitAnswer, StoreError>) -> Void
     ) {
         let body = LockedCommitRequest(bucket: bucket, key: key, version: version, owner: owner, ttl: ttl)
-        call(StorageCalls.lockedCommit, body, done)
+        guard let shard else { return call(StorageCalls.lockedCommit, body, done) }
+        // With a shard: a request of its own (never batched), the shard written from its buffer.
+        let path = StoragePaths.lockedCommitShard
+        traffic.call(path.dropFirst(StoragePaths.prefix.count))
+        traffic.request()
+        let head = body.shardRequestHead()
+        var headers = self.key.sign(method: "POST", target: path, caller: caller)
+        headers.add("Content-Type", "application/octet-stream")
+        let request = HTTPClientRequest(
+            method: "POST", target: path, headers: headers, streamedBodyLength: Int64(head.count + shard.count))
+        // The call's own deadline (not a stream's): `LockedCommit.ttl` counts on it.
+        let task = client.send(request, to: endpoint, timeout: StorageCalls.lockedCommit.timeout) { result in
+            done(RemoteStore.decode(result, as: LockedCommitAnswer.self))
+        }
+        guard let task else { return }
+        task.writeBody(head)
+        task.writeBody(shard)
+        task.endBody()
     }
 
     public func close() {

@@ -73,9 +73,10 @@ public protocol ShardStore: AnyObject {
         _ op: LockOp, resource: String, owner: String, ttl: Duration,
         _ done: @escaping (Result<Bool, StoreError>) -> Void)
     /// Takes this node's grant of the object's write lock for `owner` (for `ttl`) and commits `version`,
-    /// whose data is inline, keeping the grant; `busy` (and nothing done) when another owner holds it.
+    /// whose data is inline or is `shard` (stored as the version's data folder), keeping the grant;
+    /// `busy` (and nothing done) when another owner holds it.
     func lockedCommit(
-        bucket: String, key: String, version: ObjectVersion, owner: String, ttl: Duration,
+        bucket: String, key: String, version: ObjectVersion, shard: ByteBuffer?, owner: String, ttl: Duration,
         _ done: @escaping (Result<LockedCommitAnswer, StoreError>) -> Void)
     /// Gives back `owner`'s grant of `resource`, without waiting for an answer: a remote node gets it
     /// with the next calls to it (or within `RemoteStore.deferredWaitMax`).

@@ -35,7 +35,8 @@ public final class StorageService {
                 multipartUploadID: r.multipartUploadID, releasing: r.releasing, done)
         }
         serve(StorageCalls.lockedCommit) { r, done in
-            local.lockedCommit(bucket: r.bucket, key: r.key, version: r.version, owner: r.owner, ttl: r.ttl, done)
+            local.lockedCommit(
+                bucket: r.bucket, key: r.key, version: r.version, shard: nil, owner: r.owner, ttl: r.ttl, done)
         }
         serve(StorageCalls.settle) { r, done in
             local.settle(bucket: r.bucket, key: r.key, write: r.write, undo: r.undo, empty(done))
@@ -107,6 +108,8 @@ public final class StorageService {
             }
         }
         switch (request.head.method, path) {
+        case ("POST", StoragePaths.lockedCommitShard):
+            lockedCommitWithShard(request, response)
         case ("PUT", StoragePaths.stage), ("GET", StoragePaths.shard):
             guard let query = QueryParameters(parsing: request.head.query) else {
                 return StorageService.fail(response, .invalidObjectName(reason: "malformed query string"))
@@ -221,6 +224,68 @@ public final class StorageService {
                     case .failure(let e):
                         writer.abort()
                         StorageService.answer(response, CallOutcome(e))
+                    }
+                }
+            })
+    }
+
+    /// `POST commit/locked/shard`: the request's length and the request, then the shard, read straight
+    /// into a buffer its file is written from (no copy on the way but the socket's).
+    private func lockedCommitWithShard(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        let lengthMax = 4 + LockedCommitRequest.headBytesMax + LockedCommitRequest.shardBytesMax
+        guard let length = request.head.contentLength, length > 4, length <= Int64(lengthMax) else {
+            return StorageService.fail(
+                response, .invalidObjectName(reason: "a commit with a shard needs a length of at most \(lengthMax)"))
+        }
+        var head: [UInt8] = []
+        var headLength: Int?
+        var shard: ByteBuffer?
+        var malformed: String?
+        request.streamBody(
+            chunk: { bytes in
+                var rest = bytes
+                while !rest.isEmpty, malformed == nil {
+                    if let shard {
+                        rest = UnsafeRawBufferPointer(rebasing: rest[shard.append(rest)...])
+                        continue
+                    }
+                    let wanted = (headLength.map { 4 + $0 } ?? 4) - head.count
+                    head += rest.prefix(wanted)
+                    rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(wanted))
+                    if headLength == nil, head.count == 4 {
+                        let n = head.reduce(0) { $0 << 8 | Int($1) }
+                        guard n <= LockedCommitRequest.headBytesMax, 4 + n < length else {
+                            malformed = "a commit request of \(n) bytes in a body of \(length)"
+                            return
+                        }
+                        headLength = n
+                    }
+                    if let n = headLength, head.count == 4 + n {
+                        shard = LocalShardWriter.shardBuffer(for: Int(length) - 4 - n)
+                    }
+                }
+            },
+            end: { [local] error in
+                if let error {
+                    return StorageService.fail(
+                        response, .invalidObjectName(reason: "the body did not arrive: \(error)"))
+                }
+                let r: LockedCommitRequest
+                do throws(BinaryError) {
+                    guard malformed == nil, let shard else {
+                        throw BinaryError(malformed ?? "no shard after the commit request")
+                    }
+                    r = try LockedCommitRequest(wire: Array(head.dropFirst(4)))
+                } catch {
+                    return StorageService.fail(
+                        response, .invalidObjectName(reason: "malformed storage request: \(error)"))
+                }
+                local.lockedCommit(
+                    bucket: r.bucket, key: r.key, version: r.version, shard: shard, owner: r.owner, ttl: r.ttl
+                ) { result in
+                    switch result {
+                    case .success(let answer): StorageService.answer(response, .answer(answer.wire))
+                    case .failure(let e): StorageService.answer(response, CallOutcome(e))
                     }
                 }
             })

@@ -129,6 +129,9 @@ public enum StoragePaths {
     public static let stage = prefix + "stage"
     /// `GET shard?bucket&key&dataDir&part&offset&length`: a range of a shard file.
     public static let shard = prefix + "shard"
+    /// `POST commit/locked/shard`: a locked commit whose version's shard file is the rest of the body
+    /// (see `LockedCommitRequest.shardRequestHead`).
+    public static let lockedCommitShard = prefix + "commit/locked/shard"
 }
 
 /// A request or answer body as bytes. Decoding never trusts the bytes: a malformed body is an error
@@ -249,7 +252,8 @@ struct CommitRequest: BinaryWire {
 }
 
 /// The commit of an object whose data is inline, taking the node's grant of the object's write lock for
-/// `owner` first and keeping it after the commit until the owner releases it (see `LockedCommit`).
+/// `owner` first and keeping it after the commit until the owner releases it (see `LockedCommit`). A
+/// one-block object's shard comes with it in a request of its own (`StoragePaths.lockedCommitShard`).
 struct LockedCommitRequest: BinaryWire {
     var bucket: String
     var key: String
@@ -279,6 +283,21 @@ struct LockedCommitRequest: BinaryWire {
         let version: ObjectVersion = try r.read()
         let owner = try r.readString()
         self.init(bucket: bucket, key: key, version: version, owner: owner, ttl: try LockRequest.readTTL(&r))
+    }
+
+    /// The largest shard that comes with a commit: a write of more goes as a stream of its own.
+    static let shardBytesMax = 4 << 20
+    /// The largest request before the shard (the version's metadata is bounded by S3's header limits).
+    static let headBytesMax = 64 << 10
+
+    /// The body of a `lockedCommitShard` request: the request's length (4 bytes, big-endian), the
+    /// request, then the shard's bytes to the end. Sent as two pieces, so the shard is never copied.
+    func shardRequestHead() -> ByteBuffer {
+        let head = wire
+        let buffer = ByteBuffer(capacity: 4 + head.count)
+        _ = withUnsafeBytes(of: UInt32(head.count).bigEndian) { buffer.append($0) }
+        _ = head.withUnsafeBytes { buffer.append($0) }
+        return buffer
     }
 }
 

@@ -144,7 +144,7 @@ extension S3Exchange {
                     w.element("ETag", "\"\(version.etag)\"")
                     S3Exchange.writeChecksums(version.checksums, &w)
                     w.close("CompleteMultipartUploadResult")
-                    var headers = versionHeader(version)
+                    let headers = versionHeader(version)
                     sendXML(w.document, headers: headers)
                     notify(
                         "ObjectCreated:CompleteMultipartUpload", bucket: s3.bucket, key: s3.key, size: version.size,
