@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 apt_packages=(libuv1-dev libisal-dev libhttp-parser-dev libssl-dev libxxhash-dev pkg-config python3 s3cmd rclone wrk
   chromium chromium-driver)
 # A package whose import name differs from its own is written package:module.
-pip_packages=(pytest pytest-xdist:xdist setuptools wheel boto3 awscrt awscli minio selenium prometheus_client)
+pip_packages=(pytest pytest-xdist:xdist setuptools wheel boto3 awscrt awscli minio selenium prometheus_client cryptography)
 venv=.venv
 
 apt_updated=false

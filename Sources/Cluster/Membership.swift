@@ -128,7 +128,8 @@ public final class Membership {
 
     private func send(to peer: NodeID) {
         guard let endpoint = endpoints[peer], let body = try? encoder.encode(ownHeartbeat()) else { return }
-        var headers = key.sign(method: "POST", target: MembershipPaths.heartbeat, caller: me.rawValue)
+        var headers = key.sign(
+            method: "POST", target: MembershipPaths.heartbeat, caller: me.rawValue, body: Array(body))
         headers.add("Content-Type", "application/json")
         headers.add(Membership.clusterIDHeader, clusterID)
         inFlight.insert(peer)
@@ -196,6 +197,7 @@ public final class Membership {
         }
         request.readBody(limit: Membership.heartbeatBytesMax) { [weak self] result in
             guard let self else { return }
+            if case .failure(let error) = result { return self.respond(response, error.status, error.description) }
             guard case .success(let body) = result,
                 let heartbeat = try? self.decoder.decode(Heartbeat.self, from: Data(body))
             else {
@@ -222,6 +224,7 @@ public final class Membership {
     public func handleLeave(_ request: HTTPServerRequest, _ response: HTTPServerResponse, caller: String) {
         request.readBody(limit: Membership.leaveBytesMax) { [weak self] result in
             guard let self else { return }
+            if case .failure(let error) = result { return self.respond(response, error.status, error.description) }
             guard case .success(let body) = result,
                 let notice = try? self.decoder.decode(LeaveNotice.self, from: Data(body)),
                 self.endpoints[notice.node] != nil
@@ -258,7 +261,8 @@ public final class Membership {
         var waiting = targets.count
         var finished = false
         for (_, endpoint) in targets {
-            var headers = key.sign(method: "POST", target: MembershipPaths.leave, caller: me.rawValue)
+            var headers = key.sign(
+                method: "POST", target: MembershipPaths.leave, caller: me.rawValue, body: Array(body))
             headers.add("Content-Type", "application/json")
             let request = HTTPClientRequest(
                 method: "POST", target: MembershipPaths.leave, headers: headers, body: Array(body))

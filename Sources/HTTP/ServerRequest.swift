@@ -11,6 +11,8 @@ public enum HTTPBodyError: Error, Equatable, CustomStringConvertible, Sendable {
     case timedOut
     /// The request was malformed in its body (bad chunk framing).
     case malformed(String)
+    /// The body failed its `HTTPBodyCheck` (it is not what was signed).
+    case unauthentic(String)
 
     public var description: String {
         switch self {
@@ -18,8 +20,29 @@ public enum HTTPBodyError: Error, Equatable, CustomStringConvertible, Sendable {
         case .truncated: "the connection closed before the whole request body arrived"
         case .timedOut: "the client stopped sending the request body"
         case .malformed(let reason): "malformed request body: \(reason)"
+        case .unauthentic(let reason): "the request body is refused: \(reason)"
         }
     }
+
+    /// The status that answers it.
+    public var status: Int {
+        switch self {
+        case .tooLarge: 413
+        case .timedOut: 408
+        case .unauthentic: 403
+        case .truncated, .malformed: 400
+        }
+    }
+}
+
+/// Checks a request body as it arrives (an authenticated request's body tag). A body that fails ends
+/// with `HTTPBodyError.unauthentic` instead of completing, so no handler acts on it whole.
+public protocol HTTPBodyCheck: AnyObject {
+    /// Bytes at the end of the body that carry the check itself: held back from the handler.
+    var trailerBytes: Int { get }
+    func update(_ bytes: UnsafeRawBufferPointer)
+    /// At the end of the body, given the held-back bytes: why the body is refused, or nil.
+    func finish(trailer: [UInt8]) -> String?
 }
 
 /// One request as the handler sees it. Loop-bound.
@@ -44,6 +67,10 @@ public final class HTTPServerRequest {
     }
 
     var bodyState: BodyState
+    /// Checks the body as it arrives; set before the body is consumed.
+    public var bodyCheck: HTTPBodyCheck?
+    /// The last bytes received, held back as a possible trailer of `bodyCheck`.
+    private var held: [UInt8] = []
     private var onChunk: ((UnsafeRawBufferPointer) -> Void)?
     private var onEnd: ((HTTPBodyError?) -> Void)?
     weak var connection: ServerConnection?
@@ -114,6 +141,11 @@ public final class HTTPServerRequest {
         connection?.bodyConsumerResumed()
     }
 
+    /// The announced length of the body the handler gets (without a check's trailer).
+    public var payloadLength: Int64? {
+        head.contentLength.map { max(0, $0 - Int64(bodyCheck?.trailerBytes ?? 0)) }
+    }
+
     public var isBodyComplete: Bool {
         if case .complete = bodyState { return true }
         return false
@@ -123,10 +155,40 @@ public final class HTTPServerRequest {
 
     func deliver(_ bytes: UnsafeRawBufferPointer) {
         bodyBytesReceived += Int64(bytes.count)
+        guard let check = bodyCheck else { return pass(bytes) }
+        let trailer = check.trailerBytes
+        guard trailer > 0 else {
+            check.update(bytes)
+            return pass(bytes)
+        }
+        // The last `trailer` bytes seen so far are held back: they may be the end of the body.
+        if bytes.count >= trailer {
+            if !held.isEmpty {
+                let before = held
+                held = []
+                before.withUnsafeBytes { check.update($0) }
+                before.withUnsafeBytes { pass($0) }
+            }
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count - trailer)])
+            check.update(payload)
+            pass(payload)
+            held = Array(bytes[(bytes.count - trailer)...])
+        } else {
+            held += bytes
+            guard held.count > trailer else { return }
+            let out = Array(held.prefix(held.count - trailer))
+            held.removeFirst(out.count)
+            out.withUnsafeBytes { check.update($0) }
+            out.withUnsafeBytes { pass($0) }
+        }
+    }
+
+    private func pass(_ bytes: UnsafeRawBufferPointer) {
         if case .streaming = bodyState { onChunk?(bytes) }
     }
 
     func complete() {
+        if let why = bodyCheck?.finish(trailer: held) { return finish(.unauthentic(why)) }
         finish(nil)
     }
 

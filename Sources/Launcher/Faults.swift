@@ -55,8 +55,7 @@ extension Launcher {
         let signer = self.key(record)
         let targets = record.nodes.filter { processState(record, $0.id) == .running }
         let requests = targets.map { node in
-            var request = Probe.request("PUT", AdminPaths.faults, key: signer)
-            request.body = .bytes(body)
+            var request = Probe.request("PUT", AdminPaths.faults, key: signer, body: body)
             request.headers.add("Content-Type", "application/json")
             return (Probe.Target(id: node.id, endpoint: node.endpoint), request)
         }

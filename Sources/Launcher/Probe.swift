@@ -68,10 +68,13 @@ public enum Probe {
         return sums
     }
 
-    /// A request to a node's internal endpoint, signed as `devcluster`.
-    public static func request(_ method: String, _ target: String, key: ClusterKey) -> HTTPClientRequest {
+    /// A request to a node's internal endpoint with `body`, signed as `devcluster`.
+    public static func request(
+        _ method: String, _ target: String, key: ClusterKey, body: [UInt8] = []
+    ) -> HTTPClientRequest {
         HTTPClientRequest(
-            method: method, target: target, headers: key.sign(method: method, target: target, caller: "devcluster"))
+            method: method, target: target,
+            headers: key.sign(method: method, target: target, caller: "devcluster", body: body), body: body)
     }
 
     /// Sends one request to each target and returns the responses by target id (bodies up to

@@ -44,8 +44,10 @@ final class TestCluster {
             let local = LocalStore(id: .forIndex(i), disk: disk, loop: loop, queue: io)
             locals.append(local)
             let service = StorageService(local: local)
+            let gate = InternodeGate(key: key, log: nil)
             let server = try HTTPServer(loop: loop) { [unowned self] req, res in
-                guard case .success = key.verify(req.head) else { return res.send(status: 403) }
+                // As a node admits them: a replay, a changed body or one without its tag is refused.
+                guard case .success = gate.admit(req, at: self.loop.iterationTime) else { return res.send(status: 403) }
                 if self.stalled.contains(i + 1) { return self.stalledRequests.append((req, res)) }
                 service.handle(req, res)
             }

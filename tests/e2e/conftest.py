@@ -161,14 +161,9 @@ class Cluster:
     def log(self, node_id):
         return (self.dir / node_id / "node.log").read_text()
 
-    def key(self):
+    def signed_headers(self, method, target, caller="test", body=b""):
         r = self.record()
-        return hmac.new(r["secretKey"].encode(), f"devcluster-internode-v1\n{r['accessKey']}".encode(), hashlib.sha256).digest()
-
-    def signed_headers(self, method, target, caller="test"):
-        ms = str(int(time.time() * 1000))
-        sig = hmac.new(self.key(), f"{method}\n{target}\n{caller}\n{ms}".encode(), hashlib.sha256).hexdigest()
-        return {"X-Dc-Caller": caller, "X-Dc-Time": ms, "X-Dc-Signature": sig}
+        return internode_headers(r["accessKey"], r["secretKey"], method, target, caller, body)
 
     def pids(self):
         return {n["id"]: (n["process"]["pid"] if n.get("process") else None) for n in self.record()["nodes"]}
@@ -219,6 +214,30 @@ def running(cluster):
     """A 4-node cluster with the demo timings (200ms heartbeats, offline after 1s)."""
     cluster.up(4)
     return cluster
+
+
+def internode_headers(access_key, secret_key, method, target, caller="test", body=b"", ms=None, nonce=None,
+                      trailer=False):
+    """The headers of a request to a node's internal endpoints, signed as a node or devcluster signs
+    (Sources/Cluster/ClusterKey.swift): HMAC-SHA256 over method, target, caller, time, nonce and the
+    body's Poly1305 tag (key: HMAC of the nonce). `trailer`: the body is streamed and ends with its tag
+    (`body_tag`). A fresh random session per call, so no two calls share a nonce."""
+    key = internode_key(access_key, secret_key)
+    ms = str(int(time.time() * 1000)) if ms is None else str(ms)
+    nonce = nonce or f"{os.urandom(8).hex()}.1"
+    tag = "trailer" if trailer else body_tag(key, nonce, body).hex()
+    sig = hmac.new(key, f"{method}\n{target}\n{caller}\n{ms}\n{nonce}\n{tag}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Dc-Caller": caller, "X-Dc-Time": ms, "X-Dc-Nonce": nonce, "X-Dc-Body": tag, "X-Dc-Signature": sig}
+
+
+def internode_key(access_key, secret_key):
+    return hmac.new(secret_key.encode(), f"devcluster-internode-v2\n{access_key}".encode(), hashlib.sha256).digest()
+
+
+def body_tag(key, nonce, body):
+    """Poly1305 of `body` under the request's own key."""
+    from cryptography.hazmat.primitives.poly1305 import Poly1305
+    return Poly1305.generate_tag(hmac.new(key, f"body\n{nonce}".encode(), hashlib.sha256).digest(), body)
 
 
 def wait_until(predicate, timeout, interval=0.05, message="condition"):

@@ -11,7 +11,8 @@ from datetime import datetime
 
 import pytest
 
-from conftest import DEVCLUSTER, Cluster, PortBlocker, free_base_port, process_alive, wait_until
+from conftest import (DEVCLUSTER, Cluster, PortBlocker, body_tag, free_base_port, internode_headers, internode_key,
+                      process_alive, wait_until)
 
 DEAD_AFTER = 1.0  # the demo profile
 
@@ -89,7 +90,7 @@ def test_stop_is_graceful_lets_the_in_flight_request_finish_and_peers_hear_at_on
     # An in-flight request: a signed heartbeat whose body is still arriving when the stop begins.
     body = json.dumps({"node": "node2", "incarnation": 1, "health": "ok", "load": {"requestsInFlight": 0, "requestsPerSecond": 0},
                        "view": {}, "sentAt": 0}).encode()
-    headers = running.signed_headers("POST", "/_dc/v1/heartbeat", caller="node2")
+    headers = running.signed_headers("POST", "/_dc/v1/heartbeat", caller="node2", body=body)
     head = "POST /_dc/v1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + f"Content-Length: {len(body)}\r\n\r\n"
     s = socket.create_connection(("127.0.0.1", running.port("node1")), timeout=10)
@@ -251,6 +252,56 @@ def test_events_follow_prints_new_events_as_they_happen(running):
         proc.wait()
 
 
+def test_internode_requests_cannot_be_replayed_changed_or_forged(running):
+    """Each is refused with 403 and a log line that says why: a heartbeat sent twice (a captured request
+    replayed), a heartbeat's body swapped under its valid headers, a stage stream whose last bytes are
+    not its tag, and a request signed with another deployment's key. None is applied."""
+    port = running.port("node1")
+    r = running.record()
+
+    def send(path, body, headers, method="POST"):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            c.request(method, path, body=body, headers={**headers, "Content-Type": "application/octet-stream"})
+            response = c.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            c.close()
+
+    beat = json.dumps({"node": "node2", "incarnation": 1, "health": "ok",
+                       "load": {"requestsInFlight": 0, "requestsPerSecond": 0}, "view": {}, "sentAt": 0}).encode()
+    headers = running.signed_headers("POST", "/_dc/v1/heartbeat", caller="node2", body=beat)
+    assert send("/_dc/v1/heartbeat", beat, headers)[0] == 200
+    status, text = send("/_dc/v1/heartbeat", beat, headers)
+    assert status == 403 and "a replay is refused" in text, (status, text)
+
+    forged = beat.replace(b'"incarnation": 1', b'"incarnation": 9')
+    status, text = send("/_dc/v1/heartbeat", forged,
+                        running.signed_headers("POST", "/_dc/v1/heartbeat", caller="node2", body=beat))
+    assert status == 403 and "does not match its signature" in text, (status, text)
+
+    # A stage stream ends with the Poly1305 tag of what came before it; here, with a wrong one.
+    upload = os.urandom(16).hex()
+    target = f"/_dc/v1/storage/stage?upload={upload}&part=1"
+    nonce = f"{os.urandom(8).hex()}.1"
+    stream = internode_headers(r["accessKey"], r["secretKey"], "PUT", target, "node2", nonce=nonce, trailer=True)
+    shard = os.urandom(100_000)
+    good_tag = body_tag(internode_key(r["accessKey"], r["secretKey"]), nonce, shard)
+    status, text = send(target, shard + bytes(16), stream, method="PUT")
+    assert status == 403 and "does not match its signature" in text, (status, text)
+    assert good_tag != bytes(16)
+    staged = running.dir / "node1" / "data" / ".dc" / "tmp" / upload
+    assert wait_until(lambda: not staged.exists(), 5, message="the refused stream's staged file removed")
+
+    stranger = internode_headers(r["accessKey"], "another-deployment", "GET", "/_dc/v1/status", "node2")
+    status, text = send("/_dc/v1/status", b"", stranger, method="GET")
+    assert status == 403 and "bad signature" in text, (status, text)
+
+    refusals = [line for line in running.log("node1").splitlines() if "refused an internal request" in line]
+    for reason, count in (("a replay is refused", 1), ("does not match its signature", 2), ("bad signature", 1)):
+        assert sum(reason in line for line in refusals) == count, (reason, refusals)
+
+
 def test_a_node_speaks_only_for_itself(running):
     """A heartbeat or leave notice signed by node2 that claims to come from node3 is refused (403): a node
     that can sign cannot keep another alive in its peers' views, or announce its departure."""
@@ -258,7 +309,7 @@ def test_a_node_speaks_only_for_itself(running):
                        "load": {"requestsInFlight": 0, "requestsPerSecond": 0}, "view": {}, "sentAt": 0}).encode()
     for path, payload in (("/_dc/v1/heartbeat", body),
                           ("/_dc/v1/leave", json.dumps({"node": "node3", "incarnation": 99}).encode())):
-        headers = running.signed_headers("POST", path, caller="node2")
+        headers = running.signed_headers("POST", path, caller="node2", body=payload)
         c = http.client.HTTPConnection("127.0.0.1", running.port("node1"), timeout=10)
         c.request("POST", path, body=payload, headers={**headers, "Content-Type": "application/json"})
         r = c.getresponse()

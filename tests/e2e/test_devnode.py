@@ -1,7 +1,5 @@
 """devnode on its own: MinIO-style standalone start, config errors, and the internal prefix's auth."""
 
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -11,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import DEVNODE, PortBlocker, free_base_port, process_alive, wait_until
+from conftest import DEVNODE, PortBlocker, free_base_port, internode_headers, process_alive, wait_until
 
 
 def get(port, path, headers=None, method="GET", body=None):
@@ -71,18 +69,16 @@ def test_the_internal_prefix_refuses_unsigned_and_wrongly_signed_requests(standa
     wait_until(lambda: _live(base), 5)
     status, _, body = get(base, "/_dc/v1/status")
     assert status == 403 and b"signed with the cluster key" in body
-    ms = str(int(time.time() * 1000))
-    wrong_key = hmac.new(b"not-the-key", f"GET\n/_dc/v1/status\nme\n{ms}".encode(), hashlib.sha256).hexdigest()
-    status, _, body = get(base, "/_dc/v1/status", {"X-Dc-Caller": "me", "X-Dc-Time": ms, "X-Dc-Signature": wrong_key})
+    status, _, body = get(base, "/_dc/v1/status", internode_headers("minioadmin", "another-secret", "GET", "/_dc/v1/status"))
     assert status == 403 and b"bad signature" in body
-    key = hmac.new(b"minioadmin", b"devcluster-internode-v1\nminioadmin", hashlib.sha256).digest()
-    sig = hmac.new(key, f"GET\n/_dc/v1/status\nme\n{ms}".encode(), hashlib.sha256).hexdigest()
-    status, _, body = get(base, "/_dc/v1/status", {"X-Dc-Caller": "me", "X-Dc-Time": ms, "X-Dc-Signature": sig})
+    signed = internode_headers("minioadmin", "minioadmin", "GET", "/_dc/v1/status")
+    status, _, body = get(base, "/_dc/v1/status", signed)
     assert status == 200 and json.loads(body)["node"]["id"] == "node1"
-    stale = str(int(time.time() * 1000) - 20 * 60 * 1000)
-    sig = hmac.new(key, f"GET\n/_dc/v1/status\nme\n{stale}".encode(), hashlib.sha256).hexdigest()
-    status, _, body = get(base, "/_dc/v1/status", {"X-Dc-Caller": "me", "X-Dc-Time": stale, "X-Dc-Signature": sig})
-    assert status == 403 and b"away from this node's clock" in body
+    status, _, body = get(base, "/_dc/v1/status", signed)
+    assert status == 403 and b"a replay is refused" in body
+    stale = int(time.time() * 1000) - 6 * 60 * 1000
+    status, _, body = get(base, "/_dc/v1/status", internode_headers("minioadmin", "minioadmin", "GET", "/_dc/v1/status", ms=stale))
+    assert status == 403 and b"away from this node's clock (more than 5m00s)" in body
     # S3 paths answer an unsigned request with an S3 error document: 403 once the node can read bucket
     # records (whether a bucket policy admits anonymous callers); until its peers can answer, a 503.
     wait_until(lambda: get(base, "/bucket/key")[0] != 503, 15, message="bucket records readable")
@@ -126,10 +122,7 @@ def test_credentials_come_from_minio_environment_variables(tmp_path):
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: _live(port), 5)
-        key = hmac.new(b"wonderland42", b"devcluster-internode-v1\nalice", hashlib.sha256).digest()
-        ms = str(int(time.time() * 1000))
-        sig = hmac.new(key, f"GET\n/_dc/v1/status\nme\n{ms}".encode(), hashlib.sha256).hexdigest()
-        assert get(port, "/_dc/v1/status", {"X-Dc-Caller": "me", "X-Dc-Time": ms, "X-Dc-Signature": sig})[0] == 200
+        assert get(port, "/_dc/v1/status", internode_headers("alice", "wonderland42", "GET", "/_dc/v1/status"))[0] == 200
     finally:
         p.kill()
         p.wait()

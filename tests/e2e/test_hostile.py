@@ -120,7 +120,10 @@ def healthy(node):
     (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", b"400"),
     (b"PUT /b/k HTTP/1.1\r\nContent-Length: 99999999999999\r\n\r\n", b"400"),  # S3: EntityTooLarge is 400
     (b"GET / HTTP/9.9\r\n\r\n", b"505"),
-])
+], ids=["binary", "tls-hello", "big-header", "header-flood", "nul-in-target", "nul-in-header", "length-and-chunked",
+        "negative-length", "two-lengths", "huge-length", "http-9.9"])
+# (Short ids: pytest puts the test's id in PYTEST_CURRENT_TEST, and an environment variable over 128 KiB
+# makes every process the test starts fail with E2BIG.)
 def test_malformed_requests_get_a_clear_status_and_a_close(node, data, status):
     reply = exchange(node.port("node1"), data)
     assert reply.startswith(b"HTTP/1.1 " + status), reply[:200]
@@ -137,13 +140,13 @@ COMMIT_WITH_SHARD = "/_dc/v1/storage/commit/locked/shard"
     (b"\x00\x00\x00\x40" + b"x" * 20, "a commit request of 64 bytes in a body of 24"),
     (b"\x00\x02\x00\x00" + b"x" * 200_000, "a commit request of 131072 bytes"),
     (b"\x00\x00\x00\x05hello" + b"shard" * 100, "malformed storage request"),
-])
+], ids=["empty", "short", "head-past-body", "head-too-long", "garbage-head"])
 def test_a_malformed_commit_with_a_shard_is_refused_naming_what_is_wrong(node, body, why):
     """The internode call that carries a one-block object's shard with its commit, signed but broken:
     a 400 that says what is wrong, and the node serves on."""
     conn = http.client.HTTPConnection("127.0.0.1", node.port("node1"), timeout=10)
     try:
-        conn.request("POST", COMMIT_WITH_SHARD, body=body, headers=node.signed_headers("POST", COMMIT_WITH_SHARD))
+        conn.request("POST", COMMIT_WITH_SHARD, body=body, headers=node.signed_headers("POST", COMMIT_WITH_SHARD, body=body))
         response = conn.getresponse()
         text = response.read().decode()
         assert response.status == 400 and why in text, (response.status, text)

@@ -174,7 +174,7 @@ public final class RemoteStore: ShardStore {
         _ done: @escaping (Result<CallOutcome, StoreError>) -> Void
     ) {
         traffic.request()
-        var headers = key.sign(method: "POST", target: path, caller: caller)
+        var headers = key.sign(method: "POST", target: path, caller: caller, body: body)
         headers.add("Content-Type", "application/octet-stream")
         let request = HTTPClientRequest(
             method: "POST", target: path, headers: headers, body: body, isIdempotent: idempotent)
@@ -302,7 +302,10 @@ public final class RemoteStore: ShardStore {
         traffic.call(path.dropFirst(StoragePaths.prefix.count))
         traffic.request()
         let head = body.shardRequestHead()
-        var headers = self.key.sign(method: "POST", target: path, caller: caller)
+        let signer = self.key.signer(method: "POST", target: path, caller: caller)
+        signer.update(head.bytes)
+        signer.update(shard.bytes)
+        var headers = signer.headers()
         headers.add("Content-Type", "application/octet-stream")
         let request = HTTPClientRequest(
             method: "POST", target: path, headers: headers, streamedBodyLength: Int64(head.count + shard.count))
@@ -424,6 +427,8 @@ final class RemoteShardWriter: ShardWriter {
     private var task: HTTPClientTask?
     private var outcome: Result<Void, StoreError>?
     private var finishing: ((Result<Void, StoreError>) -> Void)?
+    /// The stream's body tag, sent as its last bytes.
+    private let signer: RequestSigner
 
     init(store: RemoteStore, uploadID: String, part: Int, length: Int64?) {
         self.store = store
@@ -431,9 +436,12 @@ final class RemoteShardWriter: ShardWriter {
         let target = store.target(StoragePaths.stage, QueryParameters([("upload", uploadID), ("part", String(part))]))
         store.traffic.call("stage")
         store.traffic.request()
-        var headers = store.key.sign(method: "PUT", target: target, caller: store.caller)
+        signer = store.key.signer(method: "PUT", target: target, caller: store.caller)
+        var headers = signer.streamHeaders()
         headers.add("Content-Type", "application/octet-stream")
-        let request = HTTPClientRequest(method: "PUT", target: target, headers: headers, streamedBodyLength: length)
+        let request = HTTPClientRequest(
+            method: "PUT", target: target, headers: headers,
+            streamedBodyLength: length.map { $0 + Int64(Poly1305.tagBytes) })
         task = store.client.send(request, to: store.endpoint, timeout: RemoteStore.streamTimeout) {
             [weak self] result in
             guard let self else { return }
@@ -449,6 +457,7 @@ final class RemoteShardWriter: ShardWriter {
     func write(_ frame: ByteBuffer, _ done: @escaping (StoreError?) -> Void) {
         if case .failure(let e) = outcome { return done(e) }
         guard let task else { return done(.failed("no stream")) }
+        signer.update(frame.bytes)
         task.writeBody(frame) { [weak self] error in
             guard error != nil else { return done(nil) }
             if case .failure(let e) = self?.outcome { done(e) } else { done(.unreachable(error!.description)) }
@@ -458,6 +467,7 @@ final class RemoteShardWriter: ShardWriter {
     func finish(_ done: @escaping (Result<Void, StoreError>) -> Void) {
         if let outcome { return done(outcome) }
         finishing = done
+        task?.writeBody(ByteBuffer(signer.tag()))
         task?.endBody()
     }
 

@@ -100,9 +100,10 @@ public final class StorageService {
         let path = String(request.head.path)
         if request.head.method == "POST", let call = calls[path] {
             return request.readBody(limit: StorageService.bodyBytesMax) { result in
-                guard case .success(let bytes) = result else {
-                    return StorageService.fail(
-                        response, .invalidObjectName(reason: "the request body did not arrive whole"))
+                let bytes: [UInt8]
+                switch result {
+                case .failure(let error): return StorageService.refuse(response, error)
+                case .success(let b): bytes = b
                 }
                 call(bytes) { StorageService.answer(response, $0) }
             }
@@ -172,6 +173,12 @@ public final class StorageService {
         }
     }
 
+    /// Answers a request whose body did not arrive whole, or is not the one signed (403).
+    static func refuse(_ response: HTTPServerResponse, _ error: HTTPBodyError) {
+        response.send(
+            status: error.status, headers: ["Content-Type": "text/plain"], body: Array((error.description + "\n").utf8))
+    }
+
     static func fail(_ response: HTTPServerResponse, _ error: StorageError) {
         response.send(
             status: error.httpStatus, headers: ["Content-Type": "application/json"],
@@ -181,7 +188,7 @@ public final class StorageService {
     /// `PUT stage?upload=ID`: writes the body to the staged shard file, holding the client back while
     /// more than two pieces wait for the disk, and answers once the file is fsynced.
     private func stage(_ request: HTTPServerRequest, _ response: HTTPServerResponse, uploadID: String, part: Int) {
-        let writer = local.stage(uploadID: uploadID, part: part, length: request.head.contentLength)
+        let writer = local.stage(uploadID: uploadID, part: part, length: request.payloadLength)
         var piece = ByteBuffer(capacity: StorageService.stageWriteBytes)
         var inFlight = 0
         var failure: StoreError?
@@ -210,8 +217,7 @@ public final class StorageService {
             end: { error in
                 if let error {
                     writer.abort()
-                    return StorageService.fail(
-                        response, .io(path: uploadID, errno: 0, operation: "receive staged shard: \(error)"))
+                    return StorageService.refuse(response, error)
                 }
                 flush()
                 writer.finish { result in
@@ -233,7 +239,7 @@ public final class StorageService {
     /// into a buffer its file is written from (no copy on the way but the socket's).
     private func lockedCommitWithShard(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
         let lengthMax = 4 + LockedCommitRequest.headBytesMax + LockedCommitRequest.shardBytesMax
-        guard let length = request.head.contentLength, length > 4, length <= Int64(lengthMax) else {
+        guard let length = request.payloadLength, length > 4, length <= Int64(lengthMax) else {
             return StorageService.fail(
                 response, .invalidObjectName(reason: "a commit with a shard needs a length of at most \(lengthMax)"))
         }
@@ -266,10 +272,7 @@ public final class StorageService {
                 }
             },
             end: { [local] error in
-                if let error {
-                    return StorageService.fail(
-                        response, .invalidObjectName(reason: "the body did not arrive: \(error)"))
-                }
+                if let error { return StorageService.refuse(response, error) }
                 let r: LockedCommitRequest
                 do throws(BinaryError) {
                     guard malformed == nil, let shard else {

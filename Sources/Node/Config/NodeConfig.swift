@@ -57,6 +57,9 @@ public struct NodeConfig: Equatable, Sendable {
         /// Memory for recently used objects' metadata, small objects' data with it
         /// (`cluster.metadataCacheBytes`; 0 turns the cache off).
         public var metadataCacheBytes = Int64(Disk.metadataCacheBytesDefault)
+        /// How far a signed internal request's time may be from this node's clock
+        /// (`cluster.internodeClockSkewMax`): the clocks of every node must agree within it.
+        public var internodeClockSkewMax = ClusterKey.clockSkewMaxDefault
     }
 
     public var version = NodeConfig.currentVersion
@@ -240,6 +243,12 @@ public struct NodeConfig: Equatable, Sendable {
         }
         if let v = try c.onOff("slowNodeAvoidance") { cluster.slowNodeAvoidance = v }
         if let v = try c.count("metadataCacheBytes", minimum: 0) { cluster.metadataCacheBytes = v }
+        if let v = try c.duration("internodeClockSkewMax") {
+            guard v >= .seconds(1) else {
+                throw c.error("internodeClockSkewMax", "at least 1s: every signed request would be refused")
+            }
+            cluster.internodeClockSkewMax = v
+        }
         try c.finish()
 
         var config = NodeConfig(cluster: cluster, baseDirectory: baseDirectory)
@@ -316,6 +325,7 @@ public struct NodeConfig: Equatable, Sendable {
             ("dataDir", .string(cluster.dataDir)), ("faults", .string(cluster.faults ? "on" : "off")),
             ("slowNodeAvoidance", .string(cluster.slowNodeAvoidance ? "on" : "off")),
             ("metadataCacheBytes", .int(cluster.metadataCacheBytes)),
+            ("internodeClockSkewMax", .string(DurationText.format(cluster.internodeClockSkewMax))),
             (
                 "scanner",
                 .object([

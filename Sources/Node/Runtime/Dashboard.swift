@@ -16,13 +16,17 @@ extension Node {
 
     /// Whether a request comes from an operator: a dashboard session, HTTP Basic auth with the root
     /// credentials (Prometheus' `basic_auth`, curl's `-u`), or the cluster key's signature.
-    func isAuthorizedOperator(_ head: HTTPRequestHead) -> Bool {
+    func isAuthorizedOperator(_ request: HTTPServerRequest) -> Bool {
+        let head = request.head
         if let token = Session.token(inCookieHeader: head.headers["Cookie"]),
             session.isValid(token, now: .now())
         {
             return true
         }
-        if case .success = key.verify(head) { return true }
+        if head.headers[ClusterKey.signatureHeader] != nil, case .success = gate.admit(request, at: loop.iterationTime)
+        {
+            return true
+        }
         guard let header = head.headers["Authorization"], header.hasPrefix("Basic "),
             let decoded = Base64.decode(String(header.dropFirst(6))),
             let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":")
@@ -44,7 +48,7 @@ extension Node {
             return sendText(response, 404, "the dashboard is off on this node (config: \"browser\": \"off\")")
         }
         if path == AdminPaths.dashboard + "login" && head.method == "POST" { return login(request, response) }
-        guard isAuthorizedOperator(head) else {
+        guard isAuthorizedOperator(request) else {
             if path.hasPrefix(AdminPaths.dashboardAPI) {
                 return sendText(response, 401, "log in first: open \(AdminPaths.dashboard) in a browser")
             }
@@ -97,7 +101,7 @@ extension Node {
 
     /// `GET /_dc/events`: the event stream, for an operator.
     func routeEventStream(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
-        guard isAuthorizedOperator(request.head) else {
+        guard isAuthorizedOperator(request) else {
             return response.send(
                 status: 401, headers: ["WWW-Authenticate": "Basic realm=\"devcluster\""],
                 body: Array("the event stream needs the cluster's access and secret key (HTTP Basic auth)\n".utf8))

@@ -111,6 +111,7 @@ extension Node {
         }
         if request.head.method == "GET" { return sendJSON(response, faultReport()) }
         request.readBody(limit: 1 << 20) { [unowned self] result in
+            if case .failure(let error) = result { return sendText(response, error.status, error.description) }
             guard case .success(let body) = result,
                 let table = try? JSONDecoder().decode(FaultTable.self, from: Data(body))
             else { return sendText(response, 400, "the body is not a fault table") }

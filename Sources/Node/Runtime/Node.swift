@@ -24,6 +24,7 @@ public final class Node {
     let membership: Membership
     let events = EventLog()
     let key: ClusterKey
+    let gate: InternodeGate
     public let set: ErasureSet
     let disk: Disk
     let objects: ObjectLayer
@@ -126,7 +127,10 @@ public final class Node {
                 throw .dataDirectory(path: dataDirectory, reason: "not writable by this user")
             }
             incarnation = try Incarnation.next(dataDirectory: dataDirectory)
-            key = ClusterKey(accessKey: config.credential.accessKey, secretKey: config.credential.secretKey)
+            key = ClusterKey(
+                accessKey: config.credential.accessKey, secretKey: config.credential.secretKey,
+                clockSkewMax: config.cluster.internodeClockSkewMax)
+            gate = InternodeGate(key: key, log: logger)
             client = HTTPClient(loop: loop)
             membership = Membership(
                 me: me, incarnation: incarnation, members: config.members, timing: config.cluster.heartbeat, loop: loop,

@@ -21,7 +21,7 @@ extension Node {
         } else if path.hasPrefix("/minio/health/") {
             Health.respond(path: path, query: request.head.query, snapshot: healthSnapshot(), response: response)
         } else if path == AdminPaths.metrics {
-            guard isAuthorizedOperator(request.head) else {
+            guard isAuthorizedOperator(request) else {
                 return response.send(
                     status: 401, headers: ["WWW-Authenticate": "Basic realm=\"devcluster\""],
                     body: Array("the metrics need the cluster's access and secret key (HTTP Basic auth)\n".utf8))
@@ -44,7 +44,7 @@ extension Node {
 
     private func routeInternal(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
         let caller: String
-        switch key.verify(request.head) {
+        switch gate.admit(request, at: loop.iterationTime) {
         case .failure(let rejection):
             sendText(response, 403, rejection.description)
             return
