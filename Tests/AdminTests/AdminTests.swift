@@ -81,3 +81,45 @@ struct EventStreamTests {
         #expect(frame.split(separator: "\n").count == 2)
     }
 }
+
+@Suite("login throttle")
+struct LoginThrottleTests {
+    let t0 = Instant(nanoseconds: 1_000_000_000)
+
+    @Test("a source may fail a few times; then it waits, longer after each failure, up to the cap")
+    func lockout() {
+        var t = LoginThrottle()
+        for _ in 1..<LoginThrottle.failuresFree {
+            #expect(t.failed("10.0.0.1", now: t0) == nil)
+            #expect(t.wait(for: "10.0.0.1", now: t0) == nil)
+        }
+        #expect(t.failed("10.0.0.1", now: t0) == LoginThrottle.lockoutFirst)
+        #expect(t.wait(for: "10.0.0.1", now: t0 + .seconds(10)) == .seconds(20))
+        #expect(t.wait(for: "10.0.0.2", now: t0) == nil, "another source is not held back")
+        #expect(t.wait(for: "10.0.0.1", now: t0 + .seconds(30)) == nil, "the lockout ends")
+        #expect(t.failed("10.0.0.1", now: t0 + .seconds(31)) == LoginThrottle.lockoutFirst * 2)
+        var last: Duration?
+        for i in 0..<20 { last = t.failed("10.0.0.1", now: t0 + .seconds(100 + Int64(i))) }
+        #expect(last == LoginThrottle.lockoutMax)
+    }
+
+    @Test("failures spread out over more than the window never lock a source out; a success clears it")
+    func slowAndSuccess() {
+        var t = LoginThrottle()
+        for i in 0..<20 {
+            #expect(t.failed("a", now: t0 + LoginThrottle.window * i + .seconds(1)) == nil, "\(i)")
+        }
+        for _ in 1..<LoginThrottle.failuresFree { t.failed("b", now: t0) }
+        t.succeeded("b")
+        #expect(t.failed("b", now: t0) == nil)
+    }
+
+    @Test("memory is bounded: past sourcesMax the quietest source is forgotten")
+    func bounded() {
+        var t = LoginThrottle()
+        for i in 0..<(LoginThrottle.sourcesMax + 100) {
+            t.failed("s\(i)", now: t0 + .milliseconds(Int64(i)))
+        }
+        #expect(t.sourceCount == LoginThrottle.sourcesMax)
+    }
+}

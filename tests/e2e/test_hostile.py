@@ -293,3 +293,33 @@ def test_hundreds_of_connections_held_at_once_then_dropped_leave_the_node_servin
     grown = rss_kib(pid) - before_rss
     assert grown < 16 * 1024, f"RSS grew by {grown} KiB"
     assert '"level":"error"' not in node.log("node1")
+
+
+def test_guessing_the_dashboard_login_is_throttled_per_address(node):
+    """Five wrong logins from one address lock it out (429, Retry-After) for 30 s, the right key too,
+    and the same for HTTP Basic auth; each refusal is logged. (This cluster's dashboard is used by no
+    other test of this module.)"""
+    port = node.port("node1")
+
+    def post_login(secret):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            c.request("POST", "/_dc/ui/login", body=f"accessKey=minioadmin&secretKey={secret}",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+            r = c.getresponse()
+            return r.status, r.getheader("Retry-After"), r.read().decode()
+        finally:
+            c.close()
+
+    for _ in range(4):
+        assert post_login("guess")[0] == 401
+    status, retry, text = post_login("guess")
+    assert status == 429 and retry == "30" and "try again in" in text, (status, retry)
+    status, retry, _ = post_login("minioadmin")
+    assert status == 429 and 1 <= int(retry) <= 30, "the right key waits out the lockout too"
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/_dc/metrics", headers={"Authorization": "Basic bWluaW9hZG1pbjptaW5pb2FkbWlu"})
+    assert c.getresponse().status == 401, "Basic auth from a locked-out address is refused"
+    c.close()
+    refusals = [line for line in node.log("node1").splitlines() if "dashboard login refused" in line]
+    assert len(refusals) == 5 and sum("lockedOutFor" in line for line in refusals) == 1, refusals

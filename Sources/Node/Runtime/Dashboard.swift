@@ -31,7 +31,22 @@ extension Node {
             let decoded = Base64.decode(String(header.dropFirst(6))),
             let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":")
         else { return false }
-        return session.accepts(accessKey: String(text[..<colon]), secretKey: String(text[text.index(after: colon)...]))
+        // Basic auth is a credential guess like the login form's: throttled the same way.
+        let source = request.remoteAddress?.host ?? ""
+        guard loginThrottle.wait(for: source, now: loop.iterationTime) == nil else { return false }
+        let accepted = session.accepts(
+            accessKey: String(text[..<colon]), secretKey: String(text[text.index(after: colon)...]))
+        noteLogin(accepted, from: source, by: "basic auth")
+        return accepted
+    }
+
+    /// Counts a credential check against its source, and logs a failure (and a lockout) once.
+    func noteLogin(_ accepted: Bool, from source: String, by means: String) {
+        guard !accepted else { return loginThrottle.succeeded(source) }
+        let lockout = loginThrottle.failed(source, now: loop.iterationTime)
+        var fields: [(String, JSONValue)] = [("from", .string(source)), ("by", .string(means))]
+        if let lockout { fields.append(("lockedOutFor", .string(DurationText.format(lockout)))) }
+        log.warn("dashboard login refused", fields)
     }
 
     /// A browser's first visit: `GET /` without credentials that asks for HTML. S3 clients never send
@@ -113,12 +128,20 @@ extension Node {
     }
 
     private func login(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        let source = request.remoteAddress?.host ?? ""
+        if let wait = loginThrottle.wait(for: source, now: loop.iterationTime) {
+            return sendThrottled(response, wait)
+        }
         request.readBody(limit: 8 << 10) { [unowned self] result in
             guard case .success(let body) = result,
                 let form = QueryParameters(parsing: Substring(String(decoding: body, as: UTF8.self)))
             else { return sendPage(response, 400, DashboardPage.login(error: "The form did not arrive whole.")) }
-            guard session.accepts(accessKey: form["accessKey"] ?? "", secretKey: form["secretKey"] ?? "") else {
-                log.warn("dashboard login refused", [("from", .string(request.remoteAddress?.host ?? ""))])
+            let accepted = session.accepts(accessKey: form["accessKey"] ?? "", secretKey: form["secretKey"] ?? "")
+            noteLogin(accepted, from: source, by: "login form")
+            guard accepted else {
+                if let wait = loginThrottle.wait(for: source, now: loop.iterationTime) {
+                    return sendThrottled(response, wait)
+                }
                 return sendPage(
                     response, 401, DashboardPage.login(error: "Those are not this cluster's access and secret key."))
             }
@@ -131,6 +154,16 @@ extension Node {
                         "\(Session.cookieName)=\(session.issue(now: .now())); Path=/_dc/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict",
                 ])
         }
+    }
+
+    /// 429 with `Retry-After`: too many failed logins from this address lately.
+    private func sendThrottled(_ response: HTTPServerResponse, _ wait: Duration) {
+        let seconds = max(1, (wait.milliseconds + 999) / 1000)
+        response.defaultHeaders.add("Retry-After", String(seconds))
+        sendPage(
+            response, 429,
+            DashboardPage.login(
+                error: "Too many failed logins from your address: try again in \(DurationText.format(wait))."))
     }
 
     private func sendPage(_ response: HTTPServerResponse, _ status: Int, _ html: String) {

@@ -51,6 +51,8 @@ public final class Node {
     private var diskSpace: FileSystem.DiskSpace?
     private var nextDiskSample: Instant
     private var requestCounter: UInt64 = 0
+    /// Failed logins and Basic auth attempts by source address.
+    var loginThrottle = LoginThrottle()
     public private(set) var isShuttingDown = false
     private var pendingShutdownSteps = 0
 
