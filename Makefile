@@ -7,7 +7,7 @@ DEVCLUSTER := $(BIN)/devcluster
 # Never two Swift builds at once on this 2-core class of machine: every build takes this lock.
 LOCK := flock /tmp/devcluster-swift-build.lock
 
-.PHONY: deps build up down test unit e2e bench install install-files dist lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos
+.PHONY: deps build up down test unit e2e bench install install-files dist lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -51,6 +51,10 @@ chaos: build
 
 bench: build
 	@scripts/bench.sh
+
+# libFuzzer on every parser that takes outside bytes; FUZZ_SECONDS per target (default 60).
+fuzz: deps
+	@scripts/fuzz.sh
 
 install: build install-files
 

@@ -68,6 +68,10 @@ let package = Package(
             ]
         ),
 
+        // MARK: Fuzzing (not part of the product): the parsers as functions of bytes; libFuzzer's entry
+        // point is built only by `make fuzz` (DEVCLUSTER_FUZZ=1: it needs `-sanitize=fuzzer`).
+        .target(name: "FuzzTargets", dependencies: ["Node", "S3", "Cluster", "Storage", "HTTP", "Core"]),
+
         // MARK: Benchmarks (not part of the product)
         .executableTarget(name: "HTTPBenchServer", dependencies: ["HTTP", "Loop", "Core"]),
         .executableTarget(name: "CodecBench", dependencies: ["Erasure", "Core"]),
@@ -83,10 +87,15 @@ let package = Package(
         .testTarget(name: "NodeTests", dependencies: ["Node", "Admin", "Cluster", "Core"]),
         .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Node", "Core"]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "Core"]),
+        .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ArchitectureTests"),
     ],
     swiftLanguageModes: [.v6]
 )
+
+if Context.environment["DEVCLUSTER_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(name: "DevclusterFuzz", dependencies: ["FuzzTargets"]))
+}
 
 // Release builds optimise across module boundaries: the layers' generic code (storage calls, node rounds)
 // is specialised where it is used instead of going through runtime metadata lookups. And release programs

@@ -16,8 +16,8 @@ let layers: [[String]] = [
     ["S3"],
     ["Admin"],
     ["Node"],
-    ["Launcher"],
-    ["DevNode", "DevCluster", "HTTPBenchServer", "CodecBench"],
+    ["Launcher", "FuzzTargets"],
+    ["DevNode", "DevCluster", "HTTPBenchServer", "CodecBench", "DevclusterFuzz"],
 ]
 
 /// Modules from outside the project each target may use.
