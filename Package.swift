@@ -94,7 +94,10 @@ let package = Package(
 )
 
 if Context.environment["DEVCLUSTER_FUZZ"] == "1" {
-    package.targets.append(.executableTarget(name: "DevclusterFuzz", dependencies: ["FuzzTargets"]))
+    package.targets += [
+        .systemLibrary(name: "CFuzzDriver"),
+        .executableTarget(name: "DevclusterFuzz", dependencies: ["FuzzTargets", "CFuzzDriver"]),
+    ]
 }
 
 // Release builds optimise across module boundaries: the layers' generic code (storage calls, node rounds)

@@ -6,7 +6,7 @@ import Glibc
 
 /// The layers of DESIGN.md section 3, bottom first. A target may import only targets below it.
 let layers: [[String]] = [
-    ["CUV", "CHTTPParser", "CCrypto", "CProcess", "CFiles", "CISAL"],
+    ["CUV", "CHTTPParser", "CCrypto", "CProcess", "CFiles", "CISAL", "CFuzzDriver"],
     ["Core"],
     ["Loop"],
     ["HTTP"],
