@@ -7,7 +7,7 @@ DEVCLUSTER := $(BIN)/devcluster
 # Never two Swift builds at once on this 2-core class of machine: every build takes this lock.
 LOCK := flock /tmp/devcluster-swift-build.lock
 
-.PHONY: deps build up down test unit e2e bench install install-files dist lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos fuzz
+.PHONY: deps build up down test unit e2e bench install install-files dist lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos fuzz deb
 
 deps:
 	@scripts/install-deps.sh
@@ -68,6 +68,10 @@ install-files:
 # A tarball that runs without a Swift toolchain or the C libraries' packages (dist/).
 dist: build
 	@scripts/dist.sh
+
+# A Debian package (dist/devcluster_VERSION_ARCH.deb) that depends on Debian's C library packages.
+deb: build
+	@scripts/deb.sh
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests

@@ -11,10 +11,8 @@ out=${DIST_DIR:-dist}
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 root="$stage/$name"
-mkdir -p "$root/bin" "$root/lib" "$root/share/devcluster/Templates" "$root/share/bash-completion/completions" \
-  "$root/share/zsh/site-functions" "$root/share/fish/vendor_completions.d"
-install -m 0755 "$bin/devnode" "$bin/devcluster" "$root/bin/"
-install -m 0644 Templates/* "$root/share/devcluster/Templates/"
+scripts/stage-tree.sh "$root"
+mkdir -p "$root/lib"
 install -m 0644 README.md "$root/"
 # Every library the programs load except the C and C++ runtimes every Debian has.
 for lib in $(ldd "$bin/devnode" "$bin/devcluster" | awk '/=> \// {print $3}' | sort -u); do
@@ -22,11 +20,6 @@ for lib in $(ldd "$bin/devnode" "$bin/devcluster" | awk '/=> \// {print $3}' | s
     libc.so.*|libm.so.*|libstdc++.so.*|libgcc_s.so.*|libpthread.so.*|libdl.so.*|librt.so.*|ld-linux*) ;;
     *) install -m 0644 "$(readlink -f "$lib")" "$root/lib/$(basename "$lib")" ;;
   esac
-done
-for program in devcluster devnode; do
-  "$bin/$program" --generate-completion-script bash > "$root/share/bash-completion/completions/$program"
-  "$bin/$program" --generate-completion-script zsh > "$root/share/zsh/site-functions/_$program"
-  "$bin/$program" --generate-completion-script fish > "$root/share/fish/vendor_completions.d/$program.fish"
 done
 mkdir -p "$out"
 tar -C "$stage" -czf "$out/$name.tar.gz" "$name"

@@ -47,3 +47,37 @@ def test_make_install_honours_destdir_and_prefix(tmp_path):
     assert (root / "share/devcluster/Templates/node-config.json").exists()
     version = subprocess.run([str(root / "bin/devnode"), "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.strip()
+
+
+def test_the_debian_package_installs_runs_and_removes_with_dpkg(tmp_path):
+    """make deb, installed with dpkg into a root of the test's own (its own package database: the
+    machine's is not touched), run from there, then removed: every file it brought goes."""
+    out = tmp_path / "out"
+    subprocess.run(["scripts/deb.sh"], cwd=ROOT, env=dict(os.environ, DIST_DIR=str(out)), check=True,
+                   capture_output=True, timeout=300)
+    [deb] = list(out.glob("devcluster_*.deb"))
+    info = subprocess.run(["dpkg-deb", "--field", str(deb), "Package", "Depends"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Package: devcluster" in info and "libuv1" in info and "libisal2" in info, info
+    root = tmp_path / "root"
+    (root / "var/lib/dpkg/info").mkdir(parents=True)
+    (root / "var/lib/dpkg/updates").mkdir()
+    (root / "var/lib/dpkg/status").touch()
+    # The libraries are the machine's (checked by Depends on a real system, not in this empty database).
+    dpkg = ["dpkg", f"--root={root}", "--force-depends", "--force-script-chrootless", "--log=/dev/null"]
+    r = subprocess.run(dpkg + ["--install", str(deb)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    status = subprocess.run(["dpkg-query", f"--admindir={root}/var/lib/dpkg", "--show", "--showformat=${Status}",
+                             "devcluster"], capture_output=True, text=True)
+    assert status.stdout == "install ok installed", status
+    installed = root / "usr/bin/devcluster"
+    assert (root / "usr/share/devcluster/Templates/node-config.json").exists()
+    assert (root / "usr/share/bash-completion/completions/devcluster").read_text().strip()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    r = subprocess.run([str(installed), "exec", "--nodes", "1", "--base-port", str(free_base_port(3)),
+                        "--", "sh", "-c", "devcluster status --json >/dev/null && echo ok $AWS_ENDPOINT_URL"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("ok http://127.0.0.1:"), r.stderr
+    r = subprocess.run(dpkg + ["--remove", "devcluster"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert not installed.exists() and not (root / "usr/share/devcluster").exists()
