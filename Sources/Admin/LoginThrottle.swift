@@ -35,7 +35,11 @@ public struct LoginThrottle: Sendable {
     @discardableResult
     public mutating func failed(_ source: String, now: Instant) -> Duration? {
         var r = records[source] ?? Record(failures: 0, firstFailure: now, lastFailure: now, lockedUntil: nil)
-        if r.lockedUntil == nil && now.since(r.firstFailure) > LoginThrottle.window {
+        let lockoutOver = r.lockedUntil.map { now >= $0 } ?? true
+        if lockoutOver && now.since(r.lastFailure) > LoginThrottle.window {
+            // Quiet for a whole window since the last failure (and any lockout over): a fresh start.
+            r = Record(failures: 0, firstFailure: now, lastFailure: now, lockedUntil: nil)
+        } else if r.lockedUntil == nil && now.since(r.firstFailure) > LoginThrottle.window {
             r = Record(failures: 0, firstFailure: now, lastFailure: now, lockedUntil: nil)  // a fresh window
         }
         r.failures += 1

@@ -37,8 +37,6 @@ public struct ClusterKey: Sendable {
         case badSignature
         case badNonce
         case replayed(nonce: String)
-        /// Too many callers' sessions are tracked at once (only holders of the key can make them).
-        case tooManySessions
 
         public var description: String {
             switch self {
@@ -53,8 +51,6 @@ public struct ClusterKey: Sendable {
                 "internal endpoint: the request's nonce is malformed"
             case .replayed(let nonce):
                 "internal endpoint: the request (nonce \(nonce)) was already received: a replay is refused"
-            case .tooManySessions:
-                "internal endpoint: too many callers at once: try again later"
             }
         }
     }
@@ -73,7 +69,8 @@ public struct ClusterKey: Sendable {
         return Crypto.hmacSHA256(key: key, data: Array(text.utf8)).hexString
     }
 
-    /// The headers that authenticate a request from `caller` whose whole body is `body`.
+    /// The headers that authenticate a request from `caller` whose whole body is `body` (its nonce from
+    /// `RequestNonce.next(to:)` for a program that signs many requests to one node).
     public func sign(
         method: String, target: String, caller: String, body: some ContiguousBytes = [UInt8](),
         time: WallTime = .now(), nonce: RequestNonce = .next()
@@ -86,8 +83,8 @@ public struct ClusterKey: Sendable {
 
     /// A signer for a request whose body is given piece by piece: its headers once the body is all in
     /// (`headers()`), or at once for a streamed body that ends with its tag (`streamHeaders()`, `tag()`).
-    public func signer(method: String, target: String, caller: String) -> RequestSigner {
-        RequestSigner(key: self, method: method, target: target, caller: caller, time: .now(), nonce: .next())
+    public func signer(method: String, target: String, caller: String, nonce: RequestNonce) -> RequestSigner {
+        RequestSigner(key: self, method: method, target: target, caller: caller, time: .now(), nonce: nonce)
     }
 
     /// What an authentic request says about itself.

@@ -129,7 +129,8 @@ public final class Membership {
     private func send(to peer: NodeID) {
         guard let endpoint = endpoints[peer], let body = try? encoder.encode(ownHeartbeat()) else { return }
         var headers = key.sign(
-            method: "POST", target: MembershipPaths.heartbeat, caller: me.rawValue, body: Array(body))
+            method: "POST", target: MembershipPaths.heartbeat, caller: me.rawValue, body: Array(body),
+            nonce: .next(to: endpoint.description))
         headers.add("Content-Type", "application/json")
         headers.add(Membership.clusterIDHeader, clusterID)
         inFlight.insert(peer)
@@ -262,7 +263,8 @@ public final class Membership {
         var finished = false
         for (_, endpoint) in targets {
             var headers = key.sign(
-                method: "POST", target: MembershipPaths.leave, caller: me.rawValue, body: Array(body))
+                method: "POST", target: MembershipPaths.leave, caller: me.rawValue, body: Array(body),
+                nonce: .next(to: endpoint.description))
             headers.add("Content-Type", "application/json")
             let request = HTTPClientRequest(
                 method: "POST", target: MembershipPaths.leave, headers: headers, body: Array(body))

@@ -11,10 +11,24 @@ public struct RequestNonce: Hashable, Sendable {
     static let sessionHexCharacters = 16
     private static let thisSession = Crypto.randomBytes(sessionHexCharacters / 2).hexString
     private static let issued = Atomic<UInt64>(0)
+    private static let sessionsByDestination = Mutex<[String: (session: String, issued: UInt64)]>([:])
 
-    /// The next nonce of this process.
+    /// The next nonce of this process's own session (for a program that signs few requests).
     public static func next() -> RequestNonce {
         RequestNonce(session: thisSession, counter: issued.add(1, ordering: .relaxed).newValue)
+    }
+
+    /// The next nonce of this process's session with `destination` (host:port). A node signs many
+    /// requests for each peer, some of them waiting for a connection after they were signed: with a
+    /// session per destination, what a peer receives is one sequence, in the order signed but for the
+    /// reordering of its own connections, well inside its replay window.
+    public static func next(to destination: String) -> RequestNonce {
+        sessionsByDestination.withLock { sessions in
+            var entry = sessions[destination] ?? (Crypto.randomBytes(sessionHexCharacters / 2).hexString, 0)
+            entry.issued += 1
+            sessions[destination] = entry
+            return RequestNonce(session: entry.session, counter: entry.issued)
+        }
     }
 
     init(session: String, counter: UInt64) {
@@ -47,6 +61,8 @@ public struct ReplayWindows {
     /// Sessions tracked at once, at most: every process that calls a node has one (nodes, and each
     /// `devcluster` command); only holders of the cluster key can make them.
     public static let sessionsMax = 8_192
+    /// Kept past the last moment a session's request can pass the clock check.
+    static let forgetMargin: Duration = .seconds(60)
 
     struct Window {
         var highest: UInt64
@@ -58,7 +74,7 @@ public struct ReplayWindows {
     let forgetAfter: Duration
 
     public init(clockSkewMax: Duration) {
-        forgetAfter = clockSkewMax * 2 + .seconds(60)
+        forgetAfter = clockSkewMax * 2 + ReplayWindows.forgetMargin
     }
 
     var sessionCount: Int { windows.count }
@@ -66,10 +82,16 @@ public struct ReplayWindows {
     /// Records `nonce` from `caller` when it is new; refuses it when seen, or too old to tell.
     public mutating func admit(caller: String, _ nonce: RequestNonce, now: Instant) -> ClusterKey.Rejection? {
         let id = caller + "/" + nonce.session
-        guard var w = windows[id] else {
+        guard windows[id] != nil else {
             if windows.count >= ReplayWindows.sessionsMax {
                 forgetIdle(now: now)
-                guard windows.count < ReplayWindows.sessionsMax else { return .tooManySessions }
+                // Still full (only holders of the key make sessions): the least recently used goes, so a
+                // member that restarts is never refused.
+                if windows.count >= ReplayWindows.sessionsMax,
+                    let oldest = windows.min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key
+                {
+                    windows[oldest] = nil
+                }
             }
             var w = Window(
                 highest: nonce.counter, seen: [UInt64](repeating: 0, count: ReplayWindows.windowSize / 64),
@@ -78,18 +100,8 @@ public struct ReplayWindows {
             windows[id] = w
             return nil
         }
-        defer { windows[id] = w }
-        w.lastUsed = now
-        if nonce.counter > w.highest {
-            w.advance(to: nonce.counter)
-            w.mark(nonce.counter)
-            return nil
-        }
-        guard w.highest - nonce.counter < UInt64(ReplayWindows.windowSize), !w.isMarked(nonce.counter) else {
-            return .replayed(nonce: nonce.text)
-        }
-        w.mark(nonce.counter)
-        return nil
+        // In place: a copy of the window would copy its bitmap on every request.
+        return windows[id]!.admit(nonce, now: now)
     }
 
     /// Drops the sessions no request can still come from.
@@ -99,6 +111,20 @@ public struct ReplayWindows {
 }
 
 extension ReplayWindows.Window {
+    mutating func admit(_ nonce: RequestNonce, now: Instant) -> ClusterKey.Rejection? {
+        lastUsed = now
+        if nonce.counter > highest {
+            advance(to: nonce.counter)
+            mark(nonce.counter)
+            return nil
+        }
+        guard highest - nonce.counter < UInt64(ReplayWindows.windowSize), !isMarked(nonce.counter) else {
+            return .replayed(nonce: nonce.text)
+        }
+        mark(nonce.counter)
+        return nil
+    }
+
     private func position(_ counter: UInt64) -> (word: Int, bit: UInt64) {
         let slot = Int(counter % UInt64(ReplayWindows.windowSize))
         return (slot / 64, 1 << UInt64(slot % 64))

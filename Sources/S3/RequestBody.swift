@@ -32,7 +32,7 @@ final class S3Body: ObjectBody {
             },
             end: { [self] error in
                 guard !failed else { return }
-                if let error { return end(.incompleteBody(error.description)) }
+                if let error { return end(error == .timedOut ? .requestTimeout : .incompleteBody(error.description)) }
                 if let decoder, !decoder.isDone {
                     return end(.incompleteBody("the aws-chunked body ended before its last chunk"))
                 }

@@ -138,6 +138,11 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
         case .readQuorum: S3Error("ServiceUnavailable", 503, "Read quorum not available: \(e.description)")
         case .incompleteBody(let m):
             .incompleteBody("You did not provide the number of bytes specified by the Content-Length HTTP header: \(m)")
+        case .requestTimeout:
+            S3Error(
+                "RequestTimeout", 400,
+                "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."
+            )
         case .badDigest(let m): .badDigest(m)
         case .signatureDoesNotMatch(let m): .signatureMismatch(m)
         case .entityTooLarge(let limit):

@@ -101,6 +101,8 @@ struct LoginThrottleTests {
         var last: Duration?
         for i in 0..<20 { last = t.failed("10.0.0.1", now: t0 + .seconds(100 + Int64(i))) }
         #expect(last == LoginThrottle.lockoutMax)
+        // Days later, one typo is one failure of a fresh start, not another doubled lockout.
+        #expect(t.failed("10.0.0.1", now: t0 + .seconds(3 * 86_400)) == nil)
     }
 
     @Test("failures spread out over more than the window never lock a source out; a success clears it")

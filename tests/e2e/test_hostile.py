@@ -197,6 +197,29 @@ def test_a_body_shorter_than_its_content_length_loses_nothing_and_harms_nothing(
     assert healthy(node)
 
 
+def test_a_client_that_asks_to_continue_then_sends_nothing_gets_request_timeout(node, bucket):
+    """Expect: 100-continue, the go-ahead, then silence: after the body idle timeout (30 s) S3's answer,
+    400 RequestTimeout, and nothing stored."""
+    head = signed_put_head(node, f"/{bucket}/silent", 100).replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n")
+    s = socket.create_connection(("127.0.0.1", node.port("node1")), timeout=45)
+    s.sendall(head)
+    reply = b""
+    started = time.monotonic()
+    try:
+        while chunk := s.recv(65536):
+            reply += chunk
+            if b"</Error>" in reply:
+                break
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    assert reply.startswith(b"HTTP/1.1 100 Continue"), reply[:200]
+    assert b"HTTP/1.1 400" in reply and b"<Code>RequestTimeout</Code>" in reply, reply[:600]
+    assert 25 < time.monotonic() - started < 45
+    assert not stored(s3_client(node), bucket, "silent")
+    assert healthy(node)
+
+
 def test_a_large_body_the_server_does_not_want_still_gets_the_answer_not_a_reset(node):
     # An unsigned PUT is refused at once without reading; the client is still sending 8 MiB.
     s = socket.create_connection(("127.0.0.1", node.port("node1")), timeout=10)

@@ -62,6 +62,12 @@ final class LockedCommit {
     private func attempt(_ payload: Payload, after newest: Int64 = 0) {
         attempts += 1
         final.modTime = max(WallTime.now().millisecondsSinceEpoch, newest + 1)
+        if case .shardFiles = payload, attempts > 1 {
+            // A data folder of its own per attempt: a node whose commit of an earlier attempt landed after
+            // its undo (or whose undo was lost) still holds that folder, and the staging of the next must
+            // never meet it.
+            final.dataDir = Crypto.randomBytes(16).hexString
+        }
         let round = layer.round(
             nodes.map(layer.nodeID), enough: layer.set.writeQuorum, grace: ObjectLayer.shardWriteStallMax
         ) { [self] (answers: [NodeID: Result<LockedCommitAnswer, StoreError>]) in

@@ -24,6 +24,8 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
     case readQuorum(answered: Int, needed: Int, detail: String)
     /// The body was shorter than announced, or the client went away.
     case incompleteBody(String)
+    /// The client stopped sending the body (after `Expect: 100-continue` too) for the body idle timeout.
+    case requestTimeout
     /// A digest the client sent does not match the content.
     case badDigest(String)
     case signatureDoesNotMatch(String)
@@ -65,6 +67,7 @@ public enum ObjectError: Error, Equatable, Sendable, CustomStringConvertible {
         case .readQuorum(let answered, let needed, let detail):
             "only \(answered) of the \(needed) nodes a read needs answered (\(detail))"
         case .incompleteBody(let why): "the request body was incomplete: \(why)"
+        case .requestTimeout: "the client stopped sending the request body"
         case .badDigest(let why): why
         case .invalidBucketState(let why): why
         case .invalidRequest(let why): why

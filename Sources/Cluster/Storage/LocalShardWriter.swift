@@ -196,11 +196,13 @@ extension LocalShardWriter {
             }
             out.appendZeros(padded - size)
         }
-        defer { shard.setCount(size) }
+        // The padding goes again (only a buffer of our own was padded in place).
+        defer { if out === shard { shard.setCount(size) } }
         var offset = 0
         while offset < out.count {
             let n = pwrite(fd, out.bytes.baseAddress! + offset, out.count - offset, off_t(offset))
             if n < 0 && errno == EINTR { continue }
+            if n == 0 { throw .io(path: path, errno: EIO, operation: "write (nothing written)") }
             guard n > 0 else { throw failure("write") }
             offset += n
         }

@@ -30,6 +30,9 @@ public final class RemoteStore: ShardStore {
 
     static let decoder = JSONDecoder()
 
+    /// The nonce of the next request signed for this node.
+    func nextNonce() -> RequestNonce { RequestNonce.next(to: endpoint.description) }
+
     func target(_ path: String, _ query: QueryParameters) -> String {
         query.pairs.isEmpty ? path : path + "?" + query.encoded
     }
@@ -174,7 +177,7 @@ public final class RemoteStore: ShardStore {
         _ done: @escaping (Result<CallOutcome, StoreError>) -> Void
     ) {
         traffic.request()
-        var headers = key.sign(method: "POST", target: path, caller: caller, body: body)
+        var headers = key.sign(method: "POST", target: path, caller: caller, body: body, nonce: nextNonce())
         headers.add("Content-Type", "application/octet-stream")
         let request = HTTPClientRequest(
             method: "POST", target: path, headers: headers, body: body, isIdempotent: idempotent)
@@ -302,7 +305,7 @@ public final class RemoteStore: ShardStore {
         traffic.call(path.dropFirst(StoragePaths.prefix.count))
         traffic.request()
         let head = body.shardRequestHead()
-        let signer = self.key.signer(method: "POST", target: path, caller: caller)
+        let signer = self.key.signer(method: "POST", target: path, caller: caller, nonce: nextNonce())
         signer.update(head.bytes)
         signer.update(shard.bytes)
         var headers = signer.headers()
@@ -436,7 +439,7 @@ final class RemoteShardWriter: ShardWriter {
         let target = store.target(StoragePaths.stage, QueryParameters([("upload", uploadID), ("part", String(part))]))
         store.traffic.call("stage")
         store.traffic.request()
-        signer = store.key.signer(method: "PUT", target: target, caller: store.caller)
+        signer = store.key.signer(method: "PUT", target: target, caller: store.caller, nonce: store.nextNonce())
         var headers = signer.streamHeaders()
         headers.add("Content-Type", "application/octet-stream")
         let request = HTTPClientRequest(
@@ -504,7 +507,8 @@ final class RemoteShardReader: ShardReader {
         store.traffic.call("shard")
         store.traffic.request()
         let request = HTTPClientRequest(
-            method: "GET", target: target, headers: store.key.sign(method: "GET", target: target, caller: store.caller))
+            method: "GET", target: target,
+            headers: store.key.sign(method: "GET", target: target, caller: store.caller, nonce: store.nextNonce()))
         task = store.client.execute(
             request, to: store.endpoint, timeout: RemoteStore.streamTimeout,
             handlers: HTTPResponseHandlers(

@@ -19,6 +19,9 @@ public final class StorageService {
     static let stageWriteBytes = 1 << 20
     /// Shard ranges are streamed back in pieces of this size.
     static let readPieceBytes = 256 << 10
+    /// Bytes of commits with shards held at once (each up to `LockedCommitRequest.shardBytesMax`).
+    static let shardCommitBytesMax = 128 << 20
+    private var shardCommitBytes = 0
 
     public init(local: LocalStore) {
         self.local = local
@@ -236,12 +239,26 @@ public final class StorageService {
     }
 
     /// `POST commit/locked/shard`: the request's length and the request, then the shard, read straight
-    /// into a buffer its file is written from (no copy on the way but the socket's).
+    /// into a buffer its file is written from (no copy on the way but the socket's). The buffers of such
+    /// commits in progress are bounded (`shardCommitBytesMax`): past it a commit is refused as busy (503),
+    /// which its writer counts as this node missing the write.
     private func lockedCommitWithShard(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
-        let lengthMax = 4 + LockedCommitRequest.headBytesMax + LockedCommitRequest.shardBytesMax
-        guard let length = request.payloadLength, length > 4, length <= Int64(lengthMax) else {
+        let prefix = LockedCommitRequest.lengthPrefixBytes
+        let lengthMax = prefix + LockedCommitRequest.headBytesMax + LockedCommitRequest.shardBytesMax
+        guard let length = request.payloadLength, length > prefix, length <= Int64(lengthMax) else {
             return StorageService.fail(
                 response, .invalidObjectName(reason: "a commit with a shard needs a length of at most \(lengthMax)"))
+        }
+        guard shardCommitBytes + Int(length) <= StorageService.shardCommitBytesMax else {
+            return response.send(
+                status: 503, headers: ["Content-Type": "text/plain"],
+                body: Array("busy: \(shardCommitBytes) bytes of commits with shards are in progress\n".utf8))
+        }
+        shardCommitBytes += Int(length)
+        var reserved = true
+        let release = { [weak self] in
+            if reserved { self?.shardCommitBytes -= Int(length) }
+            reserved = false
         }
         var head: [UInt8] = []
         var headLength: Int?
@@ -252,40 +269,50 @@ public final class StorageService {
                 var rest = bytes
                 while !rest.isEmpty, malformed == nil {
                     if let shard {
-                        rest = UnsafeRawBufferPointer(rebasing: rest[shard.append(rest)...])
+                        let taken = shard.append(rest)
+                        guard taken > 0 else {
+                            malformed = "the body is longer than its commit request and shard"
+                            return
+                        }
+                        rest = UnsafeRawBufferPointer(rebasing: rest[taken...])
                         continue
                     }
-                    let wanted = (headLength.map { 4 + $0 } ?? 4) - head.count
+                    let wanted = (headLength.map { prefix + $0 } ?? prefix) - head.count
                     head += rest.prefix(wanted)
                     rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(wanted))
-                    if headLength == nil, head.count == 4 {
+                    if headLength == nil, head.count == prefix {
                         let n = head.reduce(0) { $0 << 8 | Int($1) }
-                        guard n <= LockedCommitRequest.headBytesMax, 4 + n < length else {
+                        guard n <= LockedCommitRequest.headBytesMax, prefix + n < length else {
                             malformed = "a commit request of \(n) bytes in a body of \(length)"
                             return
                         }
                         headLength = n
                     }
-                    if let n = headLength, head.count == 4 + n {
-                        shard = LocalShardWriter.shardBuffer(for: Int(length) - 4 - n)
+                    if let n = headLength, head.count == prefix + n {
+                        shard = LocalShardWriter.shardBuffer(for: Int(length) - prefix - n)
                     }
                 }
             },
             end: { [local] error in
-                if let error { return StorageService.refuse(response, error) }
+                if let error {
+                    release()
+                    return StorageService.refuse(response, error)
+                }
                 let r: LockedCommitRequest
                 do throws(BinaryError) {
                     guard malformed == nil, let shard else {
                         throw BinaryError(malformed ?? "no shard after the commit request")
                     }
-                    r = try LockedCommitRequest(wire: Array(head.dropFirst(4)))
+                    r = try LockedCommitRequest(wire: Array(head.dropFirst(prefix)))
                 } catch {
+                    release()
                     return StorageService.fail(
                         response, .invalidObjectName(reason: "malformed storage request: \(error)"))
                 }
                 local.lockedCommit(
                     bucket: r.bucket, key: r.key, version: r.version, shard: shard, owner: r.owner, ttl: r.ttl
                 ) { result in
+                    release()
                     switch result {
                     case .success(let answer): StorageService.answer(response, .answer(answer.wire))
                     case .failure(let e): StorageService.answer(response, CallOutcome(e))

@@ -289,12 +289,14 @@ struct LockedCommitRequest: BinaryWire {
     static let shardBytesMax = 4 << 20
     /// The largest request before the shard (the version's metadata is bounded by S3's header limits).
     static let headBytesMax = 64 << 10
+    /// The request's length before it, big-endian.
+    static let lengthPrefixBytes = MemoryLayout<UInt32>.size
 
     /// The body of a `lockedCommitShard` request: the request's length (4 bytes, big-endian), the
     /// request, then the shard's bytes to the end. Sent as two pieces, so the shard is never copied.
     func shardRequestHead() -> ByteBuffer {
         let head = wire
-        let buffer = ByteBuffer(capacity: 4 + head.count)
+        let buffer = ByteBuffer(capacity: LockedCommitRequest.lengthPrefixBytes + head.count)
         _ = withUnsafeBytes(of: UInt32(head.count).bigEndian) { buffer.append($0) }
         _ = head.withUnsafeBytes { buffer.append($0) }
         return buffer

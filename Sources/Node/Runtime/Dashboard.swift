@@ -207,7 +207,9 @@ extension Node {
             }
             let request = HTTPClientRequest(
                 method: "GET", target: AdminPaths.status,
-                headers: key.sign(method: "GET", target: AdminPaths.status, caller: me.rawValue), body: [],
+                headers: key.sign(
+                    method: "GET", target: AdminPaths.status, caller: me.rawValue,
+                    nonce: .next(to: endpoint.description)), body: [],
                 isIdempotent: true)
             client.send(request, to: endpoint, timeout: Node.dashboardPeerTimeout) { result in
                 switch result {
