@@ -53,7 +53,11 @@ public enum SigV2 {
         guard claim.accessKey == accessKey else { throw .unknownAccessKey(claim.accessKey) }
         let date: String
         if let expires = claim.expires {
-            guard expires * 1000 >= now.millisecondsSinceEpoch else { throw .urlExpired("the presigned URL expired") }
+            // Seconds from the URL, so any number: past what milliseconds can hold it is simply far off
+            // (an overflow here was a crash on input, found by `make fuzz`).
+            let (expiresMs, overflow) = expires.multipliedReportingOverflow(by: 1000)
+            let expired = overflow ? expires < 0 : expiresMs < now.millisecondsSinceEpoch
+            guard !expired else { throw .urlExpired("the presigned URL expired") }
             date = String(expires)
         } else {
             guard head.headers.contains("x-amz-date") || head.headers.contains("Date") else {

@@ -67,9 +67,14 @@ public struct XMLElement: Equatable, Sendable {
 
         mutating func name() throws(Failure) -> String {
             let start = i
+            // XML names start with a letter, `_` or `:` (or any non-ASCII): never `!` or `?`, so an
+            // unterminated `<!--` or `<?` is an error, not an element named `!--` (found by fuzzing).
+            guard i < bytes.count,
+                bytes[i] >= 0x80 || bytes[i] == UInt8(ascii: "_") || bytes[i] == UInt8(ascii: ":")
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(bytes[i] & 0xDF)
+            else { throw Failure(description: "an element without a valid name") }
             while i < bytes.count, !([0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ">"), UInt8(ascii: "/")].contains(bytes[i]))
             { i += 1 }
-            guard i > start else { throw Failure(description: "an element without a name") }
             let full = String(decoding: bytes[start..<i], as: UTF8.self)
             return full.split(separator: ":").last.map(String.init) ?? full  // drop a namespace prefix
         }

@@ -346,3 +346,18 @@ def test_guessing_the_dashboard_login_is_throttled_per_address(node):
     c.close()
     refusals = [line for line in node.log("node1").splitlines() if "dashboard login refused" in line]
     assert len(refusals) == 5 and sum("lockedOutFor" in line for line in refusals) == 1, refusals
+
+
+@pytest.mark.parametrize("expires", ["99999999999999999", "-99999999999999999", "9223372036854775807"])
+def test_a_presigned_v2_url_with_a_hostile_expiry_is_refused_not_a_crash(node, bucket, expires):
+    """Found by make fuzz: a SigV2 presigned URL whose Expires overflowed as milliseconds crashed the
+    node. The access key is public knowledge (minioadmin by default), so anyone could have."""
+    c = http.client.HTTPConnection("127.0.0.1", node.port("node1"), timeout=10)
+    try:
+        c.request("GET", f"/{bucket}/anything?AWSAccessKeyId=minioadmin&Expires={expires}&Signature=abc%3D")
+        response = c.getresponse()
+        body = response.read()
+    finally:
+        c.close()
+    assert response.status == 403 and b"<Error>" in body, (response.status, body[:300])
+    assert healthy(node)

@@ -1,0 +1,22 @@
+import Testing
+
+@testable import S3
+
+@Suite("XML reader")
+struct XMLParserTests {
+    @Test("a document reads into its elements, comments, CDATA and a prolog aside")
+    func reads() throws {
+        let doc = try XMLElement.parse(
+            Array("<?xml version=\"1.0\"?><!-- c --><a><b>1 &amp; 2</b><![CDATA[<x>]]><c/></a>".utf8))
+        #expect(doc.name == "a" && doc.child("b")?.value == "1 & 2" && doc.text == "<x>")
+        #expect(doc.children.map(\.name) == ["b", "c"])
+    }
+
+    @Test(
+        "an unterminated comment or prolog, or a name that is not one, is an error, never an element",
+        arguments: ["<!-- />  ", "<!--", "<? />", "<!x/>", "<1a/>", "<-a/>", "<a><!-- </a>"])
+    func refused(text: String) {
+        // The first was found by `make fuzz`: it read as an element named `!--`.
+        #expect(throws: XMLElement.Failure.self) { try XMLElement.parse(Array(text.utf8)) }
+    }
+}
