@@ -96,7 +96,10 @@ let package = Package(
 if Context.environment["DEVCLUSTER_FUZZ"] == "1" {
     package.targets += [
         .systemLibrary(name: "CFuzzDriver"),
-        .executableTarget(name: "DevclusterFuzz", dependencies: ["FuzzTargets", "CFuzzDriver"]),
+        // No `main` of its own: libFuzzer's driver is the entry (Sources/DevclusterFuzz).
+        .executableTarget(
+            name: "DevclusterFuzz", dependencies: ["FuzzTargets", "CFuzzDriver"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 }
 

@@ -73,7 +73,12 @@ public struct XMLElement: Equatable, Sendable {
                 bytes[i] >= 0x80 || bytes[i] == UInt8(ascii: "_") || bytes[i] == UInt8(ascii: ":")
                     || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(bytes[i] & 0xDF)
             else { throw Failure(description: "an element without a valid name") }
-            while i < bytes.count, !([0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ">"), UInt8(ascii: "/")].contains(bytes[i]))
+            // Then name characters only (letters, digits, `-`, `.`, `_`, `:`, non-ASCII); what follows
+            // up to `>` is attributes, skipped.
+            while i < bytes.count,
+                bytes[i] >= 0x80 || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(bytes[i] & 0xDF)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i])
+                    || [UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":")].contains(bytes[i])
             { i += 1 }
             let full = String(decoding: bytes[start..<i], as: UTF8.self)
             return full.split(separator: ":").last.map(String.init) ?? full  // drop a namespace prefix
@@ -122,21 +127,23 @@ public struct XMLElement: Equatable, Sendable {
             }
         }
 
+        /// By Unicode scalar, not Character: `&lt;` followed by a combining mark is one Character
+        /// (`;` and the mark), and a Character-wise search ran past its `;` (found by fuzzing).
         func unescape(_ raw: [UInt8]) throws(Failure) -> String {
             let s = String(decoding: raw, as: UTF8.self)
             guard s.contains("&") else { return s }
-            var out = ""
-            var rest = Substring(s)
+            var out = String.UnicodeScalarView()
+            var rest = Substring.UnicodeScalarView(s.unicodeScalars)
             while let amp = rest.firstIndex(of: "&") {
-                out += rest[..<amp]
+                out.append(contentsOf: rest[..<amp])
                 guard let semi = rest[amp...].firstIndex(of: ";") else { throw Failure(description: "a bare '&'") }
-                let entity = rest[rest.index(after: amp)..<semi]
+                let entity = String(String.UnicodeScalarView(rest[rest.index(after: amp)..<semi]))
                 switch entity {
-                case "amp": out += "&"
-                case "lt": out += "<"
-                case "gt": out += ">"
-                case "quot": out += "\""
-                case "apos": out += "'"
+                case "amp": out.append("&")
+                case "lt": out.append("<")
+                case "gt": out.append(">")
+                case "quot": out.append("\"")
+                case "apos": out.append("'")
                 default:
                     let number =
                         entity.hasPrefix("#x")
@@ -145,12 +152,12 @@ public struct XMLElement: Equatable, Sendable {
                     guard let number, let scalar = Unicode.Scalar(number) else {
                         throw Failure(description: "unknown entity &\(entity);")
                     }
-                    out.unicodeScalars.append(scalar)
+                    out.append(scalar)
                 }
                 rest = rest[rest.index(after: semi)...]
             }
-            out += rest
-            return out
+            out.append(contentsOf: rest)
+            return String(out)
         }
     }
 }

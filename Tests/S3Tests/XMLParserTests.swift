@@ -12,6 +12,12 @@ struct XMLParserTests {
         #expect(doc.children.map(\.name) == ["b", "c"])
     }
 
+    @Test("an entity followed by a combining mark reads as the character and the mark (found by fuzzing)")
+    func entityThenCombiningMark() throws {
+        let doc = try XMLElement.parse(Array("<a>&lt;\u{301}x&amp;\u{7EC}</a>".utf8))
+        #expect(doc.text.unicodeScalars.map(\.value) == [0x3C, 0x301, 0x78, 0x26, 0x7EC])
+    }
+
     @Test(
         "an unterminated comment or prolog, or a name that is not one, is an error, never an element",
         arguments: ["<!-- />  ", "<!--", "<? />", "<!x/>", "<1a/>", "<-a/>", "<a><!-- </a>"])
