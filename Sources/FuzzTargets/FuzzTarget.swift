@@ -128,7 +128,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let again = Result { () throws(XMLElement.Failure) in try XMLElement.parse(Array(printed.utf8)) }
         require(
             (try? again.get()).map { print($0) == printed } ?? false,
-            "a printed document does not read back alike:\n\(printed)\nreads as \(again)")
+            "a printed document does not read back alike:\n\(printed.debugDescription)\nreads as \(String(reflecting: again))"
+        )
     }
 
     static func sigv4(_ data: [UInt8]) {

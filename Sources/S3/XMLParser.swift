@@ -65,23 +65,29 @@ public struct XMLElement: Equatable, Sendable {
             return nil
         }
 
+        /// XML names start with a letter, `_` or `:` (or any non-ASCII): never `!` or `?`, so an
+        /// unterminated `<!--` or `<?` is an error, not an element named `!--` (found by fuzzing).
+        static func isNameStart(_ b: UInt8) -> Bool {
+            b >= 0x80 || b == UInt8(ascii: "_") || b == UInt8(ascii: ":")
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b & 0xDF)
+        }
+
+        /// Then letters, digits, `-`, `.`, `_`, `:`, non-ASCII; what follows up to `>` is attributes.
+        static func isNameCharacter(_ b: UInt8) -> Bool {
+            isNameStart(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || b == UInt8(ascii: "-")
+                || b == UInt8(ascii: ".")
+        }
+
         mutating func name() throws(Failure) -> String {
             let start = i
-            // XML names start with a letter, `_` or `:` (or any non-ASCII): never `!` or `?`, so an
-            // unterminated `<!--` or `<?` is an error, not an element named `!--` (found by fuzzing).
-            guard i < bytes.count,
-                bytes[i] >= 0x80 || bytes[i] == UInt8(ascii: "_") || bytes[i] == UInt8(ascii: ":")
-                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(bytes[i] & 0xDF)
-            else { throw Failure(description: "an element without a valid name") }
-            // Then name characters only (letters, digits, `-`, `.`, `_`, `:`, non-ASCII); what follows
-            // up to `>` is attributes, skipped.
-            while i < bytes.count,
-                bytes[i] >= 0x80 || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(bytes[i] & 0xDF)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i])
-                    || [UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":")].contains(bytes[i])
-            { i += 1 }
+            guard i < bytes.count, Parser.isNameStart(bytes[i]) else {
+                throw Failure(description: "an element without a valid name")
+            }
+            while i < bytes.count, Parser.isNameCharacter(bytes[i]) { i += 1 }
             let full = String(decoding: bytes[start..<i], as: UTF8.self)
-            return full.split(separator: ":").last.map(String.init) ?? full  // drop a namespace prefix
+            // A namespace prefix is dropped, when what is left is a name itself.
+            let local = full.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? full
+            return local.utf8.first.map(Parser.isNameStart) == true ? local : full
         }
 
         mutating func element(depth: Int) throws(Failure) -> XMLElement {

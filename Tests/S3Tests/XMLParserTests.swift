@@ -18,6 +18,12 @@ struct XMLParserTests {
         #expect(doc.text.unicodeScalars.map(\.value) == [0x3C, 0x301, 0x78, 0x26, 0x7EC])
     }
 
+    @Test("a namespace prefix is dropped only when the rest is a name itself (found by fuzzing)")
+    func prefixes() throws {
+        #expect(try XMLElement.parse(Array("<s3:Key>k</s3:Key>".utf8)).name == "Key")
+        #expect(try XMLElement.parse(Array("<a:9>k</a:9>".utf8)).name == "a:9")
+    }
+
     @Test(
         "an unterminated comment or prolog, or a name that is not one, is an error, never an element",
         arguments: ["<!-- />  ", "<!--", "<? />", "<!x/>", "<1a/>", "<-a/>", "<a><!-- </a>"])
