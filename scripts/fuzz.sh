@@ -3,11 +3,12 @@
 # for FUZZ_SECONDS (default 60), starting from its corpus in fuzz/corpus/<target>/ and adding what it
 # finds there; a crash is kept as fuzz/corpus/<target>/crash-* (a regression input that `make test`
 # replays) and ends the run with its status. FUZZ_TARGETS picks some (space-separated names).
-# The fuzz build has its own build folder (.build/fuzz): address sanitizer and coverage instrumentation.
+# The fuzz build has its own build folder (.build/fuzz, or FUZZ_BUILD_DIR): address sanitizer and
+# coverage instrumentation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
-scratch=.build/fuzz
+scratch=${FUZZ_BUILD_DIR:-.build/fuzz}
 echo "fuzz: building the fuzz target with -sanitize=fuzzer,address (in $scratch)"
 DEVCLUSTER_FUZZ=1 flock /tmp/devcluster-swift-build.lock swift build --scratch-path "$scratch" \
   --product DevclusterFuzz -Xswiftc -sanitize=fuzzer,address
@@ -27,7 +28,9 @@ for t in $targets; do
   fi
   grep -E "^stat::number_of_executed_units|^stat::average_exec_per_sec|^stat::new_units_added|cov: " \
     "$scratch/$t.log" | tail -4 | sed "s/^/fuzz: $t: /" || true
-  FUZZ_TARGET="$t" "$binary" -merge=1 "$corpus" "$scratch/found/$t" >/dev/null 2>&1 || true
+  # (A crash input already in the corpus crashes the merge's run of it too: its artifact goes with the rest.)
+  FUZZ_TARGET="$t" "$binary" -merge=1 -artifact_prefix="$scratch/found/" "$corpus" "$scratch/found/$t" \
+    >/dev/null 2>&1 || true
   rm -rf "$scratch/found/$t"
 done
 exit $status
