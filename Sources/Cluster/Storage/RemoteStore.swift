@@ -53,6 +53,10 @@ public final class RemoteStore: ShardStore {
     private var queued: [QueuedCall] = []
     /// Armed while calls wait: sends them when they have waited `queueWaitMax`.
     private var flushTimer: Timer?
+    /// Set by `close`: a call made after it (by a write settling as the node stops) fails at once
+    /// rather than arming a timer nobody will close.
+    private var isClosed = false
+    private static let stopping = StoreError.unreachable("this node is stopping")
 
     struct QueuedCall {
         let path: String
@@ -71,6 +75,7 @@ public final class RemoteStore: ShardStore {
         _ call: StorageCall<Request, Answer>, _ body: Request, deferred: Bool = false,
         _ done: @escaping (Result<Answer, StoreError>) -> Void
     ) {
+        guard !isClosed else { return done(.failure(RemoteStore.stopping)) }
         guard queued.count < RemoteStore.queuedCallsMax else {
             return done(.failure(.unreachable("\(RemoteStore.queuedCallsMax) calls already wait for \(id)")))
         }
@@ -323,11 +328,12 @@ public final class RemoteStore: ShardStore {
     }
 
     public func close() {
+        isClosed = true
         let waiting = queued
         queued = []
         flushTimer?.close()
         flushTimer = nil
-        for c in waiting { c.done(.failure(.unreachable("this node is stopping"))) }
+        for c in waiting { c.done(.failure(RemoteStore.stopping)) }
     }
 
     public func releaseSoon(resource: String, owner: String) {
