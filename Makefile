@@ -58,11 +58,10 @@ fuzz: deps
 
 install: build install-files
 
-# What install copies, without building (the tests check it against DESTDIR).
+# What install copies, without building (the tests check it against DESTDIR): programs, Templates,
+# shell completions and man pages.
 install-files:
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/devcluster/Templates
-	install -m 0755 $(BIN)/devnode $(BIN)/devcluster $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 Templates/* $(DESTDIR)$(PREFIX)/share/devcluster/Templates/
+	@scripts/stage-tree.sh $(DESTDIR)$(PREFIX)
 	@echo "installed devcluster and devnode in $(DESTDIR)$(PREFIX)/bin"
 
 # A tarball that runs without a Swift toolchain or the C libraries' packages (dist/).

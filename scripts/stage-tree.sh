@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the release programs, the Templates and the shell completions under the folder given
-# (bin/, share/): the layout `make dist` and `make deb` both ship.
+# Installs the release programs, the Templates, the shell completions and the man pages under the
+# folder given (bin/, share/): the layout `make install`, `make dist` and `make deb` all ship.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="$1"
@@ -14,3 +14,4 @@ for program in devcluster devnode; do
   "$bin/$program" --generate-completion-script zsh > "$dest/share/zsh/site-functions/_$program"
   "$bin/$program" --generate-completion-script fish > "$dest/share/fish/vendor_completions.d/$program.fish"
 done
+python3 scripts/manpages.py "$dest/share/man/man1" "$bin/devcluster" "$bin/devnode"

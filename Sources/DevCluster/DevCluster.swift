@@ -17,7 +17,13 @@ struct DevCluster: ParsableCommand {
               devcluster down              # stop everything (data kept; --purge deletes it)
 
             Clusters live in ./sandbox/<name> (or --home / $DEVCLUSTER_HOME). Node selectors: node2,
-            node1,node3, node2-4, all.
+            node1,node3, node2-4, all. Colour only on a terminal, never with NO_COLOR set; --json gives
+            a document instead of text, --quiet prints errors only.
+
+            Exit codes: 0 done; 1 failed, timed out, or a check found a problem (verify, chaos, bench
+            errors, a degraded status, a node behind in faults); 2 the cluster is unavailable (status); 64
+            bad usage; exec exits with its command's status (127 not found, 128 + N when signal N ended
+            it, 125 when the cluster could not start).
             """,
         version: Version.string,
         groupedSubcommands: [

@@ -19,7 +19,14 @@ struct ClusterOptions: ParsableArguments {
     )
     var home: String?
 
+    @Flag(name: .long, help: "Print errors only: the exit code tells the rest.")
+    var quiet = false
+
     var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    func validate() throws {
+        if quiet { Output.quiet = true }
+    }
 
     var root: String {
         ClusterHome.resolveRoot(
@@ -47,16 +54,25 @@ struct ClusterOptions: ParsableArguments {
     func launcher(progressToStandardError: Bool = false) throws -> Launcher {
         Launcher(
             home: try clusterHome(), environment: environment,
-            executable: ownExecutable, say: progressToStandardError ? { sayToStandardError($0) } : { say($0) })
+            executable: ownExecutable,
+            say: progressToStandardError ? { if !Output.quiet { sayToStandardError($0) } } : { say($0) })
     }
 }
 
 /// This program's path, as the launcher needs it to find the Templates and start nodes.
 var ownExecutable: String { CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe" }
 
-/// Prints to standard output and flushes (follow modes and pipes need every line at once).
-func say(_ text: String) {
-    print(text)
+/// What this invocation prints, set from its command line before the command runs.
+enum Output {
+    /// `--quiet`: nothing on standard output; errors still go to standard error.
+    nonisolated(unsafe) static var quiet = false
+}
+
+/// Prints to standard output and flushes (follow modes and pipes need every line at once); nothing
+/// under `--quiet`.
+func say(_ text: String, terminator: String = "\n") {
+    guard !Output.quiet else { return }
+    print(text, terminator: terminator)
     fflush(nil)
 }
 

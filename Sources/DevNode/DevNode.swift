@@ -93,7 +93,6 @@ struct DevNode: ParsableCommand {
         // Before libuv starts its pool: disk calls and erasure coding share it (unless the user chose).
         setenv("UV_THREADPOOL_SIZE", String(Node.threadPoolSize), 0)
         let environment = ProcessInfo.processInfo.environment
-        let nodeConfig: NodeConfig
         // A node started with no arguments keeps its data here, and deletes it however it ends.
         var scratch: String?
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
@@ -101,48 +100,86 @@ struct DevNode: ParsableCommand {
             if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
             Self.fail(message, code: code)
         }
-        do {
-            (nodeConfig, scratch) = try loadConfig(environment: environment)
-        } catch {
-            fail(error.description, code: 2)
-        }
-        var sinks: [Logger.Sink] = []
-        if nodeConfig.console.enable { sinks.append(.standardOutput(level: nodeConfig.console.level)) }
-        if let path = nodeConfig.logFile {
+        var portsFrom = DevNode.defaultPort
+        for attempt in 1...DevNode.portAttemptsMax {
+            let launch: Launch
             do {
-                sinks.append(try .file(path, level: nodeConfig.file.level))
+                launch = try loadConfig(environment: environment, portsFrom: portsFrom)
             } catch {
-                fail(NodeStartError.logFile(path: path, reason: error.description).description, code: 1)
+                fail(error.description, code: 2)
             }
+            scratch = launch.scratch
+            let nodeConfig = launch.config
+            var sinks: [Logger.Sink] = []
+            if nodeConfig.console.enable { sinks.append(.standardOutput(level: nodeConfig.console.level)) }
+            if let path = nodeConfig.logFile {
+                do {
+                    sinks.append(try .file(path, level: nodeConfig.file.level))
+                } catch {
+                    fail(NodeStartError.logFile(path: path, reason: error.description).description, code: 1)
+                }
+            }
+            let logger = Logger(source: nodeConfig.cluster.nodeID.rawValue, sinks: sinks)
+            defer { logger.close() }
+            let loop: EventLoop
+            do {
+                loop = try EventLoop()
+            } catch {
+                fail("cannot start the event loop: \(error)", code: 1)
+            }
+            let node: Node
+            do {
+                node = try Node(
+                    config: nodeConfig, loop: loop, logger: logger, newCluster: newCluster, faultsFile: faults)
+                try node.start()
+            } catch NodeStartError.portBusy where launch.chosenPort != nil && attempt < DevNode.portAttemptsMax {
+                // Another process took the port between the probe and the bind: the next free one.
+                loop.close()
+                if let made = scratch { try? FileManager.default.removeItem(atPath: made) }
+                scratch = nil
+                portsFrom = launch.chosenPort! + 1
+                continue
+            } catch {
+                logger.error(error.description)
+                loop.close()
+                fail(error.description, code: error.exitCode)
+            }
+            if var line = launch.oneNode?.announcement { line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) } }
+            let code = node.run()
+            let leaked = loop.close()
+            if !leaked.isEmpty {
+                logger.warn("handles still open at exit", [("handles", .array(leaked.map { .string($0) }))])
+            }
+            throw ExitCode(code)
         }
-        let logger = Logger(source: nodeConfig.cluster.nodeID.rawValue, sinks: sinks)
-        defer { logger.close() }
-        let loop: EventLoop
-        do {
-            loop = try EventLoop()
-        } catch {
-            fail("cannot start the event loop: \(error)", code: 1)
-        }
-        let code: Int32
-        do {
-            let node = try Node(
-                config: nodeConfig, loop: loop, logger: logger, newCluster: newCluster, faultsFile: faults)
-            try node.start()
-            code = node.run()
-        } catch {
-            logger.error(error.description)
-            loop.close()
-            fail(error.description, code: error.exitCode)
-        }
-        let leaked = loop.close()
-        if !leaked.isEmpty {
-            logger.warn("handles still open at exit", [("handles", .array(leaked.map { .string($0) }))])
-        }
-        throw ExitCode(code)
     }
 
-    /// The node's config, and the scratch data folder made for it (no arguments), if any.
-    private func loadConfig(environment: [String: String]) throws(ConfigError) -> (NodeConfig, scratch: String?) {
+    /// Free ports a node started with no address tries in turn when another process takes the one it
+    /// found free before it binds it.
+    static let portAttemptsMax = 16
+
+    /// What a node starts from.
+    private struct Launch {
+        var config: NodeConfig
+        /// Set when the node is a one-node cluster started without a config file.
+        var oneNode: OneNode?
+
+        var scratch: String? { oneNode?.scratch }
+        var chosenPort: Int? { oneNode?.chosenPort }
+    }
+
+    /// A one-node cluster started from the command line (no arguments, or one data folder).
+    private struct OneNode {
+        /// The temporary data folder made for a node started with no data folder.
+        var scratch: String?
+        /// The port found free for a node started with no address (another one is tried if it is taken).
+        var chosenPort: Int?
+        /// The line it prints on standard error once it listens: where it serves, and how to log in.
+        var announcement = ""
+    }
+
+    /// The node's config (with no arguments: on the first free port from `portsFrom`).
+    private func loadConfig(environment: [String: String], portsFrom: Int) throws(ConfigError) -> Launch {
         let cwd = FileManager.default.currentDirectoryPath
         if let config {
             guard endpoints.isEmpty, address == nil, nodeID == nil, dataDir == nil else {
@@ -155,17 +192,15 @@ struct DevNode: ParsableCommand {
                 throw ConfigError(source: config, key: "", problem: "cannot read the file", fix: "check the path")
             }
             let base = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-            return (
-                try NodeConfig.parse(
-                    text, source: config, baseDirectory: base.isEmpty ? "/" : base, environment: environment),
-                nil
-            )
+            return Launch(
+                config: try NodeConfig.parse(
+                    text, source: config, baseDirectory: base.isEmpty ? "/" : base, environment: environment))
         }
         var options = StandaloneOptions(endpoints: Array(endpoints.drop { $0 == "server" }))
         options.address = address
         options.nodeID = nodeID
         options.dataDir = dataDir
-        let scratch = try singleNode(&options, environment: environment)
+        let oneNode = try singleNode(&options, environment: environment, portsFrom: portsFrom)
         do {
             options.heartbeat = HeartbeatTiming(
                 interval: try DurationText.parse(heartbeatInterval), deadAfter: try DurationText.parse(deadAfter))
@@ -180,20 +215,24 @@ struct DevNode: ParsableCommand {
         }
         options.logLevel = level
         do {
-            return (try NodeConfig.standalone(options, environment: environment, workingDirectory: cwd), scratch)
+            return Launch(
+                config: try NodeConfig.standalone(options, environment: environment, workingDirectory: cwd),
+                oneNode: oneNode)
         } catch {
-            if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+            if let scratch = oneNode?.scratch { try? FileManager.default.removeItem(atPath: scratch) }
             throw error
         }
     }
 
     /// No endpoint, or one data folder instead of URLs: a node of its own, on the given address or the
-    /// first free port from 9000 (loopback only when it has no data folder of its own: a scratch node
-    /// for tests is nobody else's business), in a temporary folder when none is given.
+    /// first free port from `portsFrom` (loopback only when it has no data folder of its own: a scratch
+    /// node for tests is nobody else's business), in a temporary folder when none is given. Its config
+    /// is made by the caller from `options`; nil for a member of several.
     private func singleNode(
-        _ options: inout StandaloneOptions, environment: [String: String]
-    ) throws(ConfigError) -> String? {
+        _ options: inout StandaloneOptions, environment: [String: String], portsFrom: Int
+    ) throws(ConfigError) -> OneNode? {
         guard options.endpoints.count <= 1, !(options.endpoints.first ?? "").hasPrefix("http") else { return nil }
+        var launch = OneNode()
         let folder = options.endpoints.first
         if let folder, folder.contains("...") {
             throw ConfigError(
@@ -215,15 +254,15 @@ struct DevNode: ParsableCommand {
             port = DevNode.defaultPort
             options.address = ":\(port)"
         } else {
-            guard let free = (DevNode.defaultPort...65535).first(where: { TCPListener.isFree($0, host: host) }) else {
+            guard let free = (portsFrom...65535).first(where: { TCPListener.isFree($0, host: host) }) else {
                 throw ConfigError(
-                    source: "command line", key: "--address", problem: "no free port from \(DevNode.defaultPort) up",
+                    source: "command line", key: "--address", problem: "no free port from \(portsFrom) up",
                     fix: "pass --address HOST:PORT")
             }
             port = free
+            launch.chosenPort = free
             options.address = "127.0.0.1:\(port)"
         }
-        var scratch: String?
         if let folder {
             options.dataDir = options.dataDir ?? folder
         } else if options.dataDir == nil {
@@ -233,16 +272,15 @@ struct DevNode: ParsableCommand {
                     fix: "pass --data DIR")
             }
             options.dataDir = made
-            scratch = made
+            launch.scratch = made
         }
         options.endpoints = ["http://127.0.0.1:\(port)"]
         let given = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? "minioadmin" }
         let credentials = "\(given(NodeConfig.environmentAccessKey)) / \(given(NodeConfig.environmentSecretKey))"
-        var text =
+        launch.announcement =
             "devnode: one node, S3 on http://127.0.0.1:\(port), data in \(options.dataDir!)"
-            + (scratch == nil ? "" : " (deleted when it stops)") + ", credentials \(credentials)\n"
-        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-        return scratch
+            + (launch.scratch == nil ? "" : " (deleted when it stops)") + ", credentials \(credentials)\n"
+        return launch
     }
 
     private static func fail(_ message: String, code: Int32) -> Never {

@@ -171,6 +171,28 @@ def test_devnode_with_no_arguments_is_a_scratch_node_for_tests(tmp_path):
             blocker.__exit__()
 
 
+def test_scratch_nodes_started_at_once_each_get_a_port(tmp_path):
+    """Six scratch nodes started in the same instant: a node that loses the race for the port it found
+    free takes the next one, and its first line, written once it listens, names the port it holds."""
+    nodes = []
+    try:
+        for i in range(6):
+            env = dict(os.environ, TMPDIR=str(tmp_path))
+            nodes.append(subprocess.Popen([str(DEVNODE)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          text=True))
+        ports = []
+        for p in nodes:
+            line = p.stderr.readline()
+            assert line.startswith("devnode: one node, S3 on http://127.0.0.1:"), (line, p.poll())
+            ports.append(int(line.split("http://127.0.0.1:")[1].split(",")[0]))
+        assert len(set(ports)) == 6
+        assert all(_live(port) for port in ports)  # already listening when it said so
+    finally:
+        for p in nodes:
+            p.send_signal(signal.SIGTERM)
+        assert [p.wait(timeout=15) for p in nodes] == [0] * 6
+
+
 def test_devnode_server_folder_takes_minio_credentials_and_keeps_its_data(tmp_path):
     from test_s3 import s3_client
     folder = tmp_path / "data"

@@ -1,12 +1,14 @@
 """make dist: the tarball runs a cluster on a machine without the toolchain or the C libraries' packages
-(simulated with an empty environment and ldd), and make install honours DESTDIR and PREFIX."""
+(simulated with an empty environment and ldd), make install honours DESTDIR and PREFIX, make deb installs
+and removes with dpkg, and each ships the man pages generated from the argument parser."""
 
+import json
 import os
 import subprocess
 import tarfile
 from pathlib import Path
 
-from conftest import ROOT, free_base_port
+from conftest import DEVCLUSTER, DEVNODE, ROOT, free_base_port
 
 SYSTEM_LIBRARIES = ("libc.so", "libm.so", "libstdc++.so", "libgcc_s.so", "ld-linux", "linux-vdso")
 
@@ -30,6 +32,7 @@ def test_the_tarball_runs_a_cluster_with_an_empty_environment(tmp_path):
         assert not any("swift" in line.lower() or "not found" in line for line in libraries)
     assert (top / "share/devcluster/Templates/node-config.json").exists()
     assert (top / "share/bash-completion/completions/devcluster").read_text().strip()
+    assert (top / "share/man/man1/devcluster-exec.1").exists() and (top / "share/man/man1/devnode.1").exists()
     # No Swift, no PATH to speak of: exec starts a cluster, runs a command with devcluster on its PATH.
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
     r = subprocess.run([str(top / "bin/devcluster"), "exec", "--nodes", "2", "--base-port", str(free_base_port(6)),
@@ -45,6 +48,10 @@ def test_make_install_honours_destdir_and_prefix(tmp_path):
     root = tmp_path / "opt/dc"
     assert os.access(root / "bin/devcluster", os.X_OK) and os.access(root / "bin/devnode", os.X_OK)
     assert (root / "share/devcluster/Templates/node-config.json").exists()
+    assert (root / "share/bash-completion/completions/devcluster").read_text().strip()
+    page = subprocess.run(["man", "-l", str(root / "share/man/man1/devcluster-up.1")], capture_output=True,
+                          text=True, env=dict(os.environ, MANPAGER="cat", MANWIDTH="100"))
+    assert page.returncode == 0 and "--base-port" in page.stdout, page.stderr
     version = subprocess.run([str(root / "bin/devnode"), "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.strip()
 
@@ -73,6 +80,7 @@ def test_the_debian_package_installs_runs_and_removes_with_dpkg(tmp_path):
     installed = root / "usr/bin/devcluster"
     assert (root / "usr/share/devcluster/Templates/node-config.json").exists()
     assert (root / "usr/share/bash-completion/completions/devcluster").read_text().strip()
+    assert (root / "usr/share/man/man1/devcluster.1").exists()
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
     r = subprocess.run([str(installed), "exec", "--nodes", "1", "--base-port", str(free_base_port(3)),
                         "--", "sh", "-c", "devcluster status --json >/dev/null && echo ok $AWS_ENDPOINT_URL"],
@@ -81,3 +89,26 @@ def test_the_debian_package_installs_runs_and_removes_with_dpkg(tmp_path):
     r = subprocess.run(dpkg + ["--remove", "devcluster"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert not installed.exists() and not (root / "usr/share/devcluster").exists()
+
+
+def test_man_pages_cover_every_command_and_render(tmp_path):
+    """The man pages come from the programs' own argument parser: one per command and subcommand, each
+    rendered by man without a warning and naming every option --help names."""
+    subprocess.run(["python3", "scripts/manpages.py", str(tmp_path), str(DEVCLUSTER), str(DEVNODE)], cwd=ROOT,
+                   check=True, timeout=120)
+    commands = json.loads(subprocess.run([str(DEVCLUSTER), "--experimental-dump-help"], capture_output=True,
+                                         text=True, check=True).stdout)["command"]["subcommands"]
+    for command in [c for c in commands if c["commandName"] != "help"]:
+        page = tmp_path / f"devcluster-{command['commandName']}.1"
+        r = subprocess.run(["groff", "-man", "-ww", "-Tutf8", str(page)], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0 and r.stderr == "", (page, r.stderr)
+        rendered = subprocess.run(["col", "-b"], input=r.stdout, capture_output=True, text=True).stdout
+        assert command["abstract"].split(":")[0] in " ".join(rendered.split())
+        for argument in command["arguments"]:
+            for name in argument.get("names", []):
+                if argument["shouldDisplay"] and name["kind"] == "long" and name["name"] != "help":
+                    assert f"--{name['name']}" in rendered, (page.name, name)
+    top = subprocess.run(["groff", "-man", "-Tutf8", str(tmp_path / "devcluster.1")], capture_output=True,
+                         text=True).stdout
+    assert "Exit codes" in subprocess.run(["col", "-b"], input=top, capture_output=True, text=True).stdout
+    assert (tmp_path / "devnode.1").read_text().count(".TP") >= 5

@@ -103,3 +103,36 @@ def test_exec_passes_a_cancel_on_and_still_removes_the_cluster(tmp_path):
         assert not process_alive(n["pid"]), n
     assert list(tmp_path.iterdir()) == []
     pids_file.unlink()
+
+
+def test_quiet_prints_nothing_and_the_exit_code_tells(cluster):
+    """--quiet on any command: standard output stays empty, the exit code carries the outcome, errors
+    still reach standard error."""
+    p = cluster.run("up", 2, "--base-port", free_base_port(6), "--quiet")
+    assert p.stdout == "" and p.stderr == ""
+    assert cluster.status()[1] == 0  # healthy
+    for args in (["ls"], ["status"], ["faults"], ["kill", "node2"]):
+        p = cluster.run(*args, "--quiet", check=False)
+        assert (p.returncode, p.stdout) == (0, ""), (args, p.stderr)
+    p = cluster.run("status", "--quiet", check=False)
+    assert (p.returncode, p.stdout) == (2, "")  # one of two nodes: no quorum, unavailable
+    p = cluster.run("kill", "node7", "--quiet", check=False)
+    assert p.returncode == 64 and p.stdout == "" and "node7" in p.stderr
+
+
+def test_ls_and_faults_as_json(cluster):
+    base = free_base_port(6)
+    cluster.up(2, "--base-port", str(base))
+    [entry] = json.loads(cluster.run("ls", "--json").stdout)
+    assert entry["name"] == "dev" and entry["ports"] == [base, base + 1]
+    assert entry["running"] == ["node1", "node2"] and Path(entry["home"]) == cluster.dir
+    doc = json.loads(cluster.run("faults", "--json").stdout)
+    assert doc["wanted"] == [] and all(n["state"] == "running" and n["faults"] == [] for n in doc["nodes"].values())
+    cluster.run("slow", "node2", "300ms")
+    doc = json.loads(cluster.run("faults", "--json").stdout)
+    assert {(r["from"], r["to"], r["mode"], r["delayMs"]) for r in doc["wanted"]} == {
+        ("node1", "node2", "delay", 300), ("node2", "node1", "delay", 300)}
+    assert all(not n["behind"] and n["version"] == doc["version"] for n in doc["nodes"].values())
+    cluster.run("stop", "node2")
+    doc = json.loads(cluster.run("faults", "--json").stdout)
+    assert doc["nodes"]["node2"] == {"state": "not running"}

@@ -300,7 +300,7 @@ public final class StorageService {
                 }
                 let r: LockedCommitRequest
                 do throws(BinaryError) {
-                    guard malformed == nil, let shard else {
+                    guard malformed == nil, shard != nil else {
                         throw BinaryError(malformed ?? "no shard after the commit request")
                     }
                     r = try LockedCommitRequest(wire: Array(head.dropFirst(prefix)))

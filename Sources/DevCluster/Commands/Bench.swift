@@ -135,8 +135,7 @@ extension DevCluster {
                     let rate = elapsed.seconds > 0 ? Double(moved) / 1e6 / elapsed.seconds : 0
                     var line = "\r\(phase.rawValue.padding(to: 7))\(bar) \(done)/\(total)  \(Int(rate)) MB/s"
                     if errors > 0 { line += s.paint("  \(errors) errors", .red) }
-                    print(line, terminator: "")
-                    fflush(nil)
+                    say(line, terminator: "")
                 }
             }
             let results: [BenchRunner.PhaseResult]
@@ -144,7 +143,7 @@ extension DevCluster {
             case .failure(let e): throw fail(e.description)
             case .success(let r): results = r
             }
-            if s.enabled && !json { print("\r" + String(repeating: " ", count: 70) + "\r", terminator: "") }
+            if s.enabled && !json { say("\r" + String(repeating: " ", count: 70) + "\r", terminator: "") }
             if json {
                 say(benchJSON(results, options: options).text)
             } else {

@@ -162,12 +162,11 @@ extension DevCluster {
                     let rebuilding = snapshot.nodes.compactMap { n in n.status?.healing?.rebuild.map { _ in n.id } }
                     var line = "\r  scanned \(scanned) shards, healed \(healed), queued \(queued)"
                     if !rebuilding.isEmpty { line += ", rebuilding \(rebuilding.joined(separator: ","))" }
-                    print(line.padding(to: 72), terminator: "")
-                    fflush(nil)
+                    say(line.padding(to: 72), terminator: "")
                 }
                 return Launcher.healSettled(snapshot, passes: passes)
             }
-            if s.enabled { print("\r" + String(repeating: " ", count: 72) + "\r", terminator: "") }
+            if s.enabled { say("\r" + String(repeating: " ", count: 72) + "\r", terminator: "") }
             guard settled else {
                 throw fail("healing was not done within \(DurationText.format(limit)): see devcluster status")
             }

@@ -188,6 +188,11 @@ extension DevCluster {
         @Argument(help: ArgumentHelp("'clear' ends every fault.", valueName: "action"))
         var action: String?
 
+        @Flag(
+            name: .long,
+            help: "Machine-readable output: the wanted version and faults, and per node the version it applies.")
+        var json = false
+
         func run() throws {
             if let action {
                 guard action == "clear" else { throw ValidationError("'\(action)': the only action is 'clear'") }
@@ -199,6 +204,12 @@ extension DevCluster {
             }
             let now = WallTime.now()
             let active = wanted.active(at: now)
+            if json {
+                let answers = launcher.faultReports(record)
+                say(Faults.json(wanted.version, active, record, answers).text)
+                if answers.values.contains(where: { (try? $0.get())?.version != wanted.version }) { throw ExitCode(1) }
+                return
+            }
             say(
                 active.isEmpty
                     ? "no faults wanted (version \(wanted.version))"
@@ -222,6 +233,47 @@ extension DevCluster {
                 }
             }
             if behind > 0 { throw ExitCode(1) }
+        }
+
+        static func json(
+            _ version: UInt64, _ active: [FaultRule], _ record: ClusterRecord, _ answers: FaultAnswers
+        )
+            -> JSONValue
+        {
+            let nodes: [(String, JSONValue)] = record.nodes.map { node in
+                switch answers[node.id] {
+                case nil: (node.id, .object([("state", .string("not running"))]))
+                case .failure(let e)?:
+                    (node.id, .object([("state", .string("no answer")), ("error", .string(e.description))]))
+                case .success(let report)?:
+                    (
+                        node.id,
+                        .object([
+                            ("state", .string("running")), ("version", .int(Int64(report.version))),
+                            ("behind", .bool(report.version != version)),
+                            (
+                                "faults",
+                                .array(report.active.filter { $0.from == node.id || $0.to == node.id }.map(rule))
+                            ),
+                        ])
+                    )
+                }
+            }
+            return .object([
+                ("version", .int(Int64(version))), ("wanted", .array(active.map(rule))), ("nodes", .object(nodes)),
+            ])
+        }
+
+        static func rule(_ r: FaultRule) -> JSONValue {
+            var fields: [(String, JSONValue)] = [
+                ("from", .string(r.from)), ("to", .string(r.to)), ("mode", .string(r.mode.rawValue)),
+                ("text", .string(r.description)),
+            ]
+            if let d = r.delayMs { fields.append(("delayMs", .int(d))) }
+            if let j = r.jitterMs { fields.append(("jitterMs", .int(j))) }
+            if let p = r.probability { fields.append(("probability", .double(p))) }
+            if let e = r.expiresAt { fields.append(("expiresAt", .int(e))) }
+            return .object(fields)
         }
     }
 }
