@@ -7,7 +7,7 @@ DEVCLUSTER := $(BIN)/devcluster
 # Never two Swift builds at once on this 2-core class of machine: every build takes this lock.
 LOCK := flock /tmp/devcluster-swift-build.lock
 
-.PHONY: deps build up down test unit e2e bench install install-files dist lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos fuzz deb
+.PHONY: deps build up down test unit e2e bench install install-files dist lint clean demo-rebuild demo-bitrot demo-partition demo-slow chaos fuzz deb image demo-hosts
 
 deps:
 	@scripts/install-deps.sh
@@ -45,6 +45,10 @@ demo-partition: build
 demo-slow: build
 	python3 scripts/scenario.py scenarios/slow.scenario --home sandbox
 
+# Four hosts in network namespaces (root): a kill, a cut link, detection and healing, narrated.
+demo-hosts: build
+	DEVCLUSTER_DEMO=1 PATH="$(CURDIR)/.venv/bin:$$PATH" python3 -m pytest -q -s tests/e2e/test_hosts.py
+
 # The chaos checker for 10 minutes on a cluster of its own (make test runs it for 60 s).
 chaos: build
 	@scripts/chaos.sh
@@ -67,6 +71,10 @@ install-files:
 # A tarball that runs without a Swift toolchain or the C libraries' packages (dist/).
 dist: build
 	@scripts/dist.sh
+
+# A container image with no base image (dist/devcluster-image-VERSION.tar: docker load / podman load).
+image: build
+	@python3 scripts/image.py
 
 # A Debian package (dist/devcluster_VERSION_ARCH.deb) that depends on Debian's C library packages.
 deb: build

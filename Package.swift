@@ -52,7 +52,10 @@ let package = Package(
             exclude: ["README.md"]),
         .executableTarget(
             name: "DevNode",
-            dependencies: ["Node", "Core", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Node", "Admin", "HTTP", "Loop", "Cluster", "Core",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // MARK: The launcher

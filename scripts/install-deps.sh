@@ -10,9 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(libuv1-dev libisal-dev libhttp-parser-dev libssl-dev libxxhash-dev pkg-config python3 s3cmd rclone wrk
-  chromium chromium-driver)
+  chromium chromium-driver iproute2 groff-base bsdextrautils man-db)
 # A package whose import name differs from its own is written package:module.
-pip_packages=(pytest pytest-xdist:xdist setuptools wheel boto3 awscrt awscli minio selenium prometheus_client cryptography)
+pip_packages=(pytest pytest-xdist:xdist setuptools wheel boto3 awscrt awscli minio selenium prometheus_client cryptography pyyaml:yaml)
 venv=.venv
 
 apt_updated=false

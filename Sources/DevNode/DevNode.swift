@@ -1,7 +1,9 @@
+import Admin
 import ArgumentParser
 import Cluster
 import Core
 import FoundationEssentials
+import HTTP
 import Loop
 import Node
 
@@ -27,11 +29,14 @@ struct DevNode: ParsableCommand {
               devnode
 
             MinIO's own command lines work too ('server' is optional):
-              devnode server /srv/data                       # one node, on :9000 or the next free port
+              devnode server /srv/data                       # one node, on :9000 (all interfaces)
               devnode server http://node{1...4}:9000/data    # one node of four
 
             Credentials come from MINIO_ROOT_USER / MINIO_ROOT_PASSWORD (default minioadmin / minioadmin).
             Exit codes: 0 stopped cleanly, 1 failed, 2 bad configuration, 3 port in use.
+
+            A container's health check (the image has no curl): devnode --health-check [--address :9000]
+            exits 0 when the node there answers /minio/health/live, 1 otherwise.
             """,
         version: Version.string)
 
@@ -78,6 +83,11 @@ struct DevNode: ParsableCommand {
             valueName: "file"))
     var faults: String?
 
+    @Flag(
+        name: .customLong("health-check"),
+        help: "Ask the node at --address (default 127.0.0.1:9000) whether it is live, and exit 0 or 1; start nothing.")
+    var healthCheck = false
+
     @Argument(
         help: ArgumentHelp(
             "Every member's URL, in order (standalone): http://host:port/path, ranges like {1...4} allowed; or one data folder; or nothing.",
@@ -88,6 +98,7 @@ struct DevNode: ParsableCommand {
     static let defaultPort = 9000
 
     mutating func run() throws {
+        if healthCheck { throw ExitCode(DevNode.isLive(address ?? "127.0.0.1:\(DevNode.defaultPort)") ? 0 : 1) }
         Loop.Process.ignoreBrokenPipe()
         Loop.Process.limitAllocatorRetention()
         // Before libuv starts its pool: disk calls and erasure coding share it (unless the user chose).
@@ -153,6 +164,31 @@ struct DevNode: ParsableCommand {
             throw ExitCode(code)
         }
     }
+
+    /// Whether the node at `address` (`:9000` means this host) answers its liveness path with 200 within
+    /// `healthCheckTimeout`.
+    static func isLive(_ address: String) -> Bool {
+        guard let (host, port) = NodeConfig.splitHostPort(address),
+            let endpoint = HTTPEndpoint(
+                url: "http://\(host.isEmpty || host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"),
+            let loop = try? EventLoop()
+        else { return false }
+        var limits = HTTPClientLimits()
+        limits.connectTimeout = healthCheckTimeout
+        let client = HTTPClient(loop: loop, limits: limits)
+        var live = false
+        client.send(
+            HTTPClientRequest(method: "GET", target: AdminPaths.healthLive), to: endpoint, timeout: healthCheckTimeout
+        ) {
+            live = (try? $0.get().status) == 200
+            client.close()
+        }
+        loop.run()
+        loop.close()
+        return live
+    }
+
+    static let healthCheckTimeout: Duration = .seconds(2)
 
     /// Free ports a node started with no address tries in turn when another process takes the one it
     /// found free before it binds it.

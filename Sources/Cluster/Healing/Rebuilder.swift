@@ -43,6 +43,15 @@ public final class Rebuilder {
     private var nextAttempt: Instant?
     private var runStart: (time: Instant, bytes: Int64)?
     private var lastProgressEvent: Instant?
+    /// When this start formatted the folder (ms since the epoch): a bucket made after it was made while
+    /// this node was up, so it took that write, or the writer journaled it as missed for this node.
+    private let formattedAt: Int64
+    /// How far behind this one's another host's clock may run when it stamps a bucket it makes. Kept
+    /// small: a bucket misjudged as older only costs a needless rebuild, one misjudged as younger (a
+    /// disk lost within this long of the bucket's making) waits for the scanner to be healed.
+    static let clockSkewAllowance: Int64 = 500
+    /// How soon a decision is tried again while peers are still starting (nodes started together).
+    static let decideRetry: Duration = .milliseconds(200)
 
     /// `fresh`: the folder was formatted at this start (and the node was not told the cluster is new).
     /// `saved`: a rebuild a previous run left unfinished.
@@ -56,6 +65,7 @@ public final class Rebuilder {
         self.emit = emit
         state = saved
         phase = saved.map { $0.counted ? .rebuilding : .counting } ?? (fresh ? .deciding : .whole)
+        formattedAt = WallTime.now().millisecondsSinceEpoch
     }
 
     /// Not yet a source of good data.
@@ -92,9 +102,9 @@ public final class Rebuilder {
     }
 
     /// Waits a moment before trying again (peers not reachable yet, a page that failed).
-    private func later(_ why: String) {
+    private func later(_ why: String, after wait: Duration = .seconds(1)) {
         busy = false
-        nextAttempt = layer.loop.iterationTime + .seconds(1)
+        nextAttempt = layer.loop.iterationTime + wait
         log.debug("rebuild waits", [("phase", .string(phase.rawValue)), ("why", .string(why))])
     }
 
@@ -102,17 +112,25 @@ public final class Rebuilder {
 
     /// A bucket exists on at least N/2 + 1 nodes, so at least N/2 of the others hold it: peers that
     /// all say "no buckets", enough of them that one would have to be a holder, mean a new cluster.
+    /// Only buckets older than this node's folder count: nodes started together with empty folders
+    /// (a new deployment started by hand, without `--new-cluster`) may take a first bucket while they
+    /// decide, and that is no data this node lost.
     private func decide() {
         let peers = layer.stores.filter { $0.id != me && layer.isReachable($0.id) }
         let emptyNeeded = layer.set.nodes - layer.set.metadataQuorum + 1
-        guard !peers.isEmpty || layer.set.nodes == 1 else { return later("no peer reachable yet") }
+        guard !peers.isEmpty || layer.set.nodes == 1 else {
+            return later("no peer reachable yet", after: Rebuilder.decideRetry)
+        }
+        let before = formattedAt - Rebuilder.clockSkewAllowance
         var empty = 0
         var holding = 0
         var waiting = peers.count
         if waiting == 0 { return concluded(holding: 0, empty: 0, needed: emptyNeeded) }
         for peer in peers {
             peer.listBuckets { [self] result in
-                if case .success(let buckets) = result { if buckets.isEmpty { empty += 1 } else { holding += 1 } }
+                if case .success(let buckets) = result {
+                    if buckets.contains(where: { $0.created < before }) { holding += 1 } else { empty += 1 }
+                }
                 waiting -= 1
                 if waiting == 0 { concluded(holding: holding, empty: empty, needed: emptyNeeded) }
             }
@@ -133,7 +151,7 @@ public final class Rebuilder {
             busy = false
             log.info("the cluster is new: nothing to rebuild")
         } else {
-            later("\(empty) of the \(needed) peers needed to tell a new cluster answered")
+            later("\(empty) of the \(needed) peers needed to tell a new cluster answered", after: Rebuilder.decideRetry)
         }
     }
 

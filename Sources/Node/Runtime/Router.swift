@@ -86,8 +86,10 @@ extension Node {
 
     func healthSnapshot() -> Health.Snapshot {
         let members = config.members.count
+        let online = membership.onlineCount
+        let rebuilding = membership.healingPeers.count + (rebuilder.isHealing ? 1 : 0)
         return Health.Snapshot(
-            members: members, online: membership.onlineCount, quorum: set.writeQuorum,
+            members: members, online: online, whole: max(0, online - rebuilding), quorum: set.writeQuorum,
             shuttingDown: isShuttingDown)
     }
 
@@ -104,7 +106,7 @@ extension Node {
                 shuttingDown: isShuttingDown),
             cluster: .init(
                 members: health.members, online: health.online, quorum: health.quorum,
-                quorumAvailable: health.online >= health.quorum),
+                quorumAvailable: health.quorumAvailable),
             load: currentLoad(),
             timing: .init(
                 heartbeatIntervalMs: timing.interval.milliseconds, suspectAfterMs: timing.suspectAfter.milliseconds,
