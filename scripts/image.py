@@ -36,6 +36,8 @@ def libraries(programs):
     for program in programs:
         for line in subprocess.run(["ldd", str(program)], capture_output=True, text=True, check=True).stdout.splitlines():
             parts = line.split()
+            if "not found" in line:
+                sys.exit(f"image: {program} needs {parts[0]}, which this machine lacks: install it first")
             if "=>" in parts and parts[parts.index("=>") + 1].startswith("/"):
                 found[parts[0]] = Path(parts[parts.index("=>") + 1])
             elif parts and parts[0].startswith("/"):

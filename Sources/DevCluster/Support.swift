@@ -64,7 +64,8 @@ var ownExecutable: String { CommandLine.arguments[0].contains("/") ? CommandLine
 
 /// What this invocation prints, set from its command line before the command runs.
 enum Output {
-    /// `--quiet`: nothing on standard output; errors still go to standard error.
+    /// `--quiet`: nothing on standard output; errors still go to standard error. Written once, on the
+    /// main thread while the command line is validated, before `run`; only read after that.
     nonisolated(unsafe) static var quiet = false
 }
 

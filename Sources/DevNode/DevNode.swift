@@ -98,7 +98,12 @@ struct DevNode: ParsableCommand {
     static let defaultPort = 9000
 
     mutating func run() throws {
-        if healthCheck { throw ExitCode(DevNode.isLive(address ?? "127.0.0.1:\(DevNode.defaultPort)") ? 0 : 1) }
+        if healthCheck {
+            guard config == nil, endpoints.isEmpty, dataDir == nil else {
+                throw ValidationError("--health-check asks a running node: give it --address only")
+            }
+            throw ExitCode(DevNode.isLive(address ?? "127.0.0.1:\(DevNode.defaultPort)") ? 0 : 1)
+        }
         Loop.Process.ignoreBrokenPipe()
         Loop.Process.limitAllocatorRetention()
         // Before libuv starts its pool: disk calls and erasure coding share it (unless the user chose).
@@ -106,9 +111,9 @@ struct DevNode: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         // A node started with no arguments keeps its data here, and deletes it however it ends.
         var scratch: String?
-        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        defer { DevNode.removeScratch(scratch) }
         func fail(_ message: String, code: Int32) -> Never {
-            if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+            DevNode.removeScratch(scratch)
             Self.fail(message, code: code)
         }
         var portsFrom = DevNode.defaultPort
@@ -145,24 +150,34 @@ struct DevNode: ParsableCommand {
                 try node.start()
             } catch NodeStartError.portBusy where launch.chosenPort != nil && attempt < DevNode.portAttemptsMax {
                 // Another process took the port between the probe and the bind: the next free one.
-                loop.close()
-                if let made = scratch { try? FileManager.default.removeItem(atPath: made) }
+                DevNode.close(loop, logger)
+                DevNode.removeScratch(scratch)
                 scratch = nil
-                portsFrom = launch.chosenPort! + 1
+                portsFrom = (launch.chosenPort ?? portsFrom) + 1
                 continue
             } catch {
                 logger.error(error.description)
-                loop.close()
+                DevNode.close(loop, logger)
                 fail(error.description, code: error.exitCode)
             }
             if var line = launch.oneNode?.announcement { line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) } }
             let code = node.run()
-            let leaked = loop.close()
-            if !leaked.isEmpty {
-                logger.warn("handles still open at exit", [("handles", .array(leaked.map { .string($0) }))])
-            }
+            DevNode.close(loop, logger)
             throw ExitCode(code)
         }
+    }
+
+    /// Closes the loop, saying which handles were still open (none should be).
+    private static func close(_ loop: EventLoop, _ logger: Logger) {
+        let leaked = loop.close()
+        if !leaked.isEmpty {
+            logger.warn("handles still open at exit", [("handles", .array(leaked.map { .string($0) }))])
+        }
+    }
+
+    /// Deletes a scratch node's temporary data folder (nil: the node has a folder of its own).
+    private static func removeScratch(_ path: String?) {
+        if let path { try? FileManager.default.removeItem(atPath: path) }
     }
 
     /// Whether the node at `address` (`:9000` means this host) answers its liveness path with 200 within
@@ -188,6 +203,8 @@ struct DevNode: ParsableCommand {
         return live
     }
 
+    /// A live node answers in milliseconds; a container runtime's own health-check timeout (3 s in
+    /// the image `make image` builds) must be longer, so this one decides.
     static let healthCheckTimeout: Duration = .seconds(2)
 
     /// Free ports a node started with no address tries in turn when another process takes the one it
@@ -255,7 +272,7 @@ struct DevNode: ParsableCommand {
                 config: try NodeConfig.standalone(options, environment: environment, workingDirectory: cwd),
                 oneNode: oneNode)
         } catch {
-            if let scratch = oneNode?.scratch { try? FileManager.default.removeItem(atPath: scratch) }
+            DevNode.removeScratch(oneNode?.scratch)
             throw error
         }
     }

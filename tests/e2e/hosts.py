@@ -60,6 +60,7 @@ class Hosts:
         return f"v{self.names.index(name) + 1}" if name != "client" else "vc"
 
     def __enter__(self):
+        Hosts.remove_abandoned()
         try:
             self._make()
         except BaseException:
@@ -140,14 +141,37 @@ class Hosts:
         return self._client.submit(fn, *args).result()
 
     def close(self):
-        for p in list(self.processes.values()):
-            if p.poll() is None:
-                p.kill()
-            p.wait(timeout=15)
-        self.processes.clear()
-        if self._client is not None:
-            self._client.shutdown()
-            self._client = None
-        for ns in reversed(self.created):
-            ip("netns", "del", ns, check=False)
-        self.created.clear()
+        """Ends every process started here (by pid) and removes every namespace, whatever fails on the
+        way; a namespace that cannot be removed is named in the error."""
+        try:
+            for p in list(self.processes.values()):
+                if p.poll() is None:
+                    p.kill()
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    pass  # unkillable (uninterruptible sleep): its namespace still goes below
+            self.processes.clear()
+            if self._client is not None:
+                self._client.shutdown()
+                self._client = None
+        finally:
+            left = []
+            for ns in reversed(self.created):
+                try:
+                    if ip("netns", "del", ns, check=False).returncode != 0:
+                        left.append(ns)
+                except subprocess.TimeoutExpired:
+                    left.append(ns)
+            self.created.clear()
+            if left:
+                raise RuntimeError(f"network namespaces left behind: {', '.join(left)} (ip netns del NAME)")
+
+    @staticmethod
+    def remove_abandoned():
+        """Namespaces a run that was killed left (named dc<pid>-..., that pid gone)."""
+        for line in ip("netns", "list").stdout.splitlines():
+            name = line.split()[0] if line.strip() else ""
+            head = name.split("-", 1)[0]
+            if name.startswith("dc") and "-" in name and head[2:].isdigit() and not Path(f"/proc/{head[2:]}").exists():
+                ip("netns", "del", name, check=False)

@@ -123,7 +123,9 @@ def test_quiet_prints_nothing_and_the_exit_code_tells(cluster):
 def test_ls_and_faults_as_json(cluster):
     base = free_base_port(6)
     cluster.up(2, "--base-port", str(base))
-    [entry] = json.loads(cluster.run("ls", "--json").stdout)
+    listing = json.loads(cluster.run("ls", "--json").stdout)
+    assert listing["schemaVersion"] == 1
+    [entry] = listing["clusters"]
     assert entry["name"] == "dev" and entry["ports"] == [base, base + 1]
     assert entry["running"] == ["node1", "node2"] and Path(entry["home"]) == cluster.dir
     doc = json.loads(cluster.run("faults", "--json").stdout)

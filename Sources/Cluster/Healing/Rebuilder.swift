@@ -43,29 +43,29 @@ public final class Rebuilder {
     private var nextAttempt: Instant?
     private var runStart: (time: Instant, bytes: Int64)?
     private var lastProgressEvent: Instant?
-    /// When this start formatted the folder (ms since the epoch): a bucket made after it was made while
-    /// this node was up, so it took that write, or the writer journaled it as missed for this node.
-    private let formattedAt: Int64
+    /// When this start formatted the folder (nil: it held data, or the node was told the cluster is new).
+    private let formattedAt: WallTime?
     /// How far behind this one's another host's clock may run when it stamps a bucket it makes. Kept
-    /// small: a bucket misjudged as older only costs a needless rebuild, one misjudged as younger (a
-    /// disk lost within this long of the bucket's making) waits for the scanner to be healed.
-    static let clockSkewAllowance: Int64 = 500
+    /// small: a bucket misjudged as older than the folder costs a needless rebuild; one misjudged as
+    /// younger (a peer's clock ahead by more than this, and a disk lost within that long of the
+    /// bucket's making) is healed by the scanner instead of the rebuild.
+    static let clockSkewAllowance: Duration = .milliseconds(500)
     /// How soon a decision is tried again while peers are still starting (nodes started together).
     static let decideRetry: Duration = .milliseconds(200)
 
-    /// `fresh`: the folder was formatted at this start (and the node was not told the cluster is new).
-    /// `saved`: a rebuild a previous run left unfinished.
+    /// `formattedAt`: the folder was formatted at this start, then (and the node was not told the
+    /// cluster is new). `saved`: a rebuild a previous run left unfinished.
     public init(
-        layer: ObjectLayer, local: LocalStore, fresh: Bool, saved: HealingState?, log: Logger,
+        layer: ObjectLayer, local: LocalStore, formattedAt: WallTime?, saved: HealingState?, log: Logger,
         emit: @escaping (Event) -> Void
     ) {
         self.layer = layer
         self.local = local
         self.log = log
         self.emit = emit
+        self.formattedAt = formattedAt
         state = saved
-        phase = saved.map { $0.counted ? .rebuilding : .counting } ?? (fresh ? .deciding : .whole)
-        formattedAt = WallTime.now().millisecondsSinceEpoch
+        phase = saved.map { $0.counted ? .rebuilding : .counting } ?? (formattedAt == nil ? .whole : .deciding)
     }
 
     /// Not yet a source of good data.
@@ -112,28 +112,35 @@ public final class Rebuilder {
 
     /// A bucket exists on at least N/2 + 1 nodes, so at least N/2 of the others hold it: peers that
     /// all say "no buckets", enough of them that one would have to be a holder, mean a new cluster.
-    /// Only buckets older than this node's folder count: nodes started together with empty folders
-    /// (a new deployment started by hand, without `--new-cluster`) may take a first bucket while they
-    /// decide, and that is no data this node lost.
     private func decide() {
         let peers = layer.stores.filter { $0.id != me && layer.isReachable($0.id) }
         let emptyNeeded = layer.set.nodes - layer.set.metadataQuorum + 1
         guard !peers.isEmpty || layer.set.nodes == 1 else {
             return later("no peer reachable yet", after: Rebuilder.decideRetry)
         }
-        let before = formattedAt - Rebuilder.clockSkewAllowance
-        var empty = 0
-        var holding = 0
+        var answers: [[BucketInfo]] = []
         var waiting = peers.count
         if waiting == 0 { return concluded(holding: 0, empty: 0, needed: emptyNeeded) }
         for peer in peers {
             peer.listBuckets { [self] result in
-                if case .success(let buckets) = result {
-                    if buckets.contains(where: { $0.created < before }) { holding += 1 } else { empty += 1 }
-                }
+                if case .success(let buckets) = result { answers.append(buckets) }
                 waiting -= 1
-                if waiting == 0 { concluded(holding: holding, empty: empty, needed: emptyNeeded) }
+                if waiting == 0 { weigh(answers, needed: emptyNeeded) }
             }
+        }
+    }
+
+    /// The peers' buckets against this folder's own: a peer holds data this node lost when it holds a
+    /// bucket this node lacks that is older than this folder. Nodes started together with empty
+    /// folders (a deployment started by hand, without `--new-cluster`) take a first bucket made while
+    /// they decide: every one of them holds it, or it is younger than their folders.
+    private func weigh(_ answers: [[BucketInfo]], needed: Int) {
+        local.listBuckets { [self] result in
+            guard case .success(let mine) = result, let formattedAt else { return later("own buckets unreadable") }
+            let held = Set(mine.map(\.name))
+            let before = formattedAt.millisecondsSinceEpoch - Rebuilder.clockSkewAllowance.milliseconds
+            let holding = answers.count { $0.contains { !held.contains($0.name) && $0.created < before } }
+            concluded(holding: holding, empty: answers.count - holding, needed: needed)
         }
     }
 

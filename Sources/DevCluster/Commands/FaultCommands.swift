@@ -190,7 +190,9 @@ extension DevCluster {
 
         @Flag(
             name: .long,
-            help: "Machine-readable output: the wanted version and faults, and per node the version it applies.")
+            help:
+                "Machine-readable output (schemaVersion 1): the wanted version and faults, and per node the version it applies."
+        )
         var json = false
 
         func run() throws {
@@ -207,7 +209,10 @@ extension DevCluster {
             if json {
                 let answers = launcher.faultReports(record)
                 say(Faults.json(wanted.version, active, record, answers).text)
-                if answers.values.contains(where: { (try? $0.get())?.version != wanted.version }) { throw ExitCode(1) }
+                // As the text form: a node that answers with an older table is behind.
+                let behind = answers.values.contains { r in (try? r.get()).map { $0.version != wanted.version } ?? false
+                }
+                if behind { throw ExitCode(1) }
                 return
             }
             say(
@@ -260,7 +265,8 @@ extension DevCluster {
                 }
             }
             return .object([
-                ("version", .int(Int64(version))), ("wanted", .array(active.map(rule))), ("nodes", .object(nodes)),
+                ("schemaVersion", .int(1)), ("version", .int(Int64(version))), ("wanted", .array(active.map(rule))),
+                ("nodes", .object(nodes)),
             ])
         }
 

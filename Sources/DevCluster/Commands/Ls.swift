@@ -8,7 +8,9 @@ extension DevCluster {
 
         @OptionGroup var cluster: ClusterOptions
 
-        @Flag(name: .long, help: "Machine-readable output: one object per cluster (name, home, nodes, running, ports).")
+        @Flag(
+            name: .long,
+            help: "Machine-readable output (schemaVersion 1): each cluster's name, home, nodes, running ones, ports.")
         var json = false
 
         /// One cluster as found: its record, or nil when cluster.json cannot be read.
@@ -20,7 +22,10 @@ extension DevCluster {
 
         func run() throws {
             let found = ClusterHome.list(root: cluster.root).map(look)
-            if json { return say(JSONValue.array(found.map(Ls.json)).text) }
+            if json {
+                return say(
+                    JSONValue.object([("schemaVersion", .int(1)), ("clusters", .array(found.map(Ls.json)))]).text)
+            }
             guard !found.isEmpty else {
                 say("no clusters under \(cluster.root): start one with 'devcluster up 4'")
                 return

@@ -185,7 +185,8 @@ public final class Node {
         healer = Healer(
             layer: objects, local: local, log: logger, onlineSince: { membership.onlineSince($0) }, emit: emitHealing)
         rebuilder = Rebuilder(
-            layer: objects, local: local, fresh: formattedNow && !newCluster, saved: savedRebuild, log: logger,
+            layer: objects, local: local, formattedAt: formattedNow && !newCluster ? WallTime.now() : nil,
+            saved: savedRebuild, log: logger,
             emit: emitHealing)
         scanner = Scanner(
             layer: objects, local: local, healer: healer, limits: config.cluster.scanner, emit: emitHealing)
@@ -308,10 +309,13 @@ public final class Node {
         log.event(numbered)
     }
 
+    /// The online nodes rebuilding their data (this one included): write targets, not read sources.
+    var healingNodes: Set<NodeID> { membership.healingPeers.union(rebuilder.isHealing ? [me] : []) }
+
     private func tick() {
         let now = loop.now
         membership.tick(now: now)
-        objects.healingNodes = membership.healingPeers.union(rebuilder.isHealing ? [me] : [])
+        objects.healingNodes = healingNodes
         rebuilder.tick(now: loop.iterationTime)
         healer.tick(now: loop.iterationTime)
         scanner.tick(now: loop.iterationTime, paused: rebuilder.isHealing || isShuttingDown)

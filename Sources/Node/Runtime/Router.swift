@@ -87,9 +87,9 @@ extension Node {
     func healthSnapshot() -> Health.Snapshot {
         let members = config.members.count
         let online = membership.onlineCount
-        let rebuilding = membership.healingPeers.count + (rebuilder.isHealing ? 1 : 0)
         return Health.Snapshot(
-            members: members, online: online, whole: max(0, online - rebuilding), quorum: set.writeQuorum,
+            members: members, online: online, whole: max(0, online - healingNodes.count),
+            selfWhole: !rebuilder.isHealing, quorum: set.writeQuorum, readQuorum: set.readQuorum,
             shuttingDown: isShuttingDown)
     }
 
