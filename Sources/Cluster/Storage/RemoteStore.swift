@@ -305,6 +305,7 @@ public final class RemoteStore: ShardStore {
     ) {
         let body = LockedCommitRequest(bucket: bucket, key: key, version: version, owner: owner, ttl: ttl)
         guard let shard else { return call(StorageCalls.lockedCommit, body, done) }
+        guard !isClosed else { return done(.failure(RemoteStore.stopping)) }
         // With a shard: a request of its own (never batched), the shard written from its buffer.
         let path = StoragePaths.lockedCommitShard
         traffic.call(path.dropFirst(StoragePaths.prefix.count))
