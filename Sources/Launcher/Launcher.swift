@@ -38,6 +38,8 @@ public final class Launcher {
     /// How long `stop` waits for a graceful exit before SIGKILL (a node's own grace is 10 s).
     public static let stopTimeout: Duration = .seconds(12)
     public static let probeTimeout: Duration = .seconds(1)
+    /// Readiness is polled often at first (a node serves about 15 ms after it is spawned), then less.
+    static let firstPollInterval: Duration = .milliseconds(4)
     static let pollInterval: Duration = .milliseconds(50)
 
     public let home: ClusterHome
@@ -297,6 +299,7 @@ public final class Launcher {
     public func waitUntilReady(_ record: ClusterRecord, timeout: Duration) throws(LauncherError) {
         let deadline = Instant.now() + timeout
         var last = snapshot(record, probeTimeout: .milliseconds(500))
+        var interval = Launcher.firstPollInterval
         while true {
             for node in record.nodes where processState(record, node.id) == .stopped {
                 throw .startFailed(node: node.id, reason: "the process exited", logTail: logTail(node.id, lines: 15))
@@ -311,7 +314,8 @@ public final class Launcher {
                     "the cluster was not ready within \(DurationText.format(timeout)): " + unmet.joined(separator: "; ")
                 )
             }
-            usleep(UInt32(Launcher.pollInterval.milliseconds * 1000))
+            usleep(UInt32(interval.milliseconds * 1000))
+            interval = min(interval * 2, Launcher.pollInterval)
             last = snapshot(record, probeTimeout: .milliseconds(500))
         }
     }
