@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import FoundationEssentials
 import Launcher
+import Node
 
 #if canImport(Glibc)
 import Glibc
@@ -56,6 +57,32 @@ struct ClusterOptions: ParsableArguments {
             home: try clusterHome(), environment: environment,
             executable: ownExecutable,
             say: progressToStandardError ? { if !Output.quiet { sayToStandardError($0) } } : { say($0) })
+    }
+}
+
+/// A deployment devcluster did not start, named by its members' URLs instead of a cluster home (for
+/// the commands that only ask the nodes).
+struct DeploymentOptions: ParsableArguments {
+    @Option(
+        name: .long, parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "A deployment devcluster did not start (devnodes started by hand, on one host or several): every member's URL as each node was given them, ranges like {1...4} allowed; credentials from MINIO_ROOT_USER / MINIO_ROOT_PASSWORD (default minioadmin).",
+            valueName: "url"))
+    var endpoints: [String] = []
+
+    /// The launcher and record of the cluster to ask: the deployment, or the cluster home's.
+    func resolve(_ cluster: ClusterOptions) throws -> (Launcher, ClusterRecord) {
+        guard !endpoints.isEmpty else {
+            let launcher = try cluster.launcher()
+            return (launcher, try launching { () throws(LauncherError) in try launcher.home.load() })
+        }
+        let environment = cluster.environment
+        let given = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? "minioadmin" }
+        return try launching { () throws(LauncherError) in
+            try Launcher.remote(
+                endpoints: endpoints, accessKey: given(NodeConfig.environmentAccessKey),
+                secretKey: given(NodeConfig.environmentSecretKey), environment: environment, say: { say($0) })
+        }
     }
 }
 

@@ -2,8 +2,11 @@ import Cluster
 import Core
 import HTTP
 import Node
-import S3
 import Storage
+
+// The form-data parser and the bucket documents are the S3 layer's own, not its API: reached as the
+// unit tests reach them (this module is built in debug, by `make fuzz` and `make test`).
+@testable import S3
 
 /// The parsers that take bytes from outside, each as a function of any bytes that must neither crash
 /// nor break an invariant (`require`, which traps: a trap is what the fuzzer reports). libFuzzer
@@ -27,6 +30,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case metadata
     /// Internode authentication: signature headers, nonces, replay windows and body tags.
     case internode
+    /// POST Object's multipart/form-data reader: whole and in pieces agree, and fields stay bounded.
+    case formData = "form-data"
+    /// Bucket documents (CORS, lifecycle, policy, tagging, object lock): one a Put accepts is printed
+    /// by a Get as a document the same Put accepts as the same setting.
+    case bucketDocuments = "bucket-documents"
 
     public func run(_ data: [UInt8]) {
         switch self {
@@ -38,6 +46,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .config: FuzzTarget.config(data)
         case .metadata: FuzzTarget.metadata(data)
         case .internode: FuzzTarget.internode(data)
+        case .formData: FuzzTarget.formData(data)
+        case .bucketDocuments: FuzzTarget.bucketDocuments(data)
         }
     }
 
@@ -219,5 +229,86 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             let first = windows.admit(caller: "x", n, now: t)
             if first == nil { require(windows.admit(caller: "x", n, now: t) != nil, "\(line) admitted twice") }
         }
+    }
+
+    /// The first line is the boundary, the rest the body.
+    static func formData(_ data: [UInt8]) {
+        let cut = data.firstIndex(of: 10) ?? data.count
+        let boundary = String(decoding: data[..<cut], as: UTF8.self)
+        guard !boundary.isEmpty, boundary.utf8.count <= 70, !boundary.contains("\r") else { return }
+        let body = Array(data[min(cut + 1, data.count)...])
+        func read(_ sizes: [Int]) -> (events: [FormDataParser.Event], failure: FormDataParser.Failure?) {
+            var parser = FormDataParser(boundary: boundary)
+            var events: [FormDataParser.Event] = []
+            // The file's bytes as one event: where they are cut depends on the pieces.
+            let emit = { (e: FormDataParser.Event) in
+                if case .fileData(let more) = e, case .fileData(let had)? = events.last {
+                    events[events.count - 1] = .fileData(had + more)
+                } else {
+                    events.append(e)
+                }
+            }
+            var offset = 0
+            for n in sizes {
+                let failure = Array(body[offset..<(offset + n)]).withUnsafeBytes { bytes -> FormDataParser.Failure? in
+                    do throws(FormDataParser.Failure) {
+                        try parser.feed(bytes, emit: emit)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+                if let failure { return (events, failure) }
+                offset += n
+            }
+            do throws(FormDataParser.Failure) {
+                try parser.finish()
+            } catch {
+                return (events, error)
+            }
+            return (events, nil)
+        }
+        let whole = read(body.isEmpty ? [] : [body.count])
+        let pieces = read(pieces(body.count, body))
+        require(
+            whole.failure == pieces.failure,
+            "whole: \(String(describing: whole.failure)), cut: \(String(describing: pieces.failure))")
+        if whole.failure == nil { require(whole.events == pieces.events, "whole and cut read different forms") }
+        var fields = 0
+        var file = 0
+        for e in whole.events {
+            switch e {
+            case .field(let name, let value):
+                require(value.utf8.count <= FormDataParser.fieldBytesMax, "field \(name) past its limit")
+                fields += name.utf8.count + value.utf8.count
+            case .fileData(let bytes): file += bytes.count
+            case .fileStart: break
+            }
+        }
+        require(fields <= FormDataParser.fieldsBytesMax + FormDataParser.fieldBytesMax, "fields past their limit")
+        require(file <= body.count, "\(file) file bytes from a body of \(body.count)")
+    }
+
+    /// The first byte picks the document, the rest is the body a Put sends.
+    static func bucketDocuments(_ data: [UInt8]) {
+        guard let first = data.first else { return }
+        let body = Array(data.dropFirst())
+        let bucket = BucketInfo(name: "fuzz-bucket", created: 1_800_000_000_000)
+        switch first % 5 {
+        case 0: roundTrip(CORS.self, body, bucket)
+        case 1: roundTrip(LifecycleDocument.self, body, bucket)
+        case 2: roundTrip(Policy.self, body, bucket)
+        case 3: roundTrip(BucketTagging.self, body, bucket)
+        default: roundTrip(ObjectLockDocument.self, body, bucket)
+        }
+    }
+
+    static func roundTrip<D: ParsedBucketDocument>(_ kind: D.Type, _ body: [UInt8], _ bucket: BucketInfo) {
+        guard let value = try? D.parse(body, bucket: bucket) else { return }
+        let printed = D.document(value)
+        let again = Result { () throws(S3Error) in try D.parse(Array(printed.utf8), bucket: bucket) }
+        require(
+            (try? again.get()) == value,
+            "\(D.self): the document a Get prints is not read back as the setting:\n\(printed)\nreads as \(again)")
     }
 }

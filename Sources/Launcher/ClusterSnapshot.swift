@@ -4,6 +4,12 @@ import Cluster
 /// A process as the launcher sees it from its records and /proc.
 public enum ProcessState: String, Codable, Sendable, Equatable {
     case running, stopped, paused
+    /// A node of a deployment devcluster did not start (by hand, or on another host): only its answer
+    /// says whether it runs.
+    case remote
+
+    /// Worth asking: it runs here, or it may run elsewhere.
+    public var mayAnswer: Bool { self == .running || self == .remote }
 }
 
 /// Everything `status`, `wait-for` and `watch` know about the cluster at one moment: each node's
@@ -62,7 +68,7 @@ public struct ClusterSnapshot: Sendable {
         guard answering.count >= quorum, answering.contains(where: { $0.cluster.quorumAvailable }) else {
             return .unavailable
         }
-        let allRunning = nodes.allSatisfy { $0.process == .running && $0.status != nil }
+        let allRunning = nodes.allSatisfy { $0.process.mayAnswer && $0.status != nil }
         let allSeeAll = answering.allSatisfy { status in status.peers.allSatisfy { $0.state == .online } }
         return allRunning && allSeeAll ? .healthy : .degraded
     }

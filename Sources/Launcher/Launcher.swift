@@ -46,6 +46,8 @@ public final class Launcher {
     let environment: [String: String]
     let executable: String
     public var say: (String) -> Void
+    /// A deployment devcluster did not start (`remote`): its nodes are probed, never signalled.
+    public internal(set) var isRemote = false
 
     public init(home: ClusterHome, environment: [String: String], executable: String, say: @escaping (String) -> Void) {
         self.home = home
@@ -74,6 +76,7 @@ public final class Launcher {
     }
 
     public func processState(_ record: ClusterRecord, _ id: String) -> ProcessState {
+        if isRemote { return .remote }
         guard let process = record.node(id)?.process else { return .stopped }
         return ProcessControl.state(of: process, marker: marker(id))
     }
@@ -339,7 +342,7 @@ public final class Launcher {
     /// Every node's process state and, for running ones, its own status.
     public func snapshot(_ record: ClusterRecord, probeTimeout: Duration = Launcher.probeTimeout) -> ClusterSnapshot {
         let states = Dictionary(uniqueKeysWithValues: record.nodes.map { ($0.id, processState(record, $0.id)) })
-        let running = record.nodes.filter { states[$0.id] == .running }
+        let running = record.nodes.filter { states[$0.id]?.mayAnswer ?? false }
         let results = Probe.statuses(
             running.map { .init(id: $0.id, endpoint: $0.endpoint) }, key: key(record), timeout: probeTimeout)
         return ClusterSnapshot(

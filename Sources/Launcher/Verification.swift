@@ -145,7 +145,7 @@ extension Launcher {
         var unchecked: [String: String] = [:]
         var targets: [Probe.Target] = []
         for node in record.nodes {
-            if processState(record, node.id) == .running {
+            if processState(record, node.id).mayAnswer {
                 targets.append(.init(id: node.id, endpoint: node.endpoint))
             } else {
                 unchecked[node.id] = "not running (\(processState(record, node.id).rawValue))"

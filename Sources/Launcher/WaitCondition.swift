@@ -37,7 +37,7 @@ public struct WaitCondition: Equatable, Sendable {
         }
         if let state = FailureDetector.State(rawValue: parts[1]) {
             target = .view(state)
-        } else if let state = ProcessState(rawValue: parts[1]) {
+        } else if let state = ProcessState(rawValue: parts[1]), state != .remote {
             guard seenBy == nil else {
                 throw Invalid(description: "--seen-by applies to online/suspect/offline, not to '\(parts[1])'")
             }
@@ -59,7 +59,7 @@ public struct WaitCondition: Equatable, Sendable {
                 let actual = snapshot.nodes.first { $0.id == subject }?.process ?? .stopped
                 if actual != state { unmet.append("\(subject) is \(actual.rawValue)") }
             case .view(let state):
-                let watchers = (observers ?? snapshot.nodes.filter { $0.process == .running }.map(\.id)).filter {
+                let watchers = (observers ?? snapshot.nodes.filter { $0.process.mayAnswer }.map(\.id)).filter {
                     $0 != subject
                 }
                 for watcher in watchers {

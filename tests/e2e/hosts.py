@@ -93,19 +93,27 @@ class Hosts:
         self.say(f"hosts {', '.join(f'{n} ({self.address(n)})' for n in self.names)} and a client, "
                  f"on a bridge in namespace {self.bridge}")
 
-    def start(self, name, argv, binds=(), log=None, proc=None, env=None):
-        """Starts `argv` on host `name` (its host name, /etc/hosts and network; `binds`: (source,
-        target) paths mounted for it alone; `proc`: where to mount a /proc, for a chrooted program).
-        The process is argv itself (exec all the way down), so its pid is the one to signal."""
+    def _on(self, name, argv, binds=(), proc=None):
+        """`argv` as run on host `name`: its network, host name and /etc/hosts; `binds`: (source,
+        target) paths mounted for it alone; `proc`: where to mount a /proc, for a chrooted program.
+        Exec all the way down: the process is argv itself."""
         mounts = [f'mount --bind "{self.hosts_file}" /etc/hosts']
         mounts += [f'mount --bind "{source}" "{target}"' for source, target in binds]
         if proc:
             mounts.append(f'mount -t proc proc "{proc}"')
         script = " && ".join(mounts + [f"hostname {name}", 'exec "$@"'])
+        return ["ip", "netns", "exec", self.namespace(name), "unshare", "--uts", "--mount", "--propagation", "private",
+                "sh", "-c", script, "sh", *map(str, argv)]
+
+    def run(self, name, argv, timeout=60):
+        """Runs `argv` on host `name` to its end: its exit status and output."""
+        return subprocess.run(self._on(name, argv), capture_output=True, text=True, timeout=timeout)
+
+    def start(self, name, argv, binds=(), log=None, proc=None, env=None):
+        """Starts `argv` on host `name` (see `_on`); its pid is the one to signal."""
         out = open(log, "ab") if log else subprocess.DEVNULL
-        p = subprocess.Popen(["ip", "netns", "exec", self.namespace(name), "unshare", "--uts", "--mount",
-                              "--propagation", "private", "sh", "-c", script, "sh", *argv],
-                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+        p = subprocess.Popen(self._on(name, argv, binds, proc), stdout=out, stderr=subprocess.STDOUT,
+                             start_new_session=True, env=env)
         if log:
             out.close()
         self.processes[p.pid] = p

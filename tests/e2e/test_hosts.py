@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from conftest import DEVNODE, internode_headers, wait_until
+from conftest import DEVCLUSTER, DEVNODE, internode_headers, wait_until
 from hosts import Hosts
 
 NAMES = ["node1", "node2", "node3", "node4"]
@@ -135,6 +135,15 @@ def test_four_hosts_detect_serve_degraded_and_heal_across_a_real_network(tmp_pat
         for name in NAMES:
             log = (tmp_path / f"{name}.log").read_text()
             assert "the cluster is new" in log and "rebuilding it from them" not in log, name
+        # devcluster on the client host, for a deployment it did not start: the members' URLs.
+        members = ["--endpoints", "http://node{1...4}:9000"]
+        status = hosts.run("client", [DEVCLUSTER, "status", "--json", *members])
+        doc = json.loads(status.stdout)
+        assert status.returncode == 0 and doc["verdict"] == "healthy", status.stderr
+        assert [(n["id"], n["process"], n["seenAs"]) for n in doc["nodes"]] == [
+            (name, "remote", "online") for name in NAMES]
+        refused = hosts.run("client", [DEVCLUSTER, "wait-for", "node2=stopped", *members])
+        assert refused.returncode == 64 and "did not start" in refused.stderr  # no process to know of
         objects = {f"before/{i}": SIZES[i % len(SIZES)] for i in range(8)}
         for key, size in objects.items():
             put(clients["node1"], key, size)
@@ -146,8 +155,11 @@ def test_four_hosts_detect_serve_degraded_and_heal_across_a_real_network(tmp_pat
         # A crash: node2's process is killed; the others notice over the network.
         hosts.stop(processes["node2"], signal.SIGKILL)
         say("node2: killed (SIGKILL)")
-        wait("node2 offline in every other view", lambda: seen_as(nodes, "node2", "offline"), timeout=15)
-        say("node2 is offline in every other node's view")
+        waited = hosts.run("client", [DEVCLUSTER, "wait-for", "node2=offline", "--within", "15s", *members])
+        assert waited.returncode == 0, waited.stderr
+        assert seen_as(nodes, "node2", "offline")
+        assert json.loads(hosts.run("client", [DEVCLUSTER, "status", "--json", *members]).stdout)["verdict"] == "degraded"
+        say(f"node2 is offline in every other node's view (devcluster wait-for: {waited.stdout.strip()})")
         for key, size in objects.items():
             check(clients["node3"], key, size)  # degraded: one shard short
         during = {f"during-kill/{i}": SIZES[i % len(SIZES)] for i in range(4)}
@@ -178,6 +190,9 @@ def test_four_hosts_detect_serve_degraded_and_heal_across_a_real_network(tmp_pat
              interval=0.5)
         for key, size in objects.items():
             check(clients["node3"], key, size)
+        verified = hosts.run("client", [DEVCLUSTER, "verify", *members], timeout=120)
+        assert verified.returncode == 0 and verified.stdout.startswith("clean"), verified.stdout + verified.stderr
         say(f"node3 is back: all {len(objects)} objects fully redundant and readable through it")
+        say(f"devcluster verify --endpoints http://node{{1...4}}:9000: {verified.stdout.strip()}")
         for name in NAMES:
             assert hosts.stop(processes[name]) == 0, (tmp_path / f"{name}.log").read_text()[-2000:]

@@ -84,18 +84,19 @@ extension DevCluster {
             discussion: """
                 devcluster verify            # exit 0 clean, 1 problems (listed)
                 devcluster verify --json
+                devcluster verify --endpoints http://node{1...4}:9000/data   # devnodes started by hand
                 Every running node reads back all its shards and checks every block's CRC-64; an object is
                 fully redundant when every node holds a good shard of the same write, each a different one.
                 """)
 
         @OptionGroup var cluster: ClusterOptions
+        @OptionGroup var deployment: DeploymentOptions
 
         @Flag(name: .long, help: "Machine-readable output (schemaVersion 1).")
         var json = false
 
         func run() throws {
-            let launcher = try cluster.launcher()
-            let record = try launching { () throws(LauncherError) in try launcher.home.load() }
+            let (launcher, record) = try deployment.resolve(cluster)
             let report = launcher.verify(record)
             if json {
                 say(report.json.text)

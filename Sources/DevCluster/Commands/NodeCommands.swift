@@ -124,6 +124,7 @@ func startNodes(_ cluster: ClusterOptions, _ selector: String, timeout: Duration
                 case .running: say("\(id): already running")
                 case .paused: say("\(id): paused; 'devcluster resume \(id)' thaws it")
                 case .stopped: toStart.append(id)
+                case .remote: say("\(id): not started by devcluster: start it where it runs")
                 }
             }
             try launcher.spawn(toStart, in: &record)

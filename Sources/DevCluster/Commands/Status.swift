@@ -11,17 +11,18 @@ extension DevCluster {
             discussion: """
                 devcluster status
                 devcluster status --json | jq '.nodes[] | {id, seenAs}'
+                devcluster status --endpoints http://node{1...4}:9000    # devnodes started by hand
                 Exit codes: 0 healthy (all run, all see all online), 1 degraded, 2 unavailable (no quorum).
                 """)
 
         @OptionGroup var cluster: ClusterOptions
+        @OptionGroup var deployment: DeploymentOptions
 
         @Flag(name: .long, help: "Machine-readable output (schemaVersion 1).")
         var json = false
 
         func run() throws {
-            let launcher = try cluster.launcher()
-            let record = try launching { () throws(LauncherError) in try launcher.home.load() }
+            let (launcher, record) = try deployment.resolve(cluster)
             let snapshot = launcher.snapshot(record)
             let verdict = snapshot.verdict
             if json {
@@ -58,11 +59,19 @@ extension DevCluster {
             func say(_ line: String) { out.append(line) }
             let verdict = snapshot.verdict
             let verdictColor: Style.Color = verdict == .healthy ? .green : (verdict == .degraded ? .yellow : .red)
-            say("cluster '\(record.name)' (\(launcher.home.path)): " + s.paint(verdict.rawValue, verdictColor) + "\n")
+            say(
+                "cluster '\(record.name)' (\(launcher.location(record))): " + s.paint(verdict.rawValue, verdictColor)
+                    + "\n")
             let rows = snapshot.nodes.map { n -> [(text: String, color: Style.Color)] in
                 let seen = Status.seenAs(n.id, snapshot)
                 let seenColor: Style.Color = seen == "online" ? .green : (seen.hasPrefix("offline") ? .red : .yellow)
-                let processColor: Style.Color = n.process == .running ? .green : (n.process == .paused ? .yellow : .red)
+                let processColor: Style.Color =
+                    switch n.process {
+                    case .running: .green
+                    case .paused: .yellow
+                    case .stopped: .red
+                    case .remote: n.status == nil ? .red : .plain
+                    }
                 return [
                     (n.id, .plain), (n.process == .stopped ? "-" : n.pid.map(String.init) ?? "-", .plain),
                     (n.endpoint, .cyan),
@@ -91,8 +100,9 @@ extension DevCluster {
                     }
             }
             say(s.table([""] + ids, matrix))
-            for n in snapshot.nodes where n.process == .running && n.status == nil {
-                say(s.paint("\(n.id) runs but does not answer: \(n.probeError ?? "?")", .yellow))
+            for n in snapshot.nodes where n.process.mayAnswer && n.status == nil {
+                let runs = n.process == .running ? "runs but " : ""
+                say(s.paint("\(n.id) \(runs)does not answer: \(n.probeError ?? "?")", .yellow))
             }
             return out.joined(separator: "\n")
         }
@@ -104,7 +114,8 @@ extension DevCluster {
 
         func statusJSON(_ record: ClusterRecord, _ snapshot: ClusterSnapshot, _ launcher: Launcher) -> JSONValue {
             .object([
-                ("schemaVersion", .int(1)), ("name", .string(record.name)), ("home", .string(launcher.home.path)),
+                ("schemaVersion", .int(1)), ("name", .string(record.name)),
+                ("home", launcher.isRemote ? .null : .string(launcher.home.path)),
                 ("verdict", .string(snapshot.verdict.rawValue)), ("accessKey", .string(record.accessKey)),
                 ("secretKey", .string(record.secretKey)),
                 (

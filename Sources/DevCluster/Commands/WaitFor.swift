@@ -12,11 +12,13 @@ extension DevCluster {
                 devcluster wait-for node2=offline --seen-by all --within 5s
                 devcluster wait-for all=online
                 devcluster wait-for node3=stopped
+                devcluster wait-for all=online --endpoints http://node{1...4}:9000   # devnodes by hand
                 States: online, suspect, offline (seen by the other running nodes, or --seen-by), or
                 running, stopped, paused (the process).
                 """)
 
         @OptionGroup var cluster: ClusterOptions
+        @OptionGroup var deployment: DeploymentOptions
 
         @Argument(help: ArgumentHelp("NODES=STATE, e.g. node2=offline or all=online.", valueName: "condition"))
         var condition: String
@@ -30,13 +32,17 @@ extension DevCluster {
         var within: String = "30s"
 
         func run() throws {
-            let launcher = try cluster.launcher()
-            let record = try launching { () throws(LauncherError) in try launcher.home.load() }
+            let (launcher, record) = try deployment.resolve(cluster)
             let parsed: WaitCondition
             do {
                 parsed = try WaitCondition(parsing: condition, seenBy: seenBy, nodeCount: record.nodes.count)
             } catch {
                 throw fail(error.description, code: usageExitCode)
+            }
+            if launcher.isRemote, case .process = parsed.target {
+                throw fail(
+                    "--endpoints: devcluster knows no process of a deployment it did not start: wait for online, suspect or offline",
+                    code: usageExitCode)
             }
             let limit = try parseDuration(within, option: "--within")
             let start = Instant.now()

@@ -35,6 +35,36 @@ public struct StandaloneOptions: Sendable {
 }
 
 extension NodeConfig {
+    /// Every member of a deployment, in order, from the endpoint list each node is started with
+    /// (`http://node{1...4}:9000/data`: ranges expanded), with its data path.
+    public static func members(endpoints: [String]) throws(ConfigError) -> [(endpoint: HTTPEndpoint, path: String)] {
+        func fail(_ problem: String, _ fix: String) -> ConfigError {
+            ConfigError(source: "command line", key: "ENDPOINT", problem: problem, fix: fix)
+        }
+        var urls: [String] = []
+        for pattern in endpoints {
+            do {
+                urls += try Ellipsis.expand(pattern)
+            } catch {
+                throw fail(error.description, "write ranges like http://127.0.0.1:{8080...8083}/data")
+            }
+        }
+        guard !urls.isEmpty else {
+            throw fail(
+                "no endpoints", "list every node, e.g. devnode --address :9001 http://127.0.0.1:{9001...9004}/data")
+        }
+        var members: [(endpoint: HTTPEndpoint, path: String)] = []
+        for url in urls {
+            guard let endpoint = HTTPEndpoint(url: url) else {
+                throw fail("\"\(url)\" is not an http://host:port/path URL", "")
+            }
+            let afterScheme = url.dropFirst("http://".count)
+            let path = afterScheme.firstIndex(of: "/").map { String(afterScheme[$0...]) } ?? ""
+            members.append((endpoint, path))
+        }
+        return members
+    }
+
     /// Builds and validates the config of this node from a MinIO-style command line.
     public static func standalone(
         _ options: StandaloneOptions, environment: [String: String], workingDirectory: String,
@@ -43,28 +73,7 @@ extension NodeConfig {
         func fail(_ key: String, _ problem: String, _ fix: String) -> ConfigError {
             ConfigError(source: "command line", key: key, problem: problem, fix: fix)
         }
-        var urls: [String] = []
-        for pattern in options.endpoints {
-            do {
-                urls += try Ellipsis.expand(pattern)
-            } catch {
-                throw fail("ENDPOINT", error.description, "write ranges like http://127.0.0.1:{8080...8083}/data")
-            }
-        }
-        guard !urls.isEmpty else {
-            throw fail(
-                "ENDPOINT", "no endpoints",
-                "list every node, e.g. devnode --address :9001 http://127.0.0.1:{9001...9004}/data")
-        }
-        var members: [(endpoint: HTTPEndpoint, path: String)] = []
-        for url in urls {
-            guard let endpoint = HTTPEndpoint(url: url) else {
-                throw fail("ENDPOINT", "\"\(url)\" is not an http://host:port/path URL", "")
-            }
-            let afterScheme = url.dropFirst("http://".count)
-            let path = afterScheme.firstIndex(of: "/").map { String(afterScheme[$0...]) } ?? ""
-            members.append((endpoint, path))
-        }
+        let members = try NodeConfig.members(endpoints: options.endpoints)
 
         let index: Int
         if let id = options.nodeID {
