@@ -20,6 +20,13 @@ public struct XMLElement: Equatable, Sendable {
     }
 
     public static func parse(_ bytes: [UInt8]) throws(Failure) -> XMLElement {
+        // XML 1.0 carries no control character but tab, line feed and carriage return, neither as itself
+        // nor as a reference (S3 answers MalformedXML); taking one would store what no Get can print.
+        if let at = bytes.firstIndex(where: { !Parser.isXMLCharacter(UInt32($0)) }) {
+            throw Failure(
+                description:
+                    "a control character (0x\(String(bytes[at], radix: 16))) at byte \(at): XML cannot carry it")
+        }
         var p = Parser(bytes: bytes)
         p.skipProlog()
         let root = try p.element(depth: 0)
@@ -67,6 +74,12 @@ public struct XMLElement: Equatable, Sendable {
 
         /// XML names start with a letter, `_` or `:` (or any non-ASCII): never `!` or `?`, so an
         /// unterminated `<!--` or `<?` is an error, not an element named `!--` (found by fuzzing).
+        /// XML 1.0's Char production, below the surrogates and past them (a byte above 0x7F is part of
+        /// a UTF-8 sequence: allowed here).
+        static func isXMLCharacter(_ c: UInt32) -> Bool {
+            c >= 0x20 ? c != 0xFFFE && c != 0xFFFF : c == 0x9 || c == 0xA || c == 0xD
+        }
+
         static func isNameStart(_ b: UInt8) -> Bool {
             b >= 0x80 || b == UInt8(ascii: "_") || b == UInt8(ascii: ":")
                 || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b & 0xDF)
@@ -157,6 +170,9 @@ public struct XMLElement: Equatable, Sendable {
                         : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
                     guard let number, let scalar = Unicode.Scalar(number) else {
                         throw Failure(description: "unknown entity &\(entity);")
+                    }
+                    guard Parser.isXMLCharacter(number) else {
+                        throw Failure(description: "&\(entity); is a character XML cannot carry")
                     }
                     out.append(scalar)
                 }

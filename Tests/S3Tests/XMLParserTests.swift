@@ -12,6 +12,16 @@ struct XMLParserTests {
         #expect(doc.children.map(\.name) == ["b", "c"])
     }
 
+    @Test("control characters are refused, as themselves or as references; tab and line ends are text")
+    func controlCharacters() throws {
+        for bad in ["<a>x\u{01}y</a>", "<a>\u{0}</a>", "<a>&#1;</a>", "<a>&#x1F;</a>", "<a>&#xFFFE;</a>"] {
+            #expect(throws: XMLElement.Failure.self, "\(bad.debugDescription)") {
+                try XMLElement.parse(Array(bad.utf8))
+            }
+        }
+        #expect(try XMLElement.parse(Array("<a>x\ty\r\nz&#9;</a>".utf8)).text == "x\ty\r\nz\t")
+    }
+
     @Test("an entity followed by a combining mark reads as the character and the mark (found by fuzzing)")
     func entityThenCombiningMark() throws {
         let doc = try XMLElement.parse(Array("<a>&lt;\u{301}x&amp;\u{7EC}</a>".utf8))
