@@ -19,8 +19,11 @@ public final class ObjectLayer {
     let coders: BlockCoderCache
     let stragglers: StragglerWatch
     /// Nodes being rebuilt from an empty data folder (this one, or peers that say so in their
-    /// heartbeats): written to, healed, but never a source of good data.
-    public var healingNodes: Set<NodeID> = []
+    /// heartbeats): written to, healed, but never a source of good data. Asked at each use, so a node
+    /// that has just become whole is read from at once (a set refreshed on the node's tick lagged
+    /// behind its own health check by up to a tick).
+    public var healing: () -> Set<NodeID> = { [] }
+    var healingNodes: Set<NodeID> { healing() }
     var knownBuckets: [String: (seen: Instant, info: BucketInfo)] = [:]
     static let bucketCacheTime: Duration = .seconds(5)
     /// A shard that delivers nothing of a block for this long is read around (from parity) for the rest
@@ -95,9 +98,10 @@ public final class ObjectLayer {
         _ call: (ShardStore, @escaping (Result<T, StoreError>) -> Void) -> Void,
         _ done: @escaping ([NodeID: Result<T, StoreError>]) -> Void
     ) {
-        let reachable = stores.filter { isReachable($0.id) && (includingHealing || !healingNodes.contains($0.id)) }
+        let healingNow = healingNodes
+        let reachable = stores.filter { isReachable($0.id) && (includingHealing || !healingNow.contains($0.id)) }
         let round = fanOutRound(nodes: reachable.map(\.id)) {
-            [stores, healing = healingNodes] (answers: [NodeID: Result<T, StoreError>]) in
+            [stores, healing = healingNow] (answers: [NodeID: Result<T, StoreError>]) in
             var all = answers
             for store in stores where all[store.id] == nil {
                 all[store.id] = .failure(
@@ -290,6 +294,7 @@ public final class ObjectLayer {
         MetadataRead(layer: self, bucket: bucket, key: key, versionID: versionID) { [self] answers, unasked in
             switch Quorum.resolve(answers, set: set, versionID: versionID) {
             case .found(let version, let holders):
+                let healingNow = healingNodes
                 done(
                     .success(
                         ResolvedObject(
@@ -297,7 +302,7 @@ public final class ObjectLayer {
                             late: Set(
                                 answers.compactMap { node, answer in
                                     guard case .failure(.unreachable) = answer, isReachable(node),
-                                        !healingNodes.contains(node)
+                                        !healingNow.contains(node)
                                     else { return nil }
                                     return node
                                 }), unasked: unasked)))

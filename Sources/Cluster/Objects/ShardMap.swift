@@ -100,6 +100,7 @@ extension ObjectLayer {
     ) {
         if let error = ObjectLayer.invalidName(bucket: bucket, key: key) { return done(.failure(error)) }
         fanOut(includingHealing: true, { $0.readMetadata(bucket: bucket, key: key, $1) }) { [self] answers in
+            let healingNodes = healingNodes
             let trusted = answers.filter { !healingNodes.contains($0.key) }
             let version: ObjectVersion
             var holders: [NodeID: ObjectVersion]

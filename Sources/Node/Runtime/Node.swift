@@ -226,6 +226,7 @@ public final class Node {
             self.isShuttingDown ? "stopping" : self.rebuilder.isHealing ? Membership.healingHealth : "ok"
         }
 
+        objects.healing = { [unowned self] in healingNodes }
         objects.onMissedWrite = { [unowned self] missed in
             self.log.info(
                 "a write missed nodes",
@@ -315,7 +316,6 @@ public final class Node {
     private func tick() {
         let now = loop.now
         membership.tick(now: now)
-        objects.healingNodes = healingNodes
         rebuilder.tick(now: loop.iterationTime)
         healer.tick(now: loop.iterationTime)
         scanner.tick(now: loop.iterationTime, paused: rebuilder.isHealing || isShuttingDown)
