@@ -130,18 +130,16 @@ public final class Rebuilder {
         }
     }
 
-    /// The peers' buckets against this folder's own: a peer holds data this node lost when it holds a
-    /// bucket this node lacks that is older than this folder. Nodes started together with empty
-    /// folders (a deployment started by hand, without `--new-cluster`) take a first bucket made while
-    /// they decide: every one of them holds it, or it is younger than their folders.
+    /// A peer holds data this node lost when it holds a bucket older than this folder. Nodes started
+    /// together with empty folders (a deployment started by hand, without `--new-cluster`) take a
+    /// first bucket made while they decide: it is younger than their folders. Whether this node holds
+    /// a bucket itself says nothing: a wiped node gets its buckets back from the peers' replay of the
+    /// writes it missed, before it has decided, and must still rebuild everything else.
     private func weigh(_ answers: [[BucketInfo]], needed: Int) {
-        local.listBuckets { [self] result in
-            guard case .success(let mine) = result, let formattedAt else { return later("own buckets unreadable") }
-            let held = Set(mine.map(\.name))
-            let before = formattedAt.millisecondsSinceEpoch - Rebuilder.clockSkewAllowance.milliseconds
-            let holding = answers.count { $0.contains { !held.contains($0.name) && $0.created < before } }
-            concluded(holding: holding, empty: answers.count - holding, needed: needed)
-        }
+        guard let formattedAt else { return later("no folder of this start to weigh against") }
+        let before = formattedAt.millisecondsSinceEpoch - Rebuilder.clockSkewAllowance.milliseconds
+        let holding = answers.count { $0.contains { $0.created < before } }
+        concluded(holding: holding, empty: answers.count - holding, needed: needed)
     }
 
     private func concluded(holding: Int, empty: Int, needed: Int) {
