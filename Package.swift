@@ -21,6 +21,9 @@ let package = Package(
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .target(name: "CProcess", exclude: ["README.md"]),
         .target(name: "CFiles", exclude: ["README.md"]),
+        .target(
+            name: "CTLS", exclude: ["README.md"],
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
         // MARK: Vocabulary shared by every layer (time, JSON, logging, events, hashing)
         .target(name: "Core", dependencies: ["CCrypto", "CISAL"], exclude: ["README.md"]),
@@ -28,8 +31,11 @@ let package = Package(
         // MARK: Layer 2: the event loop
         .target(name: "Loop", dependencies: ["CUV", "Core"], exclude: ["README.md"]),
 
+        // MARK: Layer 2.5: TLS over the loop's streams
+        .target(name: "TLS", dependencies: ["CTLS", "Loop", "Core"], exclude: ["README.md"]),
+
         // MARK: Layer 3: HTTP/1.1 server and client
-        .target(name: "HTTP", dependencies: ["CHTTPParser", "Loop", "Core"], exclude: ["README.md"]),
+        .target(name: "HTTP", dependencies: ["CHTTPParser", "TLS", "Loop", "Core"], exclude: ["README.md"]),
 
         // MARK: Layer 4: erasure coding
         .target(name: "Erasure", dependencies: ["CISAL", "Core"], exclude: ["README.md"]),
@@ -82,7 +88,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "LoopTests", dependencies: ["Loop", "Core"]),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "Loop", "Core"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TLS", "Loop", "Core"]),
         .testTarget(name: "ErasureTests", dependencies: ["Erasure", "Core"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Core"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Storage", "HTTP", "Loop", "Core"]),

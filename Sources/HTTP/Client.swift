@@ -1,5 +1,6 @@
 import Core
 import Loop
+import TLS
 
 #if canImport(Glibc)
 import Glibc
@@ -43,13 +44,16 @@ public final class HTTPClient {
 
     final class PendingConnect {
         let deadline: Instant
-        var tcp: TCPConnection?
+        var stream: (any ByteStream)?
         var timedOut = false
         init(deadline: Instant) { self.deadline = deadline }
     }
 
     /// Limits are the program's own settings, so inconsistent ones are a bug: checked here, at start.
-    public init(loop: EventLoop, limits: HTTPClientLimits = .init()) {
+    /// What HTTPS endpoints are verified with; an HTTPS request fails when there is none.
+    public let tls: TLSContext?
+
+    public init(loop: EventLoop, limits: HTTPClientLimits = .init(), tls: TLSContext? = nil) {
         do {
             try limits.validate()
         } catch {
@@ -57,6 +61,7 @@ public final class HTTPClient {
         }
         self.loop = loop
         self.limits = limits
+        self.tls = tls
     }
 
     /// Sends `request` and collects the whole response (up to `responseBodyBytesMax`).
@@ -198,7 +203,7 @@ public final class HTTPClient {
                 self.dialFinished(
                     endpoint, attempt, .failure(.resolveFailed(host: endpoint.host, reason: error.message)))
             case .success(let address):
-                attempt.tcp = TCPConnection.connect(loop: self.loop, to: address) { [weak self] result in
+                attempt.stream = TCPConnection.connect(loop: self.loop, to: address) { [weak self] result in
                     guard let self else {
                         if case .success(let tcp) = result { tcp.close() }
                         return
@@ -209,7 +214,7 @@ public final class HTTPClient {
                             tcp.close()
                             return
                         }
-                        self.dialFinished(endpoint, attempt, .success(tcp))
+                        self.secure(tcp, endpoint, attempt)
                     case .failure(let error):
                         guard !attempt.timedOut else { return }
                         self.dialFinished(endpoint, attempt, .failure(.connectFailed(error)))
@@ -219,14 +224,40 @@ public final class HTTPClient {
         }
     }
 
+    /// Hands a dialled connection on, after a TLS handshake for an HTTPS endpoint.
+    private func secure(_ tcp: TCPConnection, _ endpoint: HTTPEndpoint, _ attempt: PendingConnect) {
+        guard endpoint.isSecure else {
+            dialFinished(endpoint, attempt, .success(tcp))
+            return
+        }
+        guard let tls else {
+            tcp.close()
+            dialFinished(
+                endpoint, attempt,
+                .failure(.tlsFailed("\(endpoint.url) is HTTPS and this client has no TLS configuration")))
+            return
+        }
+        attempt.stream = TLSStream.connect(tcp, loop: loop, context: tls, host: endpoint.host) {
+            [weak self] result in
+            guard let self, !self.isClosed, !attempt.timedOut else {
+                if case .success(let stream) = result { stream.close() }
+                return
+            }
+            switch result {
+            case .success(let stream): self.dialFinished(endpoint, attempt, .success(stream))
+            case .failure(let error): self.dialFinished(endpoint, attempt, .failure(.tlsFailed(error.reason)))
+            }
+        }
+    }
+
     private func dialFinished(
-        _ endpoint: HTTPEndpoint, _ attempt: PendingConnect, _ result: Result<TCPConnection, HTTPClientError>
+        _ endpoint: HTTPEndpoint, _ attempt: PendingConnect, _ result: Result<any ByteStream, HTTPClientError>
     ) {
         guard let pool = pools[endpoint] else { return }
         pool.connecting.removeAll { $0 === attempt }
         switch result {
-        case .success(let tcp):
-            let connection = ClientConnection(client: self, endpoint: endpoint, tcp: tcp, now: loop.iterationTime)
+        case .success(let stream):
+            let connection = ClientConnection(client: self, endpoint: endpoint, stream: stream, now: loop.iterationTime)
             pool.idle.append(connection)
             schedule(endpoint)
         case .failure(let error):
@@ -297,7 +328,7 @@ public final class HTTPClient {
         for (endpoint, pool) in pools {
             for attempt in pool.connecting where now >= attempt.deadline {
                 attempt.timedOut = true
-                attempt.tcp?.close()
+                attempt.stream?.close()
                 dialFinished(endpoint, attempt, .failure(.connectTimedOut(limits.connectTimeout)))
             }
             for task in pool.pending where task.isOverdue(now: now) {
@@ -327,7 +358,7 @@ public final class HTTPClient {
             for task in waiting { task.finish(.cancelled) }
             for attempt in pool.connecting {
                 attempt.timedOut = true
-                attempt.tcp?.close()
+                attempt.stream?.close()
             }
             pool.connecting = []
             for connection in pool.idle { connection.close() }

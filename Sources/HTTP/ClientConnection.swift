@@ -8,7 +8,7 @@ final class ClientConnection: MessageParserDelegate {
 
     unowned let client: HTTPClient
     let endpoint: HTTPEndpoint
-    let tcp: TCPConnection
+    let stream: any ByteStream
     let parser: MessageParser
     private(set) var task: HTTPClientTask?
     private(set) var requestsServed = 0
@@ -25,17 +25,17 @@ final class ClientConnection: MessageParserDelegate {
     /// The server closed while the consumer held the response.
     private var sawEndOfFile = false
 
-    init(client: HTTPClient, endpoint: HTTPEndpoint, tcp: TCPConnection, now: Instant) {
+    init(client: HTTPClient, endpoint: HTTPEndpoint, stream: any ByteStream, now: Instant) {
         self.client = client
         self.endpoint = endpoint
-        self.tcp = tcp
+        self.stream = stream
         self.idleSince = now
         parser = MessageParser(
             kind: .response, headerBytesMax: client.limits.responseHeaderBytesMax,
             headerCountMax: client.limits.responseHeaderCountMax)
         parser.delegate = self
         // Read even while idle, so a server closing an idle connection is noticed before reuse.
-        tcp.startReading { [unowned self] event in self.onRead(event) }
+        stream.startReading { [unowned self] event in self.onRead(event) }
     }
 
     var isReused: Bool { requestsServed > 0 }
@@ -67,7 +67,7 @@ final class ClientConnection: MessageParserDelegate {
         }
         text += "\r\n"
         buffers.insert(ByteBuffer(Array(text.utf8)), at: 0)
-        tcp.write(buffers) { [weak self] error in
+        stream.write(buffers) { [weak self] error in
             if error != nil { self?.fail(.connectionClosed) }
         }
         flushBody()
@@ -89,7 +89,7 @@ final class ClientConnection: MessageParserDelegate {
                 ]
             }
             bodyWritesInFlight += 1
-            tcp.write(buffers) { [weak self] error in
+            stream.write(buffers) { [weak self] error in
                 guard let self else {
                     completion?(.cancelled)
                     return
@@ -102,11 +102,11 @@ final class ClientConnection: MessageParserDelegate {
         }
         if task.bodyEnded {
             bodyTerminated = true
-            if isChunkedBody { tcp.write([ClientConnection.lastChunk]) }
+            if isChunkedBody { stream.write([ClientConnection.lastChunk], completion: nil) }
         }
     }
 
-    private func onRead(_ event: TCPConnection.ReadEvent) {
+    private func onRead(_ event: StreamReadEvent) {
         switch event {
         case .data(let bytes):
             guard let task else {
@@ -142,7 +142,7 @@ final class ClientConnection: MessageParserDelegate {
         while !remaining.isEmpty, !isClosed, let task {
             if task.isResponsePaused || !stash.isEmpty {
                 stash.append(contentsOf: remaining)
-                tcp.stopReading()
+                stream.stopReading()
                 return
             }
             switch parser.feed(remaining) {
@@ -161,7 +161,7 @@ final class ClientConnection: MessageParserDelegate {
             close()  // bytes after the response: do not trust this connection again
         }
         // Paused inside the last chunk: nothing is left over, but nothing more may be read either.
-        if task?.isResponsePaused == true && !isClosed { tcp.stopReading() }
+        if task?.isResponsePaused == true && !isClosed { stream.stopReading() }
     }
 
     func resumeResponse() {
@@ -174,7 +174,7 @@ final class ClientConnection: MessageParserDelegate {
         if sawEndOfFile {
             endOfInput()
         } else {
-            tcp.resumeReading()
+            stream.resumeReading()
         }
     }
 
@@ -232,7 +232,7 @@ final class ClientConnection: MessageParserDelegate {
         isClosed = true
         parser.delegate = nil
         stash = []
-        tcp.close()
+        stream.close()
         client.connectionClosed(self)
     }
 }

@@ -1,20 +1,25 @@
 import Core
 import Loop
 
-/// Where a client request goes: `host:port` over plain HTTP.
+/// Where a client request goes: `host:port`, over plain HTTP or over TLS.
 public struct HTTPEndpoint: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
+    /// HTTPS: the connection is TLS, and the server's certificate must name `host`.
+    public var isSecure: Bool
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, isSecure: Bool = false) {
         self.host = host
         self.port = port
+        self.isSecure = isSecure
     }
 
-    /// Parses `http://host:port` (a path, if any, is ignored; IPv6 hosts in brackets).
+    /// Parses `http://host:port` or `https://host:port` (a path, if any, is ignored; IPv6 hosts in
+    /// brackets).
     public init?(url: String) {
-        guard url.hasPrefix("http://") else { return nil }
-        var rest = url.dropFirst("http://".count)
+        let isSecure = url.hasPrefix("https://")
+        guard isSecure || url.hasPrefix("http://") else { return nil }
+        var rest = url.dropFirst(isSecure ? "https://".count : "http://".count)
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
         let host: Substring
         let portText: Substring?
@@ -29,15 +34,15 @@ public struct HTTPEndpoint: Hashable, Sendable, CustomStringConvertible {
             portText = parts.count > 1 ? parts[1] : nil
         }
         guard !host.isEmpty else { return nil }
-        let port = portText.map { Int($0) } ?? 80
+        let port = portText.map { Int($0) } ?? (isSecure ? 443 : 80)
         guard let port, (1...65535).contains(port) else { return nil }
-        self.init(host: String(host), port: port)
+        self.init(host: String(host), port: port, isSecure: isSecure)
     }
 
     /// `host:port` as it goes in a Host header.
     public var hostHeader: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    public var url: String { "http://\(hostHeader)" }
-    public var description: String { hostHeader }
+    public var url: String { (isSecure ? "https://" : "http://") + hostHeader }
+    public var description: String { isSecure ? url : hostHeader }
 }
 
 public struct HTTPClientRequest: Sendable {
@@ -93,6 +98,9 @@ public enum HTTPClientError: Error, Equatable, CustomStringConvertible, Sendable
     /// The dial failed at once (refused, unreachable): the peer is not listening.
     case connectFailed(UVError)
     case connectTimedOut(Duration)
+    /// The TLS handshake failed (an untrusted or misnamed certificate, a peer not speaking TLS), or the
+    /// endpoint is HTTPS and the client has no TLS configuration.
+    case tlsFailed(String)
     /// The request's deadline passed before its response was complete.
     case timedOut(Duration)
     /// The server closed or reset the connection before the response was complete.
@@ -110,6 +118,7 @@ public enum HTTPClientError: Error, Equatable, CustomStringConvertible, Sendable
         case .resolveFailed(let host, let reason): "cannot resolve \(host): \(reason)"
         case .connectFailed(let error): "cannot connect: \(error.message)"
         case .connectTimedOut(let d): "no connection within \(DurationText.format(d))"
+        case .tlsFailed(let reason): reason
         case .timedOut(let d): "no progress for \(DurationText.format(d))"
         case .connectionClosed: "the server closed the connection before the response was complete"
         case .malformedResponse(let reason): "malformed response: \(reason)"

@@ -1,5 +1,6 @@
 import Core
 import Loop
+import TLS
 
 /// An HTTP/1.1 server on the loop: keep-alive, pipelining (one request at a time), Content-Length and
 /// chunked bodies both ways, back-pressure, limits and timeouts from `HTTPServerLimits`. Loop-bound.
@@ -34,11 +35,16 @@ public final class HTTPServer {
     private var shutdownTimer: Timer?
     private var cachedDate: (second: Int64, text: String) = (0, "")
 
-    public init(loop: EventLoop, limits: HTTPServerLimits = .init(), handler: @escaping Handler) throws(HTTPLimitsError)
-    {
+    /// Set: every connection is TLS with this server context.
+    public let tls: TLSContext?
+
+    public init(
+        loop: EventLoop, limits: HTTPServerLimits = .init(), tls: TLSContext? = nil, handler: @escaping Handler
+    ) throws(HTTPLimitsError) {
         try limits.validate()
         self.loop = loop
         self.limits = limits
+        self.tls = tls
         self.handler = handler
     }
 
@@ -66,7 +72,19 @@ public final class HTTPServer {
             tcp.close()
             return
         }
-        let connection = ServerConnection(server: self, tcp: tcp, now: loop.iterationTime)
+        let stream: any ByteStream
+        if let tls {
+            do {
+                stream = try TLSStream.accept(tcp, loop: loop, context: tls)
+            } catch {
+                stats.connectionsRefused += 1
+                tcp.close()
+                return
+            }
+        } else {
+            stream = tcp
+        }
+        let connection = ServerConnection(server: self, stream: stream, now: loop.iterationTime)
         connections[ObjectIdentifier(connection)] = connection
         if over {
             // Answered like any error: a 503 and a lingering close, so the client reads it.

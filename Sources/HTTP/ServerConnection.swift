@@ -13,7 +13,7 @@ final class ServerConnection: MessageParserDelegate {
     static let continueLine = ByteBuffer(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
 
     unowned let server: HTTPServer
-    let tcp: TCPConnection
+    let stream: any ByteStream
     let parser: MessageParser
     let remoteAddress: SocketAddress?
     private(set) var timeouts: ConnectionTimeouts
@@ -35,10 +35,10 @@ final class ServerConnection: MessageParserDelegate {
     private var lingering = false
     private(set) var isClosed = false
 
-    init(server: HTTPServer, tcp: TCPConnection, now: Instant) {
+    init(server: HTTPServer, stream: any ByteStream, now: Instant) {
         self.server = server
-        self.tcp = tcp
-        self.remoteAddress = tcp.peerAddress
+        self.stream = stream
+        self.remoteAddress = stream.peerAddress
         self.timeouts = ConnectionTimeouts(now: now)
         self.parser = MessageParser(
             kind: .request, headerBytesMax: server.limits.headerBytesMax, headerCountMax: server.limits.headerCountMax)
@@ -46,7 +46,7 @@ final class ServerConnection: MessageParserDelegate {
     }
 
     func start() {
-        tcp.startReading { [unowned self] event in self.onRead(event) }
+        stream.startReading { [unowned self] event in self.onRead(event) }
     }
 
     /// True when no request is in progress and no byte of the next one has arrived.
@@ -54,7 +54,7 @@ final class ServerConnection: MessageParserDelegate {
 
     // MARK: Reading
 
-    private func onRead(_ event: TCPConnection.ReadEvent) {
+    private func onRead(_ event: StreamReadEvent) {
         switch event {
         case .data(let bytes):
             timeouts.bytesRead(now: server.loop.iterationTime)
@@ -65,7 +65,7 @@ final class ServerConnection: MessageParserDelegate {
                 // body the handler paused): one read at most is held, and a plain request/response
                 // exchange never pays for stopping and restarting reads.
                 stash.append(contentsOf: bytes)
-                tcp.stopReading()
+                stream.stopReading()
             } else {
                 isPumping = true
                 feed(bytes)
@@ -121,7 +121,7 @@ final class ServerConnection: MessageParserDelegate {
             }
         } while pumpAgain
         guard !isClosed, !lingering else { return }
-        if !parser.isPaused && stash.isEmpty { tcp.resumeReading() }
+        if !parser.isPaused && stash.isEmpty { stream.resumeReading() }
     }
 
     private var parserMayRun: Bool {
@@ -225,7 +225,7 @@ final class ServerConnection: MessageParserDelegate {
     func bodyConsumerPaused() {
         parser.pause()
         timeouts.enter(.readingBody(paused: true), now: server.loop.iterationTime)
-        if !isPumping { tcp.stopReading() }
+        if !isPumping { stream.stopReading() }
     }
 
     func bodyConsumerResumed() {
@@ -290,7 +290,7 @@ final class ServerConnection: MessageParserDelegate {
         }
         writesInFlight += 1
         timeouts.writeStarted(now: server.loop.iterationTime)
-        tcp.write(buffers) { [weak self] error in
+        stream.write(buffers) { [weak self] error in
             guard let self else {
                 // The connection is gone (closed, then released): the caller still hears about it.
                 completion(error ?? .cancelled("write"))
@@ -405,14 +405,14 @@ final class ServerConnection: MessageParserDelegate {
         lingering = true
         timeouts.enter(.lingering, now: server.loop.iterationTime)
         stash = []
-        tcp.shutdown { _ in }
-        tcp.resumeReading()
+        stream.shutdown { _ in }
+        stream.resumeReading()
     }
 
     func tick(now: Instant) {
         guard !isClosed else { return }
         // A large write completes only when all of it is out; a client reading slowly still takes bytes.
-        let queued = tcp.writeQueueBytes
+        let queued = stream.writeQueueBytes
         if queued < lastWriteQueueBytes { timeouts.writeProgressed(now: now, stillPending: writesInFlight > 0) }
         lastWriteQueueBytes = queued
         guard let action = timeouts.check(now: now, limits: server.limits) else { return }
@@ -451,7 +451,7 @@ final class ServerConnection: MessageParserDelegate {
         request = nil
         response = nil
         parser.delegate = nil
-        tcp.close()
+        stream.close()
         server.connectionClosed(self)
     }
 }

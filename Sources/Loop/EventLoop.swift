@@ -20,6 +20,12 @@ public final class EventLoop {
     /// at a time, and readers consume (or copy) the bytes inside read_cb.
     let readBuffer: UnsafeMutableRawPointer
     public static let readBufferBytes = 64 * 1024
+
+    /// The buffer every read on this loop lands in, for a stream layered on another (TLS) to decode into
+    /// once it has taken the bytes it was handed: valid only until the current callback returns.
+    public var readScratch: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: readBuffer, count: EventLoop.readBufferBytes)
+    }
     private var isClosed = false
 
     public init() throws(UVError) {

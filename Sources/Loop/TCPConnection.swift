@@ -9,12 +9,8 @@ import Glibc
 ///
 /// Reads are delivered as borrowed bytes valid only during the callback (they live in the loop's shared
 /// read buffer); a reader that wants to keep them copies. Writes own their buffers until completion.
-public final class TCPConnection: LoopHandle {
-    public enum ReadEvent {
-        case data(UnsafeRawBufferPointer)
-        case endOfFile
-        case error(UVError)
-    }
+public final class TCPConnection: LoopHandle, ByteStream {
+    public typealias ReadEvent = StreamReadEvent
 
     private var onRead: ((ReadEvent) -> Void)?
     public private(set) var isReading = false
@@ -171,6 +167,8 @@ public final class TCPConnection: LoopHandle {
             completion?(UVError(code: rc, operation: "shutdown"))
         }
     }
+
+    public func close() { close(then: nil) }
 
     override func willClose() {
         isReading = false

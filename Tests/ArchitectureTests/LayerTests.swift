@@ -6,9 +6,10 @@ import Glibc
 
 /// The layers of DESIGN.md section 3, bottom first. A target may import only targets below it.
 let layers: [[String]] = [
-    ["CUV", "CHTTPParser", "CCrypto", "CProcess", "CFiles", "CISAL", "CFuzzDriver"],
+    ["CUV", "CHTTPParser", "CCrypto", "CProcess", "CFiles", "CISAL", "CFuzzDriver", "CTLS"],
     ["Core"],
     ["Loop"],
+    ["TLS"],
     ["HTTP"],
     ["Erasure"],
     ["Storage"],

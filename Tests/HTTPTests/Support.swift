@@ -1,5 +1,6 @@
 import Core
 import Loop
+import TLS
 import Testing
 
 @testable import HTTP
@@ -8,7 +9,7 @@ import Testing
 /// `finish` when done; the loop then closes everything and checks nothing leaked. A watchdog bounds it.
 func withServer(
     limits: HTTPServerLimits = HTTPServerLimits(), clientLimits: HTTPClientLimits = HTTPClientLimits(),
-    seconds: Int = 20,
+    seconds: Int = 20, tls: (server: TLSContext, client: TLSContext?)? = nil,
     handler: @escaping HTTPServer.Handler,
     _ body: (
         _ loop: EventLoop, _ server: HTTPServer, _ client: HTTPClient, _ endpoint: HTTPEndpoint,
@@ -16,10 +17,10 @@ func withServer(
     ) throws -> Void
 ) throws {
     let loop = try EventLoop()
-    let server = try HTTPServer(loop: loop, limits: limits, handler: handler)
+    let server = try HTTPServer(loop: loop, limits: limits, tls: tls?.server, handler: handler)
     let address = try server.listen(on: SocketAddress(ip: "127.0.0.1", port: 0))
-    let client = HTTPClient(loop: loop, limits: clientLimits)
-    let endpoint = HTTPEndpoint(host: "127.0.0.1", port: address.port)
+    let client = HTTPClient(loop: loop, limits: clientLimits, tls: tls?.client)
+    let endpoint = HTTPEndpoint(host: "127.0.0.1", port: address.port, isSecure: tls != nil)
     let watchdog = try Timer(loop: loop, label: "watchdog")
     var finished = false
     let finish = {
@@ -95,3 +96,36 @@ extension String {
 }
 
 func after(_ loop: EventLoop, _ delay: Duration, _ body: @escaping () -> Void) { Loop.Timer.once(loop, delay, body) }
+
+/// A handler that streams a body and pauses it for 300 ms once 64 KiB are in, counting what arrives.
+final class PausingConsumer {
+    private(set) var receivedWhilePaused = 0
+    private(set) var receivedAtEnd = 0
+
+    var handler: HTTPServer.Handler {
+        { [self] req, res in
+            var count = 0
+            req.streamBody(
+                chunk: { bytes in
+                    count += bytes.count
+                    if self.receivedWhilePaused == 0 && count >= 65536 {
+                        req.pauseBody()
+                        // While paused for 300 ms, nothing more may be delivered.
+                        after(res.connection!.server.loop, .milliseconds(300)) {
+                            self.receivedWhilePaused = count
+                            req.resumeBody()
+                        }
+                    }
+                },
+                end: { error in
+                    self.receivedAtEnd = count
+                    res.send(status: error == nil ? 200 : 400)
+                })
+        }
+    }
+
+    /// Paused after the first 64 KiB; at most one more read buffer may have been in the parser.
+    var pausedInTime: Bool {
+        receivedWhilePaused >= 65536 && receivedWhilePaused <= 65536 + 2 * EventLoop.readBufferBytes
+    }
+}
