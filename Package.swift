@@ -54,12 +54,12 @@ let package = Package(
 
         // MARK: Composition: config, one node wired together
         .target(
-            name: "Node", dependencies: ["S3", "Admin", "Cluster", "Storage", "HTTP", "Loop", "Core"],
+            name: "Node", dependencies: ["S3", "Admin", "Cluster", "Storage", "HTTP", "TLS", "Loop", "Core"],
             exclude: ["README.md"]),
         .executableTarget(
             name: "DevNode",
             dependencies: [
-                "Node", "Admin", "HTTP", "Loop", "Cluster", "Core",
+                "Node", "Admin", "HTTP", "TLS", "Loop", "Cluster", "Core",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,12 +67,12 @@ let package = Package(
         // MARK: The launcher
         .target(
             name: "Launcher",
-            dependencies: ["CProcess", "Node", "S3", "Admin", "Cluster", "Storage", "HTTP", "Loop", "Core"],
+            dependencies: ["CProcess", "Node", "S3", "Admin", "Cluster", "Storage", "HTTP", "TLS", "Loop", "Core"],
             exclude: ["README.md"]),
         .executableTarget(
             name: "DevCluster",
             dependencies: [
-                "Launcher", "Node", "S3", "Admin", "Core",
+                "Launcher", "Node", "S3", "Admin", "TLS", "Core",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

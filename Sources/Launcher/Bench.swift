@@ -2,6 +2,7 @@ import Core
 import HTTP
 import Loop
 import S3
+import TLS
 
 /// `devcluster bench`: PUT, GET and DELETE phases of fixed-size objects at a fixed concurrency, on our
 /// own loop and HTTP client, signed with SigV4 and UNSIGNED-PAYLOAD so the client is not the
@@ -23,6 +24,8 @@ public final class BenchRunner {
         public var keep = false
         /// The servers' processes, when they run here: their CPU time per phase is measured.
         public var serverPIDs: [Int32] = []
+        /// What HTTPS endpoints are verified with.
+        public var tls: TLSContext?
 
         public init(
             endpoints: [HTTPEndpoint], accessKey: String, secretKey: String, bucket: String, objectBytes: Int,
@@ -102,7 +105,7 @@ public final class BenchRunner {
         var limits = HTTPClientLimits()
         limits.connectionsPerEndpointMax = max(limits.connectionsPerEndpointMax, options.concurrency)
         limits.idleConnectionsPerEndpointMax = max(limits.idleConnectionsPerEndpointMax, options.concurrency)
-        client = HTTPClient(loop: loop, limits: limits)
+        client = HTTPClient(loop: loop, limits: limits, tls: options.tls)
         // Pseudo-random bytes (not compressible, not all zeros), shared by every PUT: one buffer, no copies.
         payload = ByteBuffer(capacity: options.objectBytes)
         var g = SeededGenerator(seed: 42)

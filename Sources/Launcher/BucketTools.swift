@@ -40,8 +40,9 @@ extension Launcher {
                 payloadHash: Crypto.sha256(body).hexString, accessKey: record.accessKey, secretKey: record.secretKey,
                 region: record.region)
             let request = HTTPClientRequest(method: method, target: target, headers: headers, body: body)
-            switch Probe.send([(Probe.Target(id: node.id, endpoint: node.endpoint), request)], timeout: .seconds(10))[
-                node.id]
+            switch Probe.send(
+                [(Probe.Target(id: node.id, endpoint: node.endpoint), request)], timeout: .seconds(10), tls: tls)[
+                    node.id]
             {
             case .success(let r) where r.status < 500: return r
             case .success(let r): reasons.append("\(node.id): \(Launcher.s3ErrorText(r))")
@@ -75,7 +76,8 @@ extension Launcher {
         }
         let target = Probe.Target(id: node.id, endpoint: node.endpoint)
         func call(_ method: String, _ path: String) throws(LauncherError) -> LifecycleRunner.Pass? {
-            let answer = Probe.send([(target, Probe.request(method, path, key: key(record)))], timeout: .seconds(10))
+            let answer = Probe.send(
+                [(target, Probe.request(method, path, key: key(record)))], timeout: .seconds(10), tls: tls)
             guard case .success(let r)? = answer[node.id], r.status == 200 else {
                 throw .usage("\(node.id) did not answer the lifecycle call: is it up? (devcluster status)")
             }

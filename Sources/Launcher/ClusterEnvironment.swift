@@ -1,4 +1,5 @@
 import Core
+import HTTP
 
 /// The environment a program needs to use a cluster: AWS's SDKs and cli (`AWS_ENDPOINT_URL`, keys,
 /// region), and devcluster itself (`DEVCLUSTER_HOME`, so `devcluster kill node2` from inside a
@@ -24,6 +25,7 @@ public enum ClusterEnvironment {
                 }
                 return n
             } ?? record.nodes[0]
+        let secure = HTTPEndpoint(url: chosen.endpoint)?.isSecure ?? false
         return [
             ("AWS_ENDPOINT_URL", chosen.endpoint),
             ("AWS_ACCESS_KEY_ID", record.accessKey),
@@ -32,7 +34,7 @@ public enum ClusterEnvironment {
             ("AWS_DEFAULT_REGION", record.region),
             ("DEVCLUSTER_HOME", home.root),
             ("DEVCLUSTER_ENDPOINTS", record.nodes.map(\.endpoint).joined(separator: ",")),
-        ]
+        ] + (secure ? [("AWS_CA_BUNDLE", home.authority.certificate)] : [])
     }
 
     /// The variables as a shell (`export K='v'`), fish (`set -gx K 'v'`), a dotenv file or a JSON object.

@@ -71,6 +71,13 @@ public struct ClusterHome: Sendable {
     public func logPath(_ id: String) -> String { nodeDirectory(id) + "/node.log" }
     public func pidPath(_ id: String) -> String { nodeDirectory(id) + "/node.pid" }
     public func dataPath(_ id: String) -> String { nodeDirectory(id) + "/data" }
+    /// A node's certificates (`up --tls`), in MinIO's layout.
+    public func certificatesPath(_ id: String) -> String { nodeDirectory(id) + "/certs" }
+    /// The cluster's own certificate authority (`up --tls`): `certs/ca.crt`, `certs/ca.key`.
+    public var authorityPath: String { path + "/certs" }
+    public var authority: (certificate: String, key: String) {
+        (authorityPath + "/ca.crt", authorityPath + "/ca.key")
+    }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: recordPath) }
 

@@ -91,7 +91,7 @@ extension Launcher {
             let target = Probe.Target(id: id, endpoint: node.endpoint)
             _ = Probe.send(
                 [(target, Probe.request("POST", AdminPaths.forgetMetadata + "?" + q.encoded, key: self.key(record)))],
-                timeout: Launcher.probeTimeout)
+                timeout: Launcher.probeTimeout, tls: tls)
         }
         return Corruption(node: id, shard: index, file: metaPath, offset: Int64(8 + (frame.count - 8) / 2))
     }
@@ -113,7 +113,7 @@ extension Launcher {
         }
         var passes: [String: Int] = [:]
         let requests = targets.map { ($0, Probe.request("POST", AdminPaths.heal, key: key(record))) }
-        for (id, result) in Probe.send(requests, timeout: .seconds(5)) {
+        for (id, result) in Probe.send(requests, timeout: .seconds(5), tls: tls) {
             if case .success(let r) = result, r.status == 200,
                 let answer = try? JSONDecoder().decode([String: Int].self, from: Data(r.body)),
                 let pass = answer["pass"]

@@ -59,7 +59,7 @@ extension Launcher {
             request.headers.add("Content-Type", "application/json")
             return (Probe.Target(id: node.id, endpoint: node.endpoint), request)
         }
-        return Launcher.reports(Probe.send(requests, timeout: Launcher.faultTimeout))
+        return Launcher.reports(Probe.send(requests, timeout: Launcher.faultTimeout, tls: tls))
     }
 
     /// What each running node applies now.
@@ -68,7 +68,7 @@ extension Launcher {
         let requests = record.nodes.filter { processState(record, $0.id) == .running }.map { node in
             (Probe.Target(id: node.id, endpoint: node.endpoint), Probe.request("GET", AdminPaths.faults, key: signer))
         }
-        return Launcher.reports(Probe.send(requests, timeout: Launcher.faultTimeout))
+        return Launcher.reports(Probe.send(requests, timeout: Launcher.faultTimeout, tls: tls))
     }
 
     static func reports(_ responses: [String: Result<HTTPClientResponse, ProbeError>]) -> FaultAnswers {

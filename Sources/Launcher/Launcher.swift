@@ -5,6 +5,7 @@ import FoundationEssentials
 import HTTP
 import Loop
 import Node
+import TLS
 
 #if canImport(Glibc)
 import Glibc
@@ -21,6 +22,8 @@ public struct UpOptions: Sendable {
     public var secretKey: String?
     /// Bucket notification webhooks (`http://` URLs) every node POSTs object events to.
     public var webhooks: [String] = []
+    /// HTTPS everywhere, with certificates from a private CA made for the cluster.
+    public var tls = false
     /// How long to wait for every node to see every other online.
     public var readyTimeout: Duration = .seconds(30)
     /// The flags given that only shape a new cluster (`--demo`, `--parity` ...): an existing one refuses
@@ -49,11 +52,20 @@ public final class Launcher {
     /// A deployment devcluster did not start (`remote`): its nodes are probed, never signalled.
     public internal(set) var isRemote = false
 
+    /// What the launcher's own requests to HTTPS nodes are verified with: the cluster's authority
+    /// (`up --tls`), the file `AWS_CA_BUNDLE` names, and the system's trust store. Made at first use:
+    /// reading the trust store costs milliseconds a plain cluster's commands need not pay.
+    public var tls: TLSContext? { trust.context }
+    private let trust: LauncherTrust
+
     public init(home: ClusterHome, environment: [String: String], executable: String, say: @escaping (String) -> Void) {
         self.home = home
         self.environment = environment
         self.executable = realPath(executable)
         self.say = say
+        var authorities = [home.authority.certificate]
+        if let bundle = environment["AWS_CA_BUNDLE"], !bundle.isEmpty { authorities.append(bundle) }
+        trust = LauncherTrust(authorities: authorities, say: say)
     }
 
     var devnodePath: String {
@@ -186,7 +198,7 @@ public final class Launcher {
 
         let accessKey = options.accessKey ?? environment[NodeConfig.environmentAccessKey] ?? NodeConfig.defaultAccessKey
         let secretKey = options.secretKey ?? environment[NodeConfig.environmentSecretKey] ?? NodeConfig.defaultSecretKey
-        let endpoints = ports.map { "http://127.0.0.1:\($0)" }
+        let endpoints = ports.map { (options.tls ? "https" : "http") + "://127.0.0.1:\($0)" }
         for url in options.webhooks where HTTPEndpoint(url: url) == nil {
             throw .usage("--webhook: \"\(url)\" is not an http:// URL (for example http://127.0.0.1:9000/events)")
         }
@@ -205,6 +217,7 @@ public final class Launcher {
         guard let template = try? String(contentsOfFile: templatePath, encoding: .utf8) else {
             throw .templates("cannot read \(templatePath)")
         }
+        if options.tls { try makeCertificates(for: record) }
         for node in record.nodes {
             let values: [String: JSONValue] = [
                 "accessKey": .string(accessKey), "secretKey": .string(secretKey), "region": .string(record.region),
@@ -243,6 +256,30 @@ public final class Launcher {
         try home.save(record)
         note("up", "all", "\(count) nodes on ports \(ports.first!)-\(ports.last!)")
         return record
+    }
+
+    /// The cluster's private CA and a certificate for each node (for `localhost` and `127.0.0.1`, where
+    /// the nodes listen), in the layout the node reads (`<node>/certs`).
+    private func makeCertificates(for record: ClusterRecord) throws(LauncherError) {
+        do {
+            try FileManager.default.createDirectory(atPath: home.path, withIntermediateDirectories: true)
+            for node in record.nodes {
+                try FileManager.default.createDirectory(
+                    atPath: home.nodeDirectory(node.id), withIntermediateDirectories: true)
+            }
+        } catch {
+            throw .io(path: home.path, reason: "\(error)")
+        }
+        do {
+            let authority = try CertificateAuthority(
+                folder: home.authorityPath, name: "devcluster CA for cluster '\(record.name)'")
+            for node in record.nodes {
+                try authority.issue(
+                    for: ["localhost", "127.0.0.1"], into: CertificateFolder(home.certificatesPath(node.id)))
+            }
+        } catch {
+            throw .io(path: home.authorityPath, reason: error.reason)
+        }
     }
 
     /// The `up` flag behind each config key it renders.
@@ -344,7 +381,7 @@ public final class Launcher {
         let states = Dictionary(uniqueKeysWithValues: record.nodes.map { ($0.id, processState(record, $0.id)) })
         let running = record.nodes.filter { states[$0.id]?.mayAnswer ?? false }
         let results = Probe.statuses(
-            running.map { .init(id: $0.id, endpoint: $0.endpoint) }, key: key(record), timeout: probeTimeout)
+            running.map { .init(id: $0.id, endpoint: $0.endpoint) }, key: key(record), timeout: probeTimeout, tls: tls)
         return ClusterSnapshot(
             nodes: record.nodes.map { n in
                 let result = results[n.id]
@@ -467,5 +504,29 @@ public final class Launcher {
     /// Whether the node's log ends with a clean stop (its last words are "stopped").
     public func stoppedCleanly(_ id: String) -> Bool {
         logTail(id, lines: 3).contains { $0.contains("\"msg\":\"stopped\"") }
+    }
+}
+
+/// The launcher's TLS client context, made once when first asked for.
+final class LauncherTrust {
+    private let authorities: [String]
+    private let say: (String) -> Void
+    private var made: TLSContext??
+
+    init(authorities: [String], say: @escaping (String) -> Void) {
+        self.authorities = authorities
+        self.say = say
+    }
+
+    var context: TLSContext? {
+        if let made { return made }
+        let existing = authorities.filter { FileManager.default.fileExists(atPath: $0) }
+        do {
+            made = .some(try TLSContext.client(trusting: existing))
+        } catch {
+            say("warning: HTTPS nodes cannot be reached: \(error.reason)")
+            made = .some(nil)
+        }
+        return made!
     }
 }

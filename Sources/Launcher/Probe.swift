@@ -4,6 +4,7 @@ import Core
 import FoundationEssentials
 import HTTP
 import Loop
+import TLS
 
 /// Asks nodes over HTTP, on a short-lived loop of our own: the launcher is a plain command-line
 /// program, so each probe runs its own loop to completion.
@@ -20,7 +21,7 @@ public enum Probe {
 
     /// Each node's `/_dc/v1/status`, in parallel, signed as `devcluster`.
     public static func statuses(
-        _ targets: [Target], key: ClusterKey, timeout: Duration
+        _ targets: [Target], key: ClusterKey, timeout: Duration, tls: TLSContext?
     ) -> [String: Result<NodeStatus, ProbeError>] {
         let requests = targets.map { t in
             (
@@ -30,7 +31,7 @@ public enum Probe {
                     headers: key.sign(method: "GET", target: AdminPaths.status, caller: "devcluster"))
             )
         }
-        let responses = send(requests, timeout: timeout)
+        let responses = send(requests, timeout: timeout, tls: tls)
         let decoder = JSONDecoder()
         var out: [String: Result<NodeStatus, ProbeError>] = [:]
         for (id, result) in responses {
@@ -52,12 +53,14 @@ public enum Probe {
     /// The counters named `prefix*` of each target's Prometheus metrics, summed over the targets (by
     /// name and labels, as they appear); nil when one of them did not answer.
     public static func counters(
-        _ targets: [Target], key: ClusterKey, prefix: String, timeout: Duration
+        _ targets: [Target], key: ClusterKey, prefix: String, timeout: Duration, tls: TLSContext?
     ) -> [String:
         Double]?
     {
         var sums: [String: Double] = [:]
-        for (_, result) in send(targets.map { ($0, request("GET", AdminPaths.metrics, key: key)) }, timeout: timeout) {
+        for (_, result) in send(
+            targets.map { ($0, request("GET", AdminPaths.metrics, key: key)) }, timeout: timeout, tls: tls)
+        {
             guard case .success(let r) = result, r.status == 200 else { return nil }
             for line in r.bodyText.split(separator: "\n") where line.hasPrefix(prefix) {
                 guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...])
@@ -78,9 +81,9 @@ public enum Probe {
     }
 
     /// Sends one request to each target and returns the responses by target id (bodies up to
-    /// `bodyBytesMax`).
+    /// `bodyBytesMax`); HTTPS targets are verified with `tls`.
     public static func send(
-        _ requests: [(Target, HTTPClientRequest)], timeout: Duration, bodyBytesMax: Int? = nil
+        _ requests: [(Target, HTTPClientRequest)], timeout: Duration, bodyBytesMax: Int? = nil, tls: TLSContext?
     ) -> [String: Result<HTTPClientResponse, ProbeError>] {
         var results: [String: Result<HTTPClientResponse, ProbeError>] = [:]
         guard let loop = try? EventLoop() else {
@@ -90,7 +93,7 @@ public enum Probe {
         var limits = HTTPClientLimits()
         limits.connectTimeout = min(limits.connectTimeout, timeout)
         if let bodyBytesMax { limits.responseBodyBytesMax = bodyBytesMax }
-        let client = HTTPClient(loop: loop, limits: limits)
+        let client = HTTPClient(loop: loop, limits: limits, tls: tls)
         var waiting = requests.count
         for (target, request) in requests {
             guard let endpoint = HTTPEndpoint(url: target.endpoint) else {

@@ -154,7 +154,7 @@ extension Launcher {
         let requests = targets.map { ($0, Probe.request("GET", AdminPaths.verify, key: key(record))) }
         var reports: [String: [ShardReport]] = [:]
         let decoder = JSONDecoder()
-        for (id, result) in Probe.send(requests, timeout: timeout, bodyBytesMax: 1 << 30) {
+        for (id, result) in Probe.send(requests, timeout: timeout, bodyBytesMax: 1 << 30, tls: tls) {
             switch result {
             case .success(let response) where response.status == 200:
                 reports[id] = response.body.split(separator: UInt8(ascii: "\n")).compactMap {

@@ -3,6 +3,7 @@ import Core
 import FoundationEssentials
 import HTTP
 import Launcher
+import TLS
 
 #if canImport(Glibc)
 import Glibc
@@ -89,9 +90,20 @@ extension DevCluster {
             var counters: (() -> [String: Double]?)?
             var access = accessKey
             var secret = secretKey
+            var tls: TLSContext?
             if let endpoint {
-                guard let e = HTTPEndpoint(url: endpoint) else { throw fail("--endpoint must be http://host:port") }
+                guard let e = HTTPEndpoint(url: endpoint) else {
+                    throw fail("--endpoint must be http://host:port or https://host:port")
+                }
                 endpoints = [e]
+                if e.isSecure {
+                    let bundle = ProcessInfo.processInfo.environment["AWS_CA_BUNDLE"].map { [$0] } ?? []
+                    do {
+                        tls = try TLSContext.client(trusting: bundle)
+                    } catch {
+                        throw fail("AWS_CA_BUNDLE: \(error.reason)")
+                    }
+                }
             } else {
                 let launcher = try cluster.launcher()
                 let record = try launching { () throws(LauncherError) in try launcher.home.load() }
@@ -103,11 +115,13 @@ extension DevCluster {
                 }
                 access = access ?? record.accessKey
                 secret = secret ?? record.secretKey
+                tls = launcher.tls
                 if verbose {
                     let targets = running.map { Probe.Target(id: $0.id, endpoint: $0.endpoint) }
                     let key = launcher.key(record)
                     counters = {
-                        Probe.counters(targets, key: key, prefix: "devcluster_internode_", timeout: .seconds(5))
+                        Probe.counters(
+                            targets, key: key, prefix: "devcluster_internode_", timeout: .seconds(5), tls: tls)
                     }
                 }
             }
@@ -119,6 +133,7 @@ extension DevCluster {
                 durationMax: try parseDuration(duration, option: "--duration"), phases: chosen)
             options.keep = keep
             options.serverPIDs = serverPIDs
+            options.tls = tls
             let runner: BenchRunner
             do {
                 runner = try BenchRunner(options: options)

@@ -13,6 +13,7 @@ extension DevCluster {
                 devcluster up --name b --base-port 9100 3
                 devcluster up 4 --fresh              # delete the old cluster and its data first
                 devcluster up 4 --webhook http://127.0.0.1:9000/events   # bucket notifications
+                devcluster up 4 --tls                # HTTPS, with a private CA in <home>/<name>/certs/ca.crt
                 """)
 
         @OptionGroup var cluster: ClusterOptions
@@ -55,6 +56,13 @@ extension DevCluster {
                 valueName: "http-url"))
         var webhook: [String] = []
 
+        @Flag(
+            name: .long,
+            help:
+                "Serve S3 and internode calls over TLS, with certificates from a private CA made for the cluster (its ca.crt is AWS_CA_BUNDLE in 'devcluster env')."
+        )
+        var tls = false
+
         @Option(
             name: .long,
             help: ArgumentHelp("How long to wait for every node to see every other.", valueName: "duration"))
@@ -74,13 +82,14 @@ extension DevCluster {
             options.accessKey = accessKey
             options.secretKey = secretKey
             options.webhooks = webhook
+            options.tls = tls
             options.readyTimeout = try parseDuration(timeout, option: "--timeout")
             options.newClusterFlags = [
                 (demo, "--demo"), (heartbeatInterval != nil, "--heartbeat-interval"),
                 (deadAfter != nil, "--dead-after"),
                 (parity != nil, "--parity"), (basePort != Launcher.defaultPort, "--base-port"),
                 (accessKey != nil, "--access-key"),
-                (secretKey != nil, "--secret-key"), (!webhook.isEmpty, "--webhook"),
+                (secretKey != nil, "--secret-key"), (!webhook.isEmpty, "--webhook"), (tls, "--tls"),
             ].filter(\.0).map(\.1)
             if demo { options.heartbeat = .demo }
             if let heartbeatInterval {

@@ -3,6 +3,7 @@ import HTTP
 import Loop
 import S3
 import Synchronization
+import TLS
 
 /// The chaos checker's S3 clients: concurrent PUT, GET, DELETE and overwrites of a few keys through
 /// random nodes, every one recorded in a `ChaosHistory`. Loop-bound: made and run on one thread.
@@ -16,6 +17,8 @@ final class ChaosClients {
         var keys: [ChaosKey]
         var clients: Int
         var seed: UInt64
+        /// What HTTPS nodes are verified with.
+        var tls: TLSContext?
     }
 
     /// Counters the nemesis thread prints progress from.
@@ -53,7 +56,7 @@ final class ChaosClients {
         loop = try EventLoop()
         var limits = HTTPClientLimits()
         limits.responseBodyBytesMax = Self.responseBytesMax
-        client = HTTPClient(loop: loop, limits: limits)
+        client = HTTPClient(loop: loop, limits: limits, tls: options.tls)
         rng = SeededGenerator(seed: options.seed)
     }
 

@@ -70,7 +70,7 @@ extension Launcher {
         let clientOptions = ChaosClients.Options(
             nodes: record.nodes.compactMap { n in HTTPEndpoint(url: n.endpoint).map { (n.id, $0) } },
             accessKey: record.accessKey, secretKey: record.secretKey, region: record.region, bucket: bucket,
-            keys: keys, clients: options.clients, seed: options.seed)
+            keys: keys, clients: options.clients, seed: options.seed, tls: tls)
         try ChaosClients.makeBucket(clientOptions)
         say(
             "chaos: seed \(options.seed), \(DurationText.format(options.duration)), \(options.clients) clients on "

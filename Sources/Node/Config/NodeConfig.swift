@@ -2,6 +2,7 @@ import Cluster
 import Core
 import HTTP
 import Storage
+import TLS
 
 /// One node's configuration, in the shape MinIO users know (DESIGN.md section 10) plus the cluster
 /// section. Read from a JSON file (`devnode --config FILE`) or built from a MinIO-style command line.
@@ -69,6 +70,9 @@ public struct NodeConfig: Equatable, Sendable {
     public var console = LogTarget(enable: true, level: .info, filename: nil)
     public var file = LogTarget(enable: false, level: .info, filename: "node.log")
     public var webhooks: [Webhook] = []
+    /// The node's certificates in MinIO's layout (`public.crt`, `private.key`, `CAs/`), relative to the
+    /// config file's folder; used when the members' URLs are https://.
+    public var certsDir = "certs"
     public var cluster: Cluster
     /// Where relative paths are resolved from (the config file's folder, or the working directory).
     public var baseDirectory: String
@@ -89,6 +93,12 @@ public struct NodeConfig: Equatable, Sendable {
     }
 
     public var dataDirectory: String { resolve(cluster.dataDir) }
+
+    /// Whether the nodes speak TLS to clients and to each other: their URLs are https://.
+    public var isSecure: Bool { cluster.nodes.first.flatMap { HTTPEndpoint(url: $0) }?.isSecure ?? false }
+
+    /// Where this node's certificates are, when it speaks TLS.
+    public var certificates: CertificateFolder? { isSecure ? CertificateFolder(resolve(certsDir)) : nil }
     public var logFile: String? { file.enable ? file.filename.map(resolve) : nil }
 
     public func resolve(_ path: String) -> String {
@@ -152,11 +162,16 @@ public struct NodeConfig: Equatable, Sendable {
         for (i, url) in cluster.nodes.enumerated() {
             guard let endpoint = HTTPEndpoint(url: url) else {
                 throw fail(
-                    "cluster.nodes[\(i)]", "\"\(url)\" is not an http://host:port URL",
+                    "cluster.nodes[\(i)]", "\"\(url)\" is not an http://host:port or https://host:port URL",
                     "write it like http://127.0.0.1:8080")
             }
             guard seen.insert(endpoint).inserted else {
                 throw fail("cluster.nodes[\(i)]", "\(endpoint) is listed twice", "each node needs its own host:port")
+            }
+            guard endpoint.isSecure == isSecure else {
+                throw fail(
+                    "cluster.nodes[\(i)]", "\"\(url)\" mixes http:// and https:// with the other nodes",
+                    "every node speaks TLS (https://) or none does")
             }
         }
         guard let index = cluster.nodes.indices.first(where: { NodeID.forIndex($0) == cluster.nodeID }) else {
@@ -260,6 +275,7 @@ public struct NodeConfig: Equatable, Sendable {
         }
         if let v = try root.string("region") { config.region = v }
         if let v = try root.onOff("browser") { config.browser = v }
+        if let v = try root.string("certsDir") { config.certsDir = v }
         if var logger = try root.object("logger") {
             if var console = try logger.object("console") {
                 config.console = try readTarget(&console, defaults: config.console)
@@ -347,6 +363,7 @@ public struct NodeConfig: Equatable, Sendable {
             ),
             ("region", .string(region)),
             ("browser", .string(browser ? "on" : "off")),
+            ("certsDir", .string(certsDir)),
             (
                 "logger",
                 .object([

@@ -21,6 +21,8 @@ public struct StandaloneOptions: Sendable {
     public var parity: Int?
     public var faults = false
     public var logLevel: Logger.Level = .info
+    /// `--certs-dir`: the node's certificates (MinIO's layout), for https:// endpoints.
+    public var certsDir: String?
 
     public init(endpoints: [String]) {
         self.endpoints = endpoints
@@ -56,9 +58,9 @@ extension NodeConfig {
         var members: [(endpoint: HTTPEndpoint, path: String)] = []
         for url in urls {
             guard let endpoint = HTTPEndpoint(url: url) else {
-                throw fail("\"\(url)\" is not an http://host:port/path URL", "")
+                throw fail("\"\(url)\" is not an http://host:port/path (or https://) URL", "")
             }
-            let afterScheme = url.dropFirst("http://".count)
+            let afterScheme = url.dropFirst(endpoint.isSecure ? "https://".count : "http://".count)
             let path = afterScheme.firstIndex(of: "/").map { String(afterScheme[$0...]) } ?? ""
             members.append((endpoint, path))
         }
@@ -121,6 +123,7 @@ extension NodeConfig {
         var config = NodeConfig(cluster: cluster, baseDirectory: workingDirectory)
         config.console = LogTarget(enable: true, level: options.logLevel, filename: nil)
         config.file.enable = false
+        if let certsDir = options.certsDir { config.certsDir = certsDir }
         if let user = environment[environmentAccessKey], !user.isEmpty { config.credential.accessKey = user }
         if let password = environment[environmentSecretKey], !password.isEmpty {
             config.credential.secretKey = password

@@ -35,6 +35,8 @@ public enum NodeStartError: Error, CustomStringConvertible, Sendable {
     case dataDirectory(path: String, reason: String)
     case logFile(path: String, reason: String)
     case setup(reason: String)
+    /// The node's certificates cannot be used.
+    case tls(folder: String, reason: String)
 
     public var description: String {
         switch self {
@@ -45,6 +47,8 @@ public enum NodeStartError: Error, CustomStringConvertible, Sendable {
         case .dataDirectory(let path, let reason): "data folder \(path): \(reason)"
         case .logFile(let path, let reason): "log file \(path): \(reason)"
         case .setup(let reason): reason
+        case .tls(let folder, let reason):
+            "TLS: \(reason) (the nodes' URLs are https://: put public.crt and private.key in \(folder), or make them with 'devcluster certs')"
         }
     }
 
@@ -53,7 +57,7 @@ public enum NodeStartError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .config: 2
         case .portBusy: 3
-        case .listen, .dataDirectory, .logFile, .setup: 1
+        case .listen, .dataDirectory, .logFile, .setup, .tls: 1
         }
     }
 }

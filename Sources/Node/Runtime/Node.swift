@@ -6,6 +6,7 @@ import HTTP
 import Loop
 import S3
 import Storage
+import TLS
 
 #if canImport(Glibc)
 import Glibc
@@ -93,9 +94,17 @@ public final class Node {
         var routeTarget: HTTPServer.Handler?
         let limits = Node.serverLimits(
             descriptors: Loop.Process.raiseOpenFileLimit(), peers: config.members.count - 1, log: logger)
+        var tls: (server: TLSContext, client: TLSContext)?
+        if let folder = config.certificates {
+            do {
+                tls = (try folder.serverContext(), try folder.clientContext())
+            } catch {
+                throw .tls(folder: folder.path, reason: error.reason)
+            }
+        }
         let httpServer: HTTPServer
         do {
-            httpServer = try HTTPServer(loop: loop, limits: limits, handler: { routeTarget?($0, $1) })
+            httpServer = try HTTPServer(loop: loop, limits: limits, tls: tls?.server, handler: { routeTarget?($0, $1) })
         } catch {
             throw .listen(address: config.cluster.listen, reason: error.description)
         }
@@ -133,7 +142,7 @@ public final class Node {
                 accessKey: config.credential.accessKey, secretKey: config.credential.secretKey,
                 clockSkewMax: config.cluster.internodeClockSkewMax)
             gate = InternodeGate(key: key, log: logger)
-            client = HTTPClient(loop: loop)
+            client = HTTPClient(loop: loop, tls: tls?.client)
             membership = Membership(
                 me: me, incarnation: incarnation, members: config.members, timing: config.cluster.heartbeat, loop: loop,
                 client: client,
