@@ -6,6 +6,7 @@ import FoundationEssentials
 import HTTP
 import Loop
 import Node
+import TLS
 
 #if canImport(Glibc)
 import Glibc
@@ -35,8 +36,13 @@ struct DevNode: ParsableCommand {
             Credentials come from MINIO_ROOT_USER / MINIO_ROOT_PASSWORD (default minioadmin / minioadmin).
             Exit codes: 0 stopped cleanly, 1 failed, 2 bad configuration, 3 port in use.
 
+            TLS, as MinIO: give the nodes https:// URLs and each node a certificate folder (public.crt,
+            private.key, CAs/ with the authority the others' certificates come from; 'devcluster certs' makes
+            them):
+              devnode --certs-dir /etc/devnode/certs --address :9000 https://node{1...4}:9000/data
+
             A container's health check (the image has no curl): devnode --health-check [--address :9000]
-            exits 0 when the node there answers /minio/health/live, 1 otherwise.
+            [--certs-dir DIR] exits 0 when the node there answers /minio/health/live, 1 otherwise.
             """,
         version: Version.string)
 
@@ -83,6 +89,13 @@ struct DevNode: ParsableCommand {
             valueName: "file"))
     var faults: String?
 
+    @Option(
+        name: [.customLong("certs-dir"), .customShort("S")],
+        help: ArgumentHelp(
+            "The node's certificates (public.crt, private.key, CAs/), for https:// endpoints; a node of its own serves HTTPS when the folder holds a certificate.",
+            valueName: "dir"))
+    var certsDir: String?
+
     @Flag(
         name: .customLong("health-check"),
         help: "Ask the node at --address (default 127.0.0.1:9000) whether it is live, and exit 0 or 1; start nothing.")
@@ -100,9 +113,11 @@ struct DevNode: ParsableCommand {
     mutating func run() throws {
         if healthCheck {
             guard config == nil, endpoints.isEmpty, dataDir == nil else {
-                throw ValidationError("--health-check asks a running node: give it --address only")
+                throw ValidationError("--health-check asks a running node: give it --address (and --certs-dir) only")
             }
-            throw ExitCode(DevNode.isLive(address ?? "127.0.0.1:\(DevNode.defaultPort)") ? 0 : 1)
+            let certificates = certsDir.map(CertificateFolder.init).flatMap { $0.hasCertificate ? $0 : nil }
+            throw ExitCode(
+                DevNode.isLive(address ?? "127.0.0.1:\(DevNode.defaultPort)", certificates: certificates) ? 0 : 1)
         }
         Loop.Process.ignoreBrokenPipe()
         Loop.Process.limitAllocatorRetention()
@@ -182,15 +197,22 @@ struct DevNode: ParsableCommand {
 
     /// Whether the node at `address` (`:9000` means this host) answers its liveness path with 200 within
     /// `healthCheckTimeout`.
-    static func isLive(_ address: String) -> Bool {
+    static func isLive(_ address: String, certificates: CertificateFolder?) -> Bool {
+        let scheme = certificates == nil ? "http" : "https"
         guard let (host, port) = NodeConfig.splitHostPort(address),
             let endpoint = HTTPEndpoint(
-                url: "http://\(host.isEmpty || host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"),
+                url: "\(scheme)://\(host.isEmpty || host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"),
             let loop = try? EventLoop()
         else { return false }
         var limits = HTTPClientLimits()
         limits.connectTimeout = healthCheckTimeout
-        let client = HTTPClient(loop: loop, limits: limits)
+        let tls: TLSContext?
+        do {
+            tls = try certificates?.clientContext()
+        } catch {
+            fail("--certs-dir: \(error.reason)", code: 1)
+        }
+        let client = HTTPClient(loop: loop, limits: limits, tls: tls)
         var live = false
         client.send(
             HTTPClientRequest(method: "GET", target: AdminPaths.healthLive), to: endpoint, timeout: healthCheckTimeout
@@ -245,14 +267,16 @@ struct DevNode: ParsableCommand {
                 throw ConfigError(source: config, key: "", problem: "cannot read the file", fix: "check the path")
             }
             let base = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-            return Launch(
-                config: try NodeConfig.parse(
-                    text, source: config, baseDirectory: base.isEmpty ? "/" : base, environment: environment))
+            var parsed = try NodeConfig.parse(
+                text, source: config, baseDirectory: base.isEmpty ? "/" : base, environment: environment)
+            if let certsDir { parsed.certsDir = certsDir.hasPrefix("/") ? certsDir : cwd + "/" + certsDir }
+            return Launch(config: parsed)
         }
         var options = StandaloneOptions(endpoints: Array(endpoints.drop { $0 == "server" }))
         options.address = address
         options.nodeID = nodeID
         options.dataDir = dataDir
+        options.certsDir = certsDir
         let oneNode = try singleNode(&options, environment: environment, portsFrom: portsFrom)
         do {
             options.heartbeat = HeartbeatTiming(
@@ -327,11 +351,12 @@ struct DevNode: ParsableCommand {
             options.dataDir = made
             launch.scratch = made
         }
-        options.endpoints = ["http://127.0.0.1:\(port)"]
+        let scheme = options.certsDir.map(CertificateFolder.init)?.hasCertificate == true ? "https" : "http"
+        options.endpoints = ["\(scheme)://127.0.0.1:\(port)"]
         let given = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? "minioadmin" }
         let credentials = "\(given(NodeConfig.environmentAccessKey)) / \(given(NodeConfig.environmentSecretKey))"
         launch.announcement =
-            "devnode: one node, S3 on http://127.0.0.1:\(port), data in \(options.dataDir!)"
+            "devnode: one node, S3 on \(scheme)://127.0.0.1:\(port), data in \(options.dataDir!)"
             + (launch.scratch == nil ? "" : " (deleted when it stops)") + ", credentials \(credentials)\n"
         return launch
     }

@@ -1,5 +1,6 @@
 import Cluster
 import Core
+import TLS
 import Testing
 
 @testable import Node
@@ -63,6 +64,25 @@ struct NodeConfigTests {
         let c = try parse(goodConfig)
         let again = try parse(c.json.prettyText())
         #expect(again == c)
+    }
+
+    @Test("https:// members turn TLS on with the certificates folder; a list mixing schemes is refused")
+    func tls() throws {
+        let plain = try parse(goodConfig)
+        #expect(!plain.isSecure && plain.certificates == nil)
+        let secure = try parse(goodConfig.replacing("http://", with: "https://"))
+        #expect(secure.isSecure)
+        #expect(secure.certificates?.certificate == "/srv/node2/certs/public.crt")
+        let elsewhere = try parse(
+            goodConfig.replacing("http://", with: "https://").replacing(
+                "\"browser\": \"on\",", with: "\"browser\": \"on\", \"certsDir\": \"/etc/devnode/certs\","))
+        #expect(elsewhere.certificates?.key == "/etc/devnode/certs/private.key")
+        #expect(try parse(elsewhere.json.text) == elsewhere)
+        let error = #expect(throws: ConfigError.self) {
+            try parse(variant("\"http://127.0.0.1:8083\"", "\"https://127.0.0.1:8083\""))
+        }
+        #expect(error?.key == "cluster.nodes[3]")
+        #expect(error?.fix.contains("TLS") == true)
     }
 
     @Test("environment variables override the credential, as MinIO's do")
