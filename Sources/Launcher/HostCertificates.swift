@@ -14,7 +14,9 @@ public enum HostCertificates {
     /// `hosts` may hold ranges (`node{1...4}`); every certificate also names `extraNames` (a load
     /// balancer's name, `localhost`). An authority already in `folder/ca` is kept, so hosts added later
     /// trust and are trusted by the first ones.
-    public static func make(hosts patterns: [String], extraNames: [String], folder: String) throws(LauncherError)
+    public static func make(
+        hosts patterns: [String], extraNames: [String], folder: String
+    ) throws(LauncherError)
         -> Made
     {
         var hosts: [String] = []

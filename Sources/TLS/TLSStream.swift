@@ -114,13 +114,44 @@ public final class TLSStream: ByteStream {
             heldWrites.append((buffers, completion))
             return
         }
+        // Encrypted a piece at a time and moved out after each, so OpenSSL's output buffer never grows
+        // past a piece (a whole shard in it would be reallocated, copied and zeroed as it grew).
+        var out: [ByteBuffer] = []
+        let total = buffers.reduce(0) { $0 + $1.count }
         for buffer in buffers where buffer.count > 0 {
-            if dc_tls_write(tls, buffer.pointer, buffer.count) != 0 {
-                completion?(failure("TLS write"))
-                return
+            var offset = 0
+            while offset < buffer.count {
+                let piece = min(TLSStream.writePieceBytes, buffer.count - offset)
+                guard dc_tls_write(tls, buffer.pointer + offset, piece) == 0 else {
+                    completion?(failure("TLS write"))
+                    return
+                }
+                offset += piece
+                takeOutput(into: &out, expecting: total)
             }
         }
-        flushOutput(completion: completion)
+        send(out, completion: completion)
+    }
+
+    /// Plaintext encrypted per call into OpenSSL: four records.
+    static let writePieceBytes = 64 << 10
+    /// Room for the records' headers and tags in an output buffer, per piece.
+    static let recordOverheadBytes = 4 * 64
+
+    /// Moves what OpenSSL produced to the end of `out`, in buffers sized for the `expecting` bytes of
+    /// plaintext (and their records' overhead) so that one write usually fills one buffer.
+    private func takeOutput(into out: inout [ByteBuffer], expecting: Int) {
+        var pending = dc_tls_output_pending(tls)
+        while pending > 0 {
+            if out.last.map({ $0.remainingCapacity == 0 }) ?? true {
+                let pieces = expecting / TLSStream.writePieceBytes + 1
+                out.append(ByteBuffer(capacity: max(pending, expecting + pieces * TLSStream.recordOverheadBytes)))
+            }
+            let last = out[out.count - 1]
+            let taken = dc_tls_take_output(tls, last.pointer + last.count, last.remainingCapacity)
+            last.setCount(last.count + taken)
+            pending -= taken
+        }
     }
 
     public func shutdown(completion: ((UVError?) -> Void)?) {
@@ -263,15 +294,17 @@ public final class TLSStream: ByteStream {
 
     /// Sends what OpenSSL produced; `completion` runs once it is handed to the kernel.
     private func flushOutput(completion: ((UVError?) -> Void)?) {
-        let pending = dc_tls_output_pending(tls)
-        guard pending > 0 else {
+        var out: [ByteBuffer] = []
+        takeOutput(into: &out, expecting: 0)
+        send(out, completion: completion)
+    }
+
+    private func send(_ out: [ByteBuffer], completion: ((UVError?) -> Void)?) {
+        guard !out.isEmpty else {
             // Nothing to send (empty buffers): still complete later, as a socket write would.
             if let completion { loop.execute { completion(nil) } }
             return
         }
-        let buffer = ByteBuffer(capacity: pending)
-        let taken = dc_tls_take_output(tls, buffer.pointer, pending)
-        buffer.setCount(taken)
-        tcp.write([buffer], completion: completion)
+        tcp.write(out, completion: completion)
     }
 }

@@ -22,8 +22,9 @@ class Cluster:
         self._record = record
 
     @classmethod
-    def start(cls, nodes=4, binary=None, demo=True, attempts=3):
-        """Starts a fresh cluster on free ports (`demo`: failures detected within about a second)."""
+    def start(cls, nodes=4, binary=None, demo=True, tls=False, attempts=3):
+        """Starts a fresh cluster on free ports (`demo`: failures detected within about a second; `tls`:
+        HTTPS, with the cluster's CA in `ca_bundle`)."""
         binary = binary or os.environ.get("DEVCLUSTER_BIN") or shutil.which("devcluster")
         if not binary:
             raise DevclusterError("devcluster is not on PATH: install it, or pass --devcluster-bin PATH")
@@ -33,7 +34,8 @@ class Cluster:
             # Spread over a wide range, so parallel sessions (pytest -n) rarely try the same ports;
             # devcluster skips busy ports itself, and a race for one is retried here.
             base = random.randrange(20000, 40000, 20)
-            args = ["up", str(nodes), "--base-port", str(base), "--json"] + (["--demo"] if demo else [])
+            args = ["up", str(nodes), "--base-port", str(base), "--json"] + (["--demo"] if demo else []) + (
+                ["--tls"] if tls else [])
             r = cls._call(binary, home, args, check=False)
             if r.returncode == 0:
                 return cls(binary, home, json.loads(r.stdout))
@@ -84,8 +86,14 @@ class Cluster:
 
     @property
     def environment(self):
-        """AWS_ENDPOINT_URL, keys, region and DEVCLUSTER_HOME, as `devcluster env` prints them."""
+        """AWS_ENDPOINT_URL, keys, region and DEVCLUSTER_HOME (and AWS_CA_BUNDLE with TLS), as
+        `devcluster env` prints them."""
         return dict(self._record["environment"])
+
+    @property
+    def ca_bundle(self):
+        """The CA file HTTPS clients must trust (a `tls` cluster), else None."""
+        return self._record["environment"].get("AWS_CA_BUNDLE")
 
     def client(self, node=None, **config):
         """A boto3 S3 client for one node (the first by default), retrying as boto3 does by default."""
@@ -94,7 +102,7 @@ class Cluster:
         return boto3.client(
             "s3", endpoint_url=self.endpoint_of(node) if node else self.endpoint,
             aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key, region_name=self.region,
-            config=Config(**config) if config else None)
+            verify=self.ca_bundle, config=Config(**config) if config else None)
 
     # Breaking it: each is the devcluster command of the same name.
     def kill(self, nodes):

@@ -17,13 +17,15 @@ def pytest_addoption(parser):
     group = parser.getgroup("devcluster")
     group.addoption("--devcluster-nodes", type=int, default=4, help="nodes in the session's cluster (default 4)")
     group.addoption("--devcluster-bin", default=None, help="the devcluster program (default: $DEVCLUSTER_BIN or PATH)")
+    group.addoption("--devcluster-tls", action="store_true", help="serve HTTPS (devcluster up --tls); clients trust its CA")
 
 
 @pytest.fixture(scope="session")
 def devcluster(request):
     """The session's cluster (a `Cluster`); each pytest-xdist worker gets its own, on its own ports."""
     cluster = Cluster.start(
-        nodes=request.config.getoption("--devcluster-nodes"), binary=request.config.getoption("--devcluster-bin"))
+        nodes=request.config.getoption("--devcluster-nodes"), binary=request.config.getoption("--devcluster-bin"),
+        tls=request.config.getoption("--devcluster-tls"))
     yield cluster
     cluster.close()
 

@@ -34,6 +34,13 @@ def test_the_suite_runs_under_pytest_xdist_with_a_cluster_per_worker():
     assert "4 passed" in r.stdout
 
 
+def test_the_suite_runs_unchanged_against_a_tls_cluster():
+    """--devcluster-tls: the same suite over HTTPS; its clients trust the cluster's CA by themselves."""
+    r = run_suite("-p", "no:randomly", "--devcluster-tls", "-o", "log_cli=false", "-s")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "4 passed" in r.stdout and "endpoint https://127.0.0.1:" in r.stdout
+
+
 def test_the_package_installs_with_pip_and_registers_the_plugin(tmp_path):
     source = tmp_path / "source"  # pip builds in the folder it is given: not in the repository
     shutil.copytree(ROOT / "python", source)

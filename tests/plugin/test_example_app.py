@@ -20,7 +20,8 @@ def upload(s3, bucket, key, data, attempts=5):
             time.sleep(0.2 * (attempt + 1))
 
 
-def test_upload_and_read_back(devcluster_s3, devcluster_bucket):
+def test_upload_and_read_back(devcluster, devcluster_s3, devcluster_bucket):
+    print("endpoint", devcluster.endpoint)  # the runner checks HTTPS is used under --devcluster-tls
     upload(devcluster_s3, devcluster_bucket, "a.txt", b"hello")
     assert devcluster_s3.get_object(Bucket=devcluster_bucket, Key="a.txt")["Body"].read() == b"hello"
 
