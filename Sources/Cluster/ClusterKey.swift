@@ -37,6 +37,7 @@ public struct ClusterKey: Sendable {
         case badSignature
         case badNonce
         case replayed(nonce: String)
+        case signedBeforeStart(Duration)
 
         public var description: String {
             switch self {
@@ -51,6 +52,9 @@ public struct ClusterKey: Sendable {
                 "internal endpoint: the request's nonce is malformed"
             case .replayed(let nonce):
                 "internal endpoint: the request (nonce \(nonce)) was already received: a replay is refused"
+            case .signedBeforeStart(let before):
+                "internal endpoint: the request was signed \(DurationText.format(before)) before this node started: "
+                    + "what it received before cannot be told apart from a replay, so it is refused (sign it again)"
             }
         }
     }
@@ -96,8 +100,12 @@ public struct ClusterKey: Sendable {
     }
 
     /// The request's caller, nonce and body check when its headers are authentic (the body is checked
-    /// as it arrives, and the nonce against those seen by the caller of this).
-    public func verify(_ head: HTTPRequestHead, now: WallTime = .now()) -> Result<Verified, Rejection> {
+    /// as it arrives, and the nonce against those seen by the caller of this). A request signed before
+    /// `notBefore` is refused: a node gives the moment it started, since the nonces it saw in an earlier
+    /// run are gone, and a request captured then would otherwise pass once more after a restart.
+    public func verify(
+        _ head: HTTPRequestHead, now: WallTime = .now(), notBefore: WallTime? = nil
+    ) -> Result<Verified, Rejection> {
         guard let caller = head.headers[ClusterKey.callerHeader], let timeText = head.headers[ClusterKey.timeHeader],
             let nonceText = head.headers[ClusterKey.nonceHeader], let body = head.headers[ClusterKey.bodyHeader],
             let given = head.headers[ClusterKey.signatureHeader], let ms = Int64(timeText)
@@ -108,6 +116,9 @@ public struct ClusterKey: Sendable {
             overflow || difference.magnitude > 86_400_000
             ? .seconds(86_400) : .milliseconds(Int64(difference.magnitude))
         guard skew <= clockSkewMax else { return .failure(.clockSkew(skew, max: clockSkewMax)) }
+        if let notBefore, ms < notBefore.millisecondsSinceEpoch {
+            return .failure(.signedBeforeStart(.milliseconds(notBefore.millisecondsSinceEpoch - ms)))
+        }
         let expected = signature(
             method: head.method, target: head.target, caller: caller, time: ms, nonce: nonceText, body: body)
         guard Crypto.constantTimeEqual(Array(expected.utf8), Array(given.lowercased().utf8)) else {

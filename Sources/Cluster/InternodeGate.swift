@@ -1,18 +1,21 @@
 import Core
 import HTTP
 
-/// Admits a node's internal requests: signed with the cluster key, within the clock window, with a
-/// nonce never seen before; each admitted request's body is then checked against its tag as it
-/// arrives. Every refusal is logged once, with why and from where. Loop-bound.
+/// Admits a node's internal requests: signed with the cluster key, within the clock window, since this
+/// node started, with a nonce never seen before; each admitted request's body is then checked against
+/// its tag as it arrives. Every refusal is logged once, with why and from where. Loop-bound.
 public final class InternodeGate {
     public let key: ClusterKey
     let log: Logger?
     private var replays: ReplayWindows
     private var lastSweep: Instant?
+    /// When this node started: the replay windows hold nothing from before it.
+    let startedAt: WallTime
 
-    public init(key: ClusterKey, log: Logger?) {
+    public init(key: ClusterKey, log: Logger?, startedAt: WallTime = .now()) {
         self.key = key
         self.log = log
+        self.startedAt = startedAt
         replays = ReplayWindows(clockSkewMax: key.clockSkewMax)
     }
 
@@ -51,7 +54,7 @@ public final class InternodeGate {
         -> Result<ClusterKey.Verified, ClusterKey.Rejection>
     {
         let verified: ClusterKey.Verified
-        switch key.verify(request.head, now: now) {
+        switch key.verify(request.head, now: now, notBefore: startedAt) {
         case .failure(let rejection): return .failure(rejection)
         case .success(let v): verified = v
         }

@@ -24,7 +24,7 @@ extension Launcher {
             nodes: members.enumerated().map { i, m in
                 .init(
                     id: NodeID.forIndex(i).rawValue, port: m.endpoint.port,
-                    endpoint: "http://\(m.endpoint.host):\(m.endpoint.port)", process: nil)
+                    endpoint: m.endpoint.url, process: nil)
             })
         let launcher = Launcher(
             home: ClusterHome(root: "", name: "deployment"), environment: environment, executable: "/proc/self/exe",

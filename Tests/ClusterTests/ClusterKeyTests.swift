@@ -112,6 +112,17 @@ struct ClusterKeyTests {
         let h = patient.sign(method: "GET", target: "/_dc/v1/status", caller: "node1", time: now)
         #expect(rejection(patient.verify(head(h), now: sixMinutes)) == nil)
     }
+
+    @Test("a request signed before the node started is refused, even within the window; one signed since passes")
+    func signedBeforeStart() {
+        let started = now + 2_000
+        let later = now + 3_000
+        let before = key.sign(method: "GET", target: "/_dc/v1/status", caller: "node1", time: now)
+        #expect(rejection(key.verify(head(before), now: later, notBefore: started)) == .signedBeforeStart(.seconds(2)))
+        #expect(rejection(key.verify(head(before), now: later)) == nil, "a node that did not restart cannot tell")
+        let since = key.sign(method: "GET", target: "/_dc/v1/status", caller: "node1", time: started)
+        #expect(rejection(key.verify(head(since), now: later, notBefore: started)) == nil)
+    }
 }
 
 @Suite("replay windows")

@@ -105,9 +105,9 @@ class Hosts:
         return ["ip", "netns", "exec", self.namespace(name), "unshare", "--uts", "--mount", "--propagation", "private",
                 "sh", "-c", script, "sh", *map(str, argv)]
 
-    def run(self, name, argv, timeout=60):
+    def run(self, name, argv, timeout=60, env=None):
         """Runs `argv` on host `name` to its end: its exit status and output."""
-        return subprocess.run(self._on(name, argv), capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(self._on(name, argv), capture_output=True, text=True, timeout=timeout, env=env)
 
     def start(self, name, argv, binds=(), log=None, proc=None, env=None):
         """Starts `argv` on host `name` (see `_on`); its pid is the one to signal."""

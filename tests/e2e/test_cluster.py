@@ -302,6 +302,30 @@ def test_internode_requests_cannot_be_replayed_changed_or_forged(running):
         assert sum(reason in line for line in refusals) == count, (reason, refusals)
 
 
+def test_a_request_captured_before_a_restart_is_not_accepted_after_it(running):
+    """A node's replay windows live in memory; what it saw before a restart is gone. A signed status
+    request answered once, replayed after the node restarts (well inside the clock window), is refused
+    because it was signed before the node started; a fresh one passes."""
+    port = running.port("node3")
+
+    def get(headers):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            c.request("GET", "/_dc/v1/status", headers=headers)
+            response = c.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            c.close()
+
+    captured = running.signed_headers("GET", "/_dc/v1/status", caller="node2")
+    assert get(captured)[0] == 200
+    running.run("restart", "node3")
+    status, text = get(captured)
+    assert status == 403 and "before this node started" in text, (status, text)
+    assert get(running.signed_headers("GET", "/_dc/v1/status", caller="node2"))[0] == 200
+    assert any("before this node started" in line for line in running.log("node3").splitlines())
+
+
 def test_a_node_speaks_only_for_itself(running):
     """A heartbeat or leave notice signed by node2 that claims to come from node3 is refused (403): a node
     that can sign cannot keep another alive in its peers' views, or announce its departure."""

@@ -9,6 +9,8 @@ import http.client
 import json
 import os
 import signal
+import ssl
+import subprocess
 
 import boto3
 import pytest
@@ -33,13 +35,15 @@ def wait(what, predicate, timeout=30, interval=0.1):
 class Node:
     """One host's node, as seen from the client host."""
 
-    def __init__(self, hosts, name):
-        self.hosts, self.name, self.address = hosts, name, hosts.address(name)
+    def __init__(self, hosts, name, tls=None):
+        """`tls`: an ssl context trusting the nodes' CA, for nodes that serve HTTPS."""
+        self.hosts, self.name, self.address, self.tls = hosts, name, hosts.address(name), tls
 
     def _get(self, path, timeout=5):
         """(status, headers, body), or (None, {}, b"") when the node does not answer."""
         def call():
-            c = http.client.HTTPConnection(self.address, 9000, timeout=timeout)
+            c = (http.client.HTTPSConnection(self.address, 9000, timeout=timeout, context=self.tls) if self.tls
+                 else http.client.HTTPConnection(self.address, 9000, timeout=timeout))
             try:
                 c.request("GET", path, headers=internode_headers("minioadmin", "minioadmin", "GET", path))
                 r = c.getresponse()
@@ -194,5 +198,76 @@ def test_four_hosts_detect_serve_degraded_and_heal_across_a_real_network(tmp_pat
         assert verified.returncode == 0 and verified.stdout.startswith("clean"), verified.stdout + verified.stderr
         say(f"node3 is back: all {len(objects)} objects fully redundant and readable through it")
         say(f"devcluster verify --endpoints http://node{{1...4}}:9000: {verified.stdout.strip()}")
+        for name in NAMES:
+            assert hosts.stop(processes[name]) == 0, (tmp_path / f"{name}.log").read_text()[-2000:]
+
+
+def test_four_hosts_over_tls_with_certificates_from_devcluster_certs(tmp_path):
+    """The same deployment over TLS, as a user sets it up: `devcluster certs` makes a CA and a folder per
+    host, each host's node runs with `--certs-dir` and https:// members, and nodes verify each other by
+    host name. A client trusting the CA reads and writes; a node killed and started again is detected
+    and caught up; devcluster checks it all from the client host with AWS_CA_BUNDLE."""
+    why = Hosts.unavailable()
+    if why:
+        pytest.skip(why)
+    data, here, certs = tmp_path / "data", tmp_path / "certs-here", tmp_path / "certs"
+    for folder in [data, here, *(tmp_path / name for name in NAMES)]:
+        folder.mkdir()
+    command = [str(DEVNODE), "--certs-dir", str(here), "--address", ":9000", "--heartbeat-interval", "200ms",
+               "--dead-after", "1s", f"https://node{{1...4}}:9000{data}"]
+    with Hosts(tmp_path, NAMES) as hosts:
+        for name in NAMES:  # the host name for its peers, its address for the client (no hosts file there)
+            subprocess.run([str(DEVCLUSTER), "certs", "--hosts", name, "--name", hosts.address(name), "--out",
+                            str(certs)], check=True, capture_output=True, timeout=30)
+        ca = str(certs / "ca" / "ca.crt")
+
+        def start(name):
+            return hosts.start(name, command, binds=[(tmp_path / name, data), (certs / name, here)],
+                               log=tmp_path / f"{name}.log")
+
+        processes = {name: start(name) for name in NAMES}
+        nodes = [Node(hosts, name, tls=ssl.create_default_context(cafile=ca)) for name in NAMES]
+        wait("every node sees every other online over TLS",
+             lambda: all(seen_as(nodes, n, "online") for n in NAMES), timeout=30)
+        clients = {name: hosts.client(lambda name=name: boto3.client(
+            "s3", endpoint_url=f"https://{hosts.address(name)}:9000", aws_access_key_id="minioadmin",
+            aws_secret_access_key="minioadmin", region_name="us-east-1", verify=ca,
+            config=Config(retries={"max_attempts": 1}, connect_timeout=3, read_timeout=30))) for name in NAMES}
+        hosts.client(lambda: clients["node1"].create_bucket(Bucket="hosts"))
+        wait("every node whole in every view", lambda: all(n.whole() == "4/4" for n in nodes))
+        objects = {f"tls/{i}": SIZES[i % len(SIZES)] for i in range(8)}
+        for key, size in objects.items():
+            hosts.client(lambda: clients["node2"].put_object(Bucket="hosts", Key=key, Body=body(key, size)))
+        for name in NAMES:
+            for key, size in objects.items():
+                got = hosts.client(lambda: clients[name].get_object(Bucket="hosts", Key=key)["Body"].read())
+                assert got == body(key, size), (name, key)
+
+        # Clear text to a TLS port gets nothing back.
+        def plain():
+            c = http.client.HTTPConnection(hosts.address("node1"), 9000, timeout=5)
+            try:
+                c.request("GET", "/minio/health/live")
+                return c.getresponse().status
+            except (OSError, http.client.HTTPException):
+                return None
+            finally:
+                c.close()
+        assert hosts.client(plain) is None
+
+        members = ["--endpoints", "https://node{1...4}:9000"]
+        env = dict(os.environ, AWS_CA_BUNDLE=ca)
+        hosts.stop(processes["node2"], signal.SIGKILL)
+        waited = hosts.run("client", [DEVCLUSTER, "wait-for", "node2=offline", "--within", "15s", *members], env=env)
+        assert waited.returncode == 0, waited.stderr
+        for key, size in objects.items():
+            got = hosts.client(lambda: clients["node3"].get_object(Bucket="hosts", Key=key)["Body"].read())
+            assert got == body(key, size), key
+        processes["node2"] = start("node2")
+        wait("node2 online again", lambda: seen_as(nodes, "node2", "online"), timeout=30)
+        wait("every node holds a good shard of every object", lambda: fully_redundant(nodes, objects), timeout=60,
+             interval=0.5)
+        verified = hosts.run("client", [DEVCLUSTER, "verify", *members], timeout=120, env=env)
+        assert verified.returncode == 0 and verified.stdout.startswith("clean"), verified.stdout + verified.stderr
         for name in NAMES:
             assert hosts.stop(processes[name]) == 0, (tmp_path / f"{name}.log").read_text()[-2000:]
