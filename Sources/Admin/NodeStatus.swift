@@ -207,6 +207,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
 public enum AdminPaths {
     public static let internalPrefix = "/_dc/v1/"
     public static let status = "/_dc/v1/status"
+    /// Dashboard sessions logged out before they expire: `GET` the list, `POST` more.
+    public static let revokedSessions = "/_dc/v1/sessions/revoked"
     public static let events = "/_dc/v1/events"
     /// `POST`: start a full scan-and-heal pass now. `GET` of `verify`: check every local shard.
     public static let heal = "/_dc/v1/heal"

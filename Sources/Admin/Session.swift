@@ -1,9 +1,11 @@
 import Core
 
 /// The dashboard's signed session: after a login with the cluster's access and secret key, the
-/// browser holds `v1.<expires>.<mac>` in an HttpOnly cookie. The MAC key is derived from the secret
-/// key, so the cookie reveals nothing of it, every node of the deployment accepts it, and changing
-/// the secret key ends every session. Pure, with the time passed in.
+/// browser holds `v2.<id>.<expires>.<mac>` in an HttpOnly cookie. The MAC key is derived from the
+/// secret key, so the cookie reveals nothing of it, every node of the deployment accepts it, and
+/// changing the secret key ends every session; logging out revokes one (`SessionRevocations`, by
+/// its random id). Tokens of the earlier `v1` form (no id, so not revocable) are no longer accepted.
+/// Pure, with the time passed in.
 public struct Session: Sendable {
     public static let cookieName = "dc_session"
     public static let lifetime: Int64 = 12 * 3600 * 1000
@@ -28,19 +30,38 @@ public struct Session: Sendable {
         Crypto.sha256(Array((accessKey + "\n" + secretKey).utf8))
     }
 
-    /// A token valid until `now` + `lifetime`.
-    public func issue(now: WallTime) -> String {
-        let expires = now.millisecondsSinceEpoch + Session.lifetime
-        return "v1.\(expires).\(mac(expires).hexString)"
+    /// What a valid token says: which session, and until when.
+    public struct Token: Equatable, Sendable {
+        public let id: String
+        public let expires: Int64
     }
 
-    /// Whether `token` is one this deployment issued and has not expired.
-    public func isValid(_ token: String, now: WallTime) -> Bool {
+    public static let idHexCharacters = 16
+
+    /// A new session's token, valid until `now` + `lifetime`.
+    public func issue(
+        now: WallTime, id: String = Crypto.randomBytes(Session.idHexCharacters / 2).hexString
+    )
+        -> String
+    {
+        let expires = now.millisecondsSinceEpoch + Session.lifetime
+        return "v2.\(id).\(expires).\(mac(id, expires).hexString)"
+    }
+
+    /// The session of `token` when this deployment issued it and it has not expired (revocation is the
+    /// caller's to check).
+    public func verify(_ token: String, now: WallTime) -> Token? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "v1", let expires = Int64(parts[1]),
-            expires > now.millisecondsSinceEpoch, expires <= now.millisecondsSinceEpoch + Session.lifetime
-        else { return false }
-        return Crypto.constantTimeEqual(Array(parts[2].utf8), Array(mac(expires).hexString.utf8))
+        guard parts.count == 4, parts[0] == "v2", parts[1].utf8.count == Session.idHexCharacters,
+            parts[1].utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+            let expires = Int64(parts[2]), expires > now.millisecondsSinceEpoch,
+            expires <= now.millisecondsSinceEpoch + Session.lifetime
+        else { return nil }
+        let id = String(parts[1])
+        guard Crypto.constantTimeEqual(Array(parts[3].utf8), Array(mac(id, expires).hexString.utf8)) else {
+            return nil
+        }
+        return Token(id: id, expires: expires)
     }
 
     /// The session token in a `Cookie` header, if any.
@@ -55,8 +76,8 @@ public struct Session: Sendable {
         return nil
     }
 
-    private func mac(_ expires: Int64) -> [UInt8] {
-        Crypto.hmacSHA256(key: macKey, data: Array("\(accessKey)\n\(expires)".utf8))
+    private func mac(_ id: String, _ expires: Int64) -> [UInt8] {
+        Crypto.hmacSHA256(key: macKey, data: Array("\(accessKey)\n\(id)\n\(expires)".utf8))
     }
 }
 

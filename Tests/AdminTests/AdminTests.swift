@@ -9,33 +9,63 @@ struct SessionTests {
     let now = WallTime(millisecondsSinceEpoch: 1_800_000_000_000)
 
     @Test("a token is valid until it expires, and only for the deployment's secret")
-    func lifetime() {
-        let token = session.issue(now: now)
-        #expect(session.isValid(token, now: now))
+    func lifetime() throws {
+        let token = session.issue(now: now, id: "0123456789abcdef")
         #expect(
-            session.isValid(
-                token, now: WallTime(millisecondsSinceEpoch: now.millisecondsSinceEpoch + Session.lifetime - 1)))
+            session.verify(token, now: now)
+                == Session.Token(id: "0123456789abcdef", expires: now.millisecondsSinceEpoch + Session.lifetime))
         #expect(
-            !session.isValid(
-                token, now: WallTime(millisecondsSinceEpoch: now.millisecondsSinceEpoch + Session.lifetime)))
-        #expect(!Session(accessKey: "minioadmin", secretKey: "another-secret-99").isValid(token, now: now))
+            session.verify(
+                token, now: WallTime(millisecondsSinceEpoch: now.millisecondsSinceEpoch + Session.lifetime - 1)) != nil)
+        #expect(
+            session.verify(
+                token, now: WallTime(millisecondsSinceEpoch: now.millisecondsSinceEpoch + Session.lifetime)) == nil)
+        #expect(Session(accessKey: "minioadmin", secretKey: "another-secret-99").verify(token, now: now) == nil)
         // One hex digit of the MAC changed.
         let flipped = String(token.dropLast()) + (token.hasSuffix("0") ? "1" : "0")
-        #expect(!session.isValid(flipped, now: now))
+        #expect(session.verify(flipped, now: now) == nil)
+        #expect(
+            session.verify(session.issue(now: now), now: now)?.id
+                != session.verify(session.issue(now: now), now: now)?.id)
     }
 
     @Test(
-        "forged or mangled tokens are refused",
-        arguments: ["", "v1", "v1..", "v2.1.aa", "v1.abc.00", "v1.99999999999999.00"])
+        "forged or mangled tokens are refused, and so are tokens of the earlier form",
+        arguments: ["", "v1", "v1..", "v2.1.aa", "v2...", "v2.0123456789ABCDEF.99.00", "v2.0123456789abcde.99.00"])
     func forged(token: String) {
-        #expect(!session.isValid(token, now: now))
+        #expect(session.verify(token, now: now) == nil)
     }
 
-    @Test("an expiry moved later is refused, even with the old MAC")
+    @Test("an expiry moved later, or another session's id, is refused, even with the old MAC")
     func extended() {
-        let parts = session.issue(now: now).split(separator: ".")
-        let later = "v1.\(Int64(parts[1])! + 1000).\(parts[2])"
-        #expect(!session.isValid(later, now: now))
+        let parts = session.issue(now: now, id: "0123456789abcdef").split(separator: ".")
+        #expect(session.verify("v2.\(parts[1]).\(Int64(parts[2])! + 1000).\(parts[3])", now: now) == nil)
+        #expect(session.verify("v2.fedcba9876543210.\(parts[2]).\(parts[3])", now: now) == nil)
+    }
+
+    @Test("a revoked session is refused until it would have expired; then it is forgotten, and the list is bounded")
+    func revocation() throws {
+        let token = try #require(session.verify(session.issue(now: now), now: now))
+        var list = SessionRevocations()
+        #expect(!list.isRevoked(token))
+        let added = list.add([token.id: token.expires], now: now)
+        let again = list.add([token.id: token.expires], now: now)
+        #expect(added && !again, "new, then nothing new")
+        #expect(list.isRevoked(token))
+        #expect(SessionRevocations.entries(from: list.json) == [token.id: token.expires])
+        #expect(SessionRevocations.entries(from: .object([("short", .int(1))])) == nil)
+        list.forgetExpired(now: WallTime(millisecondsSinceEpoch: token.expires))
+        #expect(!list.isRevoked(token))
+        let expired = list.add(["0123456789abcdef": now.millisecondsSinceEpoch], now: now)
+        #expect(!expired, "already expired: nothing to keep")
+        var full = SessionRevocations()
+        let many = Dictionary(
+            uniqueKeysWithValues: (0..<(SessionRevocations.entriesMax + 5)).map {
+                (String(format16: $0), now.millisecondsSinceEpoch + 1000 + Int64($0))
+            })
+        full.add(many, now: now)
+        #expect(full.expiries.count == SessionRevocations.entriesMax)
+        #expect(full.expiries[String(format16: 0)] == nil, "the soonest to expire went first")
     }
 
     @Test("credentials and the cookie header")
@@ -123,5 +153,13 @@ struct LoginThrottleTests {
             t.failed("s\(i)", now: t0 + .milliseconds(Int64(i)))
         }
         #expect(t.sourceCount == LoginThrottle.sourcesMax)
+    }
+}
+
+extension String {
+    /// `n` as 16 lower-case hex digits.
+    fileprivate init(format16 n: Int) {
+        let hex = String(n, radix: 16)
+        self = String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

@@ -57,7 +57,7 @@ def test_browser_landing_redirects_and_everything_needs_credentials(running):
     wrong = "Basic " + base64.b64encode(b"minioadmin:not-the-secret").decode()
     assert get(base + "/_dc/metrics", {"Authorization": wrong})[0] == 401
     # A forged session cookie is refused too.
-    assert get(base + "/_dc/ui/api/cluster", {"Cookie": "dc_session=v1.99999999999999.00"})[0] == 401
+    assert get(base + "/_dc/ui/api/cluster", {"Cookie": "dc_session=v2.0123456789abcdef.99999999999999.00"})[0] == 401
 
 
 def login(base):
@@ -89,6 +89,36 @@ def test_login_form_and_session(running):
     assert status == 200 and view["node"] == "node1" and len(view["statuses"]) == 4
     # Every node of the deployment takes the same session.
     assert get(running.endpoint("node3") + "/_dc/ui/api/cluster", {"Cookie": cookie})[0] == 200
+
+
+def logout(base, cookie):
+    request = urllib.request.Request(base + "/_dc/ui/logout", data=b"", method="POST", headers={"Cookie": cookie})
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.build_opener(NoRedirect).open(request, timeout=10)
+    assert e.value.code == 303
+
+
+def test_logging_out_revokes_the_session_on_every_node_even_one_down_meanwhile(running):
+    """A logged-out session cookie is refused by every node, at once by those up, by a node that was
+    down then once it is back (it asks its peers), and after restarts (each node keeps the list).
+    Another session stays valid."""
+    api = lambda node: running.endpoint(node) + "/_dc/ui/api/cluster"
+    first, second, kept = login(running.endpoint("node1")), login(running.endpoint("node2")), login(running.endpoint("node2"))
+    assert len({first, second, kept}) == 3  # each login is a session of its own
+    logout(running.endpoint("node1"), first)
+    wait_until(lambda: all(get(api(n), {"Cookie": first})[0] == 401 for n in ("node1", "node2", "node3", "node4")), 5,
+               message="the session refused everywhere")
+    running.run("stop", "node4")
+    logout(running.endpoint("node3"), second)
+    assert get(api("node2"), {"Cookie": second})[0] == 401
+    running.run("start", "node4")
+    wait_until(lambda: get(api("node4"), {"Cookie": second})[0] == 401, 10, message="node4 caught up")
+    running.run("restart", "node1")
+    assert get(api("node1"), {"Cookie": first})[0] == 401 and get(api("node1"), {"Cookie": second})[0] == 401
+    assert all(get(api(n), {"Cookie": kept})[0] == 200 for n in ("node1", "node2", "node3", "node4"))
 
 
 # ---------------------------------------------------------------- shard map

@@ -18,11 +18,7 @@ extension Node {
     /// credentials (Prometheus' `basic_auth`, curl's `-u`), or the cluster key's signature.
     func isAuthorizedOperator(_ request: HTTPServerRequest) -> Bool {
         let head = request.head
-        if let token = Session.token(inCookieHeader: head.headers["Cookie"]),
-            session.isValid(token, now: .now())
-        {
-            return true
-        }
+        if dashboardSession(head) != nil { return true }
         if head.headers[ClusterKey.signatureHeader] != nil, case .success = gate.admit(request, at: loop.iterationTime)
         {
             return true
@@ -74,6 +70,7 @@ extension Node {
         case ("GET", AdminPaths.dashboard):
             sendPage(response, 200, DashboardPage.main(node: me.rawValue))
         case ("POST", AdminPaths.dashboard + "logout"):
+            if let token = dashboardSession(head) { revoke(token) }
             response.send(
                 status: 303,
                 headers: [

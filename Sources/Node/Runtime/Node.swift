@@ -54,6 +54,9 @@ public final class Node {
     private var requestCounter: UInt64 = 0
     /// Failed logins and Basic auth attempts by source address.
     var loginThrottle = LoginThrottle()
+    /// Dashboard sessions logged out before they expire.
+    var revocations = SessionRevocations()
+    private var nextRevocationSync: Instant
     public private(set) var isShuttingDown = false
     private var pendingShutdownSteps = 0
 
@@ -91,6 +94,7 @@ public final class Node {
         self.me = config.cluster.nodeID
         self.startInstant = loop.now
         self.nextDiskSample = loop.now
+        self.nextRevocationSync = loop.now
         var routeTarget: HTTPServer.Handler?
         let limits = Node.serverLimits(
             descriptors: Loop.Process.raiseOpenFileLimit(), peers: config.members.count - 1, log: logger)
@@ -270,6 +274,7 @@ public final class Node {
     /// once it runs).
     public func start() throws(NodeStartError) {
         installFaults()
+        loadRevocations()
         let timer: Timer
         do {
             timer = try Timer(loop: loop, label: "node tick")
@@ -331,6 +336,10 @@ public final class Node {
         if !isShuttingDown { lifecycle.tick(now: loop.iterationTime) }
         let wall = WallTime.now()
         if faults.active.contains(where: { !$0.isActive(at: wall) }) { noteFaultChanges(cause: "expired") }
+        if now >= nextRevocationSync && config.browser {
+            nextRevocationSync = now + Node.revocationSyncInterval
+            syncRevocations()
+        }
         if now >= nextDiskSample {
             nextDiskSample = now + Node.diskSampleInterval
             FileSystem.diskSpace(loop: loop, path: config.dataDirectory) { [weak self] result in

@@ -64,6 +64,8 @@ extension Node {
         case ("POST", MembershipPaths.heartbeat): membership.handleHeartbeat(request, response, caller: caller)
         case ("POST", MembershipPaths.leave): membership.handleLeave(request, response, caller: caller)
         case ("GET", AdminPaths.status): sendJSON(response, status())
+        case ("GET", AdminPaths.revokedSessions), ("POST", AdminPaths.revokedSessions):
+            handleRevokedSessions(request, response, caller: caller)
         case ("GET", AdminPaths.events): sendEvents(request, response)
         case ("POST", AdminPaths.heal): sendJSON(response, ["pass": scanner.startPass(unthrottled: true)])
         case ("GET", AdminPaths.verify): sendVerification(response)
