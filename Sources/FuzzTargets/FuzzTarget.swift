@@ -1,4 +1,3 @@
-import Cluster
 import Core
 import HTTP
 import Node
@@ -6,6 +5,7 @@ import Storage
 
 // The form-data parser and the bucket documents are the S3 layer's own, not its API: reached as the
 // unit tests reach them (this module is built in debug, by `make fuzz` and `make test`).
+@testable import Cluster
 @testable import S3
 
 /// The parsers that take bytes from outside, each as a function of any bytes that must neither crash
@@ -35,6 +35,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// Bucket documents (CORS, lifecycle, policy, tagging, object lock): one a Put accepts is printed
     /// by a Get as a document the same Put accepts as the same setting.
     case bucketDocuments = "bucket-documents"
+    /// Every internode storage call's request and answer decoders (the first byte picks which).
+    case storageCalls = "storage-calls"
 
     public func run(_ data: [UInt8]) {
         switch self {
@@ -48,6 +50,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .internode: FuzzTarget.internode(data)
         case .formData: FuzzTarget.formData(data)
         case .bucketDocuments: FuzzTarget.bucketDocuments(data)
+        case .storageCalls: FuzzTarget.storageCalls(data)
         }
     }
 
@@ -229,6 +232,18 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             let first = windows.admit(caller: "x", n, now: t)
             if first == nil { require(windows.admit(caller: "x", n, now: t) != nil, "\(line) admitted twice") }
         }
+    }
+
+    /// The first byte picks a call and whether the rest is its request or its answer. A body that decodes
+    /// encodes to one that decodes too; for binary messages, to the same bytes again.
+    static func storageCalls(_ data: [UInt8]) {
+        guard let first = data.first else { return }
+        let call = StorageCalls.all[Int(first / 2) % StorageCalls.all.count]
+        let decode = first % 2 == 0 ? call.requestAgain : call.answerAgain
+        guard let once = decode(Array(data.dropFirst())) else { return }
+        let twice = decode(once)
+        require(twice != nil, "\(call.path): a decoded body, encoded again, does not decode")
+        if call.isBinary { require(twice == once, "\(call.path): encoding is not stable") }
     }
 
     /// The first line is the boundary, the rest the body.

@@ -1,4 +1,5 @@
 import Core
+import Loop
 import Storage
 import Testing
 
@@ -34,21 +35,20 @@ struct StorageWireTests {
         }
     }
 
-    @Test("every call has its own path under the storage prefix")
-    func pathsAreDistinct() {
-        let paths = [
-            StorageCalls.makeBucket.path, StorageCalls.deleteBucket.path, StorageCalls.bucketInfo.path,
-            StorageCalls.listBuckets.path, StorageCalls.setVersioning.path, StorageCalls.changeSettings.path,
-            StorageCalls.readMetadata.path,
-            StorageCalls.commit.path, StorageCalls.settle.path, StorageCalls.deleteVersion.path,
-            StorageCalls.list.path, StorageCalls.listVersions.path, StorageCalls.lock.path,
-            StorageCalls.checkShard.path, StorageCalls.recordMissed.path, StorageCalls.markMissedDone.path,
-            StorageCalls.createUpload.path, StorageCalls.uploadState.path, StorageCalls.commitPart.path,
-            StorageCalls.abortUpload.path, StorageCalls.listUploads.path, StorageCalls.abortStaging.path,
-            StoragePaths.stage, StoragePaths.shard,
-        ]
+    @Test("every call has its own path under the storage prefix, and the dispatcher serves exactly the calls listed")
+    func pathsAreDistinct() throws {
+        let paths =
+            StorageCalls.all.map(\.path) + [StoragePaths.stage, StoragePaths.shard, StoragePaths.lockedCommitShard]
         #expect(Set(paths).count == paths.count)
         #expect(paths.allSatisfy { $0.hasPrefix(StoragePaths.prefix) })
+        let root = try #require(TemporaryFolder.make(prefix: "dc-wire-test", environment: [:]))
+        defer { removeTree(root) }
+        let loop = try EventLoop()
+        let local = LocalStore(
+            id: .forIndex(0), disk: try Disk(root: root), loop: loop,
+            queue: WorkQueue(loop: loop, label: "disk", limits: .init(inFlightMax: 1, queuedMax: 1)))
+        #expect(StorageService(local: local).servedPaths == Set(StorageCalls.all.map(\.path)))
+        #expect(loop.close() == [])
     }
 
     @Test("a truncated binary answer is an error, never a partial value")

@@ -12,6 +12,8 @@ public final class StorageService {
     typealias Handler = ([UInt8], @escaping (CallOutcome) -> Void) -> Void
     /// The handler of every `StorageCalls` call, by path.
     private var calls: [String: Handler] = [:]
+    /// The paths of the calls served.
+    var servedPaths: Set<String> { Set(calls.keys) }
     /// Largest body of a storage call (a commit carries inline data of up to 128 KiB per shard; a batch
     /// several calls).
     static let bodyBytesMax: Int64 = 16 << 20
