@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Storage", "HTTP", "Loop", "Core"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "Cluster", "Storage", "HTTP", "Core"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Admin", "Cluster", "TLS", "Core"]),
-        .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Node", "Core"]),
+        .testTarget(name: "LauncherTests", dependencies: ["Launcher", "Node", "Admin", "Core"]),
         .testTarget(name: "AdminTests", dependencies: ["Admin", "Core"]),
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ArchitectureTests"),

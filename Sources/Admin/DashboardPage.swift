@@ -1,3 +1,4 @@
+import HTTP
 import S3
 
 /// The dashboard's two pages, whole: HTML, CSS and script in one document served by the node itself
@@ -56,6 +57,15 @@ public enum DashboardPage {
 
     /// HTML text and attribute values escape as XML's do.
     static func escape(_ text: String) -> String { XMLWriter.escape(text) }
+
+    /// The headers a page of ours goes with (the dashboard's, the console's): not cached, not framed,
+    /// and everything it needs comes from where it came from (no CDN, no code from elsewhere).
+    public static let pageHeaders: HTTPHeaders = [
+        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+        "Content-Security-Policy":
+            "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline' 'self'; img-src 'self' data:",
+        "X-Frame-Options": "DENY",
+    ]
 
     static let style = """
         body { margin: 0; font: 14px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: #0d1117; color: #e6edf3; }

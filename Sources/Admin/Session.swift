@@ -64,6 +64,17 @@ public struct Session: Sendable {
         return Token(id: id, expires: expires)
     }
 
+    /// What a page of the session `token` sends back with every change it asks for: a request from
+    /// another site cannot know it (CSRF).
+    public func csrfToken(for token: Token) -> String {
+        Crypto.hmacSHA256(key: macKey, data: Array("csrf\n\(token.id)".utf8)).hexString
+    }
+
+    /// Whether `given` is the CSRF token of `token`'s session, compared in constant time.
+    public func acceptsCSRF(_ given: String, for token: Token) -> Bool {
+        Crypto.constantTimeEqual(Array(given.utf8), Array(csrfToken(for: token).utf8))
+    }
+
     /// The session token in a `Cookie` header, if any.
     public static func token(inCookieHeader header: String?) -> String? {
         guard let header else { return nil }

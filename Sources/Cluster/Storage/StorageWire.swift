@@ -54,24 +54,27 @@ enum StorageCalls {
     static let batch = StorageCall<BatchRequest, BatchAnswer>("batch")
 
     /// Every call, its types erased (for the fuzzer; a test checks the dispatcher serves exactly these).
-    static let all: [AnyStorageCall] = [
-        .init(makeBucket), .init(deleteBucket), .init(bucketInfo), .init(listBuckets), .init(setVersioning),
-        .init(changeSettings), .init(readMetadata), .init(commit), .init(lockedCommit), .init(settle),
-        .init(setAttributes), .init(deleteVersion), .init(list), .init(listVersions), .init(lock), .init(checkShard),
-        .init(recordMissed), .init(markMissedDone), .init(createUpload), .init(uploadState), .init(commitPart),
-        .init(abortUpload), .init(listUploads), .init(abortStaging), .init(batch),
-    ]
+    static var all: [AnyStorageCall] {
+        [
+            .init(makeBucket), .init(deleteBucket), .init(bucketInfo), .init(listBuckets), .init(setVersioning),
+            .init(changeSettings), .init(readMetadata), .init(commit), .init(lockedCommit), .init(settle),
+            .init(setAttributes), .init(deleteVersion), .init(list), .init(listVersions), .init(lock),
+            .init(checkShard),
+            .init(recordMissed), .init(markMissedDone), .init(createUpload), .init(uploadState), .init(commitPart),
+            .init(abortUpload), .init(listUploads), .init(abortStaging), .init(batch),
+        ]
+    }
 }
 
 /// A storage call with its types erased: its path, and its request's and answer's decoding.
-struct AnyStorageCall: Sendable {
+struct AnyStorageCall {
     let path: String
     /// Whether the call's messages are binary (`BinaryWire`: their encoding is canonical).
     let isBinary: Bool
     /// A request body decoded and encoded again; nil when it is malformed.
-    let requestAgain: @Sendable ([UInt8]) -> [UInt8]?
+    let requestAgain: ([UInt8]) -> [UInt8]?
     /// An answer body decoded and encoded again; nil when it is malformed.
-    let answerAgain: @Sendable ([UInt8]) -> [UInt8]?
+    let answerAgain: ([UInt8]) -> [UInt8]?
 
     init<Request, Answer>(_ call: StorageCall<Request, Answer>) {
         path = call.path

@@ -26,7 +26,7 @@ extension DevCluster {
             let snapshot = launcher.snapshot(record)
             let verdict = snapshot.verdict
             if json {
-                say(statusJSON(record, snapshot, launcher).text)
+                say(snapshot.document(record, home: launcher.isRemote ? nil : launcher.home).text)
             } else {
                 render(record, snapshot, launcher)
             }
@@ -34,17 +34,6 @@ extension DevCluster {
         }
 
         /// How the other nodes see `id`: one state if they agree, else the worst with its count.
-        static func seenAs(_ id: String, _ snapshot: ClusterSnapshot) -> String {
-            let states = snapshot.nodes.filter { $0.id != id }.compactMap { $0.status?.view[id] }
-            guard !states.isEmpty else { return snapshot.nodes.count == 1 ? "-" : "unknown" }
-            for state in [FailureDetector.State.offline, .suspect, .online] {
-                let n = states.count { $0 == state }
-                if n == states.count { return state.rawValue }
-                if n > 0 { return "\(state.rawValue) \(n)/\(states.count)" }
-            }
-            return "unknown"
-        }
-
         func render(_ record: ClusterRecord, _ snapshot: ClusterSnapshot, _ launcher: Launcher) {
             say(Status.screen(record, snapshot, launcher, style: style))
         }
@@ -63,7 +52,7 @@ extension DevCluster {
                 "cluster '\(record.name)' (\(launcher.location(record))): " + s.paint(verdict.rawValue, verdictColor)
                     + "\n")
             let rows = snapshot.nodes.map { n -> [(text: String, color: Style.Color)] in
-                let seen = Status.seenAs(n.id, snapshot)
+                let seen = snapshot.seenAs(n.id)
                 let seenColor: Style.Color = seen == "online" ? .green : (seen.hasPrefix("offline") ? .red : .yellow)
                 let processColor: Style.Color =
                     switch n.process {
@@ -112,55 +101,5 @@ extension DevCluster {
             return (text, text == "ok" ? .green : (text == "-" ? .plain : .yellow))
         }
 
-        func statusJSON(_ record: ClusterRecord, _ snapshot: ClusterSnapshot, _ launcher: Launcher) -> JSONValue {
-            .object([
-                ("schemaVersion", .int(1)), ("name", .string(record.name)),
-                ("home", launcher.isRemote ? .null : .string(launcher.home.path)),
-                ("verdict", .string(snapshot.verdict.rawValue)), ("accessKey", .string(record.accessKey)),
-                ("secretKey", .string(record.secretKey)),
-                (
-                    "nodes",
-                    .array(
-                        snapshot.nodes.map { n in
-                            var pairs: [(String, JSONValue)] = [
-                                ("id", .string(n.id)),
-                                ("pid", n.process == .stopped ? .null : n.pid.map { .int(Int64($0)) } ?? .null),
-                                ("endpoint", .string(n.endpoint)), ("port", .int(Int64(n.port))),
-                                ("process", .string(n.process.rawValue)),
-                                ("seenAs", .string(Status.seenAs(n.id, snapshot))),
-                                ("heartbeatAgeMs", snapshot.heartbeatAge(of: n.id).map { .int($0) } ?? .null),
-                            ]
-                            if let status = n.status {
-                                pairs.append(("incarnation", .int(Int64(status.node.incarnation))))
-                                pairs.append(("uptimeMs", .int(status.node.uptimeMs)))
-                                pairs.append(
-                                    ("view", .object(status.peers.map { ($0.id, .string($0.state.rawValue)) })))
-                                pairs.append(("requestsInFlight", .int(Int64(status.load.requestsInFlight))))
-                                pairs.append(
-                                    ("diskFreeBytes", status.load.diskFreeBytes.map { .int(Int64($0)) } ?? .null))
-                                pairs.append(("data", .string(HealingText.describe(status.healing))))
-                                if let r = status.healing?.rebuild {
-                                    pairs.append(
-                                        (
-                                            "healing",
-                                            .object([
-                                                ("phase", .string(r.phase)), ("objectsDone", .int(r.objectsDone)),
-                                                ("objectsTotal", .int(r.objectsTotal)),
-                                                ("bytesDone", .int(r.bytesDone)),
-                                                ("bytesTotal", .int(r.bytesTotal)),
-                                                ("bytesPerSecond", .int(Int64(r.bytesPerSecond))),
-                                                ("etaMs", r.etaMs.map { .int($0) } ?? .null),
-                                            ])
-                                        ))
-                                }
-                            } else {
-                                pairs.append(("view", .null))
-                                pairs.append(("error", .string(n.probeError ?? "not answering")))
-                            }
-                            return .object(pairs)
-                        })
-                ),
-            ])
-        }
     }
 }

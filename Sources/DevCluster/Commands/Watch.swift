@@ -65,7 +65,7 @@ extension DevCluster {
                 } else {
                     for e in new { say(Timeline.format(e, style: s)) }
                     let states = snapshot.nodes.map {
-                        "\($0.id)=\($0.process.rawValue)/\(Status.seenAs($0.id, snapshot))/\(Status.dataCell($0.status?.healing).text)"
+                        "\($0.id)=\($0.process.rawValue)/\(snapshot.seenAs($0.id))/\(Status.dataCell($0.status?.healing).text)"
                     }
                     if states != lastStates {
                         say(

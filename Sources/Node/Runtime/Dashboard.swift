@@ -164,16 +164,7 @@ extension Node {
     }
 
     private func sendPage(_ response: HTTPServerResponse, _ status: Int, _ html: String) {
-        response.send(
-            status: status,
-            headers: [
-                "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-                // Everything the page needs comes from this node: no CDN, no inline code from elsewhere.
-                "Content-Security-Policy":
-                    "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline' 'self'; img-src 'self' data:",
-                "X-Frame-Options": "DENY",
-            ],
-            body: Array(html.utf8))
+        response.send(status: status, headers: DashboardPage.pageHeaders, body: Array(html.utf8))
     }
 
     /// This node's status and every peer's, fetched now (each within `dashboardPeerTimeout`).

@@ -1,0 +1,286 @@
+import S3
+
+/// The console's two pages, whole: HTML, CSS and script in one document served by `devcluster ui`
+/// (nothing fetched from anywhere else). The main page asks `/api/poll` once a second for the status
+/// and the new events, draws each node's lane (every other node's view of it over the last two
+/// minutes, the launcher's actions as marks), and runs the controls through `/api/action` with the
+/// session's CSRF token.
+enum ConsolePage {
+    static func login(error: String?) -> String {
+        let message = error.map { "<p class=\"error\" id=\"login-error\">\(escape($0))</p>" } ?? ""
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>devcluster console: log in</title>
+            <link rel="icon" href="data:,"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <style>\(style)
+            form.login { max-width: 22rem; margin: 4rem auto; display: grid; gap: .6rem; }
+            </style></head><body>
+            <form method="post" action="/login" id="login" class="login">
+            <h1>devcluster console</h1>
+            <p class="dim">Log in with the cluster's access key and secret key (<code>devcluster env</code> shows them).</p>
+            \(message)
+            <label>Access key <input name="accessKey" id="accessKey" autocomplete="username" required></label>
+            <label>Secret key <input name="secretKey" id="secretKey" type="password" autocomplete="current-password" required></label>
+            <button type="submit" id="login-button" class="go">Log in</button>
+            </form></body></html>
+            """
+    }
+
+    static func main(cluster: String, csrf: String) -> String {
+        """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>devcluster console: \(escape(cluster))</title>
+        <link rel="icon" href="data:,"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <style>\(style)</style></head><body data-csrf="\(escape(csrf))">
+        <header><h1>devcluster console <span class="dim">cluster <b>\(escape(cluster))</b></span></h1>
+        <span id="verdict" class="pill">loading</span>
+        <form method="post" action="/logout"><button class="link" id="logout">log out</button></form></header>
+        <main>
+        <section class="wide"><h2>Nodes</h2>
+        <table id="nodes"><thead><tr><th>node</th><th>process</th><th>seen as</th><th>pid</th><th>endpoint</th>
+        <th>data</th><th>controls</th></tr></thead><tbody></tbody></table></section>
+        <section class="wide"><h2>Detection <span class="dim">each lane: how every other node sees that node,
+        up to two minutes back; marks: what you did</span></h2>
+        <div id="legend"><span class="sw online"></span>online <span class="sw suspect"></span>suspect
+        <span class="sw offline"></span>offline <span class="sw unknown"></span>observer not running</div>
+        <svg id="lanes" width="100%" height="10"></svg>
+        <table id="views" class="compact"></table></section>
+        <section><h2>Cluster</h2><div class="controls">
+        <p><input id="groupA" size="12" placeholder="node1,node2"> / <input id="groupB" size="12" placeholder="node3,node4">
+        <button data-cluster="partition">partition</button></p>
+        <p><button data-cluster="heal-partition">heal partition (clear faults)</button>
+        <button data-cluster="heal">heal now</button> <button data-cluster="verify">verify</button></p>
+        <p><input id="corrupt-node" size="6" placeholder="node1"> <input id="corrupt-object" size="20" placeholder="bucket/key">
+        <button data-cluster="corrupt">corrupt a shard</button></p></div></section>
+        <section><h2>Results</h2><ol id="results" class="dim"><li>what the controls did shows here</li></ol></section>
+        <section class="wide"><h2>Timeline <span class="dim">every node's events and the launcher's, newest first</span></h2>
+        <ol id="events"></ol></section>
+        </main>
+        <script>\(script)</script></body></html>
+        """
+    }
+
+    /// HTML text and attribute values escape as XML's do.
+    static func escape(_ text: String) -> String { XMLWriter.escape(text) }
+
+    static let style = """
+        body { font: 14px/1.4 system-ui, sans-serif; background: #0d1117; color: #e6edf3; margin: 0; }
+        header { display: flex; gap: 1rem; align-items: center; padding: .6rem 1rem; background: #161b22;
+          border-bottom: 1px solid #30363d; }
+        header h1 { font-size: 1.1rem; margin: 0; flex: 1; }
+        main { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; padding: 1rem; }
+        section { background: #161b22; border: 1px solid #30363d; border-radius: 6px; padding: .6rem .8rem; }
+        section.wide { grid-column: 1 / -1; }
+        h2 { font-size: .95rem; margin: 0 0 .5rem; }
+        .dim { color: #8b949e; font-weight: normal; }
+        table { border-collapse: collapse; width: 100%; }
+        td, th { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid #21262d; white-space: nowrap; }
+        table.compact td, table.compact th { padding: .1rem .4rem; font-size: 12px; }
+        .pill { padding: .1rem .6rem; border-radius: 1rem; background: #30363d; }
+        .healthy, .online, .running { color: #3fb950; } .degraded, .suspect, .paused { color: #d29922; }
+        .unavailable, .offline, .stopped { color: #f85149; } .unknown { color: #8b949e; }
+        .pill.healthy { background: #1f6f3b; color: white; } .pill.degraded { background: #7d5a10; color: white; }
+        .pill.unavailable { background: #8e1519; color: white; }
+        button { font: inherit; font-size: 12px; padding: .15rem .45rem; margin: 1px; background: #21262d;
+          color: #e6edf3; border: 1px solid #30363d; border-radius: 4px; cursor: pointer; }
+        button:hover { border-color: #8b949e; } button.go { background: #238636; border: 0; padding: .5rem; }
+        button.link { background: none; border: 0; color: #58a6ff; }
+        input { font: inherit; padding: .2rem; background: #0d1117; color: #e6edf3; border: 1px solid #30363d; }
+        .error { color: #f85149; } ol { margin: 0; padding-left: 1.2rem; max-height: 22rem; overflow: auto; }
+        #events li, #results li { font: 12px/1.5 ui-monospace, monospace; white-space: pre-wrap; }
+        .sw { display: inline-block; width: .8rem; height: .8rem; margin: 0 .2rem 0 .8rem; vertical-align: middle; }
+        .sw.online { background: #238636; } .sw.suspect { background: #bb8009; } .sw.offline { background: #da3633; }
+        .sw.unknown { background: #484f58; }
+        #legend { font-size: 12px; margin-bottom: .3rem; }
+        svg text { fill: #8b949e; font: 11px system-ui, sans-serif; }
+        """
+
+    static let script = """
+        'use strict';
+        const csrf = document.body.dataset.csrf;
+        const WINDOW = 120000;
+        const colors = {online: '#238636', suspect: '#bb8009', offline: '#da3633', unknown: '#484f58'};
+        let next = 0, state = null, polling = false;
+        const events = [];
+        const lanes = {};   // "observer>node" -> [{state, from}]
+        const marks = [];   // {t, action, target}
+        const el = (tag, attrs, text) => {
+          const e = document.createElement(tag);
+          for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+          if (text !== undefined) e.textContent = text;
+          return e;
+        };
+        const svg = (tag, attrs, text) => {
+          const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
+          for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+          if (text !== undefined) e.textContent = text;
+          return e;
+        };
+        function lane(observer, node) { return lanes[observer + '>' + node] || (lanes[observer + '>' + node] = []); }
+        function push(observer, node, st, t) {
+          const l = lane(observer, node);
+          if (!l.length || l[l.length - 1].state !== st) l.push({state: st, from: t});
+        }
+        function current(observer, node) { const l = lanes[observer + '>' + node]; return l && l.length ? l[l.length - 1].state : 'unknown'; }
+        function apply(e) {
+          events.push(e);
+          const t = Date.parse(e.time);
+          const kind = e.event;
+          if ((kind === 'node_suspect' || kind === 'node_offline' || kind === 'node_online') && e.peer) {
+            push(e.node, e.peer, kind.slice(5), t);
+          } else if (kind.startsWith('launcher_')) {
+            marks.push({t, action: kind.slice(9), target: e.target || ''});
+          }
+        }
+        function describe(e) {
+          const skip = new Set(['time', 'node', 'event', 'seq']);
+          return Object.entries(e).filter(([k]) => !skip.has(k)).map(([k, v]) => k + '=' + (typeof v === 'object' ? JSON.stringify(v) : v)).join(' ');
+        }
+        function targets(target, ids) {
+          if (target === 'all') return ids;
+          const out = [];
+          for (const part of target.split(',')) {
+            const m = part.match(/^node(\\d+)-(\\d+)$/);
+            if (m) { for (let i = +m[1]; i <= +m[2]; i++) out.push('node' + i); } else out.push(part);
+          }
+          return out;
+        }
+        function render() {
+          if (!state) return;
+          const now = Date.now();
+          const ids = state.nodes.map(n => n.id);
+          const running = Object.fromEntries(state.nodes.map(n => [n.id, n.process === 'running']));
+          // A view only counts while its node runs; a lane with no event yet starts from the first poll.
+          for (const o of state.nodes) {
+            for (const id of ids) {
+              if (id === o.id) continue;
+              if (!running[o.id] || !o.view) { push(o.id, id, 'unknown', now); continue; }
+              const l = lane(o.id, id);
+              if (!l.length || l[l.length - 1].state === 'unknown') push(o.id, id, o.view[id] || 'unknown', now);
+            }
+          }
+          const verdict = document.getElementById('verdict');
+          verdict.textContent = state.verdict; verdict.className = 'pill ' + state.verdict;
+          const body = document.querySelector('#nodes tbody');
+          body.replaceChildren(...state.nodes.map(n => {
+            const tr = el('tr', {'data-node': n.id});
+            tr.append(el('td', {}, n.id), el('td', {class: n.process}, n.process),
+              el('td', {class: n.seenAs.split(' ')[0], 'data-seen-as': n.seenAs}, n.seenAs),
+              el('td', {}, n.pid == null ? '-' : String(n.pid)), el('td', {}, n.endpoint), el('td', {}, n.data || '-'));
+            const td = el('td');
+            for (const a of ['kill', 'stop', 'start', 'restart', 'pause', 'resume', 'isolate', 'slow', 'disk-full', 'disk-full-undo', 'wipe']) {
+              td.append(el('button', {'data-action': a, 'data-node': n.id}, a === 'disk-full-undo' ? 'disk ok' : a));
+            }
+            tr.append(td);
+            return tr;
+          }));
+          // The lanes: one group per node, one row per other node's view of it.
+          const lanesSVG = document.getElementById('lanes');
+          const width = lanesSVG.clientWidth || 900, left = 120, row = 12, gap = 12;
+          // The window starts at the oldest thing there is to draw (at most two minutes back, at least 20 s).
+          let earliest = now;
+          for (const l of Object.values(lanes)) if (l.length) earliest = Math.min(earliest, l[0].from);
+          for (const m of marks) earliest = Math.min(earliest, m.t);
+          const shown = Math.min(WINDOW, Math.max(20000, now - earliest + 2000));
+          const x = t => left + (width - left - 40) * Math.max(0, (t - (now - shown))) / shown;
+          const parts = [];
+          let y = 4;
+          for (const node of ids) {
+            const top = y;
+            parts.push(svg('text', {x: 4, y: y + 11, 'font-weight': 'bold', fill: '#e6edf3'}, node));
+            for (const o of ids) {
+              if (o === node) continue;
+              parts.push(svg('text', {x: 56, y: y + row - 2, 'font-size': 10}, 'seen by ' + o));
+              const l = lane(o, node);
+              l.forEach((span, i) => {
+                const end = i + 1 < l.length ? l[i + 1].from : now;
+                if (end < now - shown) return;
+                parts.push(svg('rect', {x: x(span.from), y, width: Math.max(1, x(end) - x(span.from)), height: row - 2,
+                  fill: colors[span.state] || colors.unknown, 'data-observer': o, 'data-node': node, 'data-state': span.state}));
+              });
+              y += row;
+            }
+            for (const m of marks) {
+              if (m.t < now - shown || !targets(m.target, ids).includes(node)) continue;
+              parts.push(svg('line', {x1: x(m.t), x2: x(m.t), y1: top, y2: y, stroke: '#e6edf3', 'stroke-width': 1.5}));
+              parts.push(svg('text', {x: x(m.t) + 3, y: top + 8, fill: '#e6edf3', class: 'mark'}, m.action));
+            }
+            y += gap;
+          }
+          const step = shown / 4;
+          for (let i = 0; i <= 4; i++) {
+            const ago = Math.round(i * step / 1000);
+            parts.push(svg('text', {x: x(now - i * step) - 12, y: y}, ago ? '-' + ago + 's' : 'now'));
+          }
+          lanesSVG.setAttribute('height', y + 6);
+          lanesSVG.replaceChildren(...parts);
+          // The same, now, as a table: row observer, column the node it sees.
+          const views = document.getElementById('views');
+          const head = el('tr'); head.append(el('th', {}, 'view of'), ...ids.map(i => el('th', {}, i)));
+          views.replaceChildren(head, ...ids.map(o => {
+            const tr = el('tr'); tr.append(el('th', {}, o));
+            for (const id of ids) {
+              const st = o === id ? 'self' : current(o, id);
+              tr.append(el('td', {class: st, 'data-observer': o, 'data-node': id, 'data-state': st}, st));
+            }
+            return tr;
+          }));
+          const list = document.getElementById('events');
+          list.replaceChildren(...events.slice(-200).reverse().map(e => {
+            const li = el('li', {'data-event': e.event}, new Date(e.time).toLocaleTimeString() + '  ' + e.node.padEnd(10) + ' ' + e.event.padEnd(18) + ' ' + describe(e));
+            if (e.event.startsWith('launcher_')) li.style.color = '#d2a8ff';
+            return li;
+          }));
+        }
+        async function poll() {
+          if (polling) return;
+          polling = true;
+          try {
+            const r = await fetch('/api/poll?after=' + next, {cache: 'no-store'});
+            if (r.status === 401) { location.reload(); return; }
+            const j = await r.json();
+            state = j.state; next = j.next;
+            j.events.forEach(apply);
+            render();
+          } catch (e) {
+            document.getElementById('verdict').textContent = 'console unreachable';
+          } finally { polling = false; }
+        }
+        function note(text, ok) {
+          const li = el('li', {class: ok ? 'online' : 'offline'}, text);
+          const results = document.getElementById('results');
+          if (results.dataset.used !== '1') { results.replaceChildren(); results.dataset.used = '1'; }
+          results.prepend(li);
+        }
+        async function act(body, question) {
+          if (!confirm(question)) return;
+          note('running: ' + JSON.stringify(body), true);
+          try {
+            const r = await fetch('/api/action', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-Csrf-Token': csrf}, body: JSON.stringify(body)});
+            if (!r.ok) { note(body.action + ': ' + (await r.text()), false); return; }
+            const j = await r.json();
+            note('$ ' + j.command + '\\n' + j.output.trim(), j.ok);
+          } catch (e) { note(body.action + ': ' + e, false); }
+        }
+        document.addEventListener('click', ev => {
+          const b = ev.target.closest('button');
+          if (!b) return;
+          if (b.dataset.action) {
+            const body = {action: b.dataset.action, nodes: b.dataset.node};
+            if (b.dataset.action === 'slow') {
+              const delay = prompt('Delay every request to and from ' + b.dataset.node + ' by', '200ms');
+              if (!delay) return;
+              body.delay = delay;
+            }
+            act(body, b.dataset.action + ' ' + b.dataset.node + '?');
+          } else if (b.dataset.cluster) {
+            const a = b.dataset.cluster, body = {action: a};
+            if (a === 'partition') { body.groupA = document.getElementById('groupA').value; body.groupB = document.getElementById('groupB').value; }
+            if (a === 'corrupt') { body.nodes = document.getElementById('corrupt-node').value; body.object = document.getElementById('corrupt-object').value; }
+            act(body, a + '?');
+          }
+        });
+        poll();
+        setInterval(poll, 1000);
+        """
+}

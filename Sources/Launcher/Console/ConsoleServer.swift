@@ -1,0 +1,286 @@
+import Admin
+import Core
+import FoundationEssentials
+import HTTP
+import Loop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `devcluster ui`: a console for one cluster, served by the launcher on loopback. It reaches every node
+/// itself (a poller thread probes them once a second, so the console keeps working while any node is
+/// down), merges every node's events and the launcher's own into one timeline (read from their logs),
+/// and runs the controls as devcluster commands of their own. Login with the cluster's credentials
+/// leaves a session cookie; every control also needs the session's CSRF token. Loop-bound; probes and
+/// commands block, so they run on the loop's thread pool and hand their results back.
+public final class ConsoleServer {
+    /// How often the poller asks every node for its status (the page asks this server as often).
+    static let pollInterval: Duration = .seconds(1)
+    /// Events kept for the pages (older ones drop off the front).
+    static let eventsMax = 20_000
+    /// Events a page gets in one answer.
+    static let eventsPerAnswerMax = 2_000
+    /// Controls running at once.
+    static let actionsInFlightMax = 4
+
+    let loop: EventLoop
+    let launcher: Launcher
+    let nodeCount: Int
+    let session: Session
+    private var server: HTTPServer?
+    private var revoked = SessionRevocations()
+    private var throttle = LoginThrottle()
+    private var state = "null"
+    private var cursors: [Timeline.Cursor]
+    /// Every event read so far, in the order read; `eventBase` is the index of the first one kept.
+    private var events: [Event] = []
+    private var eventBase = 0
+    private var actionsInFlight = 0
+    /// Probes and commands (each blocks a pool thread: a probe up to a second, a command until it ends).
+    private let work: WorkQueue
+    private var pollTimer: Timer?
+    private var signals: [SignalWatcher] = []
+    private var isStopping = false
+
+    public init(launcher: Launcher, record: ClusterRecord) throws(UVError) {
+        loop = try EventLoop()
+        work = WorkQueue(
+            loop: loop, label: "console work",
+            limits: .init(inFlightMax: ConsoleServer.actionsInFlightMax, queuedMax: ConsoleServer.actionsInFlightMax))
+        self.launcher = launcher
+        nodeCount = record.nodes.count
+        session = Session(accessKey: record.accessKey, secretKey: record.secretKey)
+        cursors =
+            [Timeline.Cursor(path: launcher.home.eventsPath)]
+            + record.nodes.map { Timeline.Cursor(path: launcher.home.logPath($0.id)) }
+    }
+
+    /// Listens on `address` (port 0: any free one) and answers the bound address.
+    public func listen(on address: SocketAddress) throws -> SocketAddress {
+        let server = try HTTPServer(loop: loop) { [unowned self] request, response in route(request, response) }
+        let bound = try server.listen(on: address)
+        self.server = server
+        readEvents()
+        return bound
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    public func run() throws {
+        for signum in [SIGINT, SIGTERM] {
+            let watcher = try SignalWatcher(loop: loop, label: "console signal \(signum)")
+            try watcher.start(signum) { [unowned self] _ in stop() }
+            signals.append(watcher)
+        }
+        pollTimer = try Timer(loop: loop, label: "console poll")
+        probe()
+        loop.run()
+        loop.close()
+    }
+
+    private func stop() {
+        isStopping = true
+        for watcher in signals { watcher.close() }
+        signals = []
+        pollTimer?.close()
+        pollTimer = nil
+        work.cancelWaiting()
+        server?.close()
+    }
+
+    // MARK: Probing
+
+    /// Probes every node (a probe waits up to a second for an answer) off the loop, keeps the status
+    /// document for the pages, and goes again a second after it began.
+    private func probe() {
+        let home = launcher.home
+        let environment = launcher.environment
+        let executable = launcher.executable
+        let began = loop.now
+        do {
+            try work.submit(
+                { () -> String in
+                    let prober = Launcher(home: home, environment: environment, executable: executable, say: { _ in })
+                    guard let record = try? home.load() else { return "null" }
+                    return prober.snapshot(record).document(record, home: home).text
+                },
+                then: { [unowned self] result in
+                    if case .success(let text) = result { state = text }
+                    guard !isStopping, let timer = pollTimer else { return }
+                    timer.start(after: max(.zero, ConsoleServer.pollInterval - loop.now.since(began))) {
+                        [unowned self] in probe()
+                    }
+                })
+        } catch {
+            // Every pool slot is running a control: probe again shortly.
+            pollTimer?.start(after: ConsoleServer.pollInterval) { [unowned self] in probe() }
+        }
+    }
+
+    // MARK: Routes
+
+    private func route(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        let head = request.head
+        switch (head.method, String(head.path)) {
+        case ("GET", "/"):
+            guard let token = sessionToken(head) else { return page(response, 200, ConsolePage.login(error: nil)) }
+            page(response, 200, ConsolePage.main(cluster: launcher.home.name, csrf: session.csrfToken(for: token)))
+        case ("POST", "/login"): login(request, response)
+        case ("POST", "/logout"):
+            if let token = sessionToken(head) { revoked.add([token.id: token.expires], now: .now()) }
+            response.send(
+                status: 303, headers: ["Location": "/", "Set-Cookie": cookie("", maxAge: 0)])
+        case ("GET", "/api/poll"):
+            guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
+            poll(request, response)
+        case ("POST", "/api/action"):
+            guard let token = sessionToken(head) else { return text(response, 401, "log in first") }
+            guard let given = head.headers["X-Csrf-Token"], session.acceptsCSRF(given, for: token) else {
+                return text(response, 403, "missing or wrong CSRF token: reload the console")
+            }
+            act(request, response)
+        default:
+            text(response, 404, "no such page")
+        }
+    }
+
+    private func sessionToken(_ head: HTTPRequestHead) -> Session.Token? {
+        guard let text = Session.token(inCookieHeader: head.headers["Cookie"]),
+            let token = session.verify(text, now: .now()), !revoked.isRevoked(token)
+        else { return nil }
+        return token
+    }
+
+    private func cookie(_ value: String, maxAge: Int64) -> String {
+        "\(Session.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict"
+    }
+
+    private func login(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        let source = request.remoteAddress?.host ?? ""
+        if let wait = throttle.wait(for: source, now: loop.iterationTime) {
+            return page(
+                response, 429,
+                ConsolePage.login(error: "Too many failed logins: try again in \(DurationText.format(wait))."))
+        }
+        request.readBody(limit: 8 << 10) { [unowned self] result in
+            guard case .success(let body) = result,
+                let form = QueryParameters(parsing: Substring(String(decoding: body, as: UTF8.self)))
+            else { return page(response, 400, ConsolePage.login(error: "The form did not arrive whole.")) }
+            guard session.accepts(accessKey: form["accessKey"] ?? "", secretKey: form["secretKey"] ?? "") else {
+                _ = throttle.failed(source, now: loop.iterationTime)
+                return page(
+                    response, 401, ConsolePage.login(error: "Those are not this cluster's access and secret key."))
+            }
+            throttle.succeeded(source)
+            response.send(
+                status: 303,
+                headers: [
+                    "Location": "/", "Set-Cookie": cookie(session.issue(now: .now()), maxAge: Session.lifetime / 1000),
+                ])
+        }
+    }
+
+    /// The cluster's status and the events after `?after=N`, in one answer (a page asks once a second).
+    private func poll(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        readEvents()
+        let query = QueryParameters(parsing: request.head.query) ?? QueryParameters()
+        let after = max(eventBase, min(Int(query["after"] ?? "") ?? 0, eventBase + events.count))
+        let from = max(after, eventBase + events.count - ConsoleServer.eventsPerAnswerMax)
+        let fresh = events[(from - eventBase)...].map(\.json)
+        let body = "{\"state\":\(state),\"next\":\(eventBase + events.count),\"events\":\(JSONValue.array(fresh).text)}"
+        response.send(
+            status: 200, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
+            body: Array(body.utf8))
+    }
+
+    /// Appends what the logs gained since the last read, in time order.
+    private func readEvents() {
+        let fresh = Timeline.sorted(cursors.indices.flatMap { cursors[$0].readEvents() })
+        events += fresh
+        if events.count > ConsoleServer.eventsMax {
+            let dropped = events.count - ConsoleServer.eventsMax
+            events.removeFirst(dropped)
+            eventBase += dropped
+        }
+    }
+
+    // MARK: Controls
+
+    private func act(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        guard actionsInFlight < ConsoleServer.actionsInFlightMax else {
+            return text(response, 429, "\(actionsInFlight) controls are still running: wait for one to finish")
+        }
+        request.readBody(limit: 8 << 10) { [unowned self] result in
+            let action: ConsoleAction
+            do throws(ConsoleActionError) {
+                guard case .success(let body) = result, let json = try? JSONValue.parse(body) else {
+                    throw ConsoleActionError("the body must be a JSON object")
+                }
+                action = try ConsoleAction.parse(json, nodeCount: nodeCount)
+            } catch {
+                return text(response, 400, error.description)
+            }
+            let command = action.arguments + ["--home", launcher.home.root, "--name", launcher.home.name]
+            let executable = launcher.executable
+            let environment = launcher.environment.merging(["NO_COLOR": "1"]) { _, new in new }
+            do {
+                try work.submit(
+                    { ConsoleServer.runCommand(executable, command, environment: environment) },
+                    then: { [unowned self] result in
+                        actionsInFlight -= 1
+                        let (status, output) = (try? result.get()) ?? (1, "the command did not run")
+                        let answer = JSONValue.object([
+                            ("ok", .bool(status == 0)), ("exitCode", .int(Int64(status))),
+                            ("command", .string((["devcluster"] + action.arguments).joined(separator: " "))),
+                            ("output", .string(output)),
+                        ])
+                        response.send(
+                            status: 200, headers: ["Content-Type": "application/json"], body: Array(answer.text.utf8))
+                    })
+                actionsInFlight += 1
+            } catch {
+                text(response, 429, "too many controls running: wait for one to finish")
+            }
+        }
+    }
+
+    /// Runs devcluster with `arguments` to its end: its exit status and its output (stdout and stderr).
+    @Sendable static func runCommand(
+        _ executable: String, _ arguments: [String], environment: [String: String]
+    )
+        -> (Int32, String)
+    {
+        guard let folder = TemporaryFolder.make(prefix: "devcluster-ui", environment: environment) else {
+            return (1, "cannot make a temporary folder for the command's output")
+        }
+        let log = folder + "/output"
+        defer {
+            unlink(log)
+            rmdir(folder)
+        }
+        let process: ProcessRecord
+        do {
+            process = try ProcessControl.spawnDetached(
+                executable: executable, arguments: arguments, environment: environment, logPath: log,
+                workingDirectory: nil)
+        } catch {
+            return (1, error.description)
+        }
+        var status: Int32 = 0
+        while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
+        let output = FileManager.default.contents(atPath: log).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (code, output)
+    }
+
+    // MARK: Answers
+
+    private func page(_ response: HTTPServerResponse, _ status: Int, _ html: String) {
+        response.send(status: status, headers: DashboardPage.pageHeaders, body: Array(html.utf8))
+    }
+
+    private func text(_ response: HTTPServerResponse, _ status: Int, _ message: String) {
+        response.send(
+            status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array((message + "\n").utf8))
+    }
+}

@@ -1,0 +1,157 @@
+"""`devcluster ui`: the console the launcher serves. Its API refuses what lacks the session or the CSRF
+token; in headless Chromium a user logs in, kills node2 with its button and sees node2's lane turn
+offline in every other node's view, starts it again and sees it online; the console keeps working
+while a node it would have asked is down; and it stops cleanly on SIGTERM. Screenshots go to
+artifacts/."""
+
+import json
+import re
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import DEVCLUSTER, wait_until
+from test_observability import ARTIFACTS, chrome, console_errors
+
+
+@pytest.fixture
+def console(running):
+    """(base URL, process) of `devcluster ui` for the running cluster, ended by its pid."""
+    p = subprocess.Popen([str(DEVCLUSTER), "ui", "--no-open", "--name", running.name], env=running.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = p.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        assert match, line
+        yield match.group(1), p
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
+def call(url, data=None, headers=None, method=None):
+    """(status, body text), without following redirects."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *a, **k):
+            return None
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as r:
+            return r.status, r.read().decode(), r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), e.headers
+
+
+def session(base):
+    """The session cookie and CSRF token a browser would get by logging in."""
+    status, _, headers = call(base + "login", data=b"accessKey=minioadmin&secretKey=minioadmin")
+    assert status == 303
+    cookie = headers["Set-Cookie"].split(";")[0]
+    assert "HttpOnly" in headers["Set-Cookie"] and "SameSite=Strict" in headers["Set-Cookie"]
+    page = call(base, headers={"Cookie": cookie})[1]
+    return cookie, re.search(r'data-csrf="([0-9a-f]+)"', page).group(1)
+
+
+def test_the_console_api_refuses_requests_without_the_session_or_the_csrf_token(console):
+    base, _ = console
+    kill = json.dumps({"action": "kill", "nodes": "node2"}).encode()
+    assert call(base + "api/poll")[0] == 401
+    assert call(base + "api/action", data=kill)[0] == 401
+    assert "log in" in call(base)[1].lower()  # the login page
+    assert call(base + "login", data=b"accessKey=minioadmin&secretKey=wrong")[0] == 401
+    cookie, csrf = session(base)
+    assert call(base + "api/action", data=kill, headers={"Cookie": cookie})[0] == 403
+    assert call(base + "api/action", data=kill, headers={"Cookie": cookie, "X-Csrf-Token": "0" * 64})[0] == 403
+    for bad in ({"action": "format-disk"}, {"action": "kill"}, {"action": "kill", "nodes": "--home=/"},
+                {"action": "slow", "nodes": "node2", "delay": "soon"}, {"action": "kill", "nodes": "node9"}):
+        status, text, _ = call(base + "api/action", data=json.dumps(bad).encode(),
+                               headers={"Cookie": cookie, "X-Csrf-Token": csrf})
+        assert status == 400 and text.strip(), (bad, status, text)
+    # Nothing was done: every node still runs (the first probe may still be on its way).
+    poll = lambda: json.loads(call(base + "api/poll", headers={"Cookie": cookie})[1])["state"]
+    wait_until(lambda: poll() is not None, 5, message="the console's first probe")
+    assert [n["process"] for n in poll()["nodes"]] == ["running"] * 4
+    # Logged out, the same cookie is refused.
+    assert call(base + "logout", data=b"", headers={"Cookie": cookie})[0] == 303
+    assert call(base + "api/poll", headers={"Cookie": cookie})[0] == 401
+
+
+def test_kill_and_start_node2_from_the_browser_and_watch_its_lane(console, running):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, _ = console
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver = chrome()
+    try:
+        wait = WebDriverWait(driver, 20, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException])
+        driver.get(base)
+        wait.until(lambda d: d.find_elements(By.ID, "login"))
+        driver.find_element(By.ID, "accessKey").send_keys("minioadmin")
+        driver.find_element(By.ID, "secretKey").send_keys("minioadmin")
+        driver.find_element(By.ID, "login-button").click()
+
+        def views(d, node):
+            """How every other node sees `node`, from the page's view table."""
+            return d.execute_script(
+                "return [...document.querySelectorAll(`#views td[data-node='${arguments[0]}']`)]"
+                ".filter((c) => c.dataset.observer !== arguments[0]).map((c) => c.dataset.state)", node)
+
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")) == 4)
+        wait.until(lambda d: views(d, "node2") == ["online"] * 3)
+        assert driver.find_element(By.ID, "verdict").text == "healthy"
+
+        driver.find_element(By.CSS_SELECTOR, "button[data-action=kill][data-node=node2]").click()
+        wait.until(lambda d: d.switch_to.alert)
+        driver.switch_to.alert.accept()
+        clicked = time.monotonic()
+        wait.until(lambda d: views(d, "node2") == ["offline"] * 3)
+        detected = time.monotonic() - clicked
+        assert detected < 10, detected  # demo timings: offline after 1 s of silence, the page polls each second
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#events li[data-event=launcher_kill]"))
+        wait.until(lambda d: "devcluster kill node2" in d.find_element(By.ID, "results").text)
+        # The lane drawn: red spans for node2 in every other node's row, and the kill as a mark.
+        offline = driver.execute_script(
+            "return new Set([...document.querySelectorAll(\"#lanes rect[data-node='node2'][data-state='offline']\")]"
+            ".map((r) => r.dataset.observer)).size")
+        assert offline == 3
+        assert "kill" in [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#lanes text.mark")]
+        assert driver.find_element(By.ID, "verdict").text == "degraded"
+        time.sleep(1.5)  # one more redraw, for the picture
+        driver.save_screenshot(str(ARTIFACTS / "console-node2-killed.png"))
+
+        driver.find_element(By.CSS_SELECTOR, "button[data-action=start][data-node=node2]").click()
+        wait.until(lambda d: d.switch_to.alert)
+        driver.switch_to.alert.accept()
+        wait.until(lambda d: views(d, "node2") == ["online"] * 3)
+        wait.until(lambda d: d.find_element(By.ID, "verdict").text == "healthy")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#events li[data-event=launcher_start]"))
+        driver.save_screenshot(str(ARTIFACTS / "console-node2-back.png"))
+        assert console_errors(driver) == []
+    finally:
+        driver.quit()
+
+
+def test_the_console_keeps_working_while_a_node_is_down_and_stops_on_sigterm(console, running):
+    base, process = console
+    cookie, csrf = session(base)
+    status, text, _ = call(base + "api/action", data=json.dumps({"action": "stop", "nodes": "node1"}).encode(),
+                           headers={"Cookie": cookie, "X-Csrf-Token": csrf})
+    answer = json.loads(text)
+    assert status == 200 and answer["ok"] and answer["command"] == "devcluster stop node1", answer
+
+    def node1_seen_offline():
+        state = json.loads(call(base + "api/poll", headers={"Cookie": cookie})[1])["state"]
+        return state and state["verdict"] == "degraded" and state["nodes"][0]["process"] == "stopped" and \
+            all(n["view"]["node1"] == "offline" for n in state["nodes"][1:])
+    wait_until(node1_seen_offline, 10, interval=0.5, message="node1 offline in the console's state")
+    events = json.loads(call(base + "api/poll?after=0", headers={"Cookie": cookie})[1])["events"]
+    assert any(e["event"] == "launcher_stop" and e.get("target") == "node1" for e in events)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
