@@ -234,7 +234,7 @@ struct HeadersTests {
 
     @Test(
         "bad endpoint URLs are rejected",
-        arguments: ["https://a:1", "http://:80", "http://a:0", "http://a:99999", "http://a:x", "ftp://a"])
+        arguments: ["https://:1", "http://:80", "http://a:0", "https://a:99999", "http://a:x", "ftp://a", "httpx://a"])
     func badEndpoints(url: String) {
         #expect(HTTPEndpoint(url: url) == nil)
     }
