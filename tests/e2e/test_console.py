@@ -1,6 +1,7 @@
 """`devcluster ui`: the console the launcher serves. Its API refuses what lacks the session or the CSRF
 token; in headless Chromium a user logs in, kills node2 with its button and sees node2's lane turn
-offline in every other node's view, starts it again and sees it online; the console keeps working
+offline in every other node's view, starts it again and sees it online, with a chart line per node;
+the console keeps working
 while a node it would have asked is down; and it stops cleanly on SIGTERM. Screenshots go to
 artifacts/."""
 
@@ -16,6 +17,7 @@ import pytest
 
 from conftest import DEVCLUSTER, wait_until
 from test_observability import ARTIFACTS, chrome, console_errors
+from test_s3 import s3_client
 
 
 @pytest.fixture
@@ -106,6 +108,16 @@ def test_kill_and_start_node2_from_the_browser_and_watch_its_lane(console, runni
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")) == 4)
         wait.until(lambda d: views(d, "node2") == ["online"] * 3)
         assert driver.find_element(By.ID, "verdict").text == "healthy"
+        # Some load, and the charts draw a line per node from the nodes' own metrics.
+        s3 = s3_client(running.endpoint("node1"))
+        s3.create_bucket(Bucket="charts")
+        for i in range(20):
+            s3.put_object(Bucket="charts", Key=f"k{i}", Body=b"x" * 100_000)
+        lines = lambda d, chart: d.execute_script(
+            "return [...document.querySelectorAll(`#charts svg[data-chart='${arguments[0]}'] polyline`)]"
+            ".map((p) => p.dataset.node)", chart)
+        wait.until(lambda d: lines(d, "requests/s") == ["node1", "node2", "node3", "node4"])
+        wait.until(lambda d: "node1" in lines(d, "MB/s in"))
 
         driver.find_element(By.CSS_SELECTOR, "button[data-action=kill][data-node=node2]").click()
         wait.until(lambda d: d.switch_to.alert)

@@ -3,8 +3,9 @@ import S3
 /// The console's two pages, whole: HTML, CSS and script in one document served by `devcluster ui`
 /// (nothing fetched from anywhere else). The main page asks `/api/poll` once a second for the status
 /// and the new events, draws each node's lane (every other node's view of it over the last two
-/// minutes, the launcher's actions as marks), and runs the controls through `/api/action` with the
-/// session's CSRF token.
+/// minutes, the launcher's actions as marks) and each node's load over the last three (requests/s,
+/// MB/s in and out, p99 latency, heal rate, disk used), and runs the controls through `/api/action`
+/// with the session's CSRF token.
 enum ConsolePage {
     static func login(error: String?) -> String {
         let message = error.map { "<p class=\"error\" id=\"login-error\">\(escape($0))</p>" } ?? ""
@@ -45,6 +46,8 @@ enum ConsolePage {
         <span class="sw offline"></span>offline <span class="sw unknown"></span>observer not running</div>
         <svg id="lanes" width="100%" height="10"></svg>
         <table id="views" class="compact"></table></section>
+        <section class="wide"><h2>Load <span class="dim">per node, the last three minutes, from each node's
+        metrics once a second</span></h2><div id="legend-nodes"></div><div id="charts"></div></section>
         <section><h2>Cluster</h2><div class="controls">
         <p><input id="groupA" size="12" placeholder="node1,node2"> / <input id="groupB" size="12" placeholder="node3,node4">
         <button data-cluster="partition">partition</button></p>
@@ -91,7 +94,9 @@ enum ConsolePage {
         .sw { display: inline-block; width: .8rem; height: .8rem; margin: 0 .2rem 0 .8rem; vertical-align: middle; }
         .sw.online { background: #238636; } .sw.suspect { background: #bb8009; } .sw.offline { background: #da3633; }
         .sw.unknown { background: #484f58; }
-        #legend { font-size: 12px; margin-bottom: .3rem; }
+        #legend, #legend-nodes { font-size: 12px; margin-bottom: .3rem; }
+        #charts { display: grid; grid-template-columns: repeat(3, 1fr); gap: .6rem; }
+        #charts figure { margin: 0; } #charts figcaption { font-size: 12px; color: #8b949e; }
         svg text { fill: #8b949e; font: 11px system-ui, sans-serif; }
         """
 
@@ -100,7 +105,7 @@ enum ConsolePage {
         const csrf = document.body.dataset.csrf;
         const WINDOW = 120000;
         const colors = {online: '#238636', suspect: '#bb8009', offline: '#da3633', unknown: '#484f58'};
-        let next = 0, state = null, polling = false;
+        let next = 0, state = null, stateAt = 0, polling = false;
         const events = [];
         const lanes = {};   // "observer>node" -> [{state, from}]
         const marks = [];   // {t, action, target}
@@ -150,30 +155,45 @@ enum ConsolePage {
           const now = Date.now();
           const ids = state.nodes.map(n => n.id);
           const running = Object.fromEntries(state.nodes.map(n => [n.id, n.process === 'running']));
-          // A view only counts while its node runs; a lane with no event yet starts from the first poll.
+          // A view only counts while its node runs; a lane with no event yet starts from the first probe.
+          // A probe older than a lane's last change (it began before an event came in) does not overrule it.
           for (const o of state.nodes) {
             for (const id of ids) {
               if (id === o.id) continue;
-              if (!running[o.id] || !o.view) { push(o.id, id, 'unknown', now); continue; }
               const l = lane(o.id, id);
-              if (!l.length || l[l.length - 1].state === 'unknown') push(o.id, id, o.view[id] || 'unknown', now);
+              if (l.length && l[l.length - 1].from > stateAt) continue;
+              if (!running[o.id]) { push(o.id, id, 'unknown', stateAt); continue; }
+              if (!o.view) continue;  // running but not answering this probe: its events still tell
+              if (!l.length || l[l.length - 1].state === 'unknown') push(o.id, id, o.view[id] || 'unknown', stateAt);
             }
           }
           const verdict = document.getElementById('verdict');
           verdict.textContent = state.verdict; verdict.className = 'pill ' + state.verdict;
+          // Rows are made once and then updated in place: a button must not be replaced under the pointer.
           const body = document.querySelector('#nodes tbody');
-          body.replaceChildren(...state.nodes.map(n => {
-            const tr = el('tr', {'data-node': n.id});
-            tr.append(el('td', {}, n.id), el('td', {class: n.process}, n.process),
-              el('td', {class: n.seenAs.split(' ')[0], 'data-seen-as': n.seenAs}, n.seenAs),
-              el('td', {}, n.pid == null ? '-' : String(n.pid)), el('td', {}, n.endpoint), el('td', {}, n.data || '-'));
-            const td = el('td');
-            for (const a of ['kill', 'stop', 'start', 'restart', 'pause', 'resume', 'isolate', 'slow', 'disk-full', 'disk-full-undo', 'wipe']) {
-              td.append(el('button', {'data-action': a, 'data-node': n.id}, a === 'disk-full-undo' ? 'disk ok' : a));
-            }
-            tr.append(td);
-            return tr;
-          }));
+          if ([...body.rows].map(r => r.dataset.node).join() !== ids.join()) {
+            body.replaceChildren(...state.nodes.map(n => {
+              const tr = el('tr', {'data-node': n.id});
+              for (let i = 0; i < 6; i++) tr.append(el('td'));
+              const td = el('td');
+              for (const a of ['kill', 'stop', 'start', 'restart', 'pause', 'resume', 'isolate', 'slow', 'disk-full', 'disk-full-undo', 'wipe']) {
+                td.append(el('button', {'data-action': a, 'data-node': n.id}, a === 'disk-full-undo' ? 'disk ok' : a));
+              }
+              tr.append(td);
+              return tr;
+            }));
+          }
+          state.nodes.forEach((n, i) => {
+            const cells = body.rows[i].cells;
+            const set = (c, text, cls) => { if (c.textContent !== text) c.textContent = text; c.className = cls || ''; };
+            set(cells[0], n.id);
+            set(cells[1], n.process, n.process);
+            set(cells[2], n.seenAs, n.seenAs.split(' ')[0]);
+            cells[2].dataset.seenAs = n.seenAs;
+            set(cells[3], n.pid == null ? '-' : String(n.pid));
+            set(cells[4], n.endpoint);
+            set(cells[5], n.data || '-');
+          });
           // The lanes: one group per node, one row per other node's view of it.
           const lanesSVG = document.getElementById('lanes');
           const width = lanesSVG.clientWidth || 900, left = 120, row = 12, gap = 12;
@@ -232,6 +252,33 @@ enum ConsolePage {
             return li;
           }));
         }
+        const palette = ['#58a6ff', '#3fb950', '#d29922', '#f778ba', '#a371f7', '#79c0ff', '#ffa657', '#56d4dd'];
+        const chartDefs = [[1, 'requests/s'], [2, 'MB/s in'], [3, 'MB/s out'], [4, 'p99 latency (ms)'],
+          [5, 'objects healed/s'], [6, 'file system used (GB)']];
+        function renderCharts(charts) {
+          const nodes = Object.keys(charts).sort();
+          document.getElementById('legend-nodes').replaceChildren(...nodes.map((n, i) =>
+            el('span', {style: 'color:' + palette[i % palette.length] + ';margin-right:1rem'}, '■ ' + n)));
+          // The same window rule as the lanes: from the oldest point, at least 20 s, at most 3 minutes.
+          let oldest = Date.now();
+          for (const n of nodes) if (charts[n].length) oldest = Math.min(oldest, charts[n][0][0]);
+          const now = Date.now(), span = Math.min(180000, Math.max(20000, now - oldest + 2000)), w = 300, h = 80;
+          document.getElementById('charts').replaceChildren(...chartDefs.map(([column, title]) => {
+            let max = 0;
+            for (const n of nodes) for (const p of charts[n]) if (p[column] != null) max = Math.max(max, p[column]);
+            const top = max > 0 ? max * 1.1 : 1;
+            const chart = svg('svg', {viewBox: `0 0 ${w} ${h}`, width: '100%', height: h, preserveAspectRatio: 'none', 'data-chart': title});
+            chart.append(svg('rect', {x: 0, y: 0, width: w, height: h, fill: '#0d1117'}));
+            nodes.forEach((n, i) => {
+              const pts = charts[n].filter(p => p[column] != null && p[0] >= now - span)
+                .map(p => ((p[0] - (now - span)) / span * w).toFixed(1) + ',' + (h - 2 - p[column] / top * (h - 4)).toFixed(1));
+              if (pts.length) chart.append(svg('polyline', {points: pts.join(' '), fill: 'none', stroke: palette[i % palette.length], 'stroke-width': 1.5, 'vector-effect': 'non-scaling-stroke', 'data-node': n}));
+            });
+            const figure = el('figure');
+            figure.append(el('figcaption', {}, title + ' (top ' + (max > 0 ? max.toPrecision(3) : '0') + ', ' + Math.round(span / 1000) + ' s)'), chart);
+            return figure;
+          }));
+        }
         async function poll() {
           if (polling) return;
           polling = true;
@@ -239,9 +286,10 @@ enum ConsolePage {
             const r = await fetch('/api/poll?after=' + next, {cache: 'no-store'});
             if (r.status === 401) { location.reload(); return; }
             const j = await r.json();
-            state = j.state; next = j.next;
+            state = j.state; stateAt = j.stateAt; next = j.next;
             j.events.forEach(apply);
             render();
+            renderCharts(j.charts || {});
           } catch (e) {
             document.getElementById('verdict').textContent = 'console unreachable';
           } finally { polling = false; }

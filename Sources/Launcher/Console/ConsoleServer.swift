@@ -32,6 +32,10 @@ public final class ConsoleServer {
     private var revoked = SessionRevocations()
     private var throttle = LoginThrottle()
     private var state = "null"
+    /// When the probe behind `state` began (wall clock, ms): the page must not let it overrule events
+    /// that came after.
+    private var stateAt: Int64 = 0
+    private var charts = NodeCharts()
     private var cursors: [Timeline.Cursor]
     /// Every event read so far, in the order read; `eventBase` is the index of the first one kept.
     private var events: [Event] = []
@@ -97,15 +101,23 @@ public final class ConsoleServer {
         let environment = launcher.environment
         let executable = launcher.executable
         let began = loop.now
+        let beganWall = WallTime.now().millisecondsSinceEpoch
         do {
             try work.submit(
-                { () -> String in
+                { () -> (String, [(String, NodeCharts.Sample?)]) in
                     let prober = Launcher(home: home, environment: environment, executable: executable, say: { _ in })
-                    guard let record = try? home.load() else { return "null" }
-                    return prober.snapshot(record).document(record, home: home).text
+                    guard let record = try? home.load() else { return ("null", []) }
+                    let snapshot = prober.snapshot(record)
+                    return (snapshot.document(record, home: home).text, ConsoleServer.samples(snapshot, record, prober))
                 },
                 then: { [unowned self] result in
-                    if case .success(let text) = result { state = text }
+                    if case .success(let (text, samples)) = result {
+                        state = text
+                        stateAt = beganWall
+                        for (node, sample) in samples {
+                            if let sample { charts.add(node, sample) } else { charts.missed(node) }
+                        }
+                    }
                     guard !isStopping, let timer = pollTimer else { return }
                     timer.start(after: max(.zero, ConsoleServer.pollInterval - loop.now.since(began))) {
                         [unowned self] in probe()
@@ -114,6 +126,37 @@ public final class ConsoleServer {
         } catch {
             // Every pool slot is running a control: probe again shortly.
             pollTimer?.start(after: ConsoleServer.pollInterval) { [unowned self] in probe() }
+        }
+    }
+
+    /// Each answering node's metrics and status as a chart sample (nil: it did not answer).
+    @Sendable static func samples(
+        _ snapshot: ClusterSnapshot, _ record: ClusterRecord, _ prober: Launcher
+    )
+        -> [(String, NodeCharts.Sample?)]
+    {
+        let answering = snapshot.nodes.filter { $0.status != nil }
+        let requests = answering.map {
+            (
+                Probe.Target(id: $0.id, endpoint: $0.endpoint),
+                Probe.request("GET", AdminPaths.metrics, key: prober.key(record))
+            )
+        }
+        let answers = Probe.send(requests, timeout: Launcher.probeTimeout, tls: prober.tls)
+        let at = Instant.now()
+        let wall = WallTime.now().millisecondsSinceEpoch
+        return snapshot.nodes.map { node in
+            guard let status = node.status, case .success(let r)? = answers[node.id], r.status == 200 else {
+                return (node.id, nil)
+            }
+            let load = status.load
+            let used = load.diskTotalBytes.flatMap { total in load.diskFreeBytes.map { Double(total - min(total, $0)) }
+            }
+            return (
+                node.id,
+                NodeCharts.sample(
+                    metrics: r.bodyText, healed: status.healing?.healed, diskUsedBytes: used, at: at, wallMs: wall)
+            )
         }
     }
 
@@ -187,7 +230,23 @@ public final class ConsoleServer {
         let after = max(eventBase, min(Int(query["after"] ?? "") ?? 0, eventBase + events.count))
         let from = max(after, eventBase + events.count - ConsoleServer.eventsPerAnswerMax)
         let fresh = events[(from - eventBase)...].map(\.json)
-        let body = "{\"state\":\(state),\"next\":\(eventBase + events.count),\"events\":\(JSONValue.array(fresh).text)}"
+        let lines = JSONValue.object(
+            charts.points.sorted { $0.key < $1.key }.map { node, points in
+                (
+                    node,
+                    .array(
+                        points.map { p in
+                            .array([
+                                .int(p.wallMs), .double(p.requestsPerSecond), .double(p.megabytesInPerSecond),
+                                .double(p.megabytesOutPerSecond), p.p99Milliseconds.map { .double($0) } ?? .null,
+                                .double(p.healedPerSecond), p.diskUsedGigabytes.map { .double($0) } ?? .null,
+                            ])
+                        })
+                )
+            })
+        let body =
+            "{\"state\":\(state),\"stateAt\":\(stateAt),\"next\":\(eventBase + events.count),\"events\":\(JSONValue.array(fresh).text),"
+            + "\"charts\":\(lines.text)}"
         response.send(
             status: 200, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
             body: Array(body.utf8))
