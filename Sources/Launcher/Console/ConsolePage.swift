@@ -48,6 +48,15 @@ enum ConsolePage {
         <table id="views" class="compact"></table></section>
         <section class="wide"><h2>Load <span class="dim">per node, the last three minutes, from each node's
         metrics once a second</span></h2><div id="legend-nodes"></div><div id="charts"></div></section>
+        <section class="wide"><h2>Objects</h2>
+        <div class="controls"><select id="bucket"></select>
+        <input id="new-bucket" size="14" placeholder="new-bucket"> <button id="make-bucket">make bucket</button>
+        &nbsp; in <span id="path" class="dim">/</span>
+        &nbsp; <label id="drop" class="drop">drop files here, or <input type="file" id="file" multiple></label>
+        <progress id="progress" max="1" value="0" hidden></progress> <span id="upload-state" class="dim"></span></div>
+        <table id="objects" class="compact"></table>
+        <p id="share" class="dim"></p>
+        <div id="layout"></div></section>
         <section><h2>Cluster</h2><div class="controls">
         <p><input id="groupA" size="12" placeholder="node1,node2"> / <input id="groupB" size="12" placeholder="node3,node4">
         <button data-cluster="partition">partition</button></p>
@@ -95,6 +104,11 @@ enum ConsolePage {
         .sw.online { background: #238636; } .sw.suspect { background: #bb8009; } .sw.offline { background: #da3633; }
         .sw.unknown { background: #484f58; }
         #legend, #legend-nodes { font-size: 12px; margin-bottom: .3rem; }
+        .drop { border: 1px dashed #30363d; padding: .2rem .5rem; } .drop.over { border-color: #58a6ff; }
+        #layout { display: flex; gap: .5rem; flex-wrap: wrap; margin-top: .5rem; }
+        .shard { border: 1px solid #30363d; border-radius: 4px; padding: .3rem .6rem; min-width: 8rem; font-size: 12px; }
+        .shard.ok { border-color: #238636; } .shard.corrupt, .shard.missing, .shard.stale { border-color: #da3633; }
+        .shard.unreachable { border-color: #484f58; color: #8b949e; }
         #charts { display: grid; grid-template-columns: repeat(3, 1fr); gap: .6rem; }
         #charts figure { margin: 0; } #charts figcaption { font-size: 12px; color: #8b949e; }
         svg text { fill: #8b949e; font: 11px system-ui, sans-serif; }
@@ -310,6 +324,121 @@ enum ConsolePage {
             note('$ ' + j.command + '\\n' + j.output.trim(), j.ok);
           } catch (e) { note(body.action + ': ' + e, false); }
         }
+        // The object browser: listings when asked, the layout of the object shown once a second.
+        let bucket = '', prefix = '', shown = null;
+        const api = (path, init) => fetch(path, Object.assign({cache: 'no-store'}, init || {}));
+        const post = (path, body) => api(path, {method: 'POST', headers: {'Content-Type': 'application/json', 'X-Csrf-Token': csrf}, body: JSON.stringify(body)});
+        async function loadBuckets() {
+          const r = await api('/api/buckets');
+          if (!r.ok) return;
+          const names = await r.json();
+          const select = document.getElementById('bucket');
+          select.replaceChildren(...names.map(n => el('option', {value: n}, n)));
+          if (names.includes(bucket)) select.value = bucket; else { bucket = names[0] || ''; prefix = ''; }
+          loadKeys();
+        }
+        async function loadKeys() {
+          document.getElementById('path').textContent = bucket ? bucket + '/' + prefix : '(no bucket)';
+          const table = document.getElementById('objects');
+          if (!bucket) return table.replaceChildren();
+          const r = await api('/api/keys?bucket=' + encodeURIComponent(bucket) + '&prefix=' + encodeURIComponent(prefix));
+          const keys = r.ok ? await r.json() : [];
+          const folders = new Set(), files = [];
+          for (const k of keys) {
+            const rest = k.slice(prefix.length), slash = rest.indexOf('/');
+            if (slash >= 0) folders.add(rest.slice(0, slash + 1)); else files.push(k);
+          }
+          const head = el('tr'); head.append(el('th', {}, 'name'), el('th', {}, ''));
+          const rows = [head];
+          if (prefix) { const tr = el('tr'); const b = el('button', {'data-folder': prefix.replace(/[^/]*\\/$/, '')}, '..'); const td = el('td'); td.append(b); tr.append(td, el('td')); rows.push(tr); }
+          for (const f of [...folders].sort()) { const tr = el('tr'); const td = el('td'); td.append(el('button', {'data-folder': prefix + f}, f)); tr.append(td, el('td')); rows.push(tr); }
+          for (const k of files) {
+            const tr = el('tr', {'data-key': k});
+            const td = el('td');
+            for (const [what, label] of [['layout', 'layout'], ['download', 'download'], ['share', 'share link'], ['delete', 'delete']]) {
+              td.append(el('button', {'data-object': what, 'data-key': k}, label));
+            }
+            tr.append(el('td', {}, k.slice(prefix.length)), td);
+            rows.push(tr);
+          }
+          table.replaceChildren(...rows);
+        }
+        async function layout() {
+          if (!shown) return;
+          const r = await api('/api/shards?bucket=' + encodeURIComponent(shown.bucket) + '&key=' + encodeURIComponent(shown.key));
+          const box = document.getElementById('layout');
+          if (!r.ok) { box.replaceChildren(el('p', {class: 'error'}, shown.key + ': ' + await r.text())); return; }
+          const m = await r.json();
+          const title = el('p', {class: m.readable ? 'online' : 'offline', id: 'layout-summary'},
+            `${m.bucket}/${m.key}: ${m.size} bytes, ${m.dataShards} data + ${m.parityShards} parity shards, ${m.good} good` + (m.readable ? ', readable' : ', NOT readable'));
+          box.replaceChildren(title, ...m.shards.map(sh => {
+            const d = el('div', {class: 'shard ' + sh.state, 'data-node': sh.node, 'data-state': sh.state});
+            d.append(el('b', {}, sh.node), el('br'), document.createTextNode(`shard ${sh.index} (${sh.role})`), el('br'),
+              el('span', {class: sh.state}, sh.state), document.createTextNode(' ' + (sh.bytes || 0) + ' B'));
+            if (sh.detail) d.append(el('br'), el('span', {class: 'dim'}, sh.detail));
+            return d;
+          }));
+        }
+        function upload(files) {
+          if (!bucket) { note('make a bucket first', false); return; }
+          const bar = document.getElementById('progress'), state = document.getElementById('upload-state');
+          const queue = [...files];
+          const next = () => {
+            const file = queue.shift();
+            if (!file) { bar.hidden = true; loadKeys(); return; }
+            const key = prefix + file.name;
+            const xhr = new XMLHttpRequest();
+            xhr.open('PUT', '/api/upload?bucket=' + encodeURIComponent(bucket) + '&key=' + encodeURIComponent(key));
+            xhr.setRequestHeader('X-Csrf-Token', csrf);
+            bar.hidden = false; bar.value = 0;
+            xhr.upload.onprogress = e => { if (e.lengthComputable) bar.value = e.loaded / e.total; };
+            xhr.onload = () => {
+              const ok = xhr.status < 300;
+              state.textContent = ok ? 'uploaded ' + key : key + ': ' + xhr.responseText;
+              state.dataset.done = ok ? key : '';
+              note((ok ? 'uploaded ' : 'upload failed: ') + key + ' (' + file.size + ' bytes)', ok);
+              next();
+            };
+            xhr.onerror = () => { note('upload failed: ' + key, false); next(); };
+            state.textContent = 'uploading ' + key;
+            xhr.send(file);
+          };
+          next();
+        }
+        document.getElementById('bucket').addEventListener('change', ev => { bucket = ev.target.value; prefix = ''; loadKeys(); });
+        document.getElementById('file').addEventListener('change', ev => upload(ev.target.files));
+        const drop = document.getElementById('drop');
+        drop.addEventListener('dragover', ev => { ev.preventDefault(); drop.classList.add('over'); });
+        drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+        drop.addEventListener('drop', ev => { ev.preventDefault(); drop.classList.remove('over'); upload(ev.dataTransfer.files); });
+        document.addEventListener('click', async ev => {
+          const b = ev.target.closest('button');
+          if (!b) return;
+          if (b.id === 'make-bucket') {
+            const name = document.getElementById('new-bucket').value.trim();
+            const r = await post('/api/bucket', {name});
+            note(r.ok ? 'made bucket ' + name : name + ': ' + await r.text(), r.ok);
+            if (r.ok) { bucket = name; prefix = ''; loadBuckets(); }
+          } else if (b.dataset.folder !== undefined) {
+            prefix = b.dataset.folder; loadKeys();
+          } else if (b.dataset.object) {
+            const key = b.dataset.key, what = b.dataset.object;
+            if (what === 'layout') { shown = {bucket, key}; layout(); }
+            else if (what === 'download' || what === 'share') {
+              const r = await post('/api/link', {bucket, key, seconds: what === 'share' ? 86400 : 300});
+              if (!r.ok) { note(key + ': ' + await r.text(), false); return; }
+              const j = await r.json();
+              if (what === 'download') { const a = el('a', {href: j.url, download: key.split('/').pop()}); document.body.append(a); a.click(); a.remove(); }
+              else { const p = document.getElementById('share'); p.replaceChildren(document.createTextNode('share link, valid 24 h: '), el('input', {id: 'share-url', size: 90, value: j.url, readonly: ''})); }
+            } else if (what === 'delete') {
+              if (!confirm('delete ' + bucket + '/' + key + '?')) return;
+              const r = await post('/api/delete', {bucket, key});
+              note(r.ok ? 'deleted ' + key : key + ': ' + await r.text(), r.ok);
+              if (shown && shown.key === key) { shown = null; document.getElementById('layout').replaceChildren(); }
+              loadKeys();
+            }
+          }
+        });
         document.addEventListener('click', ev => {
           const b = ev.target.closest('button');
           if (!b) return;
@@ -330,5 +459,7 @@ enum ConsolePage {
         });
         poll();
         setInterval(poll, 1000);
+        loadBuckets();
+        setInterval(layout, 1000);
         """
 }

@@ -32,6 +32,11 @@ public final class ConsoleServer {
     private var revoked = SessionRevocations()
     private var throttle = LoginThrottle()
     private var state = "null"
+    /// The endpoints of the nodes that answered the last probe, in order: where object calls go.
+    var answering: [HTTPEndpoint] = []
+    /// The console's own requests to the nodes (object browser, shard maps, uploads).
+    let client: HTTPClient
+    let record: ClusterRecord
     /// When the probe behind `state` began (wall clock, ms): the page must not let it overrule events
     /// that came after.
     private var stateAt: Int64 = 0
@@ -53,6 +58,8 @@ public final class ConsoleServer {
             loop: loop, label: "console work",
             limits: .init(inFlightMax: ConsoleServer.actionsInFlightMax, queuedMax: ConsoleServer.actionsInFlightMax))
         self.launcher = launcher
+        self.record = record
+        client = HTTPClient(loop: loop, tls: launcher.tls)
         nodeCount = record.nodes.count
         session = Session(accessKey: record.accessKey, secretKey: record.secretKey)
         cursors =
@@ -89,6 +96,7 @@ public final class ConsoleServer {
         pollTimer?.close()
         pollTimer = nil
         work.cancelWaiting()
+        client.close()
         server?.close()
     }
 
@@ -104,15 +112,19 @@ public final class ConsoleServer {
         let beganWall = WallTime.now().millisecondsSinceEpoch
         do {
             try work.submit(
-                { () -> (String, [(String, NodeCharts.Sample?)]) in
+                { () -> (String, [(String, NodeCharts.Sample?)], [String]) in
                     let prober = Launcher(home: home, environment: environment, executable: executable, say: { _ in })
-                    guard let record = try? home.load() else { return ("null", []) }
+                    guard let record = try? home.load() else { return ("null", [], []) }
                     let snapshot = prober.snapshot(record)
-                    return (snapshot.document(record, home: home).text, ConsoleServer.samples(snapshot, record, prober))
+                    return (
+                        snapshot.document(record, home: home).text, ConsoleServer.samples(snapshot, record, prober),
+                        snapshot.nodes.filter { $0.status != nil }.map(\.endpoint)
+                    )
                 },
                 then: { [unowned self] result in
-                    if case .success(let (text, samples)) = result {
+                    if case .success(let (text, samples, endpoints)) = result {
                         state = text
+                        answering = endpoints.compactMap { HTTPEndpoint(url: $0) }
                         stateAt = beganWall
                         for (node, sample) in samples {
                             if let sample { charts.add(node, sample) } else { charts.missed(node) }
@@ -176,12 +188,20 @@ public final class ConsoleServer {
         case ("GET", "/api/poll"):
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             poll(request, response)
-        case ("POST", "/api/action"):
+        case ("GET", "/api/buckets"), ("GET", "/api/keys"), ("GET", "/api/shards"):
+            guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
+            forwardToDashboard(request, response)
+        case ("POST", "/api/action"), ("POST", "/api/link"), ("POST", "/api/bucket"), ("POST", "/api/delete"),
+            ("PUT", "/api/upload"):
             guard let token = sessionToken(head) else { return text(response, 401, "log in first") }
             guard let given = head.headers["X-Csrf-Token"], session.acceptsCSRF(given, for: token) else {
                 return text(response, 403, "missing or wrong CSRF token: reload the console")
             }
-            act(request, response)
+            switch String(head.path) {
+            case "/api/action": act(request, response)
+            case "/api/upload": upload(request, response)
+            default: objectCall(request, response)
+            }
         default:
             text(response, 404, "no such page")
         }
@@ -338,7 +358,7 @@ public final class ConsoleServer {
         response.send(status: status, headers: DashboardPage.pageHeaders, body: Array(html.utf8))
     }
 
-    private func text(_ response: HTTPServerResponse, _ status: Int, _ message: String) {
+    func text(_ response: HTTPServerResponse, _ status: Int, _ message: String) {
         response.send(
             status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array((message + "\n").utf8))
     }

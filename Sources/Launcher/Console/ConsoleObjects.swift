@@ -1,0 +1,134 @@
+import Admin
+import Core
+import HTTP
+import S3
+
+/// The console's object browser: listings and shard maps from a node's dashboard API (signed with the
+/// cluster key), buckets made and objects deleted and uploaded through S3 (signed with the root
+/// credentials), and presigned links a browser downloads from a node itself. Calls go to the first
+/// node that answered the last probe, so the browser works while any node is down.
+extension ConsoleServer {
+    /// Longest validity of a share link (S3's own limit: 7 days).
+    static let linkSecondsMax = SigV4.presignedExpiresMax
+    /// Deadline of one object call (an upload's is per step: no progress for this long fails it).
+    static let objectCallTimeout: Duration = .seconds(30)
+
+    private var target: HTTPEndpoint? { answering.first }
+
+    /// `GET /api/buckets`, `/api/keys?bucket=&prefix=`, `/api/shards?bucket=&key=`: a node's answer as is.
+    func forwardToDashboard(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        guard let target else { return text(response, 503, "no node answers: start one") }
+        let name = String(request.head.path.dropFirst("/api/".count))
+        let path = AdminPaths.dashboardAPI + name + (request.head.query.map { "?" + $0 } ?? "")
+        client.send(
+            Probe.request("GET", path, key: launcher.key(record)), to: target, timeout: ConsoleServer.objectCallTimeout
+        ) { [unowned self] result in
+            switch result {
+            case .success(let r):
+                response.send(
+                    status: r.status, headers: ["Content-Type": r.headers["Content-Type"] ?? "application/json"],
+                    body: r.body)
+            case .failure(let e): text(response, 502, "\(target) did not answer: \(e)")
+            }
+        }
+    }
+
+    /// `POST /api/link` `{bucket, key, seconds}`: a presigned GET URL; `/api/bucket` `{name}`: a new
+    /// bucket; `/api/delete` `{bucket, key}`: the object deleted.
+    func objectCall(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        request.readBody(limit: 8 << 10) { [unowned self] result in
+            guard case .success(let body) = result, let json = try? JSONValue.parse(body) else {
+                return text(response, 400, "the body must be a JSON object")
+            }
+            guard let target else { return text(response, 503, "no node answers: start one") }
+            let bucket = json["bucket"]?.stringValue ?? json["name"]?.stringValue ?? ""
+            let key = json["key"]?.stringValue ?? ""
+            guard !bucket.isEmpty, !bucket.contains("/") else { return text(response, 400, "name a bucket") }
+            let path =
+                "/" + URLEncoding.encode(bucket) + (key.isEmpty ? "" : "/" + URLEncoding.encode(key, keepSlash: true))
+            switch String(request.head.path) {
+            case "/api/link":
+                guard !key.isEmpty else { return text(response, 400, "name an object") }
+                let seconds = Int(json["seconds"]?.intValue ?? 3600)
+                guard (1...ConsoleServer.linkSecondsMax).contains(seconds) else {
+                    return text(response, 400, "a link lasts 1 s to 7 days (\(ConsoleServer.linkSecondsMax) s)")
+                }
+                let signed = SigV4.presign(
+                    method: "GET", path: path, host: target.hostHeader, expires: seconds, accessKey: record.accessKey,
+                    secretKey: record.secretKey, region: record.region)
+                let answer = JSONValue.object([
+                    ("url", .string(target.url + signed)), ("seconds", .int(Int64(seconds))),
+                ])
+                response.send(
+                    status: 200, headers: ["Content-Type": "application/json"], body: Array(answer.text.utf8))
+            case "/api/bucket": s3("PUT", path, to: target, response)
+            default:
+                guard !key.isEmpty else { return text(response, 400, "name an object") }
+                s3("DELETE", path, to: target, response)
+            }
+        }
+    }
+
+    /// One bodiless S3 call, answered with the node's status and S3 error text.
+    private func s3(_ method: String, _ path: String, to target: HTTPEndpoint, _ response: HTTPServerResponse) {
+        var headers = HTTPHeaders()
+        SigV4.sign(
+            method: method, target: path, headers: &headers, host: target.hostHeader, accessKey: record.accessKey,
+            secretKey: record.secretKey, region: record.region)
+        client.send(
+            HTTPClientRequest(method: method, target: path, headers: headers), to: target,
+            timeout: ConsoleServer.objectCallTimeout
+        ) { [unowned self] result in
+            switch result {
+            case .success(let r) where r.status < 300: response.send(status: 204)
+            case .success(let r): text(response, r.status, Launcher.s3ErrorText(r))
+            case .failure(let e): text(response, 502, "\(target) did not answer: \(e)")
+            }
+        }
+    }
+
+    /// `PUT /api/upload?bucket=&key=`: the request body streamed to a node as one S3 PUT, a piece at a
+    /// time (the browser's upload waits while the node takes each).
+    func upload(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
+        let query = QueryParameters(parsing: request.head.query) ?? QueryParameters()
+        guard let bucket = query["bucket"], !bucket.isEmpty, let key = query["key"], !key.isEmpty else {
+            return text(response, 400, "upload needs ?bucket=B&key=K")
+        }
+        guard let length = request.head.headers["Content-Length"].flatMap({ Int64($0) }) else {
+            return text(response, 411, "an upload needs its Content-Length")
+        }
+        guard let target else { return text(response, 503, "no node answers: start one") }
+        let path = "/" + URLEncoding.encode(bucket) + "/" + URLEncoding.encode(key, keepSlash: true)
+        var headers: HTTPHeaders = ["Content-Type": request.head.headers["Content-Type"] ?? "application/octet-stream"]
+        SigV4.sign(
+            method: "PUT", target: path, headers: &headers, host: target.hostHeader, accessKey: record.accessKey,
+            secretKey: record.secretKey, region: record.region)
+        var put = HTTPClientRequest(method: "PUT", target: path, headers: headers)
+        put.body = .stream(length: length)
+        var status = 0
+        var answer: [UInt8] = []
+        let task = client.execute(
+            put, to: target, timeout: ConsoleServer.objectCallTimeout,
+            handlers: HTTPResponseHandlers(
+                head: { status = $0.status },
+                body: { answer.append(contentsOf: $0) },
+                end: { [unowned self] error in
+                    if let error { return text(response, 502, "\(target): \(error)") }
+                    guard status < 300 else {
+                        return text(response, status, String(decoding: answer, as: UTF8.self))
+                    }
+                    response.send(status: 204)
+                }))
+        guard let task else { return }
+        request.streamBody(
+            chunk: { bytes in
+                request.pauseBody()
+                task.writeBody(ByteBuffer(copying: bytes)) { error in
+                    if error == nil { request.resumeBody() }
+                }
+            },
+            end: { error in
+                if error != nil { task.cancel() } else { task.endBody() }
+            })
+    }
+}
