@@ -358,7 +358,23 @@ def screen_of(fd, seconds):
 
 
 def last_frame(text):
-    return text.split("\x1b[H")[-1]
+    """The last whole frame: the one before the frame still being drawn when the reading stopped."""
+    frames = text.split("\x1b[H")
+    return frames[-2] if len(frames) > 2 else frames[-1]
+
+
+def frame_until(fd, predicate, timeout):
+    """Reads the terminal until a whole frame satisfies `predicate` (or `timeout`); answers that frame,
+    else the last whole one."""
+    out = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out += screen_of(fd, 0.3)
+        frames = out.split("\x1b[H")[1:-1]
+        for frame in frames:
+            if predicate(frame):
+                return frame
+    return last_frame(out)
 
 
 def test_watch_redraws_in_place_on_a_terminal(running):
@@ -374,7 +390,7 @@ def test_watch_redraws_in_place_on_a_terminal(running):
             assert node in frame, frame
         assert "online" in frame and "latest events" in frame
         running.run("kill", "node2")
-        later = last_frame(screen_of(fd, 4))
+        later = frame_until(fd, lambda f: "node_offline" in f and "node2" in f, 15)
         assert "node_offline" in later and "node2" in later, later
         row = next(line for line in later.splitlines() if line.strip().startswith("node2"))
         assert "killed" in row or "offline" in row or "down" in row, row
