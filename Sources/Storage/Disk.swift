@@ -200,12 +200,16 @@ public final class Disk: Sendable {
         return out.sorted { $0.name < $1.name }
     }
 
-    /// Deletes an empty bucket (`force` deletes its objects too: used to undo a failed create).
+    /// Deletes an empty bucket: no object, no version, no delete marker (`force` deletes its objects
+    /// too: used to undo a failed create).
     public func deleteBucket(_ name: String, force: Bool = false) throws(StorageError) {
         _ = try bucketInfo(name)
         try locked(name, "") { () throws(StorageError) in
             if !force {
-                let page = try list(bucket: name, prefix: "", marker: "", delimiter: nil, limit: 1)
+                // Any version counts, a noncurrent one or a delete marker too (S3's rule): a bucket whose
+                // objects are all deleted under versioning still holds their history.
+                let page = try listVersions(
+                    bucket: name, prefix: "", from: "", inclusive: false, delimiter: nil, limit: 1)
                 guard page.entries.isEmpty else { throw .bucketNotEmpty(name) }
             }
             unlink(bucketRecord(name))

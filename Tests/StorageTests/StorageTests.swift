@@ -98,6 +98,12 @@ struct DiskTests {
             try disk.commit(bucket: "photos", key: "cat.jpg", version: version(), stagedUploadID: nil)
             #expect(throws: StorageError.bucketNotEmpty("photos")) { try disk.deleteBucket("photos") }
             try disk.deleteVersion(bucket: "photos", key: "cat.jpg", versionID: "null")
+            // Only a delete marker left: the key reads as gone, but its history is there.
+            let marker = ObjectVersion(versionID: "m1", modTime: 9, size: 0, etag: "", isDeleteMarker: true)
+            try disk.commit(bucket: "photos", key: "cat.jpg", version: marker, stagedUploadID: nil)
+            #expect(try disk.list(bucket: "photos", prefix: "", marker: "", delimiter: nil, limit: 1).entries.isEmpty)
+            #expect(throws: StorageError.bucketNotEmpty("photos")) { try disk.deleteBucket("photos") }
+            try disk.deleteVersion(bucket: "photos", key: "cat.jpg", versionID: "m1")
             try disk.deleteBucket("photos")
             #expect(try disk.listBuckets().isEmpty)
             #expect(throws: StorageError.bucketNotFound("photos")) { try disk.bucketInfo("photos") }

@@ -90,6 +90,25 @@ def test_list_object_versions_pages_through_keys_and_versions(four):
     assert [latest for _, latest in seen] == [True, False, False] * 3
 
 
+def test_a_bucket_holding_only_old_versions_and_delete_markers_is_not_empty(four):
+    """DeleteBucket refuses a versioned bucket whose objects are all deleted (their versions and delete
+    markers are still there: deleting it would lose them), on every node; once every version is gone,
+    it goes. (It used to go at once, noncurrent versions and all.)"""
+    s3 = s3_client(four.endpoint("node2"))
+    first = s3.put_object(Bucket="vers", Key="doc", Body=b"one")["VersionId"]
+    second = s3.put_object(Bucket="vers", Key="doc", Body=b"two")["VersionId"]
+    marker = s3.delete_object(Bucket="vers", Key="doc")["VersionId"]
+    assert "Contents" not in s3.list_objects_v2(Bucket="vers")
+    assert s3_error(lambda: s3.delete_bucket(Bucket="vers")) == ("BucketNotEmpty", 409)
+    assert s3.get_object(Bucket="vers", Key="doc", VersionId=first)["Body"].read() == b"one"
+    for version in (first, second):
+        s3.delete_object(Bucket="vers", Key="doc", VersionId=version)
+    assert s3_error(lambda: s3.delete_bucket(Bucket="vers")) == ("BucketNotEmpty", 409)  # the marker is left
+    s3.delete_object(Bucket="vers", Key="doc", VersionId=marker)
+    s3.delete_bucket(Bucket="vers")
+    assert "vers" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
 def test_suspended_versioning_writes_the_null_version(four):
     s3 = s3_client(four.endpoint("node1"))
     first = s3.put_object(Bucket="vers", Key="s", Body=b"versioned")["VersionId"]

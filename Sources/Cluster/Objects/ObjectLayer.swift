@@ -260,8 +260,11 @@ public final class ObjectLayer {
         }
     }
 
+    /// DeleteBucket: only an empty bucket goes, and a bucket that holds noncurrent versions or delete
+    /// markers is not empty.
     public func deleteBucket(_ name: String, _ done: @escaping (Result<Void, ObjectError>) -> Void) {
-        list(bucket: name, prefix: "", marker: "", delimiter: nil, limit: 1) { [self] result in
+        listVersions(bucket: name, prefix: "", keyMarker: "", versionIDMarker: "", delimiter: nil, limit: 1) {
+            [self] result in
             switch result {
             case .failure(let e): return done(.failure(e))
             case .success(let page) where !page.entries.isEmpty || !page.prefixes.isEmpty:
