@@ -246,16 +246,17 @@ public enum SigV4 {
     /// A presigned URL's target for `method` on `path` (already URL-encoded), valid for `expires`
     /// seconds: a share link, or a download a browser fetches itself.
     public static func presign(
-        method: String, path: String, host: String, expires: Int, accessKey: String, secretKey: String,
-        region: String, now: WallTime = .now()
+        method: String, path: String, query extra: [(String, String)] = [], host: String, expires: Int,
+        accessKey: String, secretKey: String, region: String, now: WallTime = .now()
     ) -> String {
         let iso = now.iso8601
         let amzDate = iso.prefix(19).filter { $0 != "-" && $0 != ":" } + "Z"
         let scope = Scope("\(accessKey)/\(amzDate.prefix(8))/\(region)/s3/aws4_request")!
-        let query = QueryParameters([
-            ("X-Amz-Algorithm", algorithm), ("X-Amz-Credential", "\(accessKey)/\(scope.text)"),
-            ("X-Amz-Date", amzDate), ("X-Amz-Expires", String(expires)), ("X-Amz-SignedHeaders", "host"),
-        ])
+        let query = QueryParameters(
+            [
+                ("X-Amz-Algorithm", algorithm), ("X-Amz-Credential", "\(accessKey)/\(scope.text)"),
+                ("X-Amz-Date", amzDate), ("X-Amz-Expires", String(expires)), ("X-Amz-SignedHeaders", "host"),
+            ] + extra)
         let target = path + "?" + query.encoded
         let claim = Claim(
             scope: scope, signedHeaders: ["host"], signature: "", amzDate: amzDate, payloadHash: unsignedPayload,

@@ -33,8 +33,11 @@ extension ConsoleServer {
         }
     }
 
-    /// `POST /api/link` `{bucket, key, seconds}`: a presigned GET URL; `/api/bucket` `{name}`: a new
-    /// bucket; `/api/delete` `{bucket, key}`: the object deleted.
+    /// `POST /api/link` `{bucket, key, versionId?, seconds}`: a presigned GET URL; `/api/bucket`
+    /// `{name}`: a new bucket; `/api/delete-bucket` `{bucket}`: an empty bucket removed;
+    /// `/api/versioning` `{bucket, status}`: versioning `Enabled` or `Suspended`; `/api/delete`
+    /// `{bucket, key, versionId?}`: the object deleted (a delete marker where versioning is on), or
+    /// one version of it for good.
     func objectCall(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
         request.readBody(limit: 8 << 10) { [unowned self] result in
             guard case .success(let body) = result, let json = try? JSONValue.parse(body) else {
@@ -43,9 +46,11 @@ extension ConsoleServer {
             guard let target else { return text(response, 503, "no node answers: start one") }
             let bucket = json["bucket"]?.stringValue ?? json["name"]?.stringValue ?? ""
             let key = json["key"]?.stringValue ?? ""
+            let versionID = json["versionId"]?.stringValue ?? ""
             guard !bucket.isEmpty, !bucket.contains("/") else { return text(response, 400, "name a bucket") }
             let path =
                 "/" + URLEncoding.encode(bucket) + (key.isEmpty ? "" : "/" + URLEncoding.encode(key, keepSlash: true))
+            let version = versionID.isEmpty ? [] : [("versionId", versionID)]
             switch String(request.head.path) {
             case "/api/link":
                 guard !key.isEmpty else { return text(response, 400, "name an object") }
@@ -54,29 +59,42 @@ extension ConsoleServer {
                     return text(response, 400, "a link lasts 1 s to 7 days (\(ConsoleServer.linkSecondsMax) s)")
                 }
                 let signed = SigV4.presign(
-                    method: "GET", path: path, host: target.hostHeader, expires: seconds, accessKey: record.accessKey,
-                    secretKey: record.secretKey, region: record.region)
+                    method: "GET", path: path, query: version, host: target.hostHeader, expires: seconds,
+                    accessKey: record.accessKey, secretKey: record.secretKey, region: record.region)
                 let answer = JSONValue.object([
                     ("url", .string(target.url + signed)), ("seconds", .int(Int64(seconds))),
                 ])
                 response.send(
                     status: 200, headers: ["Content-Type": "application/json"], body: Array(answer.text.utf8))
             case "/api/bucket": s3("PUT", path, to: target, response)
+            case "/api/delete-bucket": s3("DELETE", path, to: target, response)
+            case "/api/versioning":
+                guard let status = json["status"]?.stringValue, ["Enabled", "Suspended"].contains(status) else {
+                    return text(response, 400, "versioning is Enabled or Suspended")
+                }
+                let document =
+                    "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>\(status)</Status></VersioningConfiguration>"
+                s3("PUT", path + "?versioning", body: Array(document.utf8), to: target, response)
             default:
                 guard !key.isEmpty else { return text(response, 400, "name an object") }
-                s3("DELETE", path, to: target, response)
+                s3(
+                    "DELETE", path + (versionID.isEmpty ? "" : "?" + QueryParameters(version).encoded), to: target,
+                    response)
             }
         }
     }
 
-    /// One bodiless S3 call, answered with the node's status and S3 error text.
-    private func s3(_ method: String, _ path: String, to target: HTTPEndpoint, _ response: HTTPServerResponse) {
+    /// One S3 call, answered with 204 or the node's status and S3 error text.
+    private func s3(
+        _ method: String, _ path: String, body: [UInt8] = [], to target: HTTPEndpoint, _ response: HTTPServerResponse
+    ) {
         var headers = HTTPHeaders()
         SigV4.sign(
-            method: method, target: path, headers: &headers, host: target.hostHeader, accessKey: record.accessKey,
-            secretKey: record.secretKey, region: record.region)
+            method: method, target: path, headers: &headers, host: target.hostHeader,
+            payloadHash: Crypto.sha256(body).hexString, accessKey: record.accessKey, secretKey: record.secretKey,
+            region: record.region)
         client.send(
-            HTTPClientRequest(method: method, target: path, headers: headers), to: target,
+            HTTPClientRequest(method: method, target: path, headers: headers, body: body), to: target,
             timeout: ConsoleServer.objectCallTimeout
         ) { [unowned self] result in
             switch result {

@@ -51,11 +51,13 @@ enum ConsolePage {
         <section class="wide"><h2>Objects</h2>
         <div class="controls"><select id="bucket"></select>
         <input id="new-bucket" size="14" placeholder="new-bucket"> <button id="make-bucket">make bucket</button>
+        <span id="bucket-tools"></span>
         &nbsp; in <span id="path" class="dim">/</span>
         &nbsp; <label id="drop" class="drop">drop files here, or <input type="file" id="file" multiple></label>
         <progress id="progress" max="1" value="0" hidden></progress> <span id="upload-state" class="dim"></span></div>
         <table id="objects" class="compact"></table>
         <p id="share" class="dim"></p>
+        <table id="versions" class="compact"></table>
         <div id="layout"></div></section>
         <section><h2>Cluster</h2><div class="controls">
         <p><input id="groupA" size="12" placeholder="node1,node2"> / <input id="groupB" size="12" placeholder="node3,node4">
@@ -337,7 +339,37 @@ enum ConsolePage {
           if (names.includes(bucket)) select.value = bucket; else { bucket = names[0] || ''; prefix = ''; }
           loadKeys();
         }
+        async function loadBucketTools() {
+          const tools = document.getElementById('bucket-tools');
+          if (!bucket) return tools.replaceChildren();
+          const r = await api('/api/bucket?bucket=' + encodeURIComponent(bucket));
+          const info = r.ok ? await r.json() : {versioning: '?'};
+          const on = info.versioning === 'Enabled';
+          tools.replaceChildren(el('span', {class: 'dim', id: 'versioning'}, ' versioning: ' + info.versioning + ' '),
+            el('button', {'data-versioning': on ? 'Suspended' : 'Enabled'}, on ? 'suspend versioning' : 'enable versioning'),
+            el('button', {id: 'delete-bucket'}, 'delete bucket'));
+        }
+        async function loadVersions(key) {
+          const r = await api('/api/versions?bucket=' + encodeURIComponent(bucket) + '&key=' + encodeURIComponent(key));
+          const table = document.getElementById('versions');
+          if (!r.ok) { table.replaceChildren(); note(key + ': ' + await r.text(), false); return; }
+          const versions = await r.json();
+          const head = el('tr'); head.append(...['version of ' + key, 'modified', 'size', ''].map(t => el('th', {}, t)));
+          table.replaceChildren(head, ...versions.map(v => {
+            const tr = el('tr', {'data-version': v.versionId, 'data-marker': String(v.isDeleteMarker)});
+            const td = el('td');
+            if (!v.isDeleteMarker) {
+              td.append(el('button', {'data-version-do': 'layout', 'data-key': key, 'data-version': v.versionId}, 'layout'),
+                el('button', {'data-version-do': 'download', 'data-key': key, 'data-version': v.versionId}, 'download'));
+            }
+            td.append(el('button', {'data-version-do': 'delete', 'data-key': key, 'data-version': v.versionId}, 'delete for good'));
+            tr.append(el('td', {}, v.versionId + (v.isLatest ? ' (latest)' : '') + (v.isDeleteMarker ? ' delete marker' : '')),
+              el('td', {}, new Date(v.modTime).toLocaleString()), el('td', {}, v.isDeleteMarker ? '-' : String(v.size)), td);
+            return tr;
+          }));
+        }
         async function loadKeys() {
+          loadBucketTools();
           document.getElementById('path').textContent = bucket ? bucket + '/' + prefix : '(no bucket)';
           const table = document.getElementById('objects');
           if (!bucket) return table.replaceChildren();
@@ -355,7 +387,7 @@ enum ConsolePage {
           for (const k of files) {
             const tr = el('tr', {'data-key': k});
             const td = el('td');
-            for (const [what, label] of [['layout', 'layout'], ['download', 'download'], ['share', 'share link'], ['delete', 'delete']]) {
+            for (const [what, label] of [['layout', 'layout'], ['download', 'download'], ['share', 'share link'], ['versions', 'versions'], ['delete', 'delete']]) {
               td.append(el('button', {'data-object': what, 'data-key': k}, label));
             }
             tr.append(el('td', {}, k.slice(prefix.length)), td);
@@ -365,7 +397,8 @@ enum ConsolePage {
         }
         async function layout() {
           if (!shown) return;
-          const r = await api('/api/shards?bucket=' + encodeURIComponent(shown.bucket) + '&key=' + encodeURIComponent(shown.key));
+          const r = await api('/api/shards?bucket=' + encodeURIComponent(shown.bucket) + '&key=' + encodeURIComponent(shown.key)
+            + (shown.versionId ? '&versionId=' + encodeURIComponent(shown.versionId) : ''));
           const box = document.getElementById('layout');
           if (!r.ok) { box.replaceChildren(el('p', {class: 'error'}, shown.key + ': ' + await r.text())); return; }
           const m = await r.json();
@@ -419,11 +452,36 @@ enum ConsolePage {
             const r = await post('/api/bucket', {name});
             note(r.ok ? 'made bucket ' + name : name + ': ' + await r.text(), r.ok);
             if (r.ok) { bucket = name; prefix = ''; loadBuckets(); }
+          } else if (b.dataset.versioning) {
+            const r = await post('/api/versioning', {bucket, status: b.dataset.versioning});
+            note(r.ok ? bucket + ': versioning ' + b.dataset.versioning : bucket + ': ' + await r.text(), r.ok);
+            loadBucketTools();
+          } else if (b.id === 'delete-bucket') {
+            if (!confirm('delete bucket ' + bucket + '? (it must be empty)')) return;
+            const r = await post('/api/delete-bucket', {bucket});
+            note(r.ok ? 'deleted bucket ' + bucket : bucket + ': ' + await r.text(), r.ok);
+            if (r.ok) { bucket = ''; loadBuckets(); }
+          } else if (b.dataset.versionDo) {
+            const key = b.dataset.key, versionId = b.dataset.version;
+            if (b.dataset.versionDo === 'layout') { shown = {bucket, key, versionId}; layout(); }
+            else if (b.dataset.versionDo === 'download') {
+              const r = await post('/api/link', {bucket, key, versionId, seconds: 300});
+              if (!r.ok) { note(key + ': ' + await r.text(), false); return; }
+              const j = await r.json();
+              const a = el('a', {href: j.url, download: key.split('/').pop(), id: 'version-link'}); document.body.append(a); a.click(); a.remove();
+              document.getElementById('share').replaceChildren(document.createTextNode('version link, valid 5 min: '), el('input', {id: 'share-url', size: 90, value: j.url, readonly: ''}));
+            } else {
+              if (!confirm('delete version ' + versionId + ' of ' + key + ' for good?')) return;
+              const r = await post('/api/delete', {bucket, key, versionId});
+              note(r.ok ? 'deleted version ' + versionId + ' of ' + key : key + ': ' + await r.text(), r.ok);
+              loadVersions(key); loadKeys();
+            }
           } else if (b.dataset.folder !== undefined) {
             prefix = b.dataset.folder; loadKeys();
           } else if (b.dataset.object) {
             const key = b.dataset.key, what = b.dataset.object;
             if (what === 'layout') { shown = {bucket, key}; layout(); }
+            else if (what === 'versions') loadVersions(key);
             else if (what === 'download' || what === 'share') {
               const r = await post('/api/link', {bucket, key, seconds: what === 'share' ? 86400 : 300});
               if (!r.ok) { note(key + ': ' + await r.text(), false); return; }

@@ -188,11 +188,12 @@ public final class ConsoleServer {
         case ("GET", "/api/poll"):
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             poll(request, response)
-        case ("GET", "/api/buckets"), ("GET", "/api/keys"), ("GET", "/api/shards"):
+        case ("GET", "/api/buckets"), ("GET", "/api/keys"), ("GET", "/api/shards"), ("GET", "/api/bucket"),
+            ("GET", "/api/versions"):
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             forwardToDashboard(request, response)
         case ("POST", "/api/action"), ("POST", "/api/link"), ("POST", "/api/bucket"), ("POST", "/api/delete"),
-            ("PUT", "/api/upload"):
+            ("POST", "/api/versioning"), ("POST", "/api/delete-bucket"), ("PUT", "/api/upload"):
             guard let token = sessionToken(head) else { return text(response, 401, "log in first") }
             guard let given = head.headers["X-Csrf-Token"], session.acceptsCSRF(given, for: token) else {
                 return text(response, 403, "missing or wrong CSRF token: reload the console")

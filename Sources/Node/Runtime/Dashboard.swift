@@ -106,6 +106,33 @@ extension Node {
                 case .failure(let e): sendText(response, 404, e.description)
                 }
             }
+        case ("GET", AdminPaths.dashboardAPI + "bucket"):
+            objects.bucketInfo(query["bucket"] ?? "") { [unowned self] result in
+                switch result {
+                case .success(let info):
+                    sendJSON(response, ["name": info.name, "versioning": info.versioning ?? "Off"])
+                case .failure(let e): sendText(response, 404, e.description)
+                }
+            }
+        case ("GET", AdminPaths.dashboardAPI + "versions"):
+            // Every version and delete marker of one key, newest first.
+            let key = query["key"] ?? ""
+            objects.listVersions(
+                bucket: query["bucket"] ?? "", prefix: key, keyMarker: "", versionIDMarker: "", delimiter: nil,
+                limit: Node.dashboardKeysMax
+            ) { [unowned self] result in
+                switch result {
+                case .success(let page):
+                    sendJSON(
+                        response,
+                        page.entries.filter { $0.key == key }.map {
+                            DashboardVersion(
+                                versionId: $0.version.versionID, modTime: $0.version.modTime, size: $0.version.size,
+                                etag: $0.version.etag, isDeleteMarker: $0.version.isDeleteMarker, isLatest: $0.isLatest)
+                        })
+                case .failure(let e): sendText(response, 404, e.description)
+                }
+            }
         default:
             sendText(response, 404, "no such dashboard page: \(head.method) \(path)")
         }
@@ -165,6 +192,16 @@ extension Node {
 
     private func sendPage(_ response: HTTPServerResponse, _ status: Int, _ html: String) {
         response.send(status: status, headers: DashboardPage.pageHeaders, body: Array(html.utf8))
+    }
+
+    /// One version of a key, as the dashboard API lists it.
+    struct DashboardVersion: Encodable {
+        let versionId: String
+        let modTime: Int64
+        let size: Int64
+        let etag: String
+        let isDeleteMarker: Bool
+        let isLatest: Bool
     }
 
     /// This node's status and every peer's, fetched now (each within `dashboardPeerTimeout`).
