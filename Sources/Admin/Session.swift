@@ -7,18 +7,31 @@ import Core
 /// its random id). Tokens of the earlier `v1` form (no id, so not revocable) are no longer accepted.
 /// Pure, with the time passed in.
 public struct Session: Sendable {
-    public static let cookieName = "dc_session"
     public static let lifetime: Int64 = 12 * 3600 * 1000
 
+    /// What the sessions are for. Each has a key of its own: the console and the nodes share a host
+    /// (browsers send a host's cookies to all its ports), and a console session must not open a
+    /// node's dashboard, nor outlive its logout there.
+    public enum Purpose: String, Sendable {
+        case dashboard, console
+
+        public var cookieName: String { self == .dashboard ? "dc_session" : "dc_console" }
+    }
+
+    public let purpose: Purpose
     let accessKey: String
     let macKey: [UInt8]
     let credentialDigest: [UInt8]
 
-    public init(accessKey: String, secretKey: String) {
+    public init(accessKey: String, secretKey: String, purpose: Purpose = .dashboard) {
+        self.purpose = purpose
         self.accessKey = accessKey
-        macKey = Crypto.hmacSHA256(key: Array(secretKey.utf8), data: Array("devcluster dashboard session".utf8))
+        macKey = Crypto.hmacSHA256(
+            key: Array(secretKey.utf8), data: Array("devcluster \(purpose.rawValue) session".utf8))
         credentialDigest = Session.digest(accessKey, secretKey)
     }
+
+    public var cookieName: String { purpose.cookieName }
 
     /// Whether credentials (a login form's, HTTP Basic auth's) are the cluster's, compared in
     /// constant time.
@@ -76,7 +89,7 @@ public struct Session: Sendable {
     }
 
     /// The session token in a `Cookie` header, if any.
-    public static func token(inCookieHeader header: String?) -> String? {
+    public func token(inCookieHeader header: String?) -> String? {
         guard let header else { return nil }
         for pair in header.split(separator: ";") {
             let kv = pair.split(separator: "=", maxSplits: 1)

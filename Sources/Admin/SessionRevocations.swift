@@ -20,7 +20,8 @@ public struct SessionRevocations: Equatable, Sendable {
     public mutating func add(_ entries: [String: Int64], now: WallTime) -> Bool {
         var changed = false
         for (id, expires) in entries where expires > now.millisecondsSinceEpoch && expiries[id] == nil {
-            expiries[id] = expires
+            // No session lives longer than `Session.lifetime`: a later expiry is kept only that long.
+            expiries[id] = min(expires, now.millisecondsSinceEpoch + Session.lifetime)
             changed = true
         }
         if expiries.count > SessionRevocations.entriesMax {
@@ -47,5 +48,14 @@ public struct SessionRevocations: Equatable, Sendable {
             out[id] = expires
         }
         return out
+    }
+}
+
+extension Session {
+    /// The session of a request's `Cookie` header: issued here, not expired, not revoked.
+    public func token(inCookieHeader header: String?, now: WallTime, revoked: SessionRevocations) -> Token? {
+        guard let text = token(inCookieHeader: header), let token = verify(text, now: now), !revoked.isRevoked(token)
+        else { return nil }
+        return token
     }
 }

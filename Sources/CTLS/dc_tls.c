@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,11 @@ dc_tls_ctx *dc_tls_server_ctx(const char *cert_file, const char *key_file, char 
         return NULL;
     }
     dc_tls_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) {
+        snprintf(err, errlen, "out of memory");
+        SSL_CTX_free(ssl);
+        return NULL;
+    }
     ctx->ssl = ssl;
     return ctx;
 }
@@ -88,6 +94,11 @@ dc_tls_ctx *dc_tls_client_ctx(int system_roots, char *err, size_t errlen) {
     SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER, NULL);
     if (system_roots && SSL_CTX_set_default_verify_paths(ssl) != 1) ERR_clear_error();
     dc_tls_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) {
+        snprintf(err, errlen, "out of memory");
+        SSL_CTX_free(ssl);
+        return NULL;
+    }
     ctx->ssl = ssl;
     return ctx;
 }
@@ -120,7 +131,11 @@ int dc_tls_ctx_trust(dc_tls_ctx *ctx, const char *path, char *err, size_t errlen
     while (rc == 0 && (entry = readdir(dir)) != NULL) {
         if (entry->d_name[0] == '.') continue;
         char file[4096];
-        snprintf(file, sizeof file, "%s/%s", path, entry->d_name);
+        if (snprintf(file, sizeof file, "%s/%s", path, entry->d_name) >= (int)sizeof file) {
+            snprintf(err, errlen, "a path in %s is too long", path);
+            rc = -1;
+            break;
+        }
         if (stat(file, &st) != 0 || !S_ISREG(st.st_mode)) continue;
         rc = trust_file(ctx->ssl, file, err, errlen);
     }
@@ -137,6 +152,10 @@ void dc_tls_ctx_free(dc_tls_ctx *ctx) {
 dc_tls *dc_tls_new(dc_tls_ctx *ctx, int server, const char *host, char *err, size_t errlen) {
     ERR_clear_error();
     dc_tls *tls = calloc(1, sizeof *tls);
+    if (!tls) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     tls->ssl = SSL_new(ctx->ssl);
     tls->in = BIO_new(BIO_s_mem());
     tls->out = BIO_new(BIO_s_mem());
@@ -223,7 +242,8 @@ int dc_tls_write(dc_tls *tls, const void *bytes, size_t count) {
         int chunk = count > (1 << 30) ? (1 << 30) : (int)count;
         int rc = SSL_write(tls->ssl, p, chunk);
         if (rc <= 0) {
-            failure(tls, rc, "TLS write");
+            /* Memory buffers never block: "would block" here is the peer asking for a renegotiation. */
+            if (failure(tls, rc, "TLS write") == 0) snprintf(tls->error, sizeof tls->error, "TLS write: renegotiation refused");
             return -1;
         }
         p += rc;
@@ -241,7 +261,7 @@ void dc_tls_close_notify(dc_tls *tls) {
 size_t dc_tls_output_pending(dc_tls *tls) { return BIO_ctrl_pending(tls->out); }
 
 size_t dc_tls_take_output(dc_tls *tls, void *out, size_t capacity) {
-    int rc = BIO_read(tls->out, out, (int)capacity);
+    int rc = BIO_read(tls->out, out, capacity > INT_MAX ? INT_MAX : (int)capacity);
     return rc > 0 ? (size_t)rc : 0;
 }
 
@@ -378,6 +398,13 @@ int dc_tls_make_certificate(const char *ca_key_file, const char *ca_cert_file, c
     for (int i = 0; i < name_count; i++) {
         unsigned char address[16];
         int is_ip = inet_pton(AF_INET, names[i], address) == 1 || inet_pton(AF_INET6, names[i], address) == 1;
+        /* The names are joined into one extension value: a separator inside one would add another. */
+        if (!is_ip && (strchr(names[i], ',') || strchr(names[i], ':') || names[i][0] == '\0')) {
+            snprintf(err, errlen, "\"%s\" is not a host name or an IP address", names[i]);
+            EVP_PKEY_free(ca_key);
+            X509_free(ca_cert);
+            return -1;
+        }
         int n = snprintf(alt + used, sizeof alt - used, "%s%s:%s", i ? "," : "", is_ip ? "IP" : "DNS", names[i]);
         if (n < 0 || (size_t)n >= sizeof alt - used) {
             snprintf(err, errlen, "too many names for one certificate");

@@ -116,13 +116,14 @@ public struct ClusterKey: Sendable {
             overflow || difference.magnitude > 86_400_000
             ? .seconds(86_400) : .milliseconds(Int64(difference.magnitude))
         guard skew <= clockSkewMax else { return .failure(.clockSkew(skew, max: clockSkewMax)) }
-        if let notBefore, ms < notBefore.millisecondsSinceEpoch {
-            return .failure(.signedBeforeStart(.milliseconds(notBefore.millisecondsSinceEpoch - ms)))
-        }
         let expected = signature(
             method: head.method, target: head.target, caller: caller, time: ms, nonce: nonceText, body: body)
         guard Crypto.constantTimeEqual(Array(expected.utf8), Array(given.lowercased().utf8)) else {
             return .failure(.badSignature)
+        }
+        // Only an authentic request learns that it came too early: nobody else learns when a node started.
+        if let notBefore, ms < notBefore.millisecondsSinceEpoch {
+            return .failure(.signedBeforeStart(.milliseconds(notBefore.millisecondsSinceEpoch - ms)))
         }
         guard let nonce = RequestNonce(text: nonceText) else { return .failure(.badNonce) }
         let expectedTag: [UInt8]?

@@ -25,6 +25,8 @@ public final class TLSStream: ByteStream {
     private var finished = false
     private var drainScheduled = false
     private var heldWrites: [(buffers: [ByteBuffer], completion: ((UVError?) -> Void)?)] = []
+    /// A shutdown asked for before the handshake completed: done once the held writes are out.
+    private var heldShutdown: ((UVError?) -> Void)??
     private var isClosed = false
 
     /// The negotiated protocol version (e.g. `TLSv1.3`), once the handshake is done.
@@ -36,7 +38,10 @@ public final class TLSStream: ByteStream {
         self.tls = tls
     }
 
-    deinit { dc_tls_free(tls) }
+    deinit {
+        assert(isClosed || tcp.isClosing, "a TLSStream dropped without close(): its connection would outlive it")
+        dc_tls_free(tls)
+    }
 
     /// Serves TLS on an accepted connection.
     public static func accept(_ tcp: TCPConnection, loop: EventLoop, context: TLSContext) throws(TLSError) -> TLSStream
@@ -51,8 +56,8 @@ public final class TLSStream: ByteStream {
 
     /// Starts TLS on a dialled connection, verifying that the server's certificate names `host`;
     /// `completion` runs once, with the stream after the handshake or with why it failed (the
-    /// connection is then closed). Closing the stream before that cancels it.
-    @discardableResult
+    /// connection is then closed). Closing the stream before that cancels it. The caller keeps the
+    /// stream until then (its socket's callbacks do not).
     public static func connect(
         _ tcp: TCPConnection, loop: EventLoop, context: TLSContext, host: String,
         completion: @escaping (Result<TLSStream, TLSError>) -> Void
@@ -111,6 +116,10 @@ public final class TLSStream: ByteStream {
             return
         }
         guard handshakeDone else {
+            guard heldWrites.count < TLSStream.heldWritesMax else {
+                loop.execute { completion?(.cancelled("too many writes before the TLS handshake")) }
+                return
+            }
             heldWrites.append((buffers, completion))
             return
         }
@@ -123,7 +132,11 @@ public final class TLSStream: ByteStream {
             while offset < buffer.count {
                 let piece = min(TLSStream.writePieceBytes, buffer.count - offset)
                 guard dc_tls_write(tls, buffer.pointer + offset, piece) == 0 else {
-                    completion?(failure("TLS write"))
+                    // The record stream is broken past repair: what was encrypted cannot be sent alone.
+                    let error = failure("TLS write")
+                    fail(error)
+                    close()
+                    loop.execute { completion?(error) }
                     return
                 }
                 offset += piece
@@ -133,6 +146,8 @@ public final class TLSStream: ByteStream {
         send(out, completion: completion)
     }
 
+    /// Writes a stream takes before its handshake completes (a server's early answer is one or two).
+    static let heldWritesMax = 64
     /// Plaintext encrypted per call into OpenSSL: four records.
     static let writePieceBytes = 64 << 10
     /// Room for the records' headers and tags in an output buffer, per piece.
@@ -149,6 +164,7 @@ public final class TLSStream: ByteStream {
             }
             let last = out[out.count - 1]
             let taken = dc_tls_take_output(tls, last.pointer + last.count, last.remainingCapacity)
+            guard taken > 0 else { break }  // OpenSSL said there is more, then gave nothing: do not spin
             last.setCount(last.count + taken)
             pending -= taken
         }
@@ -159,10 +175,12 @@ public final class TLSStream: ByteStream {
             completion?(.cancelled("shutdown after close"))
             return
         }
-        if handshakeDone {
-            dc_tls_close_notify(tls)
-            flushOutput(completion: nil)
+        guard handshakeDone else {
+            heldShutdown = .some(completion)
+            return
         }
+        dc_tls_close_notify(tls)
+        flushOutput(completion: nil)
         tcp.shutdown(completion: completion)
     }
 
@@ -174,6 +192,10 @@ public final class TLSStream: ByteStream {
         let held = heldWrites
         heldWrites = []
         for write in held { write.completion?(.cancelled("write after close")) }
+        if let shutdown = heldShutdown {
+            heldShutdown = nil
+            shutdown?(.cancelled("shutdown after close"))
+        }
         tcp.close()
         if let pending = onHandshake {
             onHandshake = nil
@@ -222,6 +244,10 @@ public final class TLSStream: ByteStream {
             let held = heldWrites
             heldWrites = []
             for write in held { self.write(write.buffers, completion: write.completion) }
+            if let shutdown = heldShutdown {
+                heldShutdown = nil
+                self.shutdown(completion: shutdown)
+            }
             if let done = onHandshake {
                 onHandshake = nil
                 done(nil)

@@ -73,9 +73,15 @@ struct SessionTests {
         #expect(session.accepts(accessKey: "minioadmin", secretKey: "s3cret-key-1234"))
         #expect(!session.accepts(accessKey: "minioadmin", secretKey: "s3cret-key-123"))
         #expect(!session.accepts(accessKey: "minioadmin\ns3cret", secretKey: "-key-1234"))
-        #expect(Session.token(inCookieHeader: "a=1; dc_session=v1.2.ab ; b=2") == "v1.2.ab")
-        #expect(Session.token(inCookieHeader: "dc_sessionx=1") == nil)
-        #expect(Session.token(inCookieHeader: nil) == nil)
+        #expect(session.token(inCookieHeader: "a=1; dc_session=v1.2.ab ; b=2") == "v1.2.ab")
+        #expect(session.token(inCookieHeader: "dc_sessionx=1") == nil)
+        #expect(session.token(inCookieHeader: nil) == nil)
+        // The console's sessions are its own: a console token opens no dashboard, and the reverse.
+        let console = Session(accessKey: "minioadmin", secretKey: "s3cret-key-1234", purpose: .console)
+        #expect(console.cookieName != session.cookieName)
+        #expect(session.verify(console.issue(now: now), now: now) == nil)
+        #expect(console.verify(session.issue(now: now), now: now) == nil)
+        #expect(console.token(inCookieHeader: "dc_session=a; dc_console=b") == "b")
     }
 }
 

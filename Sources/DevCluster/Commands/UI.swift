@@ -39,6 +39,8 @@ extension DevCluster {
         var open = true
 
         func run() throws {
+            // Before libuv starts its pool (unless the user chose).
+            setenv("UV_THREADPOOL_SIZE", String(ConsoleServer.threadPoolSize), 0)
             let launcher = try cluster.launcher()
             let record = try launching { () throws(LauncherError) in try launcher.home.load() }
             let console: ConsoleServer
@@ -50,6 +52,11 @@ extension DevCluster {
                 throw fail("cannot serve the console on \(address):\(port): \(error)")
             }
             let url = "http://\(bound)/"
+            if !bound.host.hasPrefix("127.") && bound.host != "::1" {
+                sayToStandardError(
+                    "warning: the console listens on \(bound), not loopback: its login goes over plain HTTP, "
+                        + "so anyone who can reach it can try the credentials and see the traffic")
+            }
             say(
                 "devcluster console for cluster '\(record.name)': \(url) (log in with the cluster's access and secret key; Ctrl-C stops it)"
             )

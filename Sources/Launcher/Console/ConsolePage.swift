@@ -286,9 +286,19 @@ enum ConsolePage {
             const chart = svg('svg', {viewBox: `0 0 ${w} ${h}`, width: '100%', height: h, preserveAspectRatio: 'none', 'data-chart': title});
             chart.append(svg('rect', {x: 0, y: 0, width: w, height: h, fill: '#0d1117'}));
             nodes.forEach((n, i) => {
-              const pts = charts[n].filter(p => p[column] != null && p[0] >= now - span)
-                .map(p => ((p[0] - (now - span)) / span * w).toFixed(1) + ',' + (h - 2 - p[column] / top * (h - 4)).toFixed(1));
-              if (pts.length) chart.append(svg('polyline', {points: pts.join(' '), fill: 'none', stroke: palette[i % palette.length], 'stroke-width': 1.5, 'vector-effect': 'non-scaling-stroke', 'data-node': n}));
+              // A line per run of points a second apart: a node that did not answer leaves a gap.
+              let run = [], last = 0;
+              const flush = () => {
+                if (run.length) chart.append(svg('polyline', {points: run.join(' '), fill: 'none', stroke: palette[i % palette.length], 'stroke-width': 1.5, 'vector-effect': 'non-scaling-stroke', 'data-node': n}));
+                run = [];
+              };
+              for (const p of charts[n]) {
+                if (p[column] == null || p[0] < now - span) continue;
+                if (last && p[0] - last > 3000) flush();
+                last = p[0];
+                run.push(((p[0] - (now - span)) / span * w).toFixed(1) + ',' + (h - 2 - p[column] / top * (h - 4)).toFixed(1));
+              }
+              flush();
             });
             const figure = el('figure');
             figure.append(el('figcaption', {}, title + ' (top ' + (max > 0 ? max.toPrecision(3) : '0') + ', ' + Math.round(span / 1000) + ' s)'), chart);

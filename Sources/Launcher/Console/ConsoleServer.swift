@@ -23,6 +23,9 @@ public final class ConsoleServer {
     static let eventsPerAnswerMax = 2_000
     /// Controls running at once.
     static let actionsInFlightMax = 4
+    /// libuv's pool for the console: the controls and the probe block a thread each, and the resolver
+    /// and file calls need some left (libuv's default is 4).
+    public static let threadPoolSize = 8
 
     let loop: EventLoop
     let launcher: Launcher
@@ -56,12 +59,13 @@ public final class ConsoleServer {
         loop = try EventLoop()
         work = WorkQueue(
             loop: loop, label: "console work",
-            limits: .init(inFlightMax: ConsoleServer.actionsInFlightMax, queuedMax: ConsoleServer.actionsInFlightMax))
+            limits: .init(
+                inFlightMax: ConsoleServer.actionsInFlightMax + 1, queuedMax: ConsoleServer.actionsInFlightMax))
         self.launcher = launcher
         self.record = record
         client = HTTPClient(loop: loop, tls: launcher.tls)
         nodeCount = record.nodes.count
-        session = Session(accessKey: record.accessKey, secretKey: record.secretKey)
+        session = Session(accessKey: record.accessKey, secretKey: record.secretKey, purpose: .console)
         cursors =
             [Timeline.Cursor(path: launcher.home.eventsPath)]
             + record.nodes.map { Timeline.Cursor(path: launcher.home.logPath($0.id)) }
@@ -209,14 +213,11 @@ public final class ConsoleServer {
     }
 
     private func sessionToken(_ head: HTTPRequestHead) -> Session.Token? {
-        guard let text = Session.token(inCookieHeader: head.headers["Cookie"]),
-            let token = session.verify(text, now: .now()), !revoked.isRevoked(token)
-        else { return nil }
-        return token
+        session.token(inCookieHeader: head.headers["Cookie"], now: .now(), revoked: revoked)
     }
 
     private func cookie(_ value: String, maxAge: Int64) -> String {
-        "\(Session.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict"
+        "\(session.cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict"
     }
 
     private func login(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
@@ -303,6 +304,7 @@ public final class ConsoleServer {
             let command = action.arguments + ["--home", launcher.home.root, "--name", launcher.home.name]
             let executable = launcher.executable
             let environment = launcher.environment.merging(["NO_COLOR": "1"]) { _, new in new }
+            actionsInFlight += 1
             do {
                 try work.submit(
                     { ConsoleServer.runCommand(executable, command, environment: environment) },
@@ -317,8 +319,8 @@ public final class ConsoleServer {
                         response.send(
                             status: 200, headers: ["Content-Type": "application/json"], body: Array(answer.text.utf8))
                     })
-                actionsInFlight += 1
             } catch {
+                actionsInFlight -= 1
                 text(response, 429, "too many controls running: wait for one to finish")
             }
         }

@@ -75,7 +75,7 @@ extension Node {
                 status: 303,
                 headers: [
                     "Location": AdminPaths.dashboard,
-                    "Set-Cookie": "\(Session.cookieName)=; Path=/_dc/; Max-Age=0; HttpOnly; SameSite=Strict",
+                    "Set-Cookie": "\(session.cookieName)=; Path=/_dc/; Max-Age=0; HttpOnly; SameSite=Strict",
                 ])
         case ("GET", AdminPaths.dashboardAPI + "cluster"):
             clusterView { [unowned self] in sendJSON(response, $0) }
@@ -175,7 +175,7 @@ extension Node {
                 headers: [
                     "Location": AdminPaths.dashboard,
                     "Set-Cookie":
-                        "\(Session.cookieName)=\(session.issue(now: .now())); Path=/_dc/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict",
+                        "\(session.cookieName)=\(session.issue(now: .now())); Path=/_dc/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict",
                 ])
         }
     }

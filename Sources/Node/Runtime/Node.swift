@@ -145,7 +145,7 @@ public final class Node {
             key = ClusterKey(
                 accessKey: config.credential.accessKey, secretKey: config.credential.secretKey,
                 clockSkewMax: config.cluster.internodeClockSkewMax)
-            gate = InternodeGate(key: key, log: logger)
+            gate = InternodeGate(key: key, log: logger, startedAt: startedAt)
             client = HTTPClient(loop: loop, tls: tls?.client)
             membership = Membership(
                 me: me, incarnation: incarnation, members: config.members, timing: config.cluster.heartbeat, loop: loop,

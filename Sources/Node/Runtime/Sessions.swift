@@ -11,15 +11,14 @@ extension Node {
     /// How often a node asks its peers for the sessions they know to be revoked.
     static let revocationSyncInterval: Duration = .seconds(60)
     static let revocationCallTimeout: Duration = .seconds(2)
+    /// A full list as JSON: every entry is a 16-digit id and a millisecond time, under 48 bytes.
+    static let revocationsBytesMax = Int64(SessionRevocations.entriesMax * 48)
 
     var revocationsPath: String { config.dataDirectory + "/.dc/revoked-sessions.json" }
 
     /// The session of a valid, unrevoked dashboard cookie.
     func dashboardSession(_ head: HTTPRequestHead) -> Session.Token? {
-        guard let text = Session.token(inCookieHeader: head.headers["Cookie"]),
-            let token = session.verify(text, now: .now()), !revocations.isRevoked(token)
-        else { return nil }
-        return token
+        session.token(inCookieHeader: head.headers["Cookie"], now: .now(), revoked: revocations)
     }
 
     /// The list an earlier run kept (none, or an unreadable one, is an empty list: the peers fill it in).
@@ -53,7 +52,7 @@ extension Node {
     /// `POST`: revocations a peer made or knows of; `GET`: the ones this node knows of.
     func handleRevokedSessions(_ request: HTTPServerRequest, _ response: HTTPServerResponse, caller: String) {
         guard request.head.method == "POST" else { return sendJSON(response, revocations.expiries) }
-        request.readBody(limit: 1 << 20) { [weak self] result in
+        request.readBody(limit: Node.revocationsBytesMax) { [weak self] result in
             guard let self else { return }
             guard case .success(let body) = result, let json = try? JSONValue.parse(body),
                 let entries = SessionRevocations.entries(from: json)
