@@ -144,6 +144,32 @@ struct TLSTests {
         #expect(servedAfter == 204)
     }
 
+    @Test("a TLS client over the connection limit gets the server's 503, written before the handshake ended")
+    func refusalOverTLS() throws {
+        var limits = HTTPServerLimits()
+        limits.connectionsMax = 1
+        var first = 0
+        var second: Result<HTTPClientResponse, HTTPClientError>?
+        try withCertificates { serverContext, trusting, _ in
+            try withServer(limits: limits, tls: (serverContext, trusting), handler: { _, res in res.send(status: 200) })
+            {
+                loop, server, client, endpoint, finish in
+                let other = HTTPClient(loop: loop, tls: trusting)
+                client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(5)) {
+                    first = (try? $0.get().status) ?? -1
+                    // The first connection stays open (keep-alive): the second is one too many.
+                    other.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(5)) {
+                        second = $0
+                        other.close()
+                        finish()
+                    }
+                }
+            }
+        }
+        #expect(first == 200)
+        #expect((try? second?.get().status) == 503, "\(String(describing: second))")
+    }
+
     @Test("plain HTTP sent to a TLS server is dropped; the server goes on serving TLS")
     func plainToTLS() throws {
         var closed = false
