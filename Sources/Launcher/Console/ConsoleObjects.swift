@@ -129,7 +129,10 @@ extension ConsoleServer {
             put, to: target, timeout: ConsoleServer.objectCallTimeout,
             handlers: HTTPResponseHandlers(
                 head: { status = $0.status },
-                body: { answer.append(contentsOf: $0) },
+                body: { bytes in
+                    // An S3 error document is small; whatever else a node sends is not kept.
+                    if answer.count < ConsoleServer.outputBytesMax { answer.append(contentsOf: bytes) }
+                },
                 end: { [unowned self] error in
                     if let error { return text(response, 502, "\(target): \(error)") }
                     guard status < 300 else {

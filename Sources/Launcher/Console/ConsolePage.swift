@@ -143,8 +143,11 @@ enum ConsolePage {
           if (!l.length || l[l.length - 1].state !== st) l.push({state: st, from: t});
         }
         function current(observer, node) { const l = lanes[observer + '>' + node]; return l && l.length ? l[l.length - 1].state : 'unknown'; }
+        const EVENTS_KEPT = 5000, MARKS_KEPT = 1000;
         function apply(e) {
           events.push(e);
+          if (events.length > EVENTS_KEPT) events.splice(0, events.length - EVENTS_KEPT);
+          if (marks.length > MARKS_KEPT) marks.splice(0, marks.length - MARKS_KEPT);
           const t = Date.parse(e.time);
           const kind = e.event;
           if ((kind === 'node_suspect' || kind === 'node_offline' || kind === 'node_online') && e.peer) {

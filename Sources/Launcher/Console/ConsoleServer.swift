@@ -21,6 +21,10 @@ public final class ConsoleServer {
     static let eventsMax = 20_000
     /// Events a page gets in one answer.
     static let eventsPerAnswerMax = 2_000
+    /// Output of a control kept for the page (its tail: where the error is).
+    static let outputBytesMax = 64 << 10
+    /// How often the logs are read for new events, however many pages ask.
+    static let eventReadInterval: Duration = .milliseconds(500)
     /// Controls running at once.
     static let actionsInFlightMax = 4
     /// libuv's pool for the console: the controls and the probe block a thread each, and the resolver
@@ -48,6 +52,7 @@ public final class ConsoleServer {
     /// Every event read so far, in the order read; `eventBase` is the index of the first one kept.
     private var events: [Event] = []
     private var eventBase = 0
+    private var eventsReadAt: Instant?
     private var actionsInFlight = 0
     /// Probes and commands (each blocks a pool thread: a probe up to a second, a command until it ends).
     private let work: WorkQueue
@@ -276,6 +281,9 @@ public final class ConsoleServer {
 
     /// Appends what the logs gained since the last read, in time order.
     private func readEvents() {
+        let now = loop.iterationTime
+        if let last = eventsReadAt, now.since(last) < ConsoleServer.eventReadInterval { return }
+        eventsReadAt = now
         let fresh = Timeline.sorted(cursors.indices.flatMap { cursors[$0].readEvents() })
         events += fresh
         if events.count > ConsoleServer.eventsMax {
@@ -350,7 +358,10 @@ public final class ConsoleServer {
         }
         var status: Int32 = 0
         while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
-        let output = FileManager.default.contents(atPath: log).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let bytes = FileManager.default.contents(atPath: log).map(Array.init) ?? []
+        let output =
+            (bytes.count > outputBytesMax ? "...\n" : "")
+            + String(decoding: bytes.suffix(outputBytesMax), as: UTF8.self)
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return (code, output)
     }
