@@ -13,7 +13,7 @@ echo "fuzz: building the fuzz target with -sanitize=fuzzer,address (in $scratch)
 DEVCLUSTER_FUZZ=1 flock /tmp/devcluster-swift-build.lock swift build --scratch-path "$scratch" \
   --product DevclusterFuzz -Xswiftc -sanitize=fuzzer,address
 binary="$scratch/debug/DevclusterFuzz"
-targets="${FUZZ_TARGETS:-http aws-chunked xml sigv4 range config metadata internode form-data bucket-documents storage-calls}"
+targets="${FUZZ_TARGETS:-http aws-chunked xml sigv4 range config metadata internode form-data bucket-documents storage-calls post-policy}"
 status=0
 for t in $targets; do
   corpus="fuzz/corpus/$t"

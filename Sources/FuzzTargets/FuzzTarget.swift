@@ -37,6 +37,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case bucketDocuments = "bucket-documents"
     /// Every internode storage call's request and answer decoders (the first byte picks which).
     case storageCalls = "storage-calls"
+    /// A browser form upload's policy document and the form fields it is checked against.
+    case postPolicy = "post-policy"
 
     public func run(_ data: [UInt8]) {
         switch self {
@@ -51,6 +53,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .formData: FuzzTarget.formData(data)
         case .bucketDocuments: FuzzTarget.bucketDocuments(data)
         case .storageCalls: FuzzTarget.storageCalls(data)
+        case .postPolicy: FuzzTarget.postPolicy(data)
         }
     }
 
@@ -244,6 +247,35 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let twice = decode(once)
         require(twice != nil, "\(call.path): a decoded body, encoded again, does not decode")
         if call.isBinary { require(twice == once, "\(call.path): encoding is not stable") }
+    }
+
+    /// The first line is the policy document (JSON, base64-encoded here as the form carries it), the
+    /// others `field=value` form fields. A policy that passes holds for the fields: every equality and
+    /// prefix it states is met.
+    static func postPolicy(_ data: [UInt8]) {
+        let l = lines(data)
+        guard let document = l.first,
+            let policy = try? PostPolicy(base64: Base64.encode(Array(document.utf8)))
+        else { return }
+        var fields: [String: String] = [:]
+        for line in l.dropFirst() {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            fields[line[..<eq].lowercased()] = String(line[line.index(after: eq)...])
+        }
+        let now = WallTime(millisecondsSinceEpoch: 1_800_000_000_000)
+        guard (try? policy.check(fields: fields, bucket: "photos", now: now)) != nil else { return }
+        require(now < policy.expiration, "an expired policy passed")
+        for condition in policy.conditions {
+            switch condition {
+            case .equals(let field, let value):
+                require((field == "bucket" ? "photos" : fields[field]) == value, "\(field) passed unequal")
+            case .startsWith(let field, let prefix) where field != "content-type":
+                require(
+                    (field == "bucket" ? "photos" : fields[field] ?? "").hasPrefix(prefix), "\(field) passed unprefixed"
+                )
+            default: break
+            }
+        }
     }
 
     /// The first line is the boundary, the rest the body.

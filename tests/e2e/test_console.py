@@ -73,6 +73,9 @@ def test_the_console_api_refuses_requests_without_the_session_or_the_csrf_token(
     assert call(node, headers={"Cookie": "dc_session=" + cookie.split("=", 1)[1]})[0] == 401
     assert call(base + "api/action", data=kill, headers={"Cookie": cookie})[0] == 403
     assert call(base + "api/action", data=kill, headers={"Cookie": cookie, "X-Csrf-Token": "0" * 64})[0] == 403
+    # Even with the token, another site's page may not act (the browser names it in Origin).
+    assert call(base + "api/action", data=kill,
+                headers={"Cookie": cookie, "X-Csrf-Token": csrf, "Origin": "http://evil.example"})[0] == 403
     for bad in ({"action": "format-disk"}, {"action": "kill"}, {"action": "kill", "nodes": "--home=/"},
                 {"action": "slow", "nodes": "node2", "delay": "soon"}, {"action": "kill", "nodes": "node9"}):
         status, text, _ = call(base + "api/action", data=json.dumps(bad).encode(),

@@ -207,6 +207,10 @@ public final class ConsoleServer {
             guard let given = head.headers["X-Csrf-Token"], session.acceptsCSRF(given, for: token) else {
                 return text(response, 403, "missing or wrong CSRF token: reload the console")
             }
+            // A browser names the page that sends a request: only the console's own pages may change things.
+            if let origin = head.headers["Origin"], origin != "http://" + (head.headers["Host"] ?? "") {
+                return text(response, 403, "a request from another site (\(origin)) is refused")
+            }
             switch String(head.path) {
             case "/api/action": act(request, response)
             case "/api/upload": upload(request, response)
