@@ -295,7 +295,10 @@ def test_versions_in_the_browser_enable_list_restore_and_delete(console, running
         wait.until(lambda d: d.switch_to.alert)
         driver.switch_to.alert.accept()
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#objects tr[data-key='notes.txt']"))
-        driver.execute_script("loadVersions('notes.txt')")
+        # Gone from the listing; "show deleted" brings it back, greyed, with its versions a click away.
+        driver.find_element(By.ID, "show-deleted").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#objects tr[data-deleted='notes.txt']"))
+        driver.find_element(By.CSS_SELECTOR, "#objects tr[data-deleted='notes.txt'] button[data-object=versions]").click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#versions tr[data-marker=true]"))
         assert len(driver.find_elements(By.CSS_SELECTOR, "#versions tr[data-version]")) == 3
 

@@ -52,6 +52,7 @@ enum ConsolePage {
         <div class="controls"><select id="bucket"></select>
         <input id="new-bucket" size="14" placeholder="new-bucket"> <button id="make-bucket">make bucket</button>
         <span id="bucket-tools"></span>
+        <label class="dim"><input type="checkbox" id="show-deleted"> show deleted</label>
         &nbsp; in <span id="path" class="dim">/</span>
         &nbsp; <label id="drop" class="drop">drop files here, or <input type="file" id="file" multiple></label>
         <progress id="progress" max="1" value="0" hidden></progress> <span id="upload-state" class="dim"></span></div>
@@ -397,6 +398,17 @@ enum ConsolePage {
           const rows = [head];
           if (prefix) { const tr = el('tr'); const b = el('button', {'data-folder': prefix.replace(/[^/]*\\/$/, '')}, '..'); const td = el('td'); td.append(b); tr.append(td, el('td')); rows.push(tr); }
           for (const f of [...folders].sort()) { const tr = el('tr'); const td = el('td'); td.append(el('button', {'data-folder': prefix + f}, f)); tr.append(td, el('td')); rows.push(tr); }
+          if (document.getElementById('show-deleted').checked) {
+            const d = await api('/api/deleted?bucket=' + encodeURIComponent(bucket) + '&prefix=' + encodeURIComponent(prefix));
+            for (const k of (d.ok ? await d.json() : [])) {
+              if (k.slice(prefix.length).includes('/')) continue;  // inside a folder: shown there
+              const tr = el('tr', {'data-deleted': k, class: 'unknown'});
+              const td = el('td');
+              td.append(el('button', {'data-object': 'versions', 'data-key': k}, 'versions'));
+              tr.append(el('td', {}, k.slice(prefix.length) + ' (deleted)'), td);
+              rows.push(tr);
+            }
+          }
           for (const k of files) {
             const tr = el('tr', {'data-key': k});
             const td = el('td');
@@ -452,6 +464,7 @@ enum ConsolePage {
           next();
         }
         document.getElementById('bucket').addEventListener('change', ev => { bucket = ev.target.value; prefix = ''; loadKeys(); });
+        document.getElementById('show-deleted').addEventListener('change', () => loadKeys());
         document.getElementById('file').addEventListener('change', ev => upload(ev.target.files));
         const drop = document.getElementById('drop');
         drop.addEventListener('dragover', ev => { ev.preventDefault(); drop.classList.add('over'); });

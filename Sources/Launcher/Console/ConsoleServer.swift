@@ -198,7 +198,7 @@ public final class ConsoleServer {
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             poll(request, response)
         case ("GET", "/api/buckets"), ("GET", "/api/keys"), ("GET", "/api/shards"), ("GET", "/api/bucket"),
-            ("GET", "/api/versions"):
+            ("GET", "/api/versions"), ("GET", "/api/deleted"):
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             forwardToDashboard(request, response)
         case ("POST", "/api/action"), ("POST", "/api/link"), ("POST", "/api/bucket"), ("POST", "/api/delete"),

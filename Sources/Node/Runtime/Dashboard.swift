@@ -114,6 +114,18 @@ extension Node {
                 case .failure(let e): sendText(response, 404, e.description)
                 }
             }
+        case ("GET", AdminPaths.dashboardAPI + "deleted"):
+            // Keys under a prefix whose latest version is a delete marker: gone from listings, history kept.
+            objects.listVersions(
+                bucket: query["bucket"] ?? "", prefix: query["prefix"] ?? "", keyMarker: "", versionIDMarker: "",
+                delimiter: nil, limit: Node.dashboardKeysMax
+            ) { [unowned self] result in
+                switch result {
+                case .success(let page):
+                    sendJSON(response, page.entries.filter { $0.isLatest && $0.version.isDeleteMarker }.map(\.key))
+                case .failure(let e): sendText(response, 404, e.description)
+                }
+            }
         case ("GET", AdminPaths.dashboardAPI + "versions"):
             // Every version and delete marker of one key, newest first.
             let key = query["key"] ?? ""
