@@ -13,6 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 
@@ -48,6 +49,26 @@ def call(url, data=None, headers=None, method=None):
             return r.status, r.read().decode(), r.headers
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(), e.headers
+
+
+@contextmanager
+def logged_in(base, timeout=20):
+    """(driver, wait) of headless Chromium logged in to the console; the browser is ended after."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chrome()
+    try:
+        wait = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException])
+        driver.get(base)
+        wait.until(lambda d: d.find_elements(By.ID, "login"))
+        driver.find_element(By.ID, "accessKey").send_keys("minioadmin")
+        driver.find_element(By.ID, "secretKey").send_keys("minioadmin")
+        driver.find_element(By.ID, "login-button").click()
+        yield driver, wait
+    finally:
+        driver.quit()
 
 
 def session(base):
@@ -91,20 +112,11 @@ def test_the_console_api_refuses_requests_without_the_session_or_the_csrf_token(
 
 
 def test_kill_and_start_node2_from_the_browser_and_watch_its_lane(console, running):
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     base, _ = console
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    driver = chrome()
-    try:
-        wait = WebDriverWait(driver, 20, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException])
-        driver.get(base)
-        wait.until(lambda d: d.find_elements(By.ID, "login"))
-        driver.find_element(By.ID, "accessKey").send_keys("minioadmin")
-        driver.find_element(By.ID, "secretKey").send_keys("minioadmin")
-        driver.find_element(By.ID, "login-button").click()
+    with logged_in(base, 20) as (driver, wait):
 
         def views(d, node):
             """How every other node sees `node`, from the page's view table."""
@@ -153,8 +165,6 @@ def test_kill_and_start_node2_from_the_browser_and_watch_its_lane(console, runni
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#events li[data-event=launcher_start]"))
         driver.save_screenshot(str(ARTIFACTS / "console-node2-back.png"))
         assert console_errors(driver) == []
-    finally:
-        driver.quit()
 
 
 def test_the_console_keeps_working_while_a_node_is_down_and_stops_on_sigterm(console, running):
@@ -181,22 +191,13 @@ def test_the_object_browser_uploads_lays_out_shares_and_deletes(console, running
     its erasure layout (every shard ok, then node3's unreachable once it is killed, still readable),
     fetch it byte-exact through its share link (presigned, straight from a node), walk into a folder,
     and delete it."""
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     base, _ = console
     payload = os.urandom(3 * 1024 * 1024 + 17)
     upload = tmp_path / "photo.bin"
     upload.write_bytes(payload)
-    driver = chrome()
-    try:
-        wait = WebDriverWait(driver, 20, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException])
-        driver.get(base)
-        wait.until(lambda d: d.find_elements(By.ID, "login"))
-        driver.find_element(By.ID, "accessKey").send_keys("minioadmin")
-        driver.find_element(By.ID, "secretKey").send_keys("minioadmin")
-        driver.find_element(By.ID, "login-button").click()
+    with logged_in(base, 20) as (driver, wait):
         wait.until(lambda d: d.execute_script("return state !== null"))
         driver.find_element(By.ID, "new-bucket").send_keys("browse")
         driver.find_element(By.ID, "make-bucket").click()
@@ -245,32 +246,85 @@ def test_the_object_browser_uploads_lays_out_shares_and_deletes(console, running
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#objects tr[data-key='photo.bin']"))
         driver.save_screenshot(str(ARTIFACTS / "console-objects.png"))
         assert console_errors(driver) == []
-    finally:
-        driver.quit()
     s3 = s3_client(running.endpoint("node1"))
     assert s3.get_object(Bucket="browse", Key="docs/readme.txt")["Body"].read() == b"hello"
     assert "Contents" not in s3.list_objects_v2(Bucket="browse", Prefix="photo")
+
+
+def test_a_large_file_goes_up_in_parts_with_one_progress_bar(console, running, tmp_path):
+    """A file past 16 MiB goes up from the file input as a multipart upload of 8 MiB parts, and reads
+    back byte-exact with a multipart ETag; a completion S3 refuses (a part under 5 MiB that is not the
+    last) is the user's error, and an abort leaves no upload behind. A folder of more keys than one
+    page lists them all, a page at a time."""
+    from selenium.webdriver.common.by import By
+
+    base, _ = console
+    s3 = s3_client(running.endpoint("node1"))
+    s3.create_bucket(Bucket="big")
+    from concurrent.futures import ThreadPoolExecutor
+    many = [f"many/k{i:03d}" for i in range(203)] + ["many/sub/x"]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: s3.put_object(Bucket="big", Key=k, Body=b"."), many))
+    payload = os.urandom(20 * 1024 * 1024 + 5)
+    upload = tmp_path / "video.bin"
+    upload.write_bytes(payload)
+    with logged_in(base, 60) as (driver, wait):
+        wait.until(lambda d: d.execute_script("return state !== null"))
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#bucket option[value='big']"))
+        driver.execute_script("bucket = 'big'; prefix = ''; loadKeys()")
+        driver.find_element(By.ID, "file").send_keys(str(upload))
+        wait.until(lambda d: d.find_element(By.ID, "upload-state").get_attribute("data-done") == "video.bin")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#objects tr[data-key='video.bin']"))
+
+        driver.find_element(By.CSS_SELECTOR, "button[data-folder='many/']").click()
+        listed = lambda d: len(d.find_elements(By.CSS_SELECTOR, "#objects tr[data-key]"))
+        wait.until(lambda d: d.find_elements(By.ID, "more-keys"))
+        assert listed(driver) + len(driver.find_elements(By.CSS_SELECTOR, "button[data-folder='many/sub/']")) == 200
+        driver.find_element(By.ID, "more-keys").click()
+        wait.until(lambda d: listed(d) == 203 and not d.find_elements(By.ID, "more-keys"))
+        assert driver.find_elements(By.CSS_SELECTOR, "button[data-folder='many/sub/']")
+        assert console_errors(driver) == []
+        cookie = driver.get_cookie("dc_console")["value"]
+        csrf = driver.execute_script("return document.body.dataset.csrf")
+    got = s3.get_object(Bucket="big", Key="video.bin")
+    assert got["Body"].read() == payload
+    assert got["ETag"].endswith('-3"'), got["ETag"]  # 8 + 8 + 4 MiB
+
+    headers = {"Cookie": f"dc_console={cookie}", "X-Csrf-Token": csrf, "Content-Type": "application/json"}
+    def multipart(**body):
+        return call(base + "api/multipart", data=json.dumps(body).encode(), headers=headers)
+    status, text, _ = multipart(action="start", bucket="big", key="small-parts", size=2 << 20)
+    assert status == 200, text
+    started = json.loads(text)
+    assert started["partBytes"] == 8 << 20
+    etags = []
+    for n in (1, 2):
+        status, text, _ = call(base + f"api/upload?bucket=big&key=small-parts&uploadId={started['uploadId']}"
+                               f"&partNumber={n}", data=b"x" * (1 << 20), method="PUT",
+                               headers={"Cookie": headers["Cookie"], "X-Csrf-Token": csrf})
+        assert status == 200, text
+        etags.append(json.loads(text)["etag"])
+    status, text, _ = multipart(action="complete", bucket="big", key="small-parts", uploadId=started["uploadId"],
+                                etags=etags)
+    assert status == 400 and "EntityTooSmall" in text, (status, text)
+    status, text, _ = multipart(action="abort", bucket="big", key="small-parts", uploadId=started["uploadId"])
+    assert status == 204, text
+    assert s3.list_multipart_uploads(Bucket="big").get("Uploads", []) == []
+    assert "Contents" not in s3.list_objects_v2(Bucket="big", Prefix="small-parts")
+    status, text, _ = multipart(action="start", bucket="big", key="k", size=-1)
+    assert status == 400 and "size" in text
 
 
 def test_versions_in_the_browser_enable_list_restore_and_delete(console, running):
     """Versioning turned on from the console; two writes of a key and a delete list as two versions and
     a delete marker; the older version downloads byte-exact by its link; a version deleted for good
     goes; a bucket that is not empty is not deleted, an empty one is."""
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     base, _ = console
     s3 = s3_client(running.endpoint("node2"))
     s3.create_bucket(Bucket="history")
-    driver = chrome()
-    try:
-        wait = WebDriverWait(driver, 20, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException])
-        driver.get(base)
-        wait.until(lambda d: d.find_elements(By.ID, "login"))
-        driver.find_element(By.ID, "accessKey").send_keys("minioadmin")
-        driver.find_element(By.ID, "secretKey").send_keys("minioadmin")
-        driver.find_element(By.ID, "login-button").click()
+    with logged_in(base, 20) as (driver, wait):
         wait.until(lambda d: d.find_element(By.ID, "bucket").get_attribute("value") == "history")
         wait.until(lambda d: "versioning: Off" in d.find_element(By.ID, "versioning").text)
         driver.find_element(By.CSS_SELECTOR, "button[data-versioning=Enabled]").click()
@@ -326,5 +380,3 @@ def test_versions_in_the_browser_enable_list_restore_and_delete(console, running
         assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["history"]
         # The browser logs the refused delete (409) as an error: nothing else may be there.
         assert [e for e in console_errors(driver) if "409" not in e["message"]] == []
-    finally:
-        driver.quit()

@@ -13,7 +13,8 @@ extension ConsoleServer {
     /// Deadline of one object call (an upload's is per step: no progress for this long fails it).
     static let objectCallTimeout: Duration = .seconds(30)
 
-    private var target: HTTPEndpoint? { answering.first }
+    /// The node the next object call goes to.
+    var target: HTTPEndpoint? { answering.first }
 
     /// `GET /api/buckets`, `/api/keys?bucket=&prefix=`, `/api/shards?bucket=&key=`: a node's answer as is.
     func forwardToDashboard(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
@@ -61,11 +62,7 @@ extension ConsoleServer {
                 let signed = SigV4.presign(
                     method: "GET", path: path, query: version, host: target.hostHeader, expires: seconds,
                     accessKey: record.accessKey, secretKey: record.secretKey, region: record.region)
-                let answer = JSONValue.object([
-                    ("url", .string(target.url + signed)), ("seconds", .int(Int64(seconds))),
-                ])
-                response.send(
-                    status: 200, headers: ["Content-Type": "application/json"], body: Array(answer.text.utf8))
+                sendJSON(response, .object([("url", .string(target.url + signed)), ("seconds", .int(Int64(seconds)))]))
             case "/api/bucket": s3("PUT", path, to: target, response)
             case "/api/delete-bucket": s3("DELETE", path, to: target, response)
             case "/api/versioning":
@@ -88,7 +85,16 @@ extension ConsoleServer {
     private func s3(
         _ method: String, _ path: String, body: [UInt8] = [], to target: HTTPEndpoint, _ response: HTTPServerResponse
     ) {
-        var headers = HTTPHeaders()
+        s3(method, path, body: body, to: target, response) { _ in response.send(status: 204) }
+    }
+
+    /// One S3 call signed with the root credentials; `done` gets a node's answer below 300, anything
+    /// else is answered here with the node's status and S3 error text.
+    func s3(
+        _ method: String, _ path: String, headers given: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
+        to target: HTTPEndpoint, _ response: HTTPServerResponse, done: @escaping (HTTPClientResponse) -> Void
+    ) {
+        var headers = given
         SigV4.sign(
             method: method, target: path, headers: &headers, host: target.hostHeader,
             payloadHash: Crypto.sha256(body).hexString, accessKey: record.accessKey, secretKey: record.secretKey,
@@ -98,7 +104,7 @@ extension ConsoleServer {
             timeout: ConsoleServer.objectCallTimeout
         ) { [unowned self] result in
             switch result {
-            case .success(let r) where r.status < 300: response.send(status: 204)
+            case .success(let r) where r.status < 300: done(r)
             case .success(let r): text(response, r.status, Launcher.s3ErrorText(r))
             case .failure(let e): text(response, 502, "\(target) did not answer: \(e)")
             }
@@ -106,7 +112,8 @@ extension ConsoleServer {
     }
 
     /// `PUT /api/upload?bucket=&key=`: the request body streamed to a node as one S3 PUT, a piece at a
-    /// time (the browser's upload waits while the node takes each).
+    /// time (the browser's upload waits while the node takes each). With `&uploadId=&partNumber=` it is
+    /// one part of a multipart upload (`/api/multipart`), answered with `{"etag"}`.
     func upload(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
         let query = QueryParameters(parsing: request.head.query) ?? QueryParameters()
         guard let bucket = query["bucket"], !bucket.isEmpty, let key = query["key"], !key.isEmpty else {
@@ -116,7 +123,11 @@ extension ConsoleServer {
             return text(response, 411, "an upload needs its Content-Length")
         }
         guard let target else { return text(response, 503, "no node answers: start one") }
-        let path = "/" + URLEncoding.encode(bucket) + "/" + URLEncoding.encode(key, keepSlash: true)
+        var path = "/" + URLEncoding.encode(bucket) + "/" + URLEncoding.encode(key, keepSlash: true)
+        let part = query["uploadId"].flatMap { id in query["partNumber"].map { (id, $0) } }
+        if let (uploadID, number) = part {
+            path += "?" + QueryParameters([("partNumber", number), ("uploadId", uploadID)]).encoded
+        }
         var headers: HTTPHeaders = ["Content-Type": request.head.headers["Content-Type"] ?? "application/octet-stream"]
         SigV4.sign(
             method: "PUT", target: path, headers: &headers, host: target.hostHeader, accessKey: record.accessKey,
@@ -124,11 +135,15 @@ extension ConsoleServer {
         var put = HTTPClientRequest(method: "PUT", target: path, headers: headers)
         put.body = .stream(length: length)
         var status = 0
+        var etag = ""
         var answer: [UInt8] = []
         let task = client.execute(
             put, to: target, timeout: ConsoleServer.objectCallTimeout,
             handlers: HTTPResponseHandlers(
-                head: { status = $0.status },
+                head: {
+                    status = $0.status
+                    etag = $0.headers["ETag"] ?? ""
+                },
                 body: { bytes in
                     // An S3 error document is small; whatever else a node sends is not kept.
                     if answer.count < ConsoleServer.outputBytesMax { answer.append(contentsOf: bytes) }
@@ -138,7 +153,8 @@ extension ConsoleServer {
                     guard status < 300 else {
                         return text(response, status, String(decoding: answer, as: UTF8.self))
                     }
-                    response.send(status: 204)
+                    guard part != nil else { return response.send(status: 204) }
+                    sendJSON(response, .object([("etag", .string(etag))]))
                 }))
         guard let task else { return }
         request.streamBody(

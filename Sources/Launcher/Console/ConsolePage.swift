@@ -32,7 +32,8 @@ enum ConsolePage {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>devcluster console: \(escape(cluster))</title>
         <link rel="icon" href="data:,"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <style>\(style)</style></head><body data-csrf="\(escape(csrf))">
+        <style>\(style)</style></head><body data-csrf="\(escape(csrf))"
+        data-multipart-above="\(ConsoleServer.multipartAbove)">
         <header><h1>devcluster console <span class="dim">cluster <b>\(escape(cluster))</b></span></h1>
         <span id="verdict" class="pill">loading</span>
         <form method="post" action="/logout"><button class="link" id="logout">log out</button></form></header>
@@ -120,6 +121,7 @@ enum ConsolePage {
     static let script = """
         'use strict';
         const csrf = document.body.dataset.csrf;
+        const multipartAbove = Number(document.body.dataset.multipartAbove);
         const WINDOW = 120000;
         const colors = {online: '#238636', suspect: '#bb8009', offline: '#da3633', unknown: '#484f58'};
         let next = 0, state = null, stateAt = 0, polling = false;
@@ -382,22 +384,22 @@ enum ConsolePage {
             return tr;
           }));
         }
-        async function loadKeys() {
-          loadBucketTools();
+        // The folder shown: its subfolders and keys so far, and where its next page starts.
+        let listing = {folders: [], keys: [], next: null};
+        async function loadKeys(more) {
+          if (!more) loadBucketTools();
           document.getElementById('path').textContent = bucket ? bucket + '/' + prefix : '(no bucket)';
           const table = document.getElementById('objects');
           if (!bucket) return table.replaceChildren();
-          const r = await api('/api/keys?bucket=' + encodeURIComponent(bucket) + '&prefix=' + encodeURIComponent(prefix));
-          const keys = r.ok ? await r.json() : [];
-          const folders = new Set(), files = [];
-          for (const k of keys) {
-            const rest = k.slice(prefix.length), slash = rest.indexOf('/');
-            if (slash >= 0) folders.add(rest.slice(0, slash + 1)); else files.push(k);
-          }
+          const after = more && listing.next ? '&after=' + encodeURIComponent(listing.next) : '';
+          const r = await api('/api/folder?bucket=' + encodeURIComponent(bucket) + '&prefix=' + encodeURIComponent(prefix) + after);
+          const page = r.ok ? await r.json() : {folders: [], keys: []};
+          if (!more) listing = {folders: [], keys: [], next: null};
+          listing.folders.push(...page.folders); listing.keys.push(...page.keys); listing.next = page.next || null;
           const head = el('tr'); head.append(el('th', {}, 'name'), el('th', {}, ''));
           const rows = [head];
           if (prefix) { const tr = el('tr'); const b = el('button', {'data-folder': prefix.replace(/[^/]*\\/$/, '')}, '..'); const td = el('td'); td.append(b); tr.append(td, el('td')); rows.push(tr); }
-          for (const f of [...folders].sort()) { const tr = el('tr'); const td = el('td'); td.append(el('button', {'data-folder': prefix + f}, f)); tr.append(td, el('td')); rows.push(tr); }
+          for (const f of listing.folders) { const tr = el('tr'); const td = el('td'); td.append(el('button', {'data-folder': f}, f.slice(prefix.length))); tr.append(td, el('td')); rows.push(tr); }
           if (document.getElementById('show-deleted').checked) {
             const d = await api('/api/deleted?bucket=' + encodeURIComponent(bucket) + '&prefix=' + encodeURIComponent(prefix));
             for (const k of (d.ok ? await d.json() : [])) {
@@ -409,7 +411,7 @@ enum ConsolePage {
               rows.push(tr);
             }
           }
-          for (const k of files) {
+          for (const k of listing.keys) {
             const tr = el('tr', {'data-key': k});
             const td = el('td');
             for (const [what, label] of [['layout', 'layout'], ['download', 'download'], ['share', 'share link'], ['versions', 'versions'], ['delete', 'delete']]) {
@@ -417,6 +419,11 @@ enum ConsolePage {
             }
             tr.append(el('td', {}, k.slice(prefix.length)), td);
             rows.push(tr);
+          }
+          if (listing.next) {
+            const tr = el('tr'), td = el('td');
+            td.append(el('button', {id: 'more-keys'}, `more (${listing.folders.length + listing.keys.length} listed)`));
+            tr.append(td, el('td')); rows.push(tr);
           }
           table.replaceChildren(...rows);
         }
@@ -437,31 +444,58 @@ enum ConsolePage {
             return d;
           }));
         }
-        function upload(files) {
+        // One PUT through the console (a whole file, or one part of a multipart upload).
+        function send(url, blob, progress) {
+          return new Promise(resolve => {
+            const xhr = new XMLHttpRequest();
+            xhr.open('PUT', url);
+            xhr.setRequestHeader('X-Csrf-Token', csrf);
+            xhr.upload.onprogress = e => { if (e.lengthComputable) progress(e.loaded); };
+            xhr.onload = () => resolve({ok: xhr.status < 300, text: xhr.responseText});
+            xhr.onerror = () => resolve({ok: false, text: 'the console did not answer'});
+            xhr.send(blob);
+          });
+        }
+        // A file up as one PUT, or (past multipartAbove) in parts; null, or what went wrong.
+        async function uploadFile(file, key, bar, state) {
+          const where = '/api/upload?bucket=' + encodeURIComponent(bucket) + '&key=' + encodeURIComponent(key);
+          if (file.size <= multipartAbove) {
+            const r = await send(where, file, loaded => { bar.value = loaded / file.size; });
+            return r.ok ? null : r.text;
+          }
+          const start = await post('/api/multipart', {action: 'start', bucket, key, size: file.size, contentType: file.type});
+          if (!start.ok) return await start.text();
+          const {uploadId, partBytes} = await start.json();
+          const parts = Math.ceil(file.size / partBytes), etags = [];
+          for (let n = 1; n <= parts; n++) {
+            const offset = (n - 1) * partBytes;
+            state.textContent = `uploading ${key}: part ${n} of ${parts}`;
+            const r = await send(where + '&uploadId=' + encodeURIComponent(uploadId) + '&partNumber=' + n,
+              file.slice(offset, offset + partBytes), loaded => { bar.value = (offset + loaded) / file.size; });
+            if (!r.ok) {
+              await post('/api/multipart', {action: 'abort', bucket, key, uploadId});
+              return `part ${n} of ${parts}: ${r.text}`;
+            }
+            etags.push(JSON.parse(r.text).etag);
+          }
+          state.textContent = `uploading ${key}: joining ${parts} parts`;
+          const done = await post('/api/multipart', {action: 'complete', bucket, key, uploadId, etags});
+          return done.ok ? null : await done.text();
+        }
+        async function upload(files) {
           if (!bucket) { note('make a bucket first', false); return; }
           const bar = document.getElementById('progress'), state = document.getElementById('upload-state');
-          const queue = [...files];
-          const next = () => {
-            const file = queue.shift();
-            if (!file) { bar.hidden = true; loadKeys(); return; }
+          for (const file of [...files]) {
             const key = prefix + file.name;
-            const xhr = new XMLHttpRequest();
-            xhr.open('PUT', '/api/upload?bucket=' + encodeURIComponent(bucket) + '&key=' + encodeURIComponent(key));
-            xhr.setRequestHeader('X-Csrf-Token', csrf);
             bar.hidden = false; bar.value = 0;
-            xhr.upload.onprogress = e => { if (e.lengthComputable) bar.value = e.loaded / e.total; };
-            xhr.onload = () => {
-              const ok = xhr.status < 300;
-              state.textContent = ok ? 'uploaded ' + key : key + ': ' + xhr.responseText;
-              state.dataset.done = ok ? key : '';
-              note((ok ? 'uploaded ' : 'upload failed: ') + key + ' (' + file.size + ' bytes)', ok);
-              next();
-            };
-            xhr.onerror = () => { note('upload failed: ' + key, false); next(); };
             state.textContent = 'uploading ' + key;
-            xhr.send(file);
-          };
-          next();
+            const error = await uploadFile(file, key, bar, state);
+            state.textContent = error ? key + ': ' + error : 'uploaded ' + key;
+            state.dataset.done = error ? '' : key;
+            note((error ? 'upload failed: ' : 'uploaded ') + key + ' (' + file.size + ' bytes)', !error);
+          }
+          bar.hidden = true;
+          loadKeys();
         }
         document.getElementById('bucket').addEventListener('change', ev => { bucket = ev.target.value; prefix = ''; loadKeys(); });
         document.getElementById('show-deleted').addEventListener('change', () => loadKeys());
@@ -502,6 +536,8 @@ enum ConsolePage {
               note(r.ok ? 'deleted version ' + versionId + ' of ' + key : key + ': ' + await r.text(), r.ok);
               loadVersions(key); loadKeys();
             }
+          } else if (b.id === 'more-keys') {
+            loadKeys(true);
           } else if (b.dataset.folder !== undefined) {
             prefix = b.dataset.folder; loadKeys();
           } else if (b.dataset.object) {

@@ -198,11 +198,12 @@ public final class ConsoleServer {
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             poll(request, response)
         case ("GET", "/api/buckets"), ("GET", "/api/keys"), ("GET", "/api/shards"), ("GET", "/api/bucket"),
-            ("GET", "/api/versions"), ("GET", "/api/deleted"):
+            ("GET", "/api/versions"), ("GET", "/api/deleted"), ("GET", "/api/folder"):
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             forwardToDashboard(request, response)
         case ("POST", "/api/action"), ("POST", "/api/link"), ("POST", "/api/bucket"), ("POST", "/api/delete"),
-            ("POST", "/api/versioning"), ("POST", "/api/delete-bucket"), ("PUT", "/api/upload"):
+            ("POST", "/api/versioning"), ("POST", "/api/delete-bucket"), ("PUT", "/api/upload"),
+            ("POST", "/api/multipart"):
             guard let token = sessionToken(head) else { return text(response, 401, "log in first") }
             guard let given = head.headers["X-Csrf-Token"], session.acceptsCSRF(given, for: token) else {
                 return text(response, 403, "missing or wrong CSRF token: reload the console")
@@ -214,6 +215,7 @@ public final class ConsoleServer {
             switch String(head.path) {
             case "/api/action": act(request, response)
             case "/api/upload": upload(request, response)
+            case "/api/multipart": multipart(request, response)
             default: objectCall(request, response)
             }
         default:
@@ -374,6 +376,10 @@ public final class ConsoleServer {
 
     private func page(_ response: HTTPServerResponse, _ status: Int, _ html: String) {
         response.send(status: status, headers: DashboardPage.pageHeaders, body: Array(html.utf8))
+    }
+
+    func sendJSON(_ response: HTTPServerResponse, _ value: JSONValue) {
+        response.send(status: 200, headers: ["Content-Type": "application/json"], body: Array(value.text.utf8))
     }
 
     func text(_ response: HTTPServerResponse, _ status: Int, _ message: String) {

@@ -96,6 +96,22 @@ extension Node {
                 case .failure(let e): sendText(response, 404, e.description)
                 }
             }
+        case ("GET", AdminPaths.dashboardAPI + "folder"):
+            // One page of a folder: its subfolders and keys (delimiter "/"), and where the next page starts.
+            objects.list(
+                bucket: query["bucket"] ?? "", prefix: query["prefix"] ?? "", marker: query["after"] ?? "",
+                delimiter: "/", limit: Node.dashboardKeysMax
+            ) { [unowned self] result in
+                switch result {
+                case .success(let page):
+                    sendJSON(
+                        response,
+                        DashboardFolder(
+                            folders: page.prefixes, keys: page.entries.map(\.key),
+                            next: page.isTruncated ? page.nextMarker : nil))
+                case .failure(let e): sendText(response, 404, e.description)
+                }
+            }
         case ("GET", AdminPaths.dashboardAPI + "shards"):
             objects.shardMap(
                 bucket: query["bucket"] ?? "", key: query["key"] ?? "",
@@ -207,6 +223,13 @@ extension Node {
     }
 
     /// One version of a key, as the dashboard API lists it.
+    struct DashboardFolder: Encodable {
+        let folders: [String]
+        let keys: [String]
+        /// Where the next page starts (`after=`), or nil on the last page.
+        let next: String?
+    }
+
     struct DashboardVersion: Encodable {
         let versionId: String
         let modTime: Int64
