@@ -34,16 +34,16 @@ e2e: build
 
 # Tutorials that are also tests (scenarios/): narrated here, run as checks by make test.
 demo-rebuild: build
-	python3 scripts/scenario.py scenarios/rebuild.scenario --home sandbox
+	$(DEVCLUSTER) scenario rebuild --home sandbox
 
 demo-bitrot: build
-	python3 scripts/scenario.py scenarios/bitrot.scenario --home sandbox
+	$(DEVCLUSTER) scenario bitrot --home sandbox
 
 demo-partition: build
-	python3 scripts/scenario.py scenarios/partition.scenario --home sandbox
+	$(DEVCLUSTER) scenario partition --home sandbox
 
 demo-slow: build
-	python3 scripts/scenario.py scenarios/slow.scenario --home sandbox
+	$(DEVCLUSTER) scenario slow --home sandbox
 
 # Four hosts in network namespaces (root): a kill, a cut link, detection and healing, narrated.
 demo-hosts: build

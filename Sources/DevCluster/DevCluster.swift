@@ -31,7 +31,11 @@ struct DevCluster: ParsableCommand {
             CommandGroup(
                 name: "Nodes", subcommands: [Kill.self, Stop.self, Start.self, Restart.self, Pause.self, Resume.self]),
             CommandGroup(
-                name: "Observe", subcommands: [Status.self, Watch.self, Logs.self, Events.self, WaitFor.self, UI.self]),
+                name: "Observe",
+                subcommands: [
+                    Status.self, Watch.self, Logs.self, Events.self, WaitFor.self, UI.self, ScenarioCommand.self,
+                ]
+            ),
             CommandGroup(
                 name: "Data",
                 subcommands: [Verify.self, Heal.self, Wipe.self, Corrupt.self, Bench.self, Bucket.self, Lifecycle.self]),

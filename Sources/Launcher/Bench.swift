@@ -109,15 +109,7 @@ public final class BenchRunner {
         // Pseudo-random bytes (not compressible, not all zeros), shared by every PUT: one buffer, no copies.
         payload = ByteBuffer(capacity: options.objectBytes)
         var g = SeededGenerator(seed: 42)
-        let words = UnsafeMutableRawBufferPointer(start: payload.pointer, count: options.objectBytes)
-        var i = 0
-        while i < options.objectBytes {
-            let v = g.next()
-            for j in 0..<min(8, options.objectBytes - i) {
-                words[i + j] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(j)))
-            }
-            i += 8
-        }
+        g.fill(UnsafeMutableRawBufferPointer(start: payload.pointer, count: options.objectBytes))
         payload.setCount(options.objectBytes)
     }
 

@@ -168,7 +168,8 @@ public enum LauncherError: Error, CustomStringConvertible, Sendable {
     case usage(String)
     case startFailed(node: String, reason: String, logTail: [String])
     case notReady(String)
-    case templates(String)
+    /// A file devcluster ships (Templates, scenarios) is missing or wrong.
+    case shipped(String)
 
     /// A command line that cannot be obeyed (exit 64), rather than a failure.
     public var isUsage: Bool {
@@ -187,7 +188,7 @@ public enum LauncherError: Error, CustomStringConvertible, Sendable {
             "\(node) failed to start: \(reason)"
                 + (tail.isEmpty ? "" : "\nlast lines of its log:\n" + tail.map { "  " + $0 }.joined(separator: "\n"))
         case .notReady(let text): text
-        case .templates(let text): text
+        case .shipped(let text): text
         }
     }
 }

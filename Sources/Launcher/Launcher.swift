@@ -215,7 +215,7 @@ public final class Launcher {
         let templates = try Templates.locate(environment: environment, executable: executable)
         let templatePath = templates + "/" + Templates.nodeConfig
         guard let template = try? String(contentsOfFile: templatePath, encoding: .utf8) else {
-            throw .templates("cannot read \(templatePath)")
+            throw .shipped("cannot read \(templatePath)")
         }
         if options.tls { try makeCertificates(for: record) }
         for node in record.nodes {
@@ -241,7 +241,7 @@ public final class Launcher {
                 if let flag = Launcher.flagsForKeys[error.key] {
                     throw .usage("\(flag): \(error.problem)" + (error.fix.isEmpty ? "" : ": \(error.fix)"))
                 }
-                throw .templates("\(templatePath) renders an invalid config for \(node.id): \(error.description)")
+                throw .shipped("\(templatePath) renders an invalid config for \(node.id): \(error.description)")
             }
             do {
                 try FileManager.default.createDirectory(

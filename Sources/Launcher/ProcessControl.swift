@@ -55,6 +55,37 @@ public enum ProcessControl {
         return ProcessRecord(pid: pid, startTicks: ticks)
     }
 
+    /// Runs `executable` with `arguments` to its end: its exit status (128 + the signal if one ended
+    /// it) and the last `outputBytesMax` bytes of its output (stdout and stderr).
+    public static func runToEnd(
+        _ executable: String, _ arguments: [String], environment: [String: String], outputBytesMax: Int
+    ) -> (status: Int32, output: String) {
+        guard let folder = TemporaryFolder.make(prefix: "devcluster-run", environment: environment) else {
+            return (1, "cannot make a temporary folder for the command's output")
+        }
+        let log = folder + "/output"
+        defer {
+            unlink(log)
+            rmdir(folder)
+        }
+        let process: ProcessRecord
+        do {
+            process = try spawnDetached(
+                executable: executable, arguments: arguments, environment: environment, logPath: log,
+                workingDirectory: nil)
+        } catch {
+            return (1, error.description)
+        }
+        var status: Int32 = 0
+        while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
+        let bytes = Array((readSmallFile(log) ?? "").utf8)
+        let output =
+            (bytes.count > outputBytesMax ? "...\n" : "")
+            + String(decoding: bytes.suffix(outputBytesMax), as: UTF8.self)
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (code, output)
+    }
+
     struct Stat {
         var state: Character
         var startTicks: UInt64

@@ -13,24 +13,41 @@ public enum Templates {
     /// The Templates folder: $DEVCLUSTER_TEMPLATES, the install layout next to the binary, or the source
     /// checkout the binary was built in.
     public static func locate(environment: [String: String], executable: String) throws(LauncherError) -> String {
-        if let dir = environment[environmentVariable] {
-            guard FileManager.default.fileExists(atPath: dir + "/" + nodeConfig) else {
-                throw .templates("\(environmentVariable)=\(dir) has no \(nodeConfig)")
+        guard
+            let dir = try sharedFolder(
+                "Templates", holding: nodeConfig, variable: environmentVariable, environment: environment,
+                executable: executable)
+        else {
+            throw .shipped(
+                "cannot find the Templates folder near \(executable): run 'make install', or set \(environmentVariable)"
+            )
+        }
+        return dir
+    }
+
+    /// A folder devcluster ships (`Templates`, `scenarios`): `$variable`, or the first of
+    /// `share/devcluster/<name>` (installed) and `<name>` (a source checkout) found at or above the
+    /// binary's folder that holds `marker`; nil if none does. A `$variable` without `marker` is an error.
+    static func sharedFolder(
+        _ name: String, holding marker: String, variable: String, environment: [String: String], executable: String
+    ) throws(LauncherError) -> String? {
+        if let dir = environment[variable] {
+            guard FileManager.default.fileExists(atPath: dir + "/" + marker) else {
+                throw .shipped("\(variable)=\(dir) has no \(marker)")
             }
             return dir
         }
         var dir = parentDirectory(executable)
         for _ in 0..<6 {
             for candidate in [
-                dir + "/share/devcluster/Templates", dir + "/../share/devcluster/Templates", dir + "/Templates",
+                dir + "/share/devcluster/" + name, dir + "/../share/devcluster/" + name, dir + "/" + name,
             ]
-            where FileManager.default.fileExists(atPath: candidate + "/" + nodeConfig) {
+            where FileManager.default.fileExists(atPath: candidate + "/" + marker) {
                 return candidate
             }
             dir = parentDirectory(dir)
         }
-        throw .templates(
-            "cannot find the Templates folder near \(executable): run 'make install', or set \(environmentVariable)")
+        return nil
     }
 
     /// Replaces every `{{name}}` with the JSON text of `values[name]`; unknown or unused names are errors.
@@ -43,11 +60,11 @@ public enum Templates {
         while let open = rest.firstRange(of: "{{") {
             out += rest[..<open.lowerBound]
             guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
-                throw .templates("\(source): a '{{' without its '}}'")
+                throw .shipped("\(source): a '{{' without its '}}'")
             }
             let name = String(rest[open.upperBound..<close.lowerBound]).filter { !$0.isWhitespace }
             guard let value = values[name] else {
-                throw .templates(
+                throw .shipped(
                     "\(source): unknown placeholder {{\(name)}} (known: \(values.keys.sorted().joined(separator: ", ")))"
                 )
             }
@@ -58,7 +75,7 @@ public enum Templates {
         out += rest
         let unused = Set(values.keys).subtracting(used)
         guard unused.isEmpty else {
-            throw .templates("\(source): the template does not use {{\(unused.sorted().joined(separator: "}}, {{"))}}")
+            throw .shipped("\(source): the template does not use {{\(unused.sorted().joined(separator: "}}, {{"))}}")
         }
         return out
     }

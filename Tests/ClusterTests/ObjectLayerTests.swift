@@ -250,14 +250,7 @@ final class BytesBody: ObjectBody {
 
 func pattern(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
     var g = SeededGenerator(seed: seed)
-    var out = [UInt8](repeating: 0, count: count)
-    var i = 0
-    while i < count {
-        let v = g.next()
-        for j in 0..<min(8, count - i) { out[i + j] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(j))) }
-        i += 8
-    }
-    return out
+    return g.bytes(count)
 }
 
 @Suite("object layer over real sockets", .serialized)

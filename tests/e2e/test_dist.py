@@ -39,6 +39,11 @@ def test_the_tarball_runs_a_cluster_with_an_empty_environment(tmp_path):
                         "--", "sh", "-c", "devcluster status --json >/dev/null && echo ok $AWS_ENDPOINT_URL"],
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.startswith("ok http://127.0.0.1:"), r.stderr
+    # The tutorials ship too: found next to the binary, away from any source checkout.
+    listed = subprocess.run([str(top / "bin/devcluster"), "scenario", "--list"], env=env, capture_output=True,
+                            text=True, timeout=30)
+    assert listed.returncode == 0 and [line.split()[0] for line in listed.stdout.splitlines()] == [
+        "bitrot", "partition", "rebuild", "slow"], listed.stdout + listed.stderr
 
 
 def test_make_install_honours_destdir_and_prefix(tmp_path):
@@ -48,6 +53,7 @@ def test_make_install_honours_destdir_and_prefix(tmp_path):
     root = tmp_path / "opt/dc"
     assert os.access(root / "bin/devcluster", os.X_OK) and os.access(root / "bin/devnode", os.X_OK)
     assert (root / "share/devcluster/Templates/node-config.json").exists()
+    assert (root / "share/devcluster/scenarios/rebuild.scenario").exists()
     assert (root / "share/bash-completion/completions/devcluster").read_text().strip()
     page = subprocess.run(["man", "-l", str(root / "share/man/man1/devcluster-up.1")], capture_output=True,
                           text=True, env=dict(os.environ, MANPAGER="cat", MANWIDTH="100"))

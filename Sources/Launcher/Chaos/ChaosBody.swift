@@ -17,14 +17,8 @@ public enum ChaosBody {
     /// A body of about `bytes` bytes (never less than its header) for `write` to `key`; the payload is
     /// pseudo-random from `seed`, so no two writes' bodies are alike.
     public static func make(key: String, write: String, bytes: Int, seed: UInt64) -> [UInt8] {
-        var payload = [UInt8](repeating: 0, count: max(0, bytes - 128))
         var g = SeededGenerator(seed: seed)
-        var i = 0
-        while i < payload.count {
-            let v = g.next()
-            for j in 0..<min(8, payload.count - i) { payload[i + j] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(j))) }
-            i += 8
-        }
+        let payload = g.bytes(max(0, bytes - 128))
         let header =
             "\(magic) key=\(key) write=\(write) bytes=\(payload.count) sha256=\(Crypto.sha256(payload).hexString)\n"
         return Array(header.utf8) + payload

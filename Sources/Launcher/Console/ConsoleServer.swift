@@ -321,7 +321,10 @@ public final class ConsoleServer {
             actionsInFlight += 1
             do {
                 try work.submit(
-                    { ConsoleServer.runCommand(executable, command, environment: environment) },
+                    {
+                        ProcessControl.runToEnd(
+                            executable, command, environment: environment, outputBytesMax: ConsoleServer.outputBytesMax)
+                    },
                     then: { [unowned self] result in
                         actionsInFlight -= 1
                         let (status, output) = (try? result.get()) ?? (1, "the command did not run")
@@ -338,38 +341,6 @@ public final class ConsoleServer {
                 text(response, 429, "too many controls running: wait for one to finish")
             }
         }
-    }
-
-    /// Runs devcluster with `arguments` to its end: its exit status and its output (stdout and stderr).
-    @Sendable static func runCommand(
-        _ executable: String, _ arguments: [String], environment: [String: String]
-    )
-        -> (Int32, String)
-    {
-        guard let folder = TemporaryFolder.make(prefix: "devcluster-ui", environment: environment) else {
-            return (1, "cannot make a temporary folder for the command's output")
-        }
-        let log = folder + "/output"
-        defer {
-            unlink(log)
-            rmdir(folder)
-        }
-        let process: ProcessRecord
-        do {
-            process = try ProcessControl.spawnDetached(
-                executable: executable, arguments: arguments, environment: environment, logPath: log,
-                workingDirectory: nil)
-        } catch {
-            return (1, error.description)
-        }
-        var status: Int32 = 0
-        while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
-        let bytes = FileManager.default.contents(atPath: log).map(Array.init) ?? []
-        let output =
-            (bytes.count > outputBytesMax ? "...\n" : "")
-            + String(decoding: bytes.suffix(outputBytesMax), as: UTF8.self)
-        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (code, output)
     }
 
     // MARK: Answers
