@@ -380,3 +380,59 @@ def test_versions_in_the_browser_enable_list_restore_and_delete(console, running
         assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["history"]
         # The browser logs the refused delete (409) as an error: nothing else may be there.
         assert [e for e in console_errors(driver) if "409" not in e["message"]] == []
+
+
+def test_a_guided_scenario_plays_to_the_end_in_the_browser(console, running):
+    """The partition tutorial, opened from the console and played to the end on the console's own
+    cluster: every step holds (the same checks as make test's), the narration and each step's
+    outcome and commands show, the lanes show the split; the API refuses to close it mid-step and
+    the whole thing needs the CSRF token."""
+    from selenium.webdriver.common.by import By
+
+    base, _ = console
+    cookie, csrf = session(base)
+    status, text, _ = call(base + "api/scenario", data=b'{"action": "open", "name": "partition"}',
+                           headers={"Cookie": cookie})
+    assert status == 403, text
+    status, text, _ = call(base + "api/scenario", data=b'{"action": "open", "name": "../etc/passwd"}',
+                           headers={"Cookie": cookie, "X-Csrf-Token": csrf})
+    assert status == 400, text
+    status, text, _ = call(base + "api/scenario", data=b'{"action": "step"}', headers={"Cookie": cookie,
+                                                                                      "X-Csrf-Token": csrf})
+    assert status == 409 and "open a scenario first" in text
+
+    with logged_in(base, 180) as (driver, wait):
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#scenario-name option[value='partition']"))
+        names = [o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, "#scenario-name option")]
+        assert names == ["bitrot", "partition", "rebuild", "slow"]
+        driver.execute_script("document.getElementById('scenario-name').value = 'partition'")
+        driver.find_element(By.ID, "scenario-open").click()
+        wait.until(lambda d: d.switch_to.alert)
+        driver.switch_to.alert.accept()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#scenario .step"))
+        assert "Split the cluster into two halves" in driver.find_element(By.ID, "scenario").text
+        driver.find_element(By.ID, "scenario-step").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#scenario .step").get_attribute("data-state") == "ok")
+        # One step done, the rest waiting for the user.
+        states = [s.get_attribute("data-state") for s in driver.find_elements(By.CSS_SELECTOR, "#scenario .step")]
+        assert states[0] == "ok" and set(states[1:]) == {"pending"}, states
+
+        driver.find_element(By.ID, "scenario-play").click()
+        # The answer to "play" shows the step it began (and the scenario takes ~10 s, a step after another).
+        wait.until(lambda d: d.find_element(By.ID, "scenario-state").get_attribute("data-state") == "running")
+        status, text, _ = call(base + "api/scenario", data=b'{"action": "close"}',
+                               headers={"Cookie": cookie, "X-Csrf-Token": csrf})
+        assert status == 409 and "under way" in text
+        wait.until(lambda d: d.find_element(By.ID, "scenario-state").get_attribute("data-state") in ("done", "failed"))
+        steps = driver.find_elements(By.CSS_SELECTOR, "#scenario .step")
+        failed = [s.text for s in steps if s.get_attribute("data-state") != "ok"]
+        assert failed == [], failed
+        assert driver.find_element(By.ID, "scenario-state").get_attribute("data-state") == "done"
+        text = driver.find_element(By.ID, "scenario").text
+        assert "5 writes refused (503), as they should be" in text
+        assert "all 30 objects byte-exact" in text and "clean:" in text
+        driver.save_screenshot(str(ARTIFACTS / "console-scenario.png"))
+        assert console_errors(driver) == []
+    # The scenario's cluster is the console's: the launcher's events show what its steps did.
+    events = json.loads(call(base + "api/poll?after=0", headers={"Cookie": cookie})[1])["events"]
+    assert any(e["event"] == "launcher_faults" and "drop" in e.get("detail", "") for e in events)

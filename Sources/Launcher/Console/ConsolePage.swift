@@ -41,6 +41,14 @@ enum ConsolePage {
         <section class="wide"><h2>Nodes</h2>
         <table id="nodes"><thead><tr><th>node</th><th>process</th><th>seen as</th><th>pid</th><th>endpoint</th>
         <th>data</th><th>controls</th></tr></thead><tbody></tbody></table></section>
+        <section class="wide"><h2>Guided scenarios <span class="dim">the tutorials of make demo-*, played on this
+        cluster a step at a time: each step runs the devcluster command or the check it names, and the pictures
+        below show what it does</span></h2>
+        <div class="controls"><select id="scenario-name"></select> <button id="scenario-open">open</button>
+        <button id="scenario-step" disabled>next step</button> <button id="scenario-play" disabled>play to the end</button>
+        <button id="scenario-pause" disabled>pause</button> <button id="scenario-close" disabled>close</button>
+        <span id="scenario-state" class="dim"></span></div>
+        <div id="scenario"></div></section>
         <section class="wide"><h2>Detection <span class="dim">each lane: how every other node sees that node,
         up to two minutes back; marks: what you did</span></h2>
         <div id="legend"><span class="sw online"></span>online <span class="sw suspect"></span>suspect
@@ -116,6 +124,12 @@ enum ConsolePage {
         #charts { display: grid; grid-template-columns: repeat(3, 1fr); gap: .6rem; }
         #charts figure { margin: 0; } #charts figcaption { font-size: 12px; color: #8b949e; }
         svg text { fill: #8b949e; font: 11px system-ui, sans-serif; }
+        #scenario { max-height: 26rem; overflow: auto; }
+        #scenario .narration { margin: .6rem 0 .2rem; }
+        .step { font-size: 12px; padding: .1rem 0 .1rem .6rem; border-left: 3px solid #30363d; }
+        .step code { font: 12px ui-monospace, monospace; } .step.ok { border-color: #238636; }
+        .step.running { border-color: #bb8009; } .step.failed { border-color: #da3633; }
+        .step pre { font: 11px/1.4 ui-monospace, monospace; white-space: pre-wrap; margin: .2rem 0; color: #8b949e; }
         """
 
     static let script = """
@@ -322,6 +336,7 @@ enum ConsolePage {
             j.events.forEach(apply);
             render();
             renderCharts(j.charts || {});
+            renderGuide(j.scenario);
           } catch (e) {
             document.getElementById('verdict').textContent = 'console unreachable';
           } finally { polling = false; }
@@ -341,6 +356,48 @@ enum ConsolePage {
             const j = await r.json();
             note('$ ' + j.command + '\\n' + j.output.trim(), j.ok);
           } catch (e) { note(body.action + ': ' + e, false); }
+        }
+        // Guided scenarios: the steps and their outcomes come with each poll; buttons move it on.
+        let guideText = '';
+        async function loadScenarios() {
+          const r = await api('/api/scenarios');
+          const list = r.ok ? await r.json() : [];
+          document.getElementById('scenario-name').replaceChildren(
+            ...list.map(s => el('option', {value: s.name, title: s.summary}, s.name + ': ' + s.summary)));
+        }
+        function renderGuide(g) {
+          const text = JSON.stringify(g);
+          if (text === guideText) return;
+          guideText = text;
+          for (const id of ['scenario-step', 'scenario-play', 'scenario-pause', 'scenario-close']) document.getElementById(id).disabled = !g;
+          const box = document.getElementById('scenario'), stateText = document.getElementById('scenario-state');
+          if (!g) { box.replaceChildren(); stateText.textContent = ''; stateText.dataset.state = ''; return; }
+          const running = g.steps.some(s => s.state === 'running'), failed = g.steps.find(s => s.state === 'failed');
+          stateText.dataset.state = g.done ? 'done' : failed && !running ? 'failed' : running ? 'running' : 'ready';
+          stateText.textContent = g.name + ': ' + ({done: 'every step held', failed: 'a step did not hold: try it again, or close',
+            running: g.playing ? 'playing' : 'running a step', ready: 'ready'})[stateText.dataset.state];
+          const rows = [el('p', {class: 'dim'}, g.summary.join(' '))];
+          for (const s of g.steps) {
+            if (s.verb === 'say') { rows.push(el('p', {class: 'narration'}, s.text)); continue; }
+            const d = el('div', {class: 'step ' + s.state, 'data-line': s.line, 'data-state': s.state});
+            d.append(el('code', {}, s.verb + ' ' + s.text));
+            if (s.state === 'running') d.append(el('span', {class: 'suspect'}, '  running'));
+            if (s.summary !== undefined) d.append(el('span', {class: 'dim'}, '  ' + s.summary + ' (' + s.seconds.toFixed(1) + ' s)'));
+            if (s.commands && s.commands.length) {
+              const more = el('details');
+              more.append(el('summary', {class: 'dim'}, 'output'),
+                el('pre', {}, s.commands.map(c => '$ ' + c.line + '\\n' + c.output.trimEnd()).join('\\n')));
+              if (s.state === 'failed') more.open = true;
+              d.append(more);
+            }
+            rows.push(d);
+          }
+          box.replaceChildren(...rows);
+        }
+        async function guide(body) {
+          const r = await post('/api/scenario', body);
+          if (!r.ok) { note(body.action + ': ' + await r.text(), false); return; }
+          renderGuide(await r.json());
         }
         // The object browser: listings when asked, the layout of the object shown once a second.
         let bucket = '', prefix = '', shown = null;
@@ -536,6 +593,11 @@ enum ConsolePage {
               note(r.ok ? 'deleted version ' + versionId + ' of ' + key : key + ': ' + await r.text(), r.ok);
               loadVersions(key); loadKeys();
             }
+          } else if (b.id === 'scenario-open') {
+            const name = document.getElementById('scenario-name').value;
+            if (confirm(`Open the ${name} scenario? Its first step starts this cluster over: its objects are deleted.`)) guide({action: 'open', name});
+          } else if (b.id.startsWith('scenario-')) {
+            guide({action: b.id.slice('scenario-'.length)});
           } else if (b.id === 'more-keys') {
             loadKeys(true);
           } else if (b.dataset.folder !== undefined) {
@@ -580,6 +642,7 @@ enum ConsolePage {
         poll();
         setInterval(poll, 1000);
         loadBuckets();
+        loadScenarios();
         setInterval(layout, 1000);
         """
 }

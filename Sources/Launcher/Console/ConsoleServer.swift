@@ -27,13 +27,13 @@ public final class ConsoleServer {
     static let eventReadInterval: Duration = .milliseconds(500)
     /// Controls running at once.
     static let actionsInFlightMax = 4
-    /// libuv's pool for the console: the controls and the probe block a thread each, and the resolver
-    /// and file calls need some left (libuv's default is 4).
+    /// libuv's pool for the console: the controls, the probe and a scenario's step block a thread
+    /// each, and the resolver and file calls need some left (libuv's default is 4).
     public static let threadPoolSize = 8
 
     let loop: EventLoop
     let launcher: Launcher
-    let nodeCount: Int
+    var nodeCount: Int { record.nodes.count }
     let session: Session
     private var server: HTTPServer?
     private var revoked = SessionRevocations()
@@ -43,7 +43,8 @@ public final class ConsoleServer {
     var answering: [HTTPEndpoint] = []
     /// The console's own requests to the nodes (object browser, shard maps, uploads).
     let client: HTTPClient
-    let record: ClusterRecord
+    /// The cluster as last read from its home (a scenario's `up --fresh` makes it anew).
+    private(set) var record: ClusterRecord
     /// When the probe behind `state` began (wall clock, ms): the page must not let it overrule events
     /// that came after.
     private var stateAt: Int64 = 0
@@ -55,21 +56,22 @@ public final class ConsoleServer {
     private var eventsReadAt: Instant?
     private var actionsInFlight = 0
     /// Probes and commands (each blocks a pool thread: a probe up to a second, a command until it ends).
-    private let work: WorkQueue
+    let work: WorkQueue
     private var pollTimer: Timer?
     private var signals: [SignalWatcher] = []
-    private var isStopping = false
+    private(set) var isStopping = false
+    /// The guided scenario open in the console, if any.
+    var guide: ScenarioGuide?
 
     public init(launcher: Launcher, record: ClusterRecord) throws(UVError) {
         loop = try EventLoop()
         work = WorkQueue(
             loop: loop, label: "console work",
             limits: .init(
-                inFlightMax: ConsoleServer.actionsInFlightMax + 1, queuedMax: ConsoleServer.actionsInFlightMax))
+                inFlightMax: ConsoleServer.actionsInFlightMax + 2, queuedMax: ConsoleServer.actionsInFlightMax))
         self.launcher = launcher
         self.record = record
         client = HTTPClient(loop: loop, tls: launcher.tls)
-        nodeCount = record.nodes.count
         session = Session(accessKey: record.accessKey, secretKey: record.secretKey, purpose: .console)
         cursors =
             [Timeline.Cursor(path: launcher.home.eventsPath)]
@@ -104,6 +106,7 @@ public final class ConsoleServer {
         signals = []
         pollTimer?.close()
         pollTimer = nil
+        guide?.run.cancel()
         work.cancelWaiting()
         client.close()
         server?.close()
@@ -121,17 +124,18 @@ public final class ConsoleServer {
         let beganWall = WallTime.now().millisecondsSinceEpoch
         do {
             try work.submit(
-                { () -> (String, [(String, NodeCharts.Sample?)], [String]) in
+                { () -> (String, [(String, NodeCharts.Sample?)], [String], ClusterRecord?) in
                     let prober = Launcher(home: home, environment: environment, executable: executable, say: { _ in })
-                    guard let record = try? home.load() else { return ("null", [], []) }
+                    guard let record = try? home.load() else { return ("null", [], [], nil) }
                     let snapshot = prober.snapshot(record)
                     return (
                         snapshot.document(record, home: home).text, ConsoleServer.samples(snapshot, record, prober),
-                        snapshot.nodes.filter { $0.status != nil }.map(\.endpoint)
+                        snapshot.nodes.filter { $0.status != nil }.map(\.endpoint), record
                     )
                 },
                 then: { [unowned self] result in
-                    if case .success(let (text, samples, endpoints)) = result {
+                    if case .success(let (text, samples, endpoints, loaded)) = result {
+                        if let loaded { adopt(loaded) }
                         state = text
                         answering = endpoints.compactMap { HTTPEndpoint(url: $0) }
                         stateAt = beganWall
@@ -148,6 +152,18 @@ public final class ConsoleServer {
             // Every pool slot is running a control: probe again shortly.
             pollTimer?.start(after: ConsoleServer.pollInterval) { [unowned self] in probe() }
         }
+    }
+
+    /// The cluster as its home now has it: a node list that changed gets its logs read too.
+    private func adopt(_ loaded: ClusterRecord) {
+        if loaded.nodes.map(\.id) != record.nodes.map(\.id) {
+            // Cursors of files already read go on where they were (index 0 is the launcher's events).
+            var known: [String: Timeline.Cursor] = [:]
+            for (i, node) in record.nodes.enumerated() { known[node.id] = cursors[i + 1] }
+            cursors =
+                [cursors[0]] + loaded.nodes.map { known[$0.id] ?? Timeline.Cursor(path: launcher.home.logPath($0.id)) }
+        }
+        record = loaded
     }
 
     /// Each answering node's metrics and status as a chart sample (nil: it did not answer).
@@ -197,13 +213,16 @@ public final class ConsoleServer {
         case ("GET", "/api/poll"):
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             poll(request, response)
+        case ("GET", "/api/scenarios"):
+            guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
+            listScenarios(response)
         case ("GET", "/api/buckets"), ("GET", "/api/keys"), ("GET", "/api/shards"), ("GET", "/api/bucket"),
             ("GET", "/api/versions"), ("GET", "/api/deleted"), ("GET", "/api/folder"):
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             forwardToDashboard(request, response)
         case ("POST", "/api/action"), ("POST", "/api/link"), ("POST", "/api/bucket"), ("POST", "/api/delete"),
             ("POST", "/api/versioning"), ("POST", "/api/delete-bucket"), ("PUT", "/api/upload"),
-            ("POST", "/api/multipart"):
+            ("POST", "/api/multipart"), ("POST", "/api/scenario"):
             guard let token = sessionToken(head) else { return text(response, 401, "log in first") }
             guard let given = head.headers["X-Csrf-Token"], session.acceptsCSRF(given, for: token) else {
                 return text(response, 403, "missing or wrong CSRF token: reload the console")
@@ -216,6 +235,7 @@ public final class ConsoleServer {
             case "/api/action": act(request, response)
             case "/api/upload": upload(request, response)
             case "/api/multipart": multipart(request, response)
+            case "/api/scenario": scenarioCall(request, response)
             default: objectCall(request, response)
             }
         default:
@@ -279,7 +299,7 @@ public final class ConsoleServer {
             })
         let body =
             "{\"state\":\(state),\"stateAt\":\(stateAt),\"next\":\(eventBase + events.count),\"events\":\(JSONValue.array(fresh).text),"
-            + "\"charts\":\(lines.text)}"
+            + "\"charts\":\(lines.text),\"scenario\":\((guide?.document ?? .null).text)}"
         response.send(
             status: 200, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"],
             body: Array(body.utf8))
