@@ -27,7 +27,8 @@ struct ShardMapTests {
         ]
         let checks: [NodeID: Result<ShardCheck, StoreError>] = [
             "node1": .success(ShardCheck(status: .ok, bytes: 5)),
-            "node2": .success(ShardCheck(status: .corrupt, bytes: 0, detail: "part 1 block 0: checksum")),
+            "node2": .success(
+                ShardCheck(status: .corrupt, bytes: 0, detail: "part 1 block 0: checksum", badBlocks: [0])),
         ]
         let map = ShardMap.build(
             bucket: "b", key: "k", members: members, version: latest, holders: holders, answers: answers,
@@ -37,6 +38,23 @@ struct ShardMapTests {
         #expect(map.shards.map(\.state) == [.ok, .corrupt, .stale, .unreachable])
         #expect(map.good == 1 && !map.readable)
         #expect(map.versionID == "v20" && map.dataShards == 2 && map.parityShards == 2)
+        #expect(map.shards.map(\.badBlocks) == [nil, [0], nil, nil])
+        #expect(map.blocks == 1)
+    }
+
+    @Test("the blocks of an object are counted over its parts; an inline one is one block, an empty one none")
+    func blocks() {
+        var multipart = version(20, shard: 0)
+        multipart.size = 8 << 20
+        multipart.parts = [
+            PartInfo(number: 1, size: 5 << 20, etag: "a"), PartInfo(number: 2, size: (3 << 20) - 1, etag: "b"),
+        ]
+        #expect(ShardMap.blockCount(multipart) == 8)
+        var inline = version(20, shard: 0)
+        inline.dataDir = nil
+        #expect(ShardMap.blockCount(inline) == 1)
+        inline.size = 0
+        #expect(ShardMap.blockCount(inline) == 0)
     }
 
     @Test("a node that answers without the object is missing; enough good shards make it readable")

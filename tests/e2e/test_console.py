@@ -221,9 +221,22 @@ def test_the_object_browser_uploads_lays_out_shares_and_deletes(console, running
         with urllib.request.urlopen(link, timeout=30) as r:
             assert r.read() == payload
 
+        # Blocks x shards: 4 blocks (3 MiB and a bit); a byte flipped in node1's first frame shows as
+        # that one block of node1's column, the other blocks of it still good.
+        cells = lambda d, node: d.execute_script(
+            "return [...document.querySelectorAll(`#block-grid td.cell[data-node='${arguments[0]}']`)]"
+            ".map((c) => c.dataset.state)", node)
+        assert "in 4 blocks" in driver.find_element(By.ID, "layout-summary").text
+        assert cells(driver, "node2") == ["ok"] * 4
+        running.run("corrupt", "node1", "browse/photo.bin")
+        wait.until(lambda d: cells(d, "node1") == ["corrupt", "ok", "ok", "ok"])
+        assert shards(driver)["node1"] == "corrupt"
+
         running.run("kill", "node3")
         wait.until(lambda d: shards(d).get("node3") == "unreachable")
-        assert "readable" in driver.find_element(By.ID, "layout-summary").text
+        assert cells(driver, "node3") == ["unreachable"] * 4
+        # Two good shards of four are still k: readable.
+        assert ", readable" in driver.find_element(By.ID, "layout-summary").text
 
         # A folder: an object uploaded under docs/ shows as a folder to walk into.
         cookie = {c["name"]: c["value"] for c in driver.get_cookies()}

@@ -20,11 +20,18 @@ public struct ShardCheck: Codable, Equatable, Sendable {
     /// Bytes read and checked.
     public var bytes: Int64
     public var detail: String?
+    /// The erasure blocks whose frame failed (numbered across parts, in the object's order; at most
+    /// `badBlocksMax`), when `corrupt`: what a layout picture shows. Absent in answers of older nodes.
+    public var badBlocks: [Int]?
 
-    public init(status: Status, bytes: Int64, detail: String? = nil) {
+    /// Bad blocks a check lists (a shard with more is still `corrupt`; the rest go unnamed).
+    public static let badBlocksMax = 256
+
+    public init(status: Status, bytes: Int64, detail: String? = nil, badBlocks: [Int]? = nil) {
         self.status = status
         self.bytes = bytes
         self.detail = detail
+        self.badBlocks = badBlocks
     }
 }
 
@@ -55,12 +62,25 @@ extension LocalStore {
             guard version.size > 0 else { return ShardCheck(status: .ok, bytes: 0) }
             guard let frame = version.inline,
                 frame.count == geometry.frameBytes(index: 0, objectSize: version.size)
-            else { return ShardCheck(status: .corrupt, bytes: 0, detail: "inline shard of the wrong size") }
+            else {
+                return ShardCheck(status: .corrupt, bytes: 0, detail: "inline shard of the wrong size", badBlocks: [0])
+            }
             let ok = frame.withUnsafeBytes { BlockCoder.verify($0) }
             return ShardCheck(
-                status: ok ? .ok : .corrupt, bytes: Int64(frame.count), detail: ok ? nil : "inline frame 0")
+                status: ok ? .ok : .corrupt, bytes: Int64(frame.count), detail: ok ? nil : "inline frame 0",
+                badBlocks: ok ? nil : [0])
         }
+        // Every frame is read, past a bad one, so the check names each bad block.
         var bytes: Int64 = 0
+        var bad: [Int] = []
+        var badCount = 0
+        var firstProblem: String?
+        var blockBase = 0
+        func fail(_ block: Int, _ problem: String) {
+            firstProblem = firstProblem ?? problem
+            badCount += 1
+            if bad.count < ShardCheck.badBlocksMax { bad.append(block) }
+        }
         for part in version.storedParts {
             let path = try disk.shardPath(bucket: bucket, key: key, dataDir: dataDir, part: part.number)
             let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -71,23 +91,29 @@ extension LocalStore {
             defer { Glibc.close(fd) }
             let buffer = ByteBuffer(capacity: geometry.frameBytes(index: 0, objectSize: max(part.size, 1)))
             var offset: Int64 = 0
-            for block in 0..<geometry.blockCount(objectSize: part.size) {
+            let blocks = geometry.blockCount(objectSize: part.size)
+            for block in 0..<blocks {
                 let n = geometry.frameBytes(index: block, objectSize: part.size)
                 buffer.removeAll()
                 let got = pread(fd, buffer.pointer, n, off_t(offset))
                 guard got == n else {
-                    return ShardCheck(
-                        status: .corrupt, bytes: bytes, detail: "part \(part.number) block \(block): short file")
+                    // The file ends here: this block and every one after it are lost.
+                    for lost in block..<blocks { fail(blockBase + lost, "part \(part.number) block \(block): short file") }
+                    break
                 }
                 buffer.setCount(n)
-                guard BlockCoder.verify(buffer.bytes) else {
-                    return ShardCheck(
-                        status: .corrupt, bytes: bytes, detail: "part \(part.number) block \(block): checksum")
+                if BlockCoder.verify(buffer.bytes) {
+                    bytes += Int64(n)
+                } else {
+                    fail(blockBase + block, "part \(part.number) block \(block): checksum")
                 }
                 offset += Int64(n)
-                bytes += Int64(n)
             }
+            blockBase += blocks
         }
-        return ShardCheck(status: .ok, bytes: bytes)
+        guard let firstProblem else { return ShardCheck(status: .ok, bytes: bytes) }
+        return ShardCheck(
+            status: .corrupt, bytes: bytes,
+            detail: firstProblem + (badCount > 1 ? " (\(badCount) blocks bad)" : ""), badBlocks: bad)
     }
 }

@@ -1,3 +1,4 @@
+import Erasure
 import Storage
 
 /// Where the shards of one object version live and whether each is good: the dashboard's shard map
@@ -25,6 +26,8 @@ public struct ShardMap: Codable, Equatable, Sendable {
         /// Bytes of the shard read and checked.
         public var bytes: Int64
         public var detail: String?
+        /// When `corrupt`: the blocks whose frame failed (the others passed), if the node named them.
+        public var badBlocks: [Int]?
     }
 
     public var bucket: String
@@ -36,6 +39,8 @@ public struct ShardMap: Codable, Equatable, Sendable {
     public var isDeleteMarker: Bool
     public var dataShards: Int
     public var parityShards: Int
+    /// Erasure blocks of the object, over all its parts: each shard holds one frame of each.
+    public var blocks: Int
     /// One per member, in member order.
     public var shards: [Shard]
     /// Good shards, and whether that is enough to read the object.
@@ -62,7 +67,9 @@ public struct ShardMap: Codable, Equatable, Sendable {
                 switch checks[node] {
                 case .success(let c)?:
                     let state: State = c.status == .ok ? .ok : c.status == .corrupt ? .corrupt : .missing
-                    return shard(state, c.bytes, c.detail)
+                    var found = shard(state, c.bytes, c.detail)
+                    if state == .corrupt { found.badBlocks = c.badBlocks }
+                    return found
                 case .failure(.unreachable(let why))?: return shard(.unreachable, 0, why)
                 case .failure(let e)?: return shard(.missing, 0, e.description)
                 case nil: return shard(.unreachable, 0, "not checked")
@@ -83,7 +90,16 @@ public struct ShardMap: Codable, Equatable, Sendable {
         return ShardMap(
             bucket: bucket, key: key, versionID: version.versionID, size: version.size, etag: version.etag,
             modTime: version.modTime, isDeleteMarker: version.isDeleteMarker, dataShards: k, parityShards: m,
-            shards: version.isDeleteMarker ? [] : shards, good: good, readable: version.isDeleteMarker || good >= k)
+            blocks: blockCount(version), shards: version.isDeleteMarker ? [] : shards, good: good,
+            readable: version.isDeleteMarker || good >= k)
+    }
+
+    /// Erasure blocks over all parts (an inline object is one).
+    static func blockCount(_ version: ObjectVersion) -> Int {
+        guard version.size > 0, !version.isDeleteMarker else { return 0 }
+        guard version.dataDir != nil else { return 1 }
+        let geometry = ErasureGeometry(of: version)
+        return version.storedParts.reduce(0) { $0 + geometry.blockCount(objectSize: $1.size) }
     }
 }
 

@@ -117,10 +117,13 @@ enum ConsolePage {
         .sw.unknown { background: #484f58; }
         #legend, #legend-nodes { font-size: 12px; margin-bottom: .3rem; }
         .drop { border: 1px dashed #30363d; padding: .2rem .5rem; } .drop.over { border-color: #58a6ff; }
-        #layout { display: flex; gap: .5rem; flex-wrap: wrap; margin-top: .5rem; }
-        .shard { border: 1px solid #30363d; border-radius: 4px; padding: .3rem .6rem; min-width: 8rem; font-size: 12px; }
+        #layout { margin-top: .5rem; } table.blocks { width: auto; border-collapse: separate; border-spacing: 3px; }
+        .shard { border-top: 3px solid #30363d; padding: .3rem .6rem; min-width: 8rem; font-size: 12px; font-weight: normal; }
         .shard.ok { border-color: #238636; } .shard.corrupt, .shard.missing, .shard.stale { border-color: #da3633; }
         .shard.unreachable { border-color: #484f58; color: #8b949e; }
+        td.cell { height: .8rem; padding: 0; border: 0; border-radius: 2px; background: #484f58; }
+        td.cell.ok { background: #238636; } td.cell.corrupt { background: #da3633; }
+        td.cell.missing, td.cell.stale { background: repeating-linear-gradient(45deg, #da3633 0 3px, #161b22 3px 6px); }
         #charts { display: grid; grid-template-columns: repeat(3, 1fr); gap: .6rem; }
         #charts figure { margin: 0; } #charts figcaption { font-size: 12px; color: #8b949e; }
         svg text { fill: #8b949e; font: 11px system-ui, sans-serif; }
@@ -401,6 +404,7 @@ enum ConsolePage {
         }
         // The object browser: listings when asked, the layout of the object shown once a second.
         let bucket = '', prefix = '', shown = null;
+        const layoutRowsMax = 32;
         const api = (path, init) => fetch(path, Object.assign({cache: 'no-store'}, init || {}));
         const post = (path, body) => api(path, {method: 'POST', headers: {'Content-Type': 'application/json', 'X-Csrf-Token': csrf}, body: JSON.stringify(body)});
         async function loadBuckets() {
@@ -492,14 +496,36 @@ enum ConsolePage {
           if (!r.ok) { box.replaceChildren(el('p', {class: 'error'}, shown.key + ': ' + await r.text())); return; }
           const m = await r.json();
           const title = el('p', {class: m.readable ? 'online' : 'offline', id: 'layout-summary'},
-            `${m.bucket}/${m.key}: ${m.size} bytes, ${m.dataShards} data + ${m.parityShards} parity shards, ${m.good} good` + (m.readable ? ', readable' : ', NOT readable'));
-          box.replaceChildren(title, ...m.shards.map(sh => {
-            const d = el('div', {class: 'shard ' + sh.state, 'data-node': sh.node, 'data-state': sh.state});
-            d.append(el('b', {}, sh.node), el('br'), document.createTextNode(`shard ${sh.index} (${sh.role})`), el('br'),
+            `${m.bucket}/${m.key}: ${m.size} bytes in ${m.blocks} block${m.blocks === 1 ? '' : 's'}, ${m.dataShards} data + ${m.parityShards} parity shards, ${m.good} good` + (m.readable ? ', readable' : ', NOT readable'));
+          // Blocks x shards: each shard (a column, on its node) holds one frame of every block. A row
+          // stands for several blocks when there are more than layoutRowsMax.
+          const shards = [...m.shards].sort((a, b) => a.index - b.index);
+          const per = Math.max(1, Math.ceil(m.blocks / layoutRowsMax)), rows = Math.ceil(m.blocks / per);
+          const grid = el('table', {class: 'blocks', id: 'block-grid'});
+          const head = el('tr');
+          head.append(el('th', {}, 'block'));
+          for (const sh of shards) {
+            const th = el('th', {class: 'shard ' + sh.state, 'data-node': sh.node, 'data-state': sh.state});
+            th.append(el('b', {}, sh.node), el('br'), document.createTextNode(`shard ${sh.index} (${sh.role})`), el('br'),
               el('span', {class: sh.state}, sh.state), document.createTextNode(' ' + (sh.bytes || 0) + ' B'));
-            if (sh.detail) d.append(el('br'), el('span', {class: 'dim'}, sh.detail));
-            return d;
-          }));
+            if (sh.detail) th.append(el('br'), el('span', {class: 'dim'}, sh.detail));
+            head.append(th);
+          }
+          grid.append(head);
+          for (let row = 0; row < rows; row++) {
+            const first = row * per, last = Math.min(m.blocks, first + per) - 1;
+            const tr = el('tr');
+            tr.append(el('th', {class: 'dim'}, first === last ? String(first) : `${first}-${last}`));
+            for (const sh of shards) {
+              // A corrupt shard names its bad blocks (a node that does not: all of them count as bad).
+              const bad = sh.state === 'corrupt' && (!sh.badBlocks || sh.badBlocks.some(b => b >= first && b <= last));
+              const state = sh.state === 'corrupt' && !bad ? 'ok' : sh.state;
+              tr.append(el('td', {class: 'cell ' + state, 'data-node': sh.node, 'data-block': first, 'data-state': state,
+                title: `${sh.node}, shard ${sh.index}, block${first === last ? ' ' + first : 's ' + first + '-' + last}: ${state}`}));
+            }
+            grid.append(tr);
+          }
+          box.replaceChildren(title, grid);
         }
         // One PUT through the console (a whole file, or one part of a multipart upload).
         function send(url, blob, progress) {
