@@ -31,11 +31,7 @@ struct DevCluster: ParsableCommand {
             CommandGroup(
                 name: "Nodes", subcommands: [Kill.self, Stop.self, Start.self, Restart.self, Pause.self, Resume.self]),
             CommandGroup(
-                name: "Observe",
-                subcommands: [
-                    Status.self, Watch.self, Logs.self, Events.self, WaitFor.self, UI.self, ScenarioCommand.self,
-                ]
-            ),
+                name: "Observe", subcommands: [Status.self, Watch.self, Logs.self, Events.self, WaitFor.self, UI.self]),
             CommandGroup(
                 name: "Data",
                 subcommands: [Verify.self, Heal.self, Wipe.self, Corrupt.self, Bench.self, Bucket.self, Lifecycle.self]),
@@ -44,6 +40,7 @@ struct DevCluster: ParsableCommand {
                 subcommands: [
                     Partition.self, Isolate.self, Slow.self, DiskFull.self, HealPartition.self, Faults.self, Chaos.self,
                 ]),
+            CommandGroup(name: "Tutorials", subcommands: [ScenarioCommand.self]),
         ])
 
     static func main() {

@@ -11,7 +11,10 @@ public struct LineCursor: Sendable {
     /// Lines longer than this are cut (a node never writes such lines; a corrupt file might).
     static let lineBytesMax = 1 << 20
 
-    public init(path: String) { self.path = path }
+    public init(path: String, offset: Int = 0) {
+        self.path = path
+        self.offset = offset
+    }
 
     public mutating func readLines() -> [String] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -56,9 +56,12 @@ public enum ProcessControl {
     }
 
     /// Runs `executable` with `arguments` to its end: its exit status (128 + the signal if one ended
-    /// it) and the last `outputBytesMax` bytes of its output (stdout and stderr).
+    /// it) and the last `outputBytesMax` bytes of its output (stdout and stderr). `running` hears the
+    /// child's pid once it runs and nil once it has ended, before it is reaped (so a signal sent to a pid
+    /// it heard never reaches another process).
     public static func runToEnd(
-        _ executable: String, _ arguments: [String], environment: [String: String], outputBytesMax: Int
+        _ executable: String, _ arguments: [String], environment: [String: String], outputBytesMax: Int,
+        running: (Int32?) -> Void = { _ in }
     ) -> (status: Int32, output: String) {
         guard let folder = TemporaryFolder.make(prefix: "devcluster-run", environment: environment) else {
             return (1, "cannot make a temporary folder for the command's output")
@@ -76,6 +79,10 @@ public enum ProcessControl {
         } catch {
             return (1, error.description)
         }
+        running(process.pid)
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(process.pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+        running(nil)
         var status: Int32 = 0
         while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
         let bytes = Array((readSmallFile(log) ?? "").utf8)
@@ -152,17 +159,17 @@ public enum ProcessControl {
         _ = waitpid(pid, &status, WNOHANG)
     }
 
-    static func readSmallFile(_ path: String) -> String? {
+    /// The start of a file, up to `bytesMax` bytes (nil if it cannot be opened).
+    static func readSmallFile(_ path: String, bytesMax: Int = 1 << 20) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
+        while bytes.count < bytesMax {
+            let n = read(fd, &buffer, min(buffer.count, bytesMax - bytes.count))
             if n <= 0 { break }
             bytes += buffer[0..<n]
-            if bytes.count > 1 << 20 { break }
         }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -11,7 +11,8 @@ public enum Timeline {
     public struct Cursor: Sendable {
         private var lines: LineCursor
 
-        public init(path: String) { lines = LineCursor(path: path) }
+        /// Reads `path` from `offset` on (a file shorter than that by then is read from its start).
+        public init(path: String, from offset: Int = 0) { lines = LineCursor(path: path, offset: offset) }
 
         /// New events since the last read; other log lines are skipped.
         public mutating func readEvents() -> [Event] {

@@ -101,7 +101,7 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The object layer's verdict as S3 says it.
-    static func from(_ e: ObjectError) -> S3Error {
+    public static func from(_ e: ObjectError) -> S3Error {
         switch e {
         case .invalidBucketName(let b, let reason):
             S3Error("InvalidBucketName", 400, "The specified bucket is not valid: \(reason).", bucket: b)

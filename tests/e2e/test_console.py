@@ -449,3 +449,24 @@ def test_a_guided_scenario_plays_to_the_end_in_the_browser(console, running):
     # The scenario's cluster is the console's: the launcher's events show what its steps did.
     events = json.loads(call(base + "api/poll?after=0", headers={"Cookie": cookie})[1])["events"]
     assert any(e["event"] == "launcher_faults" and "drop" in e.get("detail", "") for e in events)
+
+
+def test_the_console_stops_on_sigterm_while_a_scenario_step_runs(console, running):
+    """A step under way (the rebuild scenario's 300-object write) does not hold the console up: SIGTERM
+    ends the step and the console within seconds."""
+    base, process = console
+    cookie, csrf = session(base)
+    headers = {"Cookie": cookie, "X-Csrf-Token": csrf}
+    status, text, _ = call(base + "api/scenario", data=b'{"action": "open", "name": "rebuild"}', headers=headers)
+    assert status == 200, text
+    status, text, _ = call(base + "api/scenario", data=b'{"action": "play"}', headers=headers)
+    assert status == 200, text
+
+    def writing():
+        scenario = json.loads(call(base + "api/poll", headers={"Cookie": cookie})[1])["scenario"]
+        return any(s["state"] == "running" and s["verb"] == "write" for s in scenario["steps"])
+    wait_until(writing, 60, interval=0.2, message="the rebuild scenario writing its objects")
+    stopping = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    assert time.monotonic() - stopping < 15

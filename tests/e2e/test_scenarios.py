@@ -47,3 +47,29 @@ def test_a_step_that_does_not_hold_fails_the_scenario_with_its_line(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 64 and "bad.scenario:1: a scenario runs devcluster commands" in p.stderr, p.stderr
     assert not (tmp_path / "scenario-bad").exists()
+
+
+def test_ctrl_c_stops_a_scenario_at_once_and_removes_its_cluster(tmp_path):
+    """SIGINT while a step runs (the rebuild scenario writing its 300 objects) ends that step, skips
+    the rest and still removes the scenario's cluster, exiting 1."""
+    import signal
+    p = subprocess.Popen([str(DEVCLUSTER), "scenario", "--check", "--home", str(tmp_path), "--base-port",
+                          str(free_base_port(10)), "rebuild"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    try:
+        lines = []
+        for line in p.stdout:
+            lines.append(line)
+            if line.startswith("ok   expect all=online"):
+                break
+        assert lines and lines[-1].startswith("ok   expect all=online"), "".join(lines)
+        p.send_signal(signal.SIGINT)
+        rest = p.stdout.read()
+        assert p.wait(timeout=60) == 1, rest
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "FAIL rebuild.scenario:9: write 300 objects" in rest and "stopped after" in rest, rest
+    assert "scenario rebuild:" not in rest
+    assert not (tmp_path / "scenario-rebuild" / "dev").exists()

@@ -98,7 +98,9 @@ extension LocalStore {
                 let got = pread(fd, buffer.pointer, n, off_t(offset))
                 guard got == n else {
                     // The file ends here: this block and every one after it are lost.
-                    for lost in block..<blocks { fail(blockBase + lost, "part \(part.number) block \(block): short file") }
+                    for lost in block..<blocks {
+                        fail(blockBase + lost, "part \(part.number) block \(block): short file")
+                    }
                     break
                 }
                 buffer.setCount(n)

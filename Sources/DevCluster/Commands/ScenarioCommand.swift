@@ -79,7 +79,8 @@ extension DevCluster {
                 sayToStandardError("could not remove the scenario's cluster in \(root): \(removal.output)")
             }
             if let temporary, status == 0 { try? FileManager.default.removeItem(atPath: temporary) }
-            if !held || ForegroundCommand.interruption != nil { throw ExitCode(1) }
+            // A cluster left running is a failure too: the next run would meet its ports.
+            if !held || status != 0 || ForegroundCommand.interruption != nil { throw ExitCode(1) }
         }
     }
 }

@@ -76,7 +76,7 @@ extension ConsoleServer {
                     [unowned self] answer in
                     // S3 may answer a completion 200 and still fail it, in the body.
                     if let root = try? XMLElement.parse(answer.body), root.name == "Error" {
-                        return text(response, 500, Launcher.s3ErrorText(answer))
+                        return text(response, 502, Launcher.s3ErrorText(answer))
                     }
                     response.send(status: 204)
                 }

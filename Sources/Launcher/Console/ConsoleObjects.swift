@@ -16,7 +16,8 @@ extension ConsoleServer {
     /// The node the next object call goes to.
     var target: HTTPEndpoint? { answering.first }
 
-    /// `GET /api/buckets`, `/api/keys?bucket=&prefix=`, `/api/shards?bucket=&key=`: a node's answer as is.
+    /// `GET /api/buckets`, `/api/folder?bucket=&prefix=&after=`, `/api/shards?bucket=&key=` and the
+    /// like: a node's dashboard API answer as is.
     func forwardToDashboard(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
         guard let target else { return text(response, 503, "no node answers: start one") }
         let name = String(request.head.path.dropFirst("/api/".count))
@@ -124,6 +125,9 @@ extension ConsoleServer {
         }
         guard let target else { return text(response, 503, "no node answers: start one") }
         var path = "/" + URLEncoding.encode(bucket) + "/" + URLEncoding.encode(key, keepSlash: true)
+        guard (query["uploadId"] == nil) == (query["partNumber"] == nil) else {
+            return text(response, 400, "a part names both its uploadId and its partNumber")
+        }
         let part = query["uploadId"].flatMap { id in query["partNumber"].map { (id, $0) } }
         if let (uploadID, number) = part {
             path += "?" + QueryParameters([("partNumber", number), ("uploadId", uploadID)]).encoded

@@ -453,8 +453,10 @@ enum ConsolePage {
           const table = document.getElementById('objects');
           if (!bucket) return table.replaceChildren();
           const after = more && listing.next ? '&after=' + encodeURIComponent(listing.next) : '';
+          const asked = bucket + '/' + prefix;
           const r = await api('/api/folder?bucket=' + encodeURIComponent(bucket) + '&prefix=' + encodeURIComponent(prefix) + after);
           const page = r.ok ? await r.json() : {folders: [], keys: []};
+          if (asked !== bucket + '/' + prefix) return;  // the user went elsewhere meanwhile
           if (!more) listing = {folders: [], keys: [], next: null};
           listing.folders.push(...page.folders); listing.keys.push(...page.keys); listing.next = page.next || null;
           const head = el('tr'); head.append(el('th', {}, 'name'), el('th', {}, ''));
@@ -550,20 +552,25 @@ enum ConsolePage {
           if (!start.ok) return await start.text();
           const {uploadId, partBytes} = await start.json();
           const parts = Math.ceil(file.size / partBytes), etags = [];
-          for (let n = 1; n <= parts; n++) {
-            const offset = (n - 1) * partBytes;
-            state.textContent = `uploading ${key}: part ${n} of ${parts}`;
-            const r = await send(where + '&uploadId=' + encodeURIComponent(uploadId) + '&partNumber=' + n,
-              file.slice(offset, offset + partBytes), loaded => { bar.value = (offset + loaded) / file.size; });
-            if (!r.ok) {
-              await post('/api/multipart', {action: 'abort', bucket, key, uploadId});
-              return `part ${n} of ${parts}: ${r.text}`;
+          const target = {bucket, key, uploadId};
+          try {
+            for (let n = 1; n <= parts; n++) {
+              const offset = (n - 1) * partBytes;
+              state.textContent = `uploading ${key}: part ${n} of ${parts}`;
+              const r = await send(where + '&uploadId=' + encodeURIComponent(uploadId) + '&partNumber=' + n,
+                file.slice(offset, offset + partBytes), loaded => { bar.value = (offset + loaded) / file.size; });
+              if (!r.ok) throw new Error(`part ${n} of ${parts}: ${r.text}`);
+              etags.push(JSON.parse(r.text).etag);
             }
-            etags.push(JSON.parse(r.text).etag);
+            state.textContent = `uploading ${key}: joining ${parts} parts`;
+            const done = await post('/api/multipart', Object.assign({action: 'complete', etags}, target));
+            if (!done.ok) throw new Error(await done.text());
+            return null;
+          } catch (e) {
+            // The parts sent so far would stay on the nodes until the upload is aborted.
+            await post('/api/multipart', Object.assign({action: 'abort'}, target)).catch(() => {});
+            return e.message;
           }
-          state.textContent = `uploading ${key}: joining ${parts} parts`;
-          const done = await post('/api/multipart', {action: 'complete', bucket, key, uploadId, etags});
-          return done.ok ? null : await done.text();
         }
         async function upload(files) {
           if (!bucket) { note('make a bucket first', false); return; }
@@ -572,7 +579,7 @@ enum ConsolePage {
             const key = prefix + file.name;
             bar.hidden = false; bar.value = 0;
             state.textContent = 'uploading ' + key;
-            const error = await uploadFile(file, key, bar, state);
+            const error = await uploadFile(file, key, bar, state).catch(e => String(e));
             state.textContent = error ? key + ': ' + error : 'uploaded ' + key;
             state.dataset.done = error ? '' : key;
             note((error ? 'upload failed: ' : 'uploaded ') + key + ' (' + file.size + ' bytes)', !error);

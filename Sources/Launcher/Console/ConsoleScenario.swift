@@ -1,69 +1,17 @@
 import Core
 import HTTP
 
-/// A scenario played in the console on the console's own cluster, a step at a time or to the end:
-/// the narration beside the pictures, each step's outcome and its commands' output shown as it
-/// happens. The steps are `devcluster scenario`'s own (`ScenarioRun`), so the console checks exactly
-/// what `make test` does. A step blocks, so it runs on the console's work queue; one at a time.
-struct ScenarioGuide {
-    let scenario: Scenario
-    let run: ScenarioRun
-    /// Outcomes so far, by step index.
-    var results: [Int: ScenarioRun.StepResult] = [:]
-    /// The next step to perform.
-    var next = 0
-    /// The step under way, if any.
-    var running: Int?
-    /// Go on to the next step when one holds.
-    var playing = false
-
-    var isDone: Bool { next >= scenario.steps.count }
-
-    /// The scenario and where it is, for the page.
-    var document: JSONValue {
-        .object([
-            ("name", .string(scenario.name)),
-            ("summary", .array(scenario.summary.map(JSONValue.string))),
-            ("playing", .bool(playing)), ("done", .bool(isDone)),
-            (
-                "steps",
-                .array(
-                    scenario.steps.enumerated().map { index, step in
-                        var fields: [(String, JSONValue)] = [
-                            ("line", .int(Int64(step.line))), ("verb", .string(step.verb)),
-                            ("text", .string(step.text)),
-                        ]
-                        if running == index {
-                            fields.append(("state", .string("running")))
-                        } else if let result = results[index] {
-                            fields += [
-                                ("state", .string(result.ok ? "ok" : "failed")), ("summary", .string(result.summary)),
-                                ("seconds", .double(result.seconds)),
-                                (
-                                    "commands",
-                                    .array(
-                                        result.commands.map {
-                                            .object([("line", .string($0.line)), ("output", .string($0.output))])
-                                        })
-                                ),
-                            ]
-                        } else {
-                            fields.append(("state", .string(index < next ? "ok" : "pending")))
-                        }
-                        return .object(fields)
-                    })
-            ),
-        ])
-    }
-}
-
+/// The console's guided scenarios: the shipped tutorials played on the console's own cluster, a step
+/// at a time or to the end (`ScenarioGuide`), with `devcluster scenario`'s own steps (`ScenarioRun`),
+/// so the console checks exactly what `make test` does. A step blocks, so it runs on the console's
+/// work queue; one at a time.
 extension ConsoleServer {
     /// `GET /api/scenarios`: the scenarios devcluster ships, each with what it shows.
     func listScenarios(_ response: HTTPServerResponse) {
         do throws(LauncherError) {
             let names = try ScenarioLibrary.names(environment: launcher.environment, executable: launcher.executable)
             let list = try names.map { name throws(LauncherError) in
-                let s = try ScenarioLibrary.load(
+                let s = try ScenarioLibrary.loadShipped(
                     name, environment: launcher.environment, executable: launcher.executable)
                 return JSONValue.object([("name", .string(name)), ("summary", .string(s.summary.first ?? ""))])
             }
@@ -73,26 +21,42 @@ extension ConsoleServer {
         }
     }
 
-    /// `POST /api/scenario` `{action: "open", name}` loads a scenario (replacing one not under way);
-    /// `{action: "step"}` performs the next step; `{action: "play"}` performs the steps to the end,
-    /// stopping at one that fails; `{action: "pause"}` stops after the step under way; `{action:
-    /// "close"}` puts the scenario away. Answers the scenario's document (progress comes with each poll).
+    /// What a page asks of the guide.
+    enum ScenarioCall: String {
+        /// `{name}`: load a shipped scenario (replacing one not under way).
+        case open
+        /// Perform the next step.
+        case step
+        /// Perform the steps to the end, stopping at one that fails.
+        case play
+        /// Stop after the step under way.
+        case pause
+        /// Put the scenario away.
+        case close
+    }
+
+    /// The largest `/api/scenario` body.
+    static let scenarioCallBytesMax: Int64 = 8 << 10
+
+    /// `POST /api/scenario` `{action, name?}`: answers the scenario's document (progress comes with
+    /// each poll).
     func scenarioCall(_ request: HTTPServerRequest, _ response: HTTPServerResponse) {
-        request.readBody(limit: 8 << 10) { [unowned self] result in
-            guard case .success(let body) = result, let call = try? JSONValue.parse(body) else {
+        request.readBody(limit: ConsoleServer.scenarioCallBytesMax) { [unowned self] result in
+            guard case .success(let body) = result, let json = try? JSONValue.parse(body) else {
                 return text(response, 400, "the body must be a JSON object")
             }
-            let action = call["action"]?.stringValue ?? ""
-            if ["open", "close"].contains(action), guide?.running != nil {
+            guard let call = json["action"]?.stringValue.flatMap(ScenarioCall.init(rawValue:)) else {
+                return text(response, 400, "the action is open, step, play, pause or close")
+            }
+            if call == .open || call == .close, guide?.running != nil {
                 return text(response, 409, "a step is under way: pause, and wait for it to end")
             }
-            switch action {
-            case "open":
+            switch call {
+            case .open:
                 do throws(LauncherError) {
-                    let name = call["name"]?.stringValue ?? ""
-                    guard !name.isEmpty, !name.contains("/") else { throw .usage("name a scenario") }
-                    let scenario = try ScenarioLibrary.load(
-                        name, environment: launcher.environment, executable: launcher.executable)
+                    let scenario = try ScenarioLibrary.loadShipped(
+                        json["name"]?.stringValue ?? "", environment: launcher.environment,
+                        executable: launcher.executable)
                     let run = ScenarioRun(
                         home: launcher.home, environment: launcher.environment, executable: launcher.executable,
                         basePort: record.nodes.first?.port ?? Launcher.defaultPort)
@@ -100,62 +64,41 @@ extension ConsoleServer {
                 } catch {
                     return text(response, error.isUsage ? 400 : 500, error.description)
                 }
-            case "step", "play":
+            case .step, .play:
                 guard guide != nil else { return text(response, 409, "open a scenario first") }
                 guard !guide!.isDone else { return text(response, 409, "the scenario is over: open it again") }
-                guide!.playing = action == "play"
-                if guide!.running == nil { performNextStep() }
-            case "pause":
+                guide!.playing = call == .play
+                if guide!.running == nil, !performNextStep() {
+                    return text(response, 503, "the console is busy running controls: try again in a moment")
+                }
+            case .pause:
                 guide?.playing = false
-            case "close":
+            case .close:
                 guide = nil
-            default:
-                return text(response, 400, "the action is open, step, play, pause or close")
             }
             sendJSON(response, guide?.document ?? .null)
         }
     }
 
-    /// Performs the next step that is not narration (narration before it is passed at once), off the
-    /// loop; then the next, while playing and the step held.
-    private func performNextStep() {
-        guard var current = guide, current.running == nil else { return }
-        while !current.isDone, case .say = current.scenario.steps[current.next].action { current.next += 1 }
-        guard !current.isDone else {
-            current.playing = false
-            guide = current
-            return
-        }
-        let index = current.next
-        let step = current.scenario.steps[index]
-        let run = current.run
-        current.running = index
-        guide = current
+    /// Performs the guide's next step off the loop, then the next while playing and the steps hold.
+    /// False when the work queue is full (the step stays next).
+    @discardableResult
+    private func performNextStep() -> Bool {
+        guard let (index, step) = guide?.beginStep(), let run = guide?.run else { return true }
         do {
             try work.submit(
                 { run.perform(step) },
                 then: { [unowned self] outcome in
                     // The guide was closed, or another opened, meanwhile: this outcome is no one's.
-                    guard var now = guide, now.run === run else { return }
+                    guard guide?.run === run else { return }
                     let result =
-                        (try? outcome.get())
-                        ?? ScenarioRun.StepResult(ok: false, summary: "the step did not run", commands: [], seconds: 0)
-                    now.running = nil
-                    now.results[index] = result
-                    if result.ok {
-                        now.next = index + 1
-                    } else {
-                        now.playing = false
-                    }
-                    guide = now
-                    if now.playing && !isStopping { performNextStep() }
+                        (try? outcome.get()) ?? ScenarioRun.StepResult(ok: false, summary: "the step did not run")
+                    if guide!.finish(index, result), !isStopping { performNextStep() }
                 })
+            return true
         } catch {
-            current.running = nil
-            current.playing = false
-            current.results[index] = ScenarioRun.StepResult(
-                ok: false, summary: "the console is busy: try the step again", commands: [], seconds: 0)
-            guide = current
+            guide?.abandon(index)
+            return false
         }
     }
 }

@@ -68,6 +68,7 @@ public final class ConsoleServer {
         work = WorkQueue(
             loop: loop, label: "console work",
             limits: .init(
+                // The controls, the probe, and a scenario's step.
                 inFlightMax: ConsoleServer.actionsInFlightMax + 2, queuedMax: ConsoleServer.actionsInFlightMax))
         self.launcher = launcher
         self.record = record
@@ -154,9 +155,14 @@ public final class ConsoleServer {
         }
     }
 
-    /// The cluster as its home now has it: a node list that changed gets its logs read too.
+    /// The cluster as its home now has it. A cluster made anew (`up --fresh`, as a scenario's first
+    /// step does) has new log files, read from their start; a node list that changed gets its logs read too.
     private func adopt(_ loaded: ClusterRecord) {
-        if loaded.nodes.map(\.id) != record.nodes.map(\.id) {
+        if loaded.createdAt != record.createdAt || loaded.deploymentId != record.deploymentId {
+            cursors =
+                [Timeline.Cursor(path: launcher.home.eventsPath)]
+                + loaded.nodes.map { Timeline.Cursor(path: launcher.home.logPath($0.id)) }
+        } else if loaded.nodes.map(\.id) != record.nodes.map(\.id) {
             // Cursors of files already read go on where they were (index 0 is the launcher's events).
             var known: [String: Timeline.Cursor] = [:]
             for (i, node) in record.nodes.enumerated() { known[node.id] = cursors[i + 1] }
@@ -216,7 +222,7 @@ public final class ConsoleServer {
         case ("GET", "/api/scenarios"):
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             listScenarios(response)
-        case ("GET", "/api/buckets"), ("GET", "/api/keys"), ("GET", "/api/shards"), ("GET", "/api/bucket"),
+        case ("GET", "/api/buckets"), ("GET", "/api/shards"), ("GET", "/api/bucket"),
             ("GET", "/api/versions"), ("GET", "/api/deleted"), ("GET", "/api/folder"):
             guard sessionToken(head) != nil else { return text(response, 401, "log in first") }
             forwardToDashboard(request, response)

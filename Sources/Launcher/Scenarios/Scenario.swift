@@ -53,6 +53,8 @@ public struct Scenario: Sendable, Equatable {
     /// The most objects one write step makes, and the largest object: a scenario is a tutorial.
     public static let writeCountMax = 10_000
     public static let objectBytesMax = 64 << 20
+    /// The most times a read step reads every object.
+    public static let readTimesMax = 100
 
     public struct Invalid: Error, Equatable, Sendable, CustomStringConvertible {
         public var description: String
@@ -126,8 +128,8 @@ public struct Scenario: Sendable, Equatable {
         case "read":
             // the objects N times via NODE within D
             guard words.count == 8, words[0] == "the", words[1] == "objects", words[3] == "times", words[4] == "via",
-                words[6] == "within", let times = Int(words[2]), (1...100).contains(times)
-            else { throw Invalid(description: "read the objects N times via NODE within D (N up to 100)") }
+                words[6] == "within", let times = Int(words[2]), (1...readTimesMax).contains(times)
+            else { throw Invalid(description: "read the objects N times via NODE within D (N up to \(readTimesMax))") }
             return .read(times: times, node: words[5], within: try duration(words[7]))
         case "verify":
             guard words.count == 2, words[0] == "within" else { throw Invalid(description: "verify within D") }

@@ -29,25 +29,37 @@ public enum ScenarioLibrary {
     public static func load(
         _ nameOrPath: String, environment: [String: String], executable: String
     ) throws(LauncherError) -> Scenario {
-        let path: String
-        if nameOrPath.contains("/") || nameOrPath.hasSuffix(fileExtension) {
-            path = nameOrPath
-        } else {
-            let known = try names(environment: environment, executable: executable)
-            guard known.contains(nameOrPath), let folder = try folder(environment: environment, executable: executable)
-            else {
-                throw .usage(
-                    known.isEmpty
-                        ? "no scenario '\(nameOrPath)': the scenarios folder is not found (set \(environmentVariable))"
-                        : "no scenario '\(nameOrPath)': there are \(known.joined(separator: ", "))")
-            }
-            path = folder + "/" + nameOrPath + fileExtension
+        guard nameOrPath.contains("/") || nameOrPath.hasSuffix(fileExtension) else {
+            return try loadShipped(nameOrPath, environment: environment, executable: executable)
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw .usage("cannot read \(path)") }
-        guard data.count <= fileBytesMax else { throw .usage("\(path) is larger than a scenario (1 MiB)") }
+        return try read(nameOrPath)
+    }
+
+    /// A shipped scenario, by name only (what the console offers: never a path).
+    public static func loadShipped(
+        _ name: String, environment: [String: String], executable: String
+    ) throws(LauncherError) -> Scenario {
+        let known = try names(environment: environment, executable: executable)
+        guard known.contains(name), let folder = try folder(environment: environment, executable: executable) else {
+            throw .usage(
+                known.isEmpty
+                    ? "no scenario '\(name)': the scenarios folder is not found (set \(environmentVariable))"
+                    : "no scenario '\(name)': there are \(known.joined(separator: ", "))")
+        }
+        return try read(folder + "/" + name + fileExtension)
+    }
+
+    private static func read(_ path: String) throws(LauncherError) -> Scenario {
+        // Read a little past the limit, so a larger file (or an endless one) is refused, not swallowed.
+        guard let text = ProcessControl.readSmallFile(path, bytesMax: fileBytesMax + 1) else {
+            throw .usage("cannot read \(path)")
+        }
+        guard text.utf8.count <= fileBytesMax else {
+            throw .usage("\(path) is larger than a scenario (\(ByteSize.format(Int64(fileBytesMax))))")
+        }
         let name = String(parentlessName(path).dropLast(path.hasSuffix(fileExtension) ? fileExtension.count : 0))
         do {
-            return try Scenario.parse(String(decoding: data, as: UTF8.self), name: name)
+            return try Scenario.parse(text, name: name)
         } catch {
             throw .usage(error.description)
         }

@@ -10,6 +10,8 @@ extension ScenarioRun {
     static let requestTimeout: Duration = .seconds(30)
     /// Tries of a write or read that fails with 5xx or no answer (as SDKs retry), before the step fails.
     static let attemptsMax = 3
+    /// The largest answer taken: the largest object a scenario writes, and room for headers.
+    static let answerBytesMax = Scenario.objectBytesMax + (1 << 20)
 
     private struct Target {
         var id: String
@@ -41,7 +43,7 @@ extension ScenarioRun {
         let request = HTTPClientRequest(method: method, target: path, headers: headers, body: body)
         return Probe.send(
             [(Probe.Target(id: target.id, endpoint: target.endpoint), request)], timeout: ScenarioRun.requestTimeout,
-            bodyBytesMax: Scenario.objectBytesMax + (1 << 20), tls: launcher.tls)[target.id]
+            bodyBytesMax: ScenarioRun.answerBytesMax, tls: launcher.tls)[target.id]
             ?? .failure(ProbeError(description: "no answer"))
     }
 
@@ -75,10 +77,16 @@ extension ScenarioRun {
         count: Int, sizes: ClosedRange<Int>, bucket: String, prefix: String, refused: Bool
     ) throws(StepFailure) -> StepResult {
         let node = try target()
-        if !refused, case .success(let r) = s3("HEAD", "/" + URLEncoding.encode(bucket), node), r.status == 404 {
-            let made = s3Retrying("PUT", "/" + URLEncoding.encode(bucket), node)
-            guard case .success(let answer) = made, answer.status == 200 else {
-                throw StepFailure(summary: "cannot make bucket \(bucket): \(ScenarioRun.describe(made))")
+        if !refused {
+            let head = s3Retrying("HEAD", "/" + URLEncoding.encode(bucket), node)
+            guard case .success(let r) = head, r.status == 200 || r.status == 404 else {
+                throw StepFailure(summary: "cannot ask for bucket \(bucket): \(ScenarioRun.describe(head))")
+            }
+            if r.status == 404 {
+                let made = s3Retrying("PUT", "/" + URLEncoding.encode(bucket), node)
+                guard case .success(let answer) = made, answer.status == 200 else {
+                    throw StepFailure(summary: "cannot make bucket \(bucket): \(ScenarioRun.describe(made))")
+                }
             }
         }
         var total = 0
@@ -115,6 +123,7 @@ extension ScenarioRun {
         let node = try target()
         var bad: [String] = []
         for (name, digest) in objects {
+            guard !isCancelled else { throw StepFailure(summary: "stopped") }
             let result = s3Retrying("GET", ScenarioRun.path(name), node)
             guard case .success(let r) = result, r.status == 200 else {
                 bad.append("\(name): \(ScenarioRun.describe(result))")
@@ -123,8 +132,10 @@ extension ScenarioRun {
             if Crypto.sha256(r.body) != digest { bad.append("\(name): wrong bytes") }
         }
         for name in refused {
-            if case .success(let r) = s3Retrying("HEAD", ScenarioRun.path(name), node), r.status != 404 {
-                bad.append("\(name): refused, yet HEAD answers \(r.status)")
+            let head = s3Retrying("HEAD", ScenarioRun.path(name), node)
+            guard case .success(let r) = head, r.status == 404 else {
+                bad.append("\(name): refused, yet HEAD answers \(ScenarioRun.describe(head))")
+                continue
             }
         }
         guard bad.isEmpty else {
@@ -143,6 +154,7 @@ extension ScenarioRun {
         var latencies: [Duration] = []
         for _ in 0..<times {
             for (name, digest) in objects {
+                guard !isCancelled else { throw StepFailure(summary: "stopped") }
                 let began = Instant.now()
                 let result = s3("GET", ScenarioRun.path(name), node)
                 latencies.append(Instant.now().since(began))
@@ -160,11 +172,5 @@ extension ScenarioRun {
             "\(latencies.count) GETs via \(nodeID): p50 \(p50.milliseconds) ms, p99 \(p99.milliseconds) ms"
         guard p99 <= bound else { throw StepFailure(summary: summary + ", over \(DurationText.format(bound))") }
         return StepResult(ok: true, summary: summary)
-    }
-}
-
-extension ScenarioRun.StepResult {
-    init(ok: Bool, summary: String) {
-        self.init(ok: ok, summary: summary, commands: [], seconds: 0)
     }
 }

@@ -17,11 +17,18 @@ public final class ScenarioRun: @unchecked Sendable {
         public var summary: String
         /// The commands the step ran, each with its output (what a narrated run shows).
         public var commands: [Command]
-        public var seconds: Double
+        public var took: Duration
 
         public struct Command: Sendable, Equatable {
             public var line: String
             public var output: String
+        }
+
+        init(ok: Bool, summary: String, commands: [Command] = [], took: Duration = .zero) {
+            self.ok = ok
+            self.summary = summary
+            self.commands = commands
+            self.took = took
         }
     }
 
@@ -29,8 +36,6 @@ public final class ScenarioRun: @unchecked Sendable {
     static let outputBytesMax = 16 << 10
     /// How often `verify` and `event` steps look again.
     static let retryInterval: Duration = .milliseconds(300)
-    /// Events this long before the previous step began still count (clocks of the logs' writers).
-    static let eventSlack: Duration = .seconds(1)
 
     let home: ClusterHome
     let environment: [String: String]
@@ -42,9 +47,16 @@ public final class ScenarioRun: @unchecked Sendable {
     /// `bucket/key` of the writes that had to be refused.
     var refused: [String] = []
     var random = SeededGenerator(seed: 1)
-    private var stepStarted = WallTime.now()
-    private var previousStarted = WallTime.now()
+    /// The step under way (its line), and where the logs ended when it and the step before began:
+    /// an `event` step looks from the step before on. A step tried again keeps its window.
+    private var currentLine: Int?
+    private var logsAtStep: [String: Int] = [:]
+    private var logsAtPreviousStep: [String: Int] = [:]
     private let cancelled = Atomic<Bool>(false)
+    /// A step is under way (steps never overlap: the console asks for one only when none runs).
+    private let busy = Atomic<Bool>(false)
+    /// The devcluster command running now, if any (what `cancel` ends).
+    private let child = Mutex<Int32?>(nil)
 
     public init(home: ClusterHome, environment: [String: String], executable: String, basePort: Int) {
         self.home = home
@@ -53,8 +65,15 @@ public final class ScenarioRun: @unchecked Sendable {
         self.basePort = basePort
     }
 
-    /// Makes a step in progress give up at its next look (the console stopping).
-    public func cancel() { cancelled.store(true, ordering: .relaxed) }
+    /// Makes the step under way give up: its command is ended (SIGTERM) and its waits stop at their
+    /// next look (the console stopping).
+    public func cancel() {
+        cancelled.store(true, ordering: .relaxed)
+        child.withLock { pid in
+            if let pid { kill(pid, SIGTERM) }
+        }
+    }
+
     /// Cancelled, or (in `devcluster scenario`) asked to stop by a signal.
     var isCancelled: Bool { cancelled.load(ordering: .relaxed) || ForegroundCommand.interruption != nil }
 
@@ -64,17 +83,24 @@ public final class ScenarioRun: @unchecked Sendable {
     }
 
     public func perform(_ step: Scenario.Step) -> StepResult {
-        if case .say = step.action { return StepResult(ok: true, summary: "", commands: [], seconds: 0) }
-        previousStarted = stepStarted
-        stepStarted = WallTime.now()
+        precondition(
+            busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged,
+            "scenario steps run one at a time")
+        defer { busy.store(false, ordering: .releasing) }
+        guard !isCancelled else { return StepResult(ok: false, summary: "stopped") }
+        if currentLine != step.line {
+            currentLine = step.line
+            logsAtPreviousStep = logsAtStep
+            logsAtStep = logSizes()
+        }
         let began = Instant.now()
         var result: StepResult
         do throws(StepFailure) {
             result = try outcome(step.action)
         } catch {
-            result = StepResult(ok: false, summary: error.summary, commands: error.commands, seconds: 0)
+            result = StepResult(ok: false, summary: error.summary, commands: error.commands)
         }
-        result.seconds = Double(Instant.now().since(began).nanoseconds) / 1e9
+        result.took = Instant.now().since(began)
         return result
     }
 
@@ -85,25 +111,25 @@ public final class ScenarioRun: @unchecked Sendable {
 
     private func outcome(_ action: Scenario.Action) throws(StepFailure) -> StepResult {
         switch action {
-        case .say: return StepResult(ok: true, summary: "", commands: [], seconds: 0)
+        case .say(let text): return StepResult(ok: true, summary: text)
         case .run(let arguments, let mustSucceed):
             let (status, command) = devcluster(arguments)
             guard status == 0 || !mustSucceed else {
                 throw StepFailure(summary: "exited \(status)", commands: [command])
             }
-            return StepResult(ok: true, summary: firstLine(command.output), commands: [command], seconds: 0)
+            return StepResult(ok: true, summary: firstLine(command.output), commands: [command])
         case .expect(let condition, let seenBy, let within):
             var arguments = ["wait-for", condition, "--within", DurationText.format(within)]
             if let seenBy { arguments += ["--seen-by", seenBy] }
             let (status, command) = devcluster(arguments)
             guard status == 0 else { throw StepFailure(summary: firstLine(command.output), commands: [command]) }
-            return StepResult(ok: true, summary: firstLine(command.output), commands: [command], seconds: 0)
+            return StepResult(ok: true, summary: firstLine(command.output), commands: [command])
         case .verify(let within):
             let deadline = Instant.now() + within
             while true {
                 let (status, command) = devcluster(["verify"])
                 if status == 0 {
-                    return StepResult(ok: true, summary: firstLine(command.output), commands: [command], seconds: 0)
+                    return StepResult(ok: true, summary: firstLine(command.output), commands: [command])
                 }
                 guard Instant.now() < deadline, !isCancelled else {
                     throw StepFailure(summary: firstLine(command.output), commands: [command])
@@ -126,23 +152,38 @@ public final class ScenarioRun: @unchecked Sendable {
         let given = arguments.map { $0.replacing("{port}", with: String(basePort)) }
         let (status, output) = ProcessControl.runToEnd(
             executable, given + ["--home", home.root, "--name", home.name], environment: environment,
-            outputBytesMax: ScenarioRun.outputBytesMax)
+            outputBytesMax: ScenarioRun.outputBytesMax
+        ) { pid in
+            child.withLock { $0 = pid }
+            if pid != nil && cancelled.load(ordering: .relaxed) { cancel() }
+        }
         return (status, StepResult.Command(line: (["devcluster"] + given).joined(separator: " "), output: output))
     }
 
+    /// Where the cluster's log files (the launcher's events and each node's log) end now.
+    private func logSizes() -> [String: Int] {
+        guard let record = try? home.load() else { return [:] }
+        var sizes: [String: Int] = [:]
+        for path in [home.eventsPath] + record.nodes.map({ home.logPath($0.id) }) {
+            var info = stat()
+            if stat(path, &info) == 0 { sizes[path] = Int(info.st_size) }
+        }
+        return sizes
+    }
+
+    /// Waits for an event written since the step before this one began.
     private func awaitEvent(
         _ kind: EventKind, _ relation: Scenario.EventRelation, _ node: String, within: Duration
     ) throws(StepFailure) -> StepResult {
         let deadline = Instant.now() + within
-        let since = previousStarted.millisecondsSinceEpoch - ScenarioRun.eventSlack.milliseconds
         guard let record = try? home.load() else { throw StepFailure(summary: "no cluster: run devcluster up first") }
-        var cursors =
-            [Timeline.Cursor(path: home.eventsPath)] + record.nodes.map { Timeline.Cursor(path: home.logPath($0.id)) }
+        var cursors = ([home.eventsPath] + record.nodes.map { home.logPath($0.id) }).map {
+            Timeline.Cursor(path: $0, from: logsAtPreviousStep[$0] ?? 0)
+        }
         while true {
             for i in cursors.indices {
-                for e in cursors[i].readEvents() where e.kind == kind && e.time.millisecondsSinceEpoch >= since {
-                    let subject =
-                        relation == .from ? e.source : (e["peer"] ?? e["shardNode"])?.stringValue
+                for e in cursors[i].readEvents() where e.kind == kind {
+                    let subject = relation == .from ? e.source : (e["peer"] ?? e["shardNode"])?.stringValue
                     if subject == node {
                         return StepResult(ok: true, summary: "\(e.source) \(kind): \(Timeline.describe(e))")
                     }

@@ -3,6 +3,7 @@ import Cluster
 import Core
 import FoundationEssentials
 import HTTP
+import S3
 import Storage
 
 /// The browser side of a node (config `browser: on`): the dashboard page and its JSON, behind a login
@@ -93,7 +94,7 @@ extension Node {
             ) { [unowned self] result in
                 switch result {
                 case .success(let page): sendJSON(response, page.entries.map(\.key))
-                case .failure(let e): sendText(response, 404, e.description)
+                case .failure(let e): sendText(response, S3Error.from(e).status, e.description)
                 }
             }
         case ("GET", AdminPaths.dashboardAPI + "folder"):
@@ -109,7 +110,7 @@ extension Node {
                         DashboardFolder(
                             folders: page.prefixes, keys: page.entries.map(\.key),
                             next: page.isTruncated ? page.nextMarker : nil))
-                case .failure(let e): sendText(response, 404, e.description)
+                case .failure(let e): sendText(response, S3Error.from(e).status, e.description)
                 }
             }
         case ("GET", AdminPaths.dashboardAPI + "shards"):
@@ -119,7 +120,7 @@ extension Node {
             ) { [unowned self] result in
                 switch result {
                 case .success(let map): sendJSON(response, map)
-                case .failure(let e): sendText(response, 404, e.description)
+                case .failure(let e): sendText(response, S3Error.from(e).status, e.description)
                 }
             }
         case ("GET", AdminPaths.dashboardAPI + "bucket"):
@@ -127,7 +128,7 @@ extension Node {
                 switch result {
                 case .success(let info):
                     sendJSON(response, ["name": info.name, "versioning": info.versioning ?? "Off"])
-                case .failure(let e): sendText(response, 404, e.description)
+                case .failure(let e): sendText(response, S3Error.from(e).status, e.description)
                 }
             }
         case ("GET", AdminPaths.dashboardAPI + "deleted"):
@@ -139,7 +140,7 @@ extension Node {
                 switch result {
                 case .success(let page):
                     sendJSON(response, page.entries.filter { $0.isLatest && $0.version.isDeleteMarker }.map(\.key))
-                case .failure(let e): sendText(response, 404, e.description)
+                case .failure(let e): sendText(response, S3Error.from(e).status, e.description)
                 }
             }
         case ("GET", AdminPaths.dashboardAPI + "versions"):
@@ -158,7 +159,7 @@ extension Node {
                                 versionId: $0.version.versionID, modTime: $0.version.modTime, size: $0.version.size,
                                 etag: $0.version.etag, isDeleteMarker: $0.version.isDeleteMarker, isLatest: $0.isLatest)
                         })
-                case .failure(let e): sendText(response, 404, e.description)
+                case .failure(let e): sendText(response, S3Error.from(e).status, e.description)
                 }
             }
         default:
@@ -222,7 +223,7 @@ extension Node {
         response.send(status: status, headers: DashboardPage.pageHeaders, body: Array(html.utf8))
     }
 
-    /// One version of a key, as the dashboard API lists it.
+    /// One page of a folder, as the dashboard API lists it.
     struct DashboardFolder: Encodable {
         let folders: [String]
         let keys: [String]
@@ -230,6 +231,7 @@ extension Node {
         let next: String?
     }
 
+    /// One version of a key, as the dashboard API lists it.
     struct DashboardVersion: Encodable {
         let versionId: String
         let modTime: Int64

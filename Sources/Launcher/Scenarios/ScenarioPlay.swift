@@ -3,11 +3,16 @@ import Core
 /// `devcluster scenario`: a whole scenario played in a terminal, narrated for a reader (each step's
 /// commands and their output) or as a check (one line a step).
 extension ScenarioRun {
-    /// Plays every step in order and stops at the first that fails; true when all held.
+    /// Plays every step in order and stops at the first that fails (or when cancelled); true when all
+    /// held.
     public func play(_ scenario: Scenario, narrated: Bool, say: (String) -> Void) -> Bool {
         let began = Instant.now()
         var done = 0
         for step in scenario.steps {
+            guard !isCancelled else {
+                say("stopped before \(scenario.name).scenario:\(step.line)")
+                return false
+            }
             if case .say(let text) = step.action {
                 say(narrated ? "\n== \(text)" : "   \(text)")
                 continue
@@ -26,15 +31,10 @@ extension ScenarioRun {
             done += 1
             say(
                 "\(narrated ? "  ->" : "ok  ") \(step.verb) \(step.text)"
-                    + (result.summary.isEmpty ? "" : ": \(result.summary)") + " (\(Self.tenths(result.seconds))s)")
+                    + (result.summary.isEmpty ? "" : ": \(result.summary)") + " (\(DurationText.format(result.took)))")
         }
-        let seconds = Double(Instant.now().since(began).nanoseconds) / 1e9
-        say("scenario \(scenario.name): \(done) steps passed in \(Self.tenths(seconds))s")
+        say(
+            "scenario \(scenario.name): \(done) steps passed in \(DurationText.format(Instant.now().since(began)))")
         return true
-    }
-
-    static func tenths(_ seconds: Double) -> String {
-        let t = Int((seconds * 10).rounded())
-        return "\(t / 10).\(t % 10)"
     }
 }
