@@ -66,6 +66,8 @@ def logged_in(base, timeout=20):
         driver.find_element(By.ID, "accessKey").send_keys("minioadmin")
         driver.find_element(By.ID, "secretKey").send_keys("minioadmin")
         driver.find_element(By.ID, "login-button").click()
+        # The console's page has loaded and heard from the nodes once (the login page has no `state`).
+        wait.until(lambda d: d.execute_script("return typeof state !== 'undefined' && state !== null"))
         yield driver, wait
     finally:
         driver.quit()
@@ -198,7 +200,6 @@ def test_the_object_browser_uploads_lays_out_shares_and_deletes(console, running
     upload = tmp_path / "photo.bin"
     upload.write_bytes(payload)
     with logged_in(base, 20) as (driver, wait):
-        wait.until(lambda d: d.execute_script("return state !== null"))
         driver.find_element(By.ID, "new-bucket").send_keys("browse")
         driver.find_element(By.ID, "make-bucket").click()
         wait.until(lambda d: d.find_element(By.ID, "bucket").get_attribute("value") == "browse")
@@ -282,7 +283,6 @@ def test_a_large_file_goes_up_in_parts_with_one_progress_bar(console, running, t
     upload = tmp_path / "video.bin"
     upload.write_bytes(payload)
     with logged_in(base, 60) as (driver, wait):
-        wait.until(lambda d: d.execute_script("return state !== null"))
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#bucket option[value='big']"))
         driver.execute_script("bucket = 'big'; prefix = ''; loadKeys()")
         driver.find_element(By.ID, "file").send_keys(str(upload))
