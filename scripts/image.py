@@ -66,8 +66,12 @@ def layer(programs, templates):
         add_dir("tmp", 0o1777)  # a scratch node's data folder, and TMPDIR
         for program in programs:
             add_file(f"usr/bin/{program.name}", program, 0o755)
-        for template in sorted(templates.iterdir()):
-            add_file(f"usr/share/devcluster/Templates/{template.name}", template, 0o644)
+        for template in sorted(templates.rglob("*")):
+            name = f"usr/share/devcluster/Templates/{template.relative_to(templates)}"
+            if template.is_dir():
+                add_dir(name)
+            else:
+                add_file(name, template, 0o644)
         for name, path in sorted(libraries(programs).items()):
             if name.startswith("/"):
                 add_file(name.lstrip("/"), path.resolve(), 0o755)

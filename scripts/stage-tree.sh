@@ -5,10 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="$1"
 bin=.build/release
-mkdir -p "$dest/bin" "$dest/share/devcluster/Templates" "$dest/share/devcluster/scenarios" "$dest/share/bash-completion/completions" \
+mkdir -p "$dest/bin" "$dest/share/devcluster/Templates/deploy" "$dest/share/devcluster/scenarios" "$dest/share/bash-completion/completions" \
   "$dest/share/zsh/site-functions" "$dest/share/fish/vendor_completions.d"
 install -m 0755 "$bin/devnode" "$bin/devcluster" "$dest/bin/"
-install -m 0644 Templates/* "$dest/share/devcluster/Templates/"
+install -m 0644 Templates/*.* "$dest/share/devcluster/Templates/"
+install -m 0644 Templates/deploy/* "$dest/share/devcluster/Templates/deploy/"
 install -m 0644 scenarios/*.scenario "$dest/share/devcluster/scenarios/"
 for program in devcluster devnode; do
   "$bin/$program" --generate-completion-script bash > "$dest/share/bash-completion/completions/$program"

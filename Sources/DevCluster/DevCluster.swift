@@ -27,7 +27,9 @@ struct DevCluster: ParsableCommand {
             """,
         version: Version.string,
         groupedSubcommands: [
-            CommandGroup(name: "Cluster", subcommands: [Up.self, Down.self, Ls.self, Env.self, Exec.self, Certs.self]),
+            CommandGroup(
+                name: "Cluster",
+                subcommands: [Up.self, Down.self, Ls.self, Env.self, Exec.self, Certs.self, Deploy.self]),
             CommandGroup(
                 name: "Nodes", subcommands: [Kill.self, Stop.self, Start.self, Restart.self, Pause.self, Resume.self]),
             CommandGroup(

@@ -50,7 +50,9 @@ public enum Templates {
         return nil
     }
 
-    /// Replaces every `{{name}}` with the JSON text of `values[name]`; unknown or unused names are errors.
+    /// Replaces every `{{name}}` with the JSON text of `values[name]` (`{{name|raw}}`: a string as it is;
+    /// `{{name|yaml}}`: block YAML indented to the placeholder's column); unknown or unused names are
+    /// errors.
     public static func render(
         _ text: String, values: [String: JSONValue], source: String
     ) throws(LauncherError) -> String {
@@ -62,14 +64,30 @@ public enum Templates {
             guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
                 throw .shipped("\(source): a '{{' without its '}}'")
             }
-            let name = String(rest[open.upperBound..<close.lowerBound]).filter { !$0.isWhitespace }
+            let spec = String(rest[open.upperBound..<close.lowerBound]).filter { !$0.isWhitespace }
+            let name = String(spec.prefix { $0 != "|" })
             guard let value = values[name] else {
                 throw .shipped(
                     "\(source): unknown placeholder {{\(name)}} (known: \(values.keys.sorted().joined(separator: ", ")))"
                 )
             }
             used.insert(name)
-            value.write(to: &out)
+            switch spec.dropFirst(name.count) {
+            case "": value.write(to: &out)
+            case "|raw":
+                // For files whose syntax is not JSON's (a systemd unit): the string as it is, on one line.
+                guard let text = value.stringValue, !text.contains("\n") else {
+                    throw .shipped("\(source): {{\(spec)}} takes a string of one line")
+                }
+                out += text
+            case "|yaml":
+                // Block YAML, its lines indented to the column the placeholder starts at.
+                let column = out.distance(
+                    from: out.lastIndex(of: "\n").map { out.index(after: $0) } ?? out.startIndex, to: out.endIndex)
+                out += YAMLText.block(value, indent: column)
+            default:
+                throw .shipped("\(source): {{\(spec)}}: a placeholder is {{name}}, {{name|raw}} or {{name|yaml}}")
+            }
             rest = rest[close.upperBound...]
         }
         out += rest

@@ -18,6 +18,7 @@ from botocore.config import Config
 
 from conftest import DEVCLUSTER, DEVNODE, internode_headers, wait_until
 from hosts import Hosts
+from test_deploy import systemd_command
 
 NAMES = ["node1", "node2", "node3", "node4"]
 SIZES = [100, 40_000, 1 << 20, (3 << 20) + 17]  # inline, small, one block, several blocks
@@ -104,9 +105,11 @@ def test_four_hosts_detect_serve_degraded_and_heal_across_a_real_network(tmp_pat
     data.mkdir()
     for name in NAMES:
         (tmp_path / name).mkdir()
-    # What a user types on each host (the path is the same everywhere; each host has its own disk there).
-    command = [str(DEVNODE), "--address", ":9000", "--heartbeat-interval", "200ms", "--dead-after", "1s",
-               f"http://node{{1...4}}:9000{data}"]
+    # What `devcluster deploy --format systemd` starts on each host, as a user would type it (the path is
+    # the same everywhere; each host has its own disk there).
+    command, _ = systemd_command(tmp_path / "deploy", data, "--heartbeat-interval", "200ms", "--dead-after", "1s")
+    assert command == [str(DEVNODE), "--address", ":9000", "--heartbeat-interval", "200ms", "--dead-after", "1s",
+                       f"http://node{{1...4}}:9000{data}"]
     with Hosts(tmp_path, NAMES, say=say) as hosts:
         def start(name):
             say(f"{name}: {' '.join(command[1:])}")
