@@ -18,6 +18,8 @@ public struct ShardReport: Codable, Sendable, Equatable {
     public var status: String
     public var detail: String
     public var bytes: Int64
+    /// The shard this node's position in the object's placement names (absent from older nodes).
+    public var placed: Int?
 
     /// The write this shard belongs to (every node's shard of one write agrees on it).
     var write: String { "\(versionId)/\(modTime)/\(etag)" }
@@ -103,6 +105,13 @@ public struct VerifyReport: Sendable, Equatable {
                     out.problems.append(
                         .init(object: name, kind: "duplicate-shard", node: node, detail: "shard \(r.shard) again"))
                     continue
+                }
+                // Still a good shard for reads, but not where the placement puts it: a stand-in's.
+                if let placed = r.placed, placed != r.shard {
+                    out.problems.append(
+                        .init(
+                            object: name, kind: "misplaced-shard", node: node,
+                            detail: "holds shard \(r.shard), where its placement puts shard \(placed)"))
                 }
                 good += 1
             }

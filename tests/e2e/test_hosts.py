@@ -78,7 +78,8 @@ def seen_as(nodes, name, state):
 
 
 def fully_redundant(nodes, keys):
-    """Every node holds a good shard of every object, all of the same write, each a different shard."""
+    """Every node holds a good shard of every object, all of the same write, each the shard its placement
+    names for it."""
     by_object = {}
     for n in nodes:
         lines = n.shards()
@@ -92,6 +93,9 @@ def fully_redundant(nodes, keys):
         if set(held) != {n.name for n in nodes} or len(writes) != 1:
             return False
         if any(s["status"] != "ok" for s in held.values()) or len({s["shard"] for s in held.values()}) != len(nodes):
+            return False
+        # Each shard back on the node its placement names (no stand-in keeps it after a recovery).
+        if any(s["shard"] != s["placed"] for s in held.values()):
             return False
     return True
 

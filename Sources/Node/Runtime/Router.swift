@@ -187,6 +187,8 @@ extension Node {
     /// store answers as it goes.
     func sendVerification(_ response: HTTPServerResponse) {
         let local = storage.local
+        // Which shard each object's placement gives this node (its position in the member list).
+        let position = (0..<set.nodes).first { NodeID.forIndex($0) == me }
         response.writeHead(status: 200, headers: ["Content-Type": "application/x-ndjson"], contentLength: nil)
         local.listBuckets { result in
             guard case .success(let buckets) = result else { return response.abortConnection() }
@@ -212,17 +214,25 @@ extension Node {
                         local.checkShard(bucket: bucket, key: entry.key, version: entry.version) { check in
                             let c = (try? check.get()) ?? ShardCheck(status: .missing, bytes: 0, detail: "unreadable")
                             let v = entry.version
+                            let placed = v.erasure.flatMap { e in
+                                position.flatMap { e.distribution.indices.contains($0) ? e.distribution[$0] : nil }
+                            }
                             var line = ""
-                            JSONValue.object([
-                                ("bucket", .string(bucket)), ("key", .string(entry.key)),
-                                ("versionId", .string(v.versionID)), ("modTime", .int(v.modTime)),
-                                ("etag", .string(v.etag)), ("size", .int(v.size)),
-                                ("shard", .int(Int64(v.erasure?.index ?? 0))),
-                                ("shards", .int(Int64((v.erasure?.dataShards ?? 1) + (v.erasure?.parityShards ?? 0)))),
-                                ("dataShards", .int(Int64(v.erasure?.dataShards ?? 1))),
-                                ("status", .string(c.status.rawValue)), ("detail", .string(c.detail ?? "")),
-                                ("bytes", .int(c.bytes)),
-                            ]).write(to: &line)
+                            JSONValue.object(
+                                [
+                                    ("bucket", .string(bucket)), ("key", .string(entry.key)),
+                                    ("versionId", .string(v.versionID)), ("modTime", .int(v.modTime)),
+                                    ("etag", .string(v.etag)), ("size", .int(v.size)),
+                                    ("shard", .int(Int64(v.erasure?.index ?? 0))),
+                                    (
+                                        "shards",
+                                        .int(Int64((v.erasure?.dataShards ?? 1) + (v.erasure?.parityShards ?? 0)))
+                                    ),
+                                    ("dataShards", .int(Int64(v.erasure?.dataShards ?? 1))),
+                                    ("status", .string(c.status.rawValue)), ("detail", .string(c.detail ?? "")),
+                                    ("bytes", .int(c.bytes)),
+                                ] + (placed.map { [("placed", JSONValue.int(Int64($0)))] } ?? [])
+                            ).write(to: &line)
                             line += "\n"
                             response.write(Array(line.utf8)) { error in if error == nil { nextEntry() } }
                         }
