@@ -11,6 +11,7 @@ import os
 import signal
 import ssl
 import subprocess
+import time
 
 import boto3
 import pytest
@@ -70,6 +71,24 @@ class Node:
         """Every shard this node holds, read back and checked (None when it does not answer)."""
         status, _, data = self._get("/_dc/v1/verify", timeout=60)
         return [json.loads(line) for line in data.splitlines() if line.strip()] if status == 200 else None
+
+
+def detection(tmp_path, observers, peer, since):
+    """How long after `since` (wall clock, s) each observer's log first says `peer` is suspect and
+    offline: {observer: {event: seconds}}. What `make demo-hosts` reports of a real link cut."""
+    from datetime import datetime
+    out = {}
+    for name in observers:
+        for line in (tmp_path / f"{name}.log").read_text().splitlines():
+            if not line.startswith("{"):
+                continue
+            e = json.loads(line)
+            if e.get("peer") != peer or e.get("event") not in ("node_suspect", "node_offline"):
+                continue
+            at = datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp()
+            if at >= since:
+                out.setdefault(name, {}).setdefault(e["event"], at - since)
+    return out
 
 
 def seen_as(nodes, name, state):
@@ -185,10 +204,16 @@ def test_four_hosts_detect_serve_degraded_and_heal_across_a_real_network(tmp_pat
         say("node2 is back, and every node holds a good shard of every object (the missed writes replayed)")
 
         # A network fault: node3's link goes down; its process keeps running, alone.
+        cut_at = time.time()
         hosts.link("node3", up=False)
         wait("node3 offline in every other view", lambda: seen_as(nodes, "node3", "offline"), timeout=15)
         assert nodes[2].view() is None  # the client cannot reach it either
-        say("node3 is cut off: offline in every other view")
+        seen = detection(tmp_path, ["node1", "node2", "node4"], "node3", cut_at)
+        assert all("node_offline" in seen.get(n, {}) for n in ("node1", "node2", "node4")), seen
+        say("node3 is cut off: offline in every other view; after the cut, "
+            + ", ".join(f"{n} suspect at {v.get('node_suspect', float('nan')) * 1000:.0f} ms and offline at "
+                        f"{v['node_offline'] * 1000:.0f} ms" for n, v in sorted(seen.items()))
+            + " (heartbeats every 200 ms, offline after 1 s of silence)")
         for key, size in objects.items():
             check(clients["node1"], key, size)
         cut = {f"during-cut/{i}": SIZES[i % len(SIZES)] for i in range(4)}
