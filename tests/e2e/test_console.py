@@ -470,3 +470,51 @@ def test_the_console_stops_on_sigterm_while_a_scenario_step_runs(console, runnin
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     assert time.monotonic() - stopping < 15
+
+
+def test_a_deployment_devcluster_did_not_start_gets_a_console_without_controls(running):
+    """`devcluster ui --endpoints` for nodes it did not start: the nodes, the timeline from each node's
+    events over HTTP (a kill made elsewhere shows), the object browser; no controls, no scenarios."""
+    from selenium.webdriver.common.by import By
+
+    endpoints = [running.endpoint(f"node{i}") for i in range(1, 5)]
+    p = subprocess.Popen([str(DEVCLUSTER), "ui", "--no-open", "--endpoints", *endpoints], env=running.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = p.stdout.readline()
+        assert "the deployment at " + endpoints[0] in line, line
+        base = re.search(r"(http://127\.0\.0\.1:\d+/)", line).group(1)
+        cookie, csrf = session(base)
+        headers = {"Cookie": cookie, "X-Csrf-Token": csrf}
+
+        def state():
+            return json.loads(call(base + "api/poll", headers={"Cookie": cookie})[1])["state"]
+        wait_until(lambda: state() and all(n["view"] and n["view"].get("node2") == "online"
+                                           for n in state()["nodes"] if n["id"] != "node2"), 15, interval=0.5,
+                   message="the console's probe of the deployment")
+        status, text, _ = call(base + "api/action", data=b'{"action": "kill", "nodes": "node2"}', headers=headers)
+        assert status == 409 and "controlled on their hosts" in text, text
+        status, text, _ = call(base + "api/scenario", data=b'{"action": "open", "name": "partition"}',
+                               headers=headers)
+        assert status == 409, text
+        status, text, _ = call(base + "api/bucket", data=b'{"name": "remote"}', headers=headers)
+        assert status == 204, text
+
+        running.run("kill", "node2")  # from outside, as a host's own tools would
+
+        def offline_event():
+            events = json.loads(call(base + "api/poll?after=0", headers={"Cookie": cookie})[1])["events"]
+            return any(e["event"] == "node_offline" and e.get("peer") == "node2" for e in events)
+        wait_until(offline_event, 15, interval=0.5, message="node2's node_offline in the console's timeline")
+
+        with logged_in(base) as (driver, wait):
+            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")) == 4)
+            assert not any(b.is_displayed() for b in driver.find_elements(By.CSS_SELECTOR, "button[data-action]"))
+            assert not driver.find_element(By.ID, "scenario-open").is_displayed()
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#bucket option[value='remote']"))
+            assert console_errors(driver) == []
+    finally:
+        if p.poll() is None:
+            p.terminate()
+        p.wait(timeout=30)
+    assert s3_client(running.endpoint("node1")).head_bucket(Bucket="remote")

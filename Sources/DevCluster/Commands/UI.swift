@@ -15,15 +15,19 @@ extension DevCluster {
             discussion: """
                 devcluster ui                    # http://127.0.0.1:PORT/ (printed; opened when a browser is there)
                 devcluster ui --port 9090 --no-open
+                devcluster ui --endpoints http://node{1...4}:9000   # devnodes started by hand (devcluster deploy)
 
                 Log in with the cluster's access key and secret key. The console reaches every node itself, so
                 it keeps working while any of them is down; its controls are the devcluster commands (kill,
                 stop, start, restart, pause, resume, isolate, slow, disk-full, wipe, partition, heal, verify,
                 corrupt), each asked to confirm. It listens on loopback only unless --address says otherwise.
-                Ctrl-C stops it.
+                For a deployment devcluster did not start (--endpoints) it shows the nodes, the timeline (each
+                node's events, over HTTP), the charts and the object browser; its nodes are controlled on their
+                hosts, so there are no controls and no scenarios. Ctrl-C stops it.
                 """)
 
         @OptionGroup var cluster: ClusterOptions
+        @OptionGroup var deployment: DeploymentOptions
 
         @Option(name: .long, help: ArgumentHelp("Port to listen on (default: any free one).", valueName: "port"))
         var port: Int = 0
@@ -41,8 +45,7 @@ extension DevCluster {
         func run() throws {
             // Before libuv starts its pool (unless the user chose).
             setenv("UV_THREADPOOL_SIZE", String(ConsoleServer.threadPoolSize), 0)
-            let launcher = try cluster.launcher()
-            let record = try launching { () throws(LauncherError) in try launcher.home.load() }
+            let (launcher, record) = try deployment.resolve(cluster)
             let console: ConsoleServer
             let bound: SocketAddress
             do {
@@ -57,8 +60,9 @@ extension DevCluster {
                     "warning: the console listens on \(bound), not loopback: its login goes over plain HTTP, "
                         + "so anyone who can reach it can try the credentials and see the traffic")
             }
+            let what = launcher.isRemote ? "the deployment at \(launcher.location(record))" : "cluster '\(record.name)'"
             say(
-                "devcluster console for cluster '\(record.name)': \(url) (log in with the cluster's access and secret key; Ctrl-C stops it)"
+                "devcluster console for \(what): \(url) (log in with the cluster's access and secret key; Ctrl-C stops it)"
             )
             if open { UI.openBrowser(url, environment: cluster.environment) }
             try console.run()

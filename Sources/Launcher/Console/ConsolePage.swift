@@ -27,21 +27,23 @@ enum ConsolePage {
             """
     }
 
-    static func main(cluster: String, csrf: String) -> String {
+    /// The console's page. `controls`: false for a deployment devcluster did not start (no process
+    /// controls, no scenarios: its nodes are controlled on their hosts).
+    static func main(cluster: String, csrf: String, controls: Bool) -> String {
         """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>devcluster console: \(escape(cluster))</title>
         <link rel="icon" href="data:,"><meta name="viewport" content="width=device-width, initial-scale=1">
         <style>\(style)</style></head><body data-csrf="\(escape(csrf))"
-        data-multipart-above="\(ConsoleServer.multipartAbove)">
+        data-multipart-above="\(ConsoleServer.multipartAbove)" data-controls="\(controls ? "on" : "off")">
         <header><h1>devcluster console <span class="dim">cluster <b>\(escape(cluster))</b></span></h1>
         <span id="verdict" class="pill">loading</span>
         <form method="post" action="/logout"><button class="link" id="logout">log out</button></form></header>
         <main>
         <section class="wide"><h2>Nodes</h2>
         <table id="nodes"><thead><tr><th>node</th><th>process</th><th>seen as</th><th>pid</th><th>endpoint</th>
-        <th>data</th><th>controls</th></tr></thead><tbody></tbody></table></section>
-        <section class="wide"><h2>Guided scenarios <span class="dim">the tutorials of make demo-*, played on this
+        <th>data</th><th class="control">controls</th></tr></thead><tbody></tbody></table></section>
+        <section class="wide control"><h2>Guided scenarios <span class="dim">the tutorials of make demo-*, played on this
         cluster a step at a time: each step runs the devcluster command or the check it names, and the pictures
         below show what it does</span></h2>
         <div class="controls"><select id="scenario-name"></select> <button id="scenario-open">open</button>
@@ -69,7 +71,7 @@ enum ConsolePage {
         <p id="share" class="dim"></p>
         <table id="versions" class="compact"></table>
         <div id="layout"></div></section>
-        <section><h2>Cluster</h2><div class="controls">
+        <section class="control"><h2>Cluster</h2><div class="controls">
         <p><input id="groupA" size="12" placeholder="node1,node2"> / <input id="groupB" size="12" placeholder="node3,node4">
         <button data-cluster="partition">partition</button></p>
         <p><button data-cluster="heal-partition">heal partition (clear faults)</button>
@@ -128,6 +130,7 @@ enum ConsolePage {
         #charts figure { margin: 0; } #charts figcaption { font-size: 12px; color: #8b949e; }
         svg text { fill: #8b949e; font: 11px system-ui, sans-serif; }
         #scenario { max-height: 26rem; overflow: auto; }
+        body[data-controls=off] .control { display: none; }
         #scenario .narration { margin: .6rem 0 .2rem; }
         .step { font-size: 12px; padding: .1rem 0 .1rem .6rem; border-left: 3px solid #30363d; }
         .step code { font: 12px ui-monospace, monospace; } .step.ok { border-color: #238636; }
@@ -214,7 +217,7 @@ enum ConsolePage {
             body.replaceChildren(...state.nodes.map(n => {
               const tr = el('tr', {'data-node': n.id});
               for (let i = 0; i < 6; i++) tr.append(el('td'));
-              const td = el('td');
+              const td = el('td', {class: 'control'});
               for (const a of ['kill', 'stop', 'start', 'restart', 'pause', 'resume', 'isolate', 'slow', 'disk-full', 'disk-full-undo', 'wipe']) {
                 td.append(el('button', {'data-action': a, 'data-node': n.id}, a === 'disk-full-undo' ? 'disk ok' : a));
               }

@@ -27,6 +27,8 @@ public final class ConsoleServer {
     static let eventReadInterval: Duration = .milliseconds(500)
     /// Controls running at once.
     static let actionsInFlightMax = 4
+    /// Events asked of one node of a deployment devcluster did not start, at each probe.
+    static let remoteEventsPerProbeMax = 500
     /// libuv's pool for the console: the controls, the probe and a scenario's step block a thread
     /// each, and the resolver and file calls need some left (libuv's default is 4).
     public static let threadPoolSize = 8
@@ -48,6 +50,8 @@ public final class ConsoleServer {
     /// When the probe behind `state` began (wall clock, ms): the page must not let it overrule events
     /// that came after.
     private var stateAt: Int64 = 0
+    /// A deployment devcluster did not start: the last event sequence read from each node.
+    private var remoteAfter: [String: UInt64] = [:]
     private var charts = NodeCharts()
     private var cursors: [Timeline.Cursor]
     /// Every event read so far, in the order read; `eventBase` is the index of the first one kept.
@@ -74,9 +78,12 @@ public final class ConsoleServer {
         self.record = record
         client = HTTPClient(loop: loop, tls: launcher.tls)
         session = Session(accessKey: record.accessKey, secretKey: record.secretKey, purpose: .console)
+        // A deployment devcluster did not start has no logs here: its events come over HTTP.
         cursors =
-            [Timeline.Cursor(path: launcher.home.eventsPath)]
-            + record.nodes.map { Timeline.Cursor(path: launcher.home.logPath($0.id)) }
+            launcher.isRemote
+            ? []
+            : [Timeline.Cursor(path: launcher.home.eventsPath)]
+                + record.nodes.map { Timeline.Cursor(path: launcher.home.logPath($0.id)) }
     }
 
     /// Listens on `address` (port 0: any free one) and answers the bound address.
@@ -121,27 +128,42 @@ public final class ConsoleServer {
         let home = launcher.home
         let environment = launcher.environment
         let executable = launcher.executable
+        let isRemote = launcher.isRemote
+        let given = record
+        let after = remoteAfter
         let began = loop.now
         let beganWall = WallTime.now().millisecondsSinceEpoch
         do {
             try work.submit(
-                { () -> (String, [(String, NodeCharts.Sample?)], [String], ClusterRecord?) in
+                { () -> ProbeResult in
                     let prober = Launcher(home: home, environment: environment, executable: executable, say: { _ in })
-                    guard let record = try? home.load() else { return ("null", [], [], nil) }
+                    prober.isRemote = isRemote
+                    // A deployment devcluster did not start has no home: its members are as given.
+                    guard let record = isRemote ? given : try? home.load() else { return ProbeResult() }
                     let snapshot = prober.snapshot(record)
-                    return (
-                        snapshot.document(record, home: home).text, ConsoleServer.samples(snapshot, record, prober),
-                        snapshot.nodes.filter { $0.status != nil }.map(\.endpoint), record
-                    )
+                    var result = ProbeResult(
+                        state: snapshot.document(record, home: isRemote ? nil : home).text,
+                        samples: ConsoleServer.samples(snapshot, record, prober),
+                        endpoints: snapshot.nodes.filter { $0.status != nil }.map(\.endpoint), record: record,
+                        remoteAfter: after)
+                    if isRemote {
+                        (result.remoteEvents, result.remoteAfter) = ConsoleServer.remoteEvents(
+                            snapshot, record, prober, after: after)
+                    }
+                    return result
                 },
-                then: { [unowned self] result in
-                    if case .success(let (text, samples, endpoints, loaded)) = result {
-                        if let loaded { adopt(loaded) }
-                        state = text
-                        answering = endpoints.compactMap { HTTPEndpoint(url: $0) }
+                then: { [unowned self] outcome in
+                    if case .success(let result) = outcome {
+                        if let loaded = result.record { adopt(loaded) }
+                        state = result.state
+                        answering = result.endpoints.compactMap { HTTPEndpoint(url: $0) }
                         stateAt = beganWall
-                        for (node, sample) in samples {
+                        for (node, sample) in result.samples {
                             if let sample { charts.add(node, sample) } else { charts.missed(node) }
+                        }
+                        if isRemote {
+                            remoteAfter = result.remoteAfter
+                            append(result.remoteEvents)
                         }
                     }
                     guard !isStopping, let timer = pollTimer else { return }
@@ -153,6 +175,48 @@ public final class ConsoleServer {
             // Every pool slot is running a control: probe again shortly.
             pollTimer?.start(after: ConsoleServer.pollInterval) { [unowned self] in probe() }
         }
+    }
+
+    /// What one probe found, handed back to the loop.
+    struct ProbeResult: Sendable {
+        var state = "null"
+        var samples: [(String, NodeCharts.Sample?)] = []
+        var endpoints: [String] = []
+        var record: ClusterRecord?
+        var remoteEvents: [Event] = []
+        var remoteAfter: [String: UInt64] = [:]
+    }
+
+    /// The events of a deployment devcluster did not start, from each answering node's event log over
+    /// HTTP (`/_dc/v1/events`, signed with the cluster key), after the last sequence read from it; a
+    /// node whose log restarted (its last sequence below ours) is read again from its start.
+    @Sendable static func remoteEvents(
+        _ snapshot: ClusterSnapshot, _ record: ClusterRecord, _ prober: Launcher, after: [String: UInt64]
+    ) -> ([Event], [String: UInt64]) {
+        let requests = snapshot.nodes.filter { $0.status != nil }.map { node in
+            (
+                Probe.Target(id: node.id, endpoint: node.endpoint),
+                Probe.request(
+                    "GET",
+                    AdminPaths.events + "?after=\(after[node.id] ?? 0)&limit=\(ConsoleServer.remoteEventsPerProbeMax)",
+                    key: prober.key(record))
+            )
+        }
+        var events: [Event] = []
+        var next = after
+        for (id, result) in Probe.send(requests, timeout: Launcher.probeTimeout, tls: prober.tls) {
+            guard case .success(let r) = result, r.status == 200 else { continue }
+            if let last = r.headers["X-Dc-Last-Sequence"].flatMap({ UInt64($0) }), last < (after[id] ?? 0) {
+                next[id] = 0
+                continue
+            }
+            for line in r.bodyText.split(separator: "\n") {
+                guard let event = Timeline.event(in: String(line)) else { continue }
+                events.append(event)
+                next[id] = max(next[id] ?? 0, event.sequence)
+            }
+        }
+        return (Timeline.sorted(events), next)
     }
 
     /// The cluster as its home now has it. A cluster made anew (`up --fresh`, as a scenario's first
@@ -210,7 +274,11 @@ public final class ConsoleServer {
         switch (head.method, String(head.path)) {
         case ("GET", "/"):
             guard let token = sessionToken(head) else { return page(response, 200, ConsolePage.login(error: nil)) }
-            page(response, 200, ConsolePage.main(cluster: launcher.home.name, csrf: session.csrfToken(for: token)))
+            page(
+                response, 200,
+                ConsolePage.main(
+                    cluster: launcher.isRemote ? launcher.location(record) : launcher.home.name,
+                    csrf: session.csrfToken(for: token), controls: !launcher.isRemote))
         case ("POST", "/login"): login(request, response)
         case ("POST", "/logout"):
             if let token = sessionToken(head) { revoked.add([token.id: token.expires], now: .now()) }
@@ -236,6 +304,12 @@ public final class ConsoleServer {
             // A browser names the page that sends a request: only the console's own pages may change things.
             if let origin = head.headers["Origin"], origin != "http://" + (head.headers["Host"] ?? "") {
                 return text(response, 403, "a request from another site (\(origin)) is refused")
+            }
+            if launcher.isRemote, ["/api/action", "/api/scenario"].contains(String(head.path)) {
+                return text(
+                    response, 409,
+                    "devcluster did not start this deployment: its nodes are controlled on their hosts (systemctl, docker, kubectl)"
+                )
             }
             switch String(head.path) {
             case "/api/action": act(request, response)
@@ -316,7 +390,11 @@ public final class ConsoleServer {
         let now = loop.iterationTime
         if let last = eventsReadAt, now.since(last) < ConsoleServer.eventReadInterval { return }
         eventsReadAt = now
-        let fresh = Timeline.sorted(cursors.indices.flatMap { cursors[$0].readEvents() })
+        append(Timeline.sorted(cursors.indices.flatMap { cursors[$0].readEvents() }))
+    }
+
+    /// Keeps `fresh` events for the pages (the oldest drop off past `eventsMax`).
+    private func append(_ fresh: [Event]) {
         events += fresh
         if events.count > ConsoleServer.eventsMax {
             let dropped = events.count - ConsoleServer.eventsMax
