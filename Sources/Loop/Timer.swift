@@ -62,11 +62,12 @@ public final class SignalWatcher: LoopHandle {
 }
 
 extension Timer {
-    /// Runs `body` once after `delay` on `loop`, closing the timer afterwards.
+    /// Runs `body` once after `delay` on `loop`, closing the timer afterwards. Throws when the timer
+    /// cannot be made: then `body` never runs, and the caller must not wait for it.
     public static func once(
         _ loop: EventLoop, _ delay: Duration, label: String = "one-shot timer", _ body: @escaping () -> Void
-    ) {
-        guard let timer = try? Timer(loop: loop, label: label) else { return }
+    ) throws(UVError) {
+        let timer = try Timer(loop: loop, label: label)
         timer.start(after: delay) {
             timer.close()
             body()

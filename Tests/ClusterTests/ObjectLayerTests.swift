@@ -130,7 +130,7 @@ final class TestCluster {
 
     /// Runs the loop for `time` (to let deferred calls go).
     func wait(_ time: Duration) {
-        run { done in Timer.once(loop, time) { done() } }
+        run { done in try! Timer.once(loop, time) { done() } }
     }
 
     func get(_ bucket: String, _ key: String, range: Range<Int64>? = nil) -> Result<[UInt8], ObjectError> {
@@ -559,7 +559,7 @@ struct ObjectLayerTests {
                 results.append($0)
                 done()
             }
-            Timer.once(c.loop, .milliseconds(20)) {
+            try! Timer.once(c.loop, .milliseconds(20)) {
                 c.layer.putObject(
                     bucket: "b1b", key: "k", options: options, body: BytesBody(second), verify: { _ in nil }
                 ) {

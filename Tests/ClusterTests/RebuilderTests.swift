@@ -19,7 +19,7 @@ struct RebuilderDecisionTests {
             func step() {
                 rebuilder.tick(now: c.loop.iterationTime)
                 guard rebuilder.phase == .deciding else { return done() }
-                Timer.once(c.loop, .milliseconds(10)) { step() }
+                try! Timer.once(c.loop, .milliseconds(10)) { step() }
             }
             step()
         }

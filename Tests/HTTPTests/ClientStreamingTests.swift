@@ -66,7 +66,7 @@ struct ClientStreamingTests {
                         if atPause == 0 && received >= 1 << 20 {
                             atPause = received
                             task?.pauseResponse()
-                            Loop.Timer.once(loop, .milliseconds(300)) {
+                            try! Loop.Timer.once(loop, .milliseconds(300)) {
                                 whilePaused = received
                                 task?.resumeResponse()
                             }
@@ -108,7 +108,7 @@ struct ClientStreamingTests {
             func drip() {
                 guard n < 12 else { return slow!.endBody() }
                 n += 1
-                slow?.writeBody(ByteBuffer([UInt8(n)])) { _ in Loop.Timer.once(loop, .milliseconds(100), drip) }
+                slow?.writeBody(ByteBuffer([UInt8(n)])) { _ in try! Loop.Timer.once(loop, .milliseconds(100), drip) }
             }
             drip()
         }
@@ -172,7 +172,7 @@ struct ClientPausedCloseTests {
                     if received > 0 && !(task?.isResponsePaused ?? true) && received < 200_000 {
                         task?.pauseResponse()
                         // Resume well after the server has closed.
-                        Loop.Timer.once(loop, .milliseconds(200)) { task?.resumeResponse() }
+                        try! Loop.Timer.once(loop, .milliseconds(200)) { task?.resumeResponse() }
                     }
                 },
                 end: { error in

@@ -194,7 +194,9 @@ struct ServerClientTests {
         var text = ""
         try withServer(handler: { req, res in
             // Answered later, without reading the (empty) body: the 100 comes with the answer.
-            Timer.once(req.connection!.server.loop, .milliseconds(20)) { res.send(status: 200, body: Array("ok".utf8)) }
+            try! Timer.once(req.connection!.server.loop, .milliseconds(20)) {
+                res.send(status: 200, body: Array("ok".utf8))
+            }
         }) { loop, server, client, endpoint, finish in
             _ = RawClient(loop: loop, endpoint: endpoint) { raw in
                 raw.onData = {
@@ -385,14 +387,14 @@ struct ServerClientTests {
         var shutdownDone = false
         var after: HTTPClientError?
         try withServer(handler: { req, res in
-            Loop.Timer.once(res.connection!.server.loop, .milliseconds(200)) {
+            try! Loop.Timer.once(res.connection!.server.loop, .milliseconds(200)) {
                 res.send(status: 200, body: Array("late".utf8))
             }
         }) { loop, server, client, endpoint, finish in
             client.send(HTTPClientRequest(method: "GET", target: "/slow"), to: endpoint, timeout: .seconds(5)) { r in
                 inflight = try? r.get()
             }
-            Loop.Timer.once(loop, .milliseconds(50)) {
+            try! Loop.Timer.once(loop, .milliseconds(50)) {
                 server.shutdown(grace: .seconds(5)) {
                     shutdownDone = true
                     client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(2)) {
@@ -458,7 +460,7 @@ struct ClientFailureTests {
             loop, server, client, endpoint, finish in
             client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(2)) { r in
                 results.append((try? r.get().status) ?? -1)
-                Loop.Timer.once(loop, .milliseconds(500)) {
+                try! Loop.Timer.once(loop, .milliseconds(500)) {
                     client.send(HTTPClientRequest(method: "GET", target: "/"), to: endpoint, timeout: .seconds(2)) {
                         r in
                         results.append((try? r.get().status) ?? -1)

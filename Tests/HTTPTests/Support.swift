@@ -95,7 +95,9 @@ extension String {
     func range(of needle: String) -> Range<String.Index>? { firstRange(of: needle) }
 }
 
-func after(_ loop: EventLoop, _ delay: Duration, _ body: @escaping () -> Void) { Loop.Timer.once(loop, delay, body) }
+func after(_ loop: EventLoop, _ delay: Duration, _ body: @escaping () -> Void) {
+    try! Loop.Timer.once(loop, delay, body)
+}
 
 /// A handler that streams a body and pauses it for 300 ms once 64 KiB are in, counting what arrives.
 final class PausingConsumer {

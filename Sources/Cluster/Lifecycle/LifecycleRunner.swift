@@ -188,7 +188,12 @@ public final class LifecycleRunner {
         let wait = budgetUntil.since(now)
         budgetUntil = budgetUntil + .nanoseconds(1_000_000_000 / Int64(max(1, limits.actionsPerSecond)))
         if wait <= .zero { return work() }
-        Timer.once(layer.loop, wait, label: "lifecycle pacing", work)
+        do throws(UVError) {
+            try Timer.once(layer.loop, wait, label: "lifecycle pacing", work)
+        } catch {
+            // Pacing only spreads the work out: unpaced beats never.
+            work()
+        }
     }
 
     private func applied(_ bucket: String, _ key: String, _ action: String, _ id: (String, String)) {

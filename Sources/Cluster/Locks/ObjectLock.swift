@@ -66,7 +66,14 @@ final class ObjectLock {
             let yes = answers.filter { (try? $0.value.get()) == true }.map(\.key)
             if yes.count >= quorum {
                 granted = yes
-                startRefreshing()
+                do throws(UVError) {
+                    try startRefreshing()
+                } catch {
+                    // Unrefreshed, the grants would lapse under the writer, and another writer could
+                    // take the key mid-commit: fail now, holding nothing.
+                    release()
+                    return done(.internalError("cannot arm the refresh of the lock on \(resource): \(error)"))
+                }
                 return done(nil)
             }
             // Someone else holds it (or too few nodes answered): give back what we got, try again.
@@ -74,7 +81,13 @@ final class ObjectLock {
             guard layer.loop.iterationTime < deadline else {
                 return done(.lockTimeout(resource: resource, waited: ObjectLock.waitMax))
             }
-            Timer.once(layer.loop, ObjectLock.backOff(attempt: attempts)) { [self] in attempt(until: deadline, done) }
+            do throws(UVError) {
+                try Timer.once(layer.loop, ObjectLock.backOff(attempt: attempts)) { [self] in
+                    attempt(until: deadline, done)
+                }
+            } catch {
+                done(.internalError("cannot arm the retry of the lock on \(resource): \(error)"))
+            }
         }
         for id in nodes {
             layer.store(id).lock(.acquire, resource: resource, owner: owner, ttl: ObjectLock.ttl) {
@@ -83,8 +96,8 @@ final class ObjectLock {
         }
     }
 
-    private func startRefreshing() {
-        guard let timer = try? Timer(loop: layer.loop, label: "object lock refresh") else { return }
+    private func startRefreshing() throws(UVError) {
+        let timer = try Timer(loop: layer.loop, label: "object lock refresh")
         refresher = timer
         timer.start(after: ObjectLock.refreshEvery, repeating: ObjectLock.refreshEvery) { [weak self] in
             guard let self else { return }

@@ -205,7 +205,14 @@ final class GetOperation {
         }
         guard done != nil, fetchRound == round, !inline, !awaiting.isEmpty else { return }
         // A node that stopped answering (paused, partitioned, dying) is left behind for parity.
-        if stallTimer == nil { stallTimer = try? Timer(loop: layer.loop, label: "shard read stall") }
+        if stallTimer == nil {
+            do throws(UVError) {
+                stallTimer = try Timer(loop: layer.loop, label: "shard read stall")
+            } catch {
+                // Unwatched, a read could wait on a silent node until its stream timeout: say so now.
+                return finish(.internalError("cannot arm the read's stall timer: \(error)"))
+            }
+        }
         stallTimer?.start(after: layer.shardStall) { [weak self] in
             guard let self, done != nil, fetchRound == round else { return }
             readAroundStalledShards()

@@ -321,8 +321,14 @@ final class PutOperation {
     /// One timer per write, while it runs, watches for nodes that stopped taking part.
     /// (A writer can fail while it is handed a frame, ending the write: no timer is armed after that.)
     private func armStallTimer() {
-        guard done != nil, stallTimer == nil, let timer = try? Timer(loop: layer.loop, label: "shard write stall")
-        else { return }
+        guard done != nil, stallTimer == nil else { return }
+        let timer: Timer
+        do throws(UVError) {
+            timer = try Timer(loop: layer.loop, label: "shard write stall")
+        } catch {
+            // Unwatched, a write could wait on a frozen node far past the stall limit: fail it instead.
+            return fail(.internalError("cannot arm the write's stall timer: \(error)"))
+        }
         stallTimer = timer
         let period = ObjectLayer.shardWriteStallMax / 4
         timer.start(after: period, repeating: period) { [weak self] in self?.dropStalledWriters() }

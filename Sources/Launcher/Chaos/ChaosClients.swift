@@ -84,7 +84,12 @@ final class ChaosClients {
             progress.operations.add(1, ordering: .relaxed)
             if !ok { progress.failed.add(1, ordering: .relaxed) }
             guard !ok else { return next(client: c) }
-            Loop.Timer.once(loop, Self.backoffAfterFailure, label: "chaos backoff") { [self] in next(client: c) }
+            do throws(UVError) {
+                try Loop.Timer.once(loop, Self.backoffAfterFailure, label: "chaos backoff") { [self] in next(client: c)
+                }
+            } catch {
+                next(client: c)  // no back-off rather than a client that stops
+            }
         }
         switch roll {
         case ..<Self.putPercent: put(key, via: node, client: c, done)
