@@ -81,10 +81,13 @@ public enum Templates {
                 }
                 out += text
             case "|yaml":
-                // Block YAML, its lines indented to the column the placeholder starts at.
-                let column = out.distance(
-                    from: out.lastIndex(of: "\n").map { out.index(after: $0) } ?? out.startIndex, to: out.endIndex)
-                out += YAMLText.block(value, indent: column)
+                // Block YAML, its lines indented to the column the placeholder starts at; it must start
+                // its line (after the indentation), where a block may.
+                let lineStart = out.lastIndex(of: "\n").map { out.index(after: $0) } ?? out.startIndex
+                guard out[lineStart...].allSatisfy({ $0 == " " }) else {
+                    throw .shipped("\(source): {{\(spec)}} must begin its line (a YAML block goes below its key)")
+                }
+                out += YAMLText.block(value, indent: out.distance(from: lineStart, to: out.endIndex))
             default:
                 throw .shipped("\(source): {{\(spec)}}: a placeholder is {{name}}, {{name|raw}} or {{name|yaml}}")
             }

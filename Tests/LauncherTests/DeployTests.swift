@@ -41,6 +41,12 @@ struct DeployTests {
         #expect(refusal([]).contains("name the hosts"))
         #expect(refusal(["a:9000"], data: "data").contains("absolute path"))
         #expect(refusal(["node{4...1}:9000"]).hasPrefix("node{4...1}:9000: "))
+        #expect(refusal(["node{1...17}:9000"]).contains("at most 16 nodes"))
+        #expect(refusal(["no$de:9000"]).contains("not a host name"))
+        // What systemd or compose would read as quoting, a variable or a volume's separator.
+        for data in ["/srv/o'brien", "/srv/a b", "/srv/$HOME", "/srv/100%", "/srv/a:b", "/srv/a\\b"] {
+            #expect(refusal(["a:9000"], data: data).contains("letters, digits and / . _ - only"), "\(data)")
+        }
     }
 
     @Test("JSON values become block YAML indented to their column; strings quoted, plain keys bare")
@@ -76,6 +82,10 @@ struct DeployTests {
         }
         #expect(throws: LauncherError.self) {
             try Templates.render("{{n|toml}}", values: ["n": .int(1)], source: "t")
+        }
+        // A block after its key on the same line would not be YAML.
+        #expect(throws: LauncherError.self) {
+            try Templates.render("command: {{n|yaml}}", values: ["n": .array([.string("a")])], source: "t")
         }
     }
 }

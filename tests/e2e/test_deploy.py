@@ -105,3 +105,23 @@ def test_what_cannot_be_deployed_is_refused_with_the_reason(tmp_path):
         p = deploy(tmp_path / "out", *args)
         assert p.returncode == 64 and reason in p.stderr, (args, p.stderr)
     assert not (tmp_path / "out").exists()
+
+
+def test_values_systemd_or_compose_would_read_differently_are_escaped_or_refused(tmp_path):
+    """A password with `$` reaches compose as itself (`$$`), files with the password are the owner's
+    only, and a devnode path systemd would split or expand is refused."""
+    p = deploy(tmp_path / "c", "--hosts", "n{1...2}:9000", "--data", "/data", "--format", "compose",
+               "--secret-key", "pa$word-long-enough")
+    assert p.returncode == 0, p.stderr
+    compose = yaml.safe_load((tmp_path / "c/compose.yaml").read_text())
+    assert compose["services"]["n1"]["environment"]["MINIO_ROOT_PASSWORD"] == "${MINIO_ROOT_PASSWORD:-pa$$word-long-enough}"
+    assert (tmp_path / "c/compose.yaml").stat().st_mode & 0o777 == 0o600
+    p = deploy(tmp_path / "s", "--hosts", "n{1...2}:9000", "--data", "/data", "--format", "systemd")
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "s/devnode.env").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "s/devnode.service").stat().st_mode & 0o777 == 0o644
+    for devnode in ["devnode", "/opt/dev node", "/opt/%n", "/opt/$X"]:
+        p = deploy(tmp_path / "bad", "--hosts", "a:9000", "--data", "/d", "--format", "systemd", "--devnode", devnode)
+        assert p.returncode == 64 and "--devnode" in p.stderr, (devnode, p.stderr)
+    p = deploy(tmp_path / "bad", "--hosts", "a:9000", "--data", "/d", "--format", "compose", "--secret-key", "a}b")
+    assert p.returncode == 64 and "'}'" in p.stderr

@@ -114,7 +114,7 @@ def fully_redundant(nodes, keys):
         if any(s["status"] != "ok" for s in held.values()) or len({s["shard"] for s in held.values()}) != len(nodes):
             return False
         # Each shard back on the node its placement names (no stand-in keeps it after a recovery).
-        if any(s["shard"] != s["placed"] for s in held.values()):
+        if any(s["shard"] != s.get("placed") for s in held.values()):
             return False
     return True
 

@@ -54,19 +54,19 @@ extension DevCluster {
         var deadAfter: String?
 
         @Option(name: .long, help: ArgumentHelp("The installed devnode (systemd).", valueName: "path"))
-        var devnode = "/usr/bin/devnode"
+        var devnode = DeployPlan.defaultDevnodePath
 
         @Option(name: .long, help: ArgumentHelp("The image (compose, k8s).", valueName: "image"))
-        var image = "devcluster:latest"
+        var image = DeployPlan.defaultImage
 
         @Option(name: .long, help: ArgumentHelp("The StatefulSet's name (k8s).", valueName: "name"))
-        var name = "devnode"
+        var name = DeployPlan.defaultName
 
         @Option(name: .long, help: ArgumentHelp("The namespace (k8s).", valueName: "namespace"))
-        var namespace = "default"
+        var namespace = DeployPlan.defaultNamespace
 
         @Option(name: .long, help: ArgumentHelp("Each node's volume (k8s).", valueName: "size"))
-        var volumeSize = "10Gi"
+        var volumeSize = DeployPlan.defaultVolumeSize
 
         @Option(name: .long, help: ArgumentHelp("The root user (default minioadmin).", valueName: "key"))
         var accessKey = "minioadmin"
@@ -96,11 +96,14 @@ extension DevCluster {
             let folder = out ?? "deploy-\(format.rawValue)"
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                for (file, text) in files {
-                    let path = folder + "/" + file
-                    guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
-                        throw fail("cannot write \(path)")
-                    }
+                for file in files {
+                    let path = folder + "/" + file.name
+                    // A file with the root password is its owner's alone.
+                    let attributes: [FileAttributeKey: Any]? = file.holdsSecrets ? [.posixPermissions: 0o600] : nil
+                    guard
+                        FileManager.default.createFile(
+                            atPath: path, contents: Data(file.text.utf8), attributes: attributes)
+                    else { throw fail("cannot write \(path)") }
                     say("wrote \(path)")
                 }
             } catch let error as ExitCode {

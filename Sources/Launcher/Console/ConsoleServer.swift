@@ -27,8 +27,10 @@ public final class ConsoleServer {
     static let eventReadInterval: Duration = .milliseconds(500)
     /// Controls running at once.
     static let actionsInFlightMax = 4
-    /// Events asked of one node of a deployment devcluster did not start, at each probe.
-    static let remoteEventsPerProbeMax = 500
+    /// Events asked of one node of a deployment devcluster did not start in one request, and the
+    /// requests of one probe (a node's whole log of 10 000 events takes a few probes at first).
+    static let remoteEventsPerPageMax = 1000
+    static let remotePagesPerProbeMax = 4
     /// libuv's pool for the console: the controls, the probe and a scenario's step block a thread
     /// each, and the resolver and file calls need some left (libuv's default is 4).
     public static let threadPoolSize = 8
@@ -50,8 +52,8 @@ public final class ConsoleServer {
     /// When the probe behind `state` began (wall clock, ms): the page must not let it overrule events
     /// that came after.
     private var stateAt: Int64 = 0
-    /// A deployment devcluster did not start: the last event sequence read from each node.
-    private var remoteAfter: [String: UInt64] = [:]
+    /// A deployment devcluster did not start: where the console is in each node's event log.
+    private var remoteAfter: [String: RemoteCursor] = [:]
     private var charts = NodeCharts()
     private var cursors: [Timeline.Cursor]
     /// Every event read so far, in the order read; `eventBase` is the index of the first one kept.
@@ -184,39 +186,53 @@ public final class ConsoleServer {
         var endpoints: [String] = []
         var record: ClusterRecord?
         var remoteEvents: [Event] = []
-        var remoteAfter: [String: UInt64] = [:]
+        var remoteAfter: [String: RemoteCursor] = [:]
+    }
+
+    /// Where the console is in one remote node's event log: the node's run (its incarnation: a
+    /// restarted node numbers its events from 1 again) and the last sequence read in it.
+    struct RemoteCursor: Sendable, Equatable {
+        var incarnation: UInt64
+        var after: UInt64
     }
 
     /// The events of a deployment devcluster did not start, from each answering node's event log over
-    /// HTTP (`/_dc/v1/events`, signed with the cluster key), after the last sequence read from it; a
-    /// node whose log restarted (its last sequence below ours) is read again from its start.
+    /// HTTP (`/_dc/v1/events`, signed with the cluster key), after the last sequence read in the same
+    /// run of the node (a new run is read from its start), a page after another until one comes back
+    /// short (at most `remotePagesPerProbeMax`; the rest at the next probe).
     @Sendable static func remoteEvents(
-        _ snapshot: ClusterSnapshot, _ record: ClusterRecord, _ prober: Launcher, after: [String: UInt64]
-    ) -> ([Event], [String: UInt64]) {
-        let requests = snapshot.nodes.filter { $0.status != nil }.map { node in
-            (
-                Probe.Target(id: node.id, endpoint: node.endpoint),
-                Probe.request(
-                    "GET",
-                    AdminPaths.events + "?after=\(after[node.id] ?? 0)&limit=\(ConsoleServer.remoteEventsPerProbeMax)",
-                    key: prober.key(record))
-            )
+        _ snapshot: ClusterSnapshot, _ record: ClusterRecord, _ prober: Launcher, after: [String: RemoteCursor]
+    ) -> ([Event], [String: RemoteCursor]) {
+        var cursors: [String: RemoteCursor] = [:]
+        var targets: [String: Probe.Target] = [:]
+        for node in snapshot.nodes {
+            guard let incarnation = node.status?.node.incarnation else { continue }
+            let known = after[node.id].flatMap { $0.incarnation == incarnation ? $0 : nil }
+            cursors[node.id] = known ?? RemoteCursor(incarnation: incarnation, after: 0)
+            targets[node.id] = Probe.Target(id: node.id, endpoint: node.endpoint)
         }
         var events: [Event] = []
-        var next = after
-        for (id, result) in Probe.send(requests, timeout: Launcher.probeTimeout, tls: prober.tls) {
-            guard case .success(let r) = result, r.status == 200 else { continue }
-            if let last = r.headers["X-Dc-Last-Sequence"].flatMap({ UInt64($0) }), last < (after[id] ?? 0) {
-                next[id] = 0
-                continue
+        var reading = Set(targets.keys)
+        for _ in 0..<ConsoleServer.remotePagesPerProbeMax where !reading.isEmpty {
+            let requests = reading.sorted().map { id in
+                let page = "?after=\(cursors[id]!.after)&limit=\(ConsoleServer.remoteEventsPerPageMax)"
+                return (targets[id]!, Probe.request("GET", AdminPaths.events + page, key: prober.key(record)))
             }
-            for line in r.bodyText.split(separator: "\n") {
-                guard let event = Timeline.event(in: String(line)) else { continue }
-                events.append(event)
-                next[id] = max(next[id] ?? 0, event.sequence)
+            for (id, result) in Probe.send(requests, timeout: Launcher.probeTimeout, tls: prober.tls) {
+                var count = 0
+                if case .success(let r) = result, r.status == 200 {
+                    for line in r.bodyText.split(separator: "\n") {
+                        guard let event = Timeline.event(in: String(line)) else { continue }
+                        events.append(event)
+                        count += 1
+                        cursors[id]!.after = max(cursors[id]!.after, event.sequence)
+                    }
+                }
+                if count < ConsoleServer.remoteEventsPerPageMax { reading.remove(id) }
             }
         }
-        return (Timeline.sorted(events), next)
+        // Nodes not answering now keep their place for when they do.
+        return (Timeline.sorted(events), after.merging(cursors) { _, new in new })
     }
 
     /// The cluster as its home now has it. A cluster made anew (`up --fresh`, as a scenario's first

@@ -55,11 +55,7 @@ enum YAMLText {
     }
 
     private static func key(_ name: String) -> String {
-        let plain =
-            !name.isEmpty
-            && name.utf8.allSatisfy { c in
-                (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c == 95 || c == 45 || c == 46
-            }
+        let plain = !name.isEmpty && name.utf8.allSatisfy { DeployPlan.isLetterOrDigit($0) || "_-.".utf8.contains($0) }
         return plain ? name : JSONValue.string(name).text
     }
 }
